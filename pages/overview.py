@@ -1,0 +1,60 @@
+"""Overview: headline KPIs against the previous period and the bookings-vs-target trend."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from saleslens import charts, i18n
+from saleslens.filters import add_months
+from saleslens.i18n import t
+from saleslens.metrics import GROUP_BY, METRICS
+from ui import context, widgets
+
+HEADLINE = ["bookings", "attainment", "win_rate", "avg_deal_size", "open_pipeline", "cycle_days"]
+
+ctx = context.current()
+lang, f = ctx.lang, ctx.filters
+st.title(t("overview.title", lang))
+prev = f.previous()
+if f.start and f.end:
+    st.caption(t("overview.caption", lang, start=i18n.day(f.start, lang), end=i18n.day(f.end, lang),
+                 prev_start=i18n.day(prev.start, lang), prev_end=i18n.day(prev.end, lang)))
+else:
+    st.caption(t("overview.caption_all_time", lang))
+
+now = ctx.run("kpis_by_group", by="org", **f.params())
+before = ctx.run("kpis_by_group", by="org", **prev.params()) if f.start else now.clear()
+row = now.row(0, named=True) if now.height else {}
+prev_row = before.row(0, named=True) if before.height else {}
+
+if not row or (row["deals_won"] + row["deals_lost"] + row["open_deals"]) == 0:
+    st.info(t("overview.no_deals", lang))
+cols = st.columns(len(HEADLINE))
+for col, key in zip(cols, HEADLINE, strict=True):
+    widgets.kpi_tile(col, key, row.get(key), prev_row.get(key) if f.start else None, lang)
+if row and row.get("target") is None:
+    st.caption(t("overview.no_target", lang))
+
+# The trend covers at least the last 12 months up to the period's end, so a quarter shows its context.
+end = f.end or ctx.snapshot.as_of
+start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
+trend = ctx.run("bookings_by_month", start=start, end=end,
+                **{k: v for k, v in f.params().items() if k not in ("start", "end")})
+cumulative = st.toggle(t("overview.cumulative", lang), key="p_cumulative")
+st.plotly_chart(charts.bookings_vs_target(trend, lang, cumulative), width="stretch")
+
+c1, c2 = st.columns(2)
+group = c1.selectbox(t("overview.group_by", lang), [g for g in GROUP_BY if g != "org"],
+                     format_func=lambda g: t(f"group.{g}", lang), key="overview_group")
+metric = c2.selectbox(t("overview.metric_to_compare", lang), list(METRICS),
+                      format_func=lambda m: t(f"metric.{m}", lang), key="overview_metric")
+by_group = ctx.run("kpis_by_group", by=group, **f.params())
+if by_group.height:
+    st.plotly_chart(
+        charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, t(f"group.{group}", lang), lang),
+        width="stretch",
+    )
+st.subheader(t("overview.table", lang))
+table = by_group.drop("group_key").rename({"group_label": t(f"group.{group}", lang)})
+st.dataframe(table, hide_index=True, width="stretch", column_config=widgets.metric_columns(lang, list(METRICS)))
+widgets.downloads(by_group, f"kpis_by_{group}", lang, key="overview_dl")

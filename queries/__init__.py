@@ -1,0 +1,1 @@
+"""Named DuckDB queries (one SELECT per .sql file) and the runner that executes them."""

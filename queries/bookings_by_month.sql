@@ -1,0 +1,69 @@
+-- purpose: Bookings against the bookings target per calendar month, with running totals, for the trend chart.
+-- grain: one row per month from $start to $end (months with no deals and no target appear with zeros)
+-- params:
+--   $start      date    required  first day of the period (rounded down to its month)
+--   $end        date    required  last day of the period
+--   $regions    text[]  []        only reps in these regions (empty = all)
+--   $teams      text[]  []        only reps in these teams (empty = all)
+--   $reps       text[]  []        only these rep_ids (empty = all)
+--   $products   text[]  []        only deals of these product_ids; targets are not split by product
+--   $segments   text[]  []        only deals with accounts in these segments
+--   $sources    text[]  []        only deals from these sources
+with
+inputs as (
+    select
+        date_trunc('month', cast($start as date)) as m_start,
+        cast($end as date) as d_end,
+        cast($regions as varchar[]) as f_regions,
+        cast($teams as varchar[]) as f_teams,
+        cast($reps as varchar[]) as f_reps,
+        cast($products as varchar[]) as f_products,
+        cast($segments as varchar[]) as f_segments,
+        cast($sources as varchar[]) as f_sources
+),
+months as (
+    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
+        as month
+    from inputs i
+),
+won as (
+    select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
+           count(*) as deals_won
+    from deals d
+    cross join inputs i
+    where d.status = 'won' and d.close_date between i.m_start and i.d_end
+      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    group by 1
+),
+target_by_month as (
+    select cast(date_trunc('month', t.period_start) as date) as month, sum(t.value) as target
+    from targets t
+    join reps r on r.rep_id = t.owner_id
+    cross join inputs i
+    where t.owner_type = 'rep' and t.metric = 'bookings'
+      and t.period_start between i.m_start and i.d_end
+      and (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
+      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
+      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    group by 1
+),
+final as (
+    select
+        m.month,
+        coalesce(w.bookings, 0) as bookings,
+        coalesce(w.deals_won, 0) as deals_won,
+        t.target,
+        w.bookings / nullif(t.target, 0) as attainment,
+        sum(coalesce(w.bookings, 0)) over (order by m.month) as cumulative_bookings,
+        sum(t.target) over (order by m.month) as cumulative_target
+    from months m
+    left join won w on w.month = m.month
+    left join target_by_month t on t.month = m.month
+)
+select * from final
+order by month

@@ -1,0 +1,145 @@
+"""The query catalog: reads the .sql files and their header comments; no duckdb here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+QUERY_DIR = Path(__file__).parent
+TYPES = ("text", "date", "int", "float", "bool", "text[]")
+_PARAM = re.compile(r"^--\s+\$(\w+)\s+(\S+)\s+(\S+)\s+(.*)$")
+_FIELD = re.compile(r"^--\s*(purpose|grain):\s*(.*)$")
+
+
+class QueryError(ValueError):
+    """A bad query name or parameter, told in one line."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One bound parameter of a query, from its header."""
+
+    name: str
+    type: str
+    default: object
+    help: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """A named query: its SQL, purpose, grain and parameters."""
+
+    name: str
+    sql: str
+    purpose: str
+    grain: str
+    params: tuple[Param, ...]
+
+    def param(self, name: str) -> Param:
+        """The parameter of that name, or a QueryError listing the known ones."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise QueryError(f"query {self.name} has no parameter '{name}' (parameters: {known})")
+
+
+def _default(type_: str, raw: str) -> object:
+    """The default value written in a header: 'null', '[]' or a literal."""
+    if raw == "null":
+        return None
+    if raw == "[]":
+        return []
+    if raw == "required":
+        return _REQUIRED
+    return coerce(type_, raw, "default")
+
+
+_REQUIRED = object()
+
+
+def parse(path: Path) -> Query:
+    """Read one .sql file and its header: purpose, grain and a line per parameter."""
+    text = path.read_text(encoding="utf-8")
+    fields: dict[str, str] = {}
+    params = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        if m := _FIELD.match(line):
+            fields[m.group(1)] = m.group(2).strip()
+        elif m := _PARAM.match(line):
+            name, type_, raw, help_ = m.groups()
+            if type_ not in TYPES:
+                raise QueryError(f"{path.name}: parameter ${name} has unknown type {type_}")
+            params.append(Param(name, type_, _default(type_, raw), help_.strip()))
+    missing = {"purpose", "grain"} - set(fields)
+    if missing:
+        raise QueryError(f"{path.name}: header lacks {', '.join(sorted(missing))}")
+    return Query(path.stem, text, fields["purpose"], fields["grain"], tuple(params))
+
+
+@cache
+def catalog() -> dict[str, Query]:
+    """Every named query, by name."""
+    return {p.stem: parse(p) for p in sorted(QUERY_DIR.glob("*.sql"))}
+
+
+def get(name: str) -> Query:
+    """The named query, or a QueryError that lists close names."""
+    queries = catalog()
+    if name not in queries:
+        close = [q for q in queries if name.split("_")[0] in q][:5]
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (see `query --list`)"
+        raise QueryError(f"unknown query '{name}'{hint}")
+    return queries[name]
+
+
+def coerce(type_: str, value: object, name: str) -> object:
+    """Turn a user value (often a string from the CLI or a URL) into the parameter's type."""
+    if value is None:
+        return None
+    try:
+        if type_ == "text[]":
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return [str(v) for v in value]
+        if isinstance(value, str):
+            value = value.strip()
+        if type_ == "text":
+            return str(value)
+        if type_ == "date":
+            return value if isinstance(value, date) else date.fromisoformat(str(value))
+        if type_ == "int":
+            return int(value)
+        if type_ == "float":
+            return float(value)
+        if type_ == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes"):
+                return True
+            if str(value).lower() in ("0", "false", "no"):
+                return False
+            raise ValueError(value)
+    except (TypeError, ValueError):
+        raise QueryError(f"parameter '{name}' must be {type_}, got {value!r}") from None
+    raise QueryError(f"parameter '{name}' has unknown type {type_}")
+
+
+def bind(query: Query, values: dict[str, object]) -> dict[str, object]:
+    """Every parameter of the query with a typed value: given, or the header's default."""
+    for key in values:
+        query.param(key)  # raises on unknown names
+    bound = {}
+    for p in query.params:
+        if p.name in values:
+            bound[p.name] = coerce(p.type, values[p.name], p.name)
+        elif p.default is _REQUIRED:
+            raise QueryError(f"query {query.name} needs parameter '{p.name}' ({p.help})")
+        else:
+            bound[p.name] = p.default
+    return bound

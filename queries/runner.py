@@ -1,0 +1,195 @@
+"""The query runner: the only module that imports duckdb.
+
+One in-memory DuckDB database per (snapshot, row scope) holds the base views; every query runs on
+its own cursor, so threads never share a connection; results are cached by snapshot, query,
+parameters and scope.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from queries import catalog
+from saleslens import schema, settings, store
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which reps' rows a viewer may see: None means every rep; an empty set means none (default deny)."""
+
+    key: str
+    rep_ids: frozenset[str] | None
+
+    @classmethod
+    def everyone(cls) -> Scope:
+        """The scope that sees all rows (until access control narrows it)."""
+        return cls("all", None)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal; used only for paths from the store, never for user input."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _empty_select(table: str) -> str:
+    """A typed zero-row SELECT for a table the dataset does not have."""
+    types = {
+        pl.String: "varchar", pl.Date: "date", pl.Datetime: "timestamp", pl.Float64: "double",
+        pl.Int64: "bigint", pl.Boolean: "boolean",
+    }
+    cols = ", ".join(
+        f"cast(null as {types[type(c.dtype)]}) as {c.name}" for c in schema.TABLES[table].columns
+    )
+    return f"select {cols} where false"
+
+
+def _source(snap: store.Snapshot, table: str) -> str:
+    """The SELECT behind a raw base view: the snapshot's file, the event store, or an empty table."""
+    spec = schema.TABLES[table]
+    if spec.event_time:
+        glob = store.events_glob(snap.data_dir, table)
+        if glob is None:
+            return _empty_select(table)
+        limit = datetime.combine(snap.as_of, time.max).isoformat(sep=" ")
+        return (
+            f"select * from read_parquet({_literal(glob)}) "
+            f"where {spec.event_time} <= timestamp {_literal(limit)}"
+        )
+    path = snap.table_path(table)
+    return f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
+
+
+# Row scope, applied once here: every page query reads these views and cannot reach other rows.
+_IN_SCOPE = "(select everyone from scope_all) or {col} in (select rep_id from scope_reps)"
+_SCOPED_VIEWS = {
+    "reps": "select * from raw_reps where " + _IN_SCOPE.format(col="rep_id"),
+    "opportunities": "select * from raw_opportunities where " + _IN_SCOPE.format(col="owner_id"),
+    "activities": "select * from raw_activities where " + _IN_SCOPE.format(col="rep_id"),
+    "leads": "select * from raw_leads where " + _IN_SCOPE.format(col="owner_id")
+    + " or converted_opportunity_id in (select opportunity_id from opportunities)",
+    "stage_changes": "select * from raw_stage_changes where opportunity_id in "
+    "(select opportunity_id from opportunities)",
+    "payments": "select * from raw_payments where opportunity_id in (select opportunity_id from opportunities)",
+    "targets": "select * from raw_targets where (owner_type = 'rep' and owner_id in (select rep_id from reps)) "
+    "or (owner_type = 'team' and owner_id in (select team from reps))",
+    "stages": "select * from raw_stages",
+    "accounts": "select * from raw_accounts",
+    "products": "select * from raw_products",
+}
+
+# Deals joined to their owner, account, product and stage: the view most page queries start from.
+_DEALS = """
+select o.*,
+       r.name as owner_name, r.role as owner_role, r.team, r.region, r.manager_id,
+       m.name as manager_name,
+       a.name as account_name, a.segment, a.industry, a.region as account_region,
+       p.name as product_name, p.family as product_family,
+       s.position as stage_position, s.probability as stage_probability
+from opportunities o
+left join raw_reps r on r.rep_id = o.owner_id
+left join raw_reps m on m.rep_id = r.manager_id
+left join accounts a on a.account_id = o.account_id
+left join products p on p.product_id = o.product_id
+left join stages s on s.stage = o.stage
+"""
+
+
+class Database:
+    """An in-memory DuckDB database with the base views of one snapshot and one row scope."""
+
+    def __init__(self, snap: store.Snapshot, scope: Scope) -> None:
+        self.snapshot = snap
+        self.scope = scope
+        self._con = duckdb.connect(
+            ":memory:",
+            config={
+                "threads": int(settings.get("duckdb_threads")),
+                "memory_limit": settings.get("duckdb_memory_limit"),
+            },
+        )
+        self._create_views()
+
+    def _create_views(self) -> None:
+        con = self._con
+        con.execute("create table scope_all as select cast($v as boolean) as everyone", {"v": self.scope.rep_ids is None})
+        con.execute("create table scope_reps as select unnest(cast($ids as varchar[])) as rep_id",
+                    {"ids": sorted(self.scope.rep_ids or [])})
+        for table in schema.TABLES:
+            con.execute(f"create view raw_{table} as {_source(self.snapshot, table)}")
+        for table, select in _SCOPED_VIEWS.items():
+            con.execute(f"create view {table} as {select}")
+        con.execute(f"create view deals as {_DEALS}")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on this database, for one query on one thread."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._con.close()
+
+
+class Runner:
+    """Runs named queries for one snapshot and scope, returning Polars frames, with a bounded cache."""
+
+    def __init__(self, snap: store.Snapshot, scope: Scope | None = None) -> None:
+        self.snapshot = snap
+        self.scope = scope or Scope.everyone()
+        self._db = Database(snap, self.scope)
+        self._cache: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max = int(settings.get("cache_entries"))
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        """Run a named query with bound parameters; the same call returns the cached frame."""
+        query = catalog.get(name)
+        bound = catalog.bind(query, params)
+        key = (self.snapshot.id, name, _freeze(bound), self.scope.key)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        cur = self._db.cursor()
+        try:
+            frame = cur.sql(query.sql, params=bound).pl()
+        finally:
+            cur.close()
+        with self._lock:
+            self._cache[key] = frame
+            while len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return frame
+
+    def close(self) -> None:
+        """Close the underlying database."""
+        self._db.close()
+
+
+def _freeze(values: dict[str, object]) -> tuple:
+    """A hashable, order-independent form of bound parameters for the cache key."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
+
+
+_RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
+
+
+def runner_for(data_dir: Path, snapshot_id: str | None = None, scope: Scope | None = None) -> Runner:
+    """A shared runner for a snapshot (default the latest) and scope; a few are kept open."""
+    snap = store.open_snapshot(data_dir, snapshot_id)
+    scope = scope or Scope.everyone()
+    key = (str(snap.root), snap.manifest.get("created_at"), scope.key)
+    with _RUNNERS_LOCK:
+        if key not in _RUNNERS:
+            _RUNNERS[key] = Runner(snap, scope)
+            while len(_RUNNERS) > 16:
+                _RUNNERS.popitem(last=False)[1].close()
+        _RUNNERS.move_to_end(key)
+        return _RUNNERS[key]

@@ -1,0 +1,41 @@
+"""Tables to CSV and Excel bytes, with spreadsheet formula injection neutralised."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+# A text cell starting with one of these is run as a formula by spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(value: str | None) -> str | None:
+    """Prefix a quote to text a spreadsheet would run as a formula; other text is unchanged."""
+    if value is None or not value.startswith(_FORMULA_START):
+        return value
+    return "'" + value
+
+
+def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every text cell neutralised; numbers (negative ones too) stay numbers."""
+    text_cols = [c for c, dt in frame.schema.items() if dt == pl.String]
+    return frame.with_columns(
+        pl.col(c).map_elements(_neutralise, return_dtype=pl.String) for c in text_cols
+    )
+
+
+def to_csv(frame: pl.DataFrame) -> bytes:
+    """CSV bytes (UTF-8 with BOM so spreadsheet programs read non-ASCII names right)."""
+    return b"\xef\xbb\xbf" + safe_frame(frame).write_csv().encode("utf-8")
+
+
+def to_excel(frames: dict[str, pl.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per frame; text is written as text, never as a formula."""
+    buffer = io.BytesIO()
+    import xlsxwriter  # imported here: only exports need it
+
+    with xlsxwriter.Workbook(buffer, {"strings_to_formulas": False, "strings_to_urls": False}) as book:
+        for name, frame in frames.items():
+            safe_frame(frame).write_excel(book, worksheet=name[:31], autofit=True)
+    return buffer.getvalue()

@@ -1,0 +1,57 @@
+"""Settings: one table of (name, default, help), each overridable by an environment variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default, and a line of help."""
+
+    name: str
+    default: str
+    help: str
+
+    @property
+    def env(self) -> str:
+        """The environment variable that overrides it."""
+        return "SALESLENS_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data", "./data", "Data directory holding snapshots, events and saved work."),
+    Setting("demo_size", "S", "Demo size built on first start when the data directory is empty (S, M or L)."),
+    Setting("demo_seed", "7", "Random seed of the demo generator; same seed and as-of date, same data."),
+    Setting("demo_as_of", "", "Last day of the demo data (YYYY-MM-DD); empty means today."),
+    Setting("auto_demo", "1", "Build the demo on first start when there is no snapshot (1) or not (0)."),
+    Setting("language", "en", "Default language of the app: en or zh."),
+    Setting("currency", "$", "Currency symbol used when formatting money."),
+    Setting("cache_entries", "512", "Query results kept in memory per process."),
+    Setting("cache_ttl", "3600", "Seconds a cached page result stays valid."),
+    Setting("duckdb_threads", "2", "Threads DuckDB may use per query."),
+    Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def get(name: str, environ: dict[str, str] | None = None) -> str:
+    """The value of a setting: its environment variable if set, else its default."""
+    setting = _BY_NAME[name]
+    env = os.environ if environ is None else environ
+    value = env.get(setting.env, "")
+    return value if value != "" else setting.default
+
+
+def data_dir(cli_value: str | None = None) -> Path:
+    """The data directory: --data, else SALESLENS_DATA, else ./data."""
+    return Path(cli_value or get("data")).expanduser().resolve()
+
+
+def markdown() -> str:
+    """The settings as a Markdown table for the README."""
+    rows = ["| setting | environment variable | default | what it does |", "| --- | --- | --- | --- |"]
+    rows += [f"| {s.name} | `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)

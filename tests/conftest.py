@@ -1,0 +1,26 @@
+"""Shared fixtures: the tiny literal dataset published as a real snapshot in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from queries.runner import Runner
+from saleslens import store
+from tests import fixtures
+
+
+@pytest.fixture
+def tiny_dir(tmp_path: Path) -> Path:
+    """A data directory holding the tiny dataset as one snapshot."""
+    fixtures.build_store(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def tiny(tiny_dir: Path) -> Runner:
+    """A runner over the tiny snapshot, seeing every row."""
+    runner = Runner(store.open_snapshot(tiny_dir))
+    yield runner
+    runner.close()

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by dashboard.py and the pages: context, filters, widgets."""

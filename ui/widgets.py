@@ -1,0 +1,51 @@
+"""Small Streamlit widgets the pages share: KPI tiles, tables with downloads."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from saleslens import export, i18n
+from saleslens.i18n import t
+from saleslens.metrics import METRICS
+
+
+def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
+    """One KPI as a metric tile with its change against the previous period and its definition."""
+    metric = METRICS[key]
+    delta = None
+    if value is not None and previous not in (None, 0):
+        change = (float(value) - float(previous)) / abs(float(previous))
+        delta = i18n.percent(change, lang)
+    col.metric(
+        t(metric.label_key, lang),
+        i18n.fmt(metric.format, value, lang),
+        delta=delta,
+        delta_color="normal" if metric.higher_is_better else "inverse",
+        help=t(metric.definition_key, lang),
+        border=True,
+    )
+
+
+def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
+    """CSV and Excel download buttons for a table."""
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(t("export.csv", lang), export.to_csv(frame), f"{name}.csv", "text/csv",
+                       key=f"{key}_csv", icon=":material/download:")
+    c2.download_button(
+        t("export.excel", lang), export.to_excel({name: frame}), f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+        icon=":material/download:",
+    )
+
+
+def metric_columns(lang: str, keys: list[str]) -> dict:
+    """Column configs that show metric columns with their translated labels and formats."""
+    formats = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f", "ratio": "%.1fx"}
+    config = {}
+    for key in keys:
+        m = METRICS[key]
+        config[key] = st.column_config.NumberColumn(
+            t(m.label_key, lang), help=t(m.definition_key, lang), format=formats[m.format]
+        )
+    return config
