@@ -70,10 +70,12 @@ def main() -> None:
         snap = store.open_snapshot(data_dir, snapshot_id)
         runner = context.cached_runner(str(data_dir), snap.id, snap.manifest.get("created_at", ""), "all")
         options = runner.run("filter_options_by_dimension")
-    except store.StoreError:
+    except store.StoreError as exc:
+        message = str(exc)
+
         # Still route through st.navigation, so Streamlit never falls back to listing pages/ itself.
         def problem() -> None:
-            no_data_page(lang, str(exc))
+            no_data_page(lang, message)
 
         st.navigation([st.Page(problem, title=t("app.no_data", lang), url_path="overview")]).run()
         return

@@ -118,7 +118,8 @@ class Database:
 
     def _create_views(self) -> None:
         con = self._con
-        con.execute("create table scope_all as select cast($v as boolean) as everyone", {"v": self.scope.rep_ids is None})
+        everyone = self.scope.rep_ids is None
+        con.execute("create table scope_all as select cast($v as boolean) as everyone", {"v": everyone})
         con.execute("create table scope_reps as select unnest(cast($ids as varchar[])) as rep_id",
                     {"ids": sorted(self.scope.rep_ids or [])})
         for table in schema.TABLES:

@@ -61,7 +61,8 @@ def kpi_by_group_bar(frame: pl.DataFrame, metric: str, kind: str, group_title: s
     )
     title = t("chart.by_group_title", lang, metric=t(f"metric.{metric}", lang), group=group_title)
     fig = base_layout(fig, title, t(f"metric.{metric}", lang), group_title, "count")
-    fig.update_xaxes(tickformat=i18n.tick_format(kind), tickprefix=i18n.settings.get("currency") if kind == "money" else "")
+    prefix = i18n.settings.get("currency") if kind == "money" else ""
+    fig.update_xaxes(tickformat=i18n.tick_format(kind), tickprefix=prefix)
     fig.update_yaxes(tickformat="", rangemode="normal")
     fig.update_layout(hovermode="closest", height=max(300, 60 + 28 * len(values)))
     return fig

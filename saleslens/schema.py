@@ -41,7 +41,7 @@ class Table:
         return [c.name for c in self.columns if c.required]
 
 
-S, D, T, F, I, B = pl.String(), pl.Date(), pl.Datetime("us"), pl.Float64(), pl.Int64(), pl.Boolean()
+S, D, T, F, INT, B = pl.String(), pl.Date(), pl.Datetime("us"), pl.Float64(), pl.Int64(), pl.Boolean()
 
 STAGES = Table(
     "stages",
@@ -49,7 +49,7 @@ STAGES = Table(
     ("stage",),
     (
         Column("stage", S, True, "Stage name exactly as used in opportunities and stage changes."),
-        Column("position", I, True, "Order in the sales process, 1 = first; outcomes come last."),
+        Column("position", INT, True, "Order in the sales process, 1 = first; outcomes come last."),
         Column("is_won", B, True, "True for the stage that means the deal was won."),
         Column("is_lost", B, True, "True for the stage that means the deal was lost."),
         Column("probability", F, True, "Default chance (0-1) that a deal in this stage is won."),

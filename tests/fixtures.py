@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -87,7 +87,7 @@ def _monthly(rep: str, values: list[float]) -> list[dict]:
         {
             "owner_type": "rep", "owner_id": rep, "metric": "bookings", "value": v,
             "period_start": date(2026, m, 1),
-            "period_end": (date(2026, m + 1, 1) if m < 12 else date(2027, 1, 1)) - (date(2026, 1, 2) - date(2026, 1, 1)),
+            "period_end": (date(2026, m + 1, 1) if m < 12 else date(2027, 1, 1)) - timedelta(days=1),
         }
         for m, v in enumerate(values, start=1)
     ]
