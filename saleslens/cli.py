@@ -1,0 +1,79 @@
+"""The command line, `python -m saleslens`: the same code the app runs, for scripts and checks.
+
+Each module in saleslens/commands/ adds its subcommands through `register(subparsers)`, so a
+feature brings its command with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import polars as pl
+
+from queries.catalog import QueryError
+from saleslens import commands
+from saleslens.filters import FilterError
+from saleslens.store import StoreError
+
+
+class CliError(Exception):
+    """An error to print as one line, with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print a one-line error naming the command, then exit 2."""
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def add_data_arg(parser: argparse.ArgumentParser) -> None:
+    """The --data option every data command takes."""
+    parser.add_argument("--data", help="data directory (default: SALESLENS_DATA, else ./data)")
+
+
+def add_format_arg(parser: argparse.ArgumentParser) -> None:
+    """The --format option of commands that print a table."""
+    parser.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+
+
+def emit(frame: pl.DataFrame, fmt: str) -> None:
+    """Print a frame as an aligned table, CSV or JSON records."""
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1) + "\n")
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=400, fmt_str_lengths=60,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+                       tbl_formatting="ASCII_MARKDOWN", float_precision=2):
+            sys.stdout.write(str(frame) + "\n")
+
+
+def build_parser() -> Parser:
+    """The parser with every command of every module in saleslens/commands/."""
+    parser = Parser(prog="saleslens", description="Sales Lens: sales-performance analytics over CRM snapshots.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"saleslens.commands.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; known errors become one line on stderr and a non-zero exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, QueryError, FilterError, StoreError, ValueError) as exc:
+        sys.stderr.write(f"saleslens {args.command}: error: {exc}\n")
+        return 2
+    except BrokenPipeError:  # output piped into head: not an error
+        return 0
