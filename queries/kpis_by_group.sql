@@ -145,7 +145,8 @@ final as (
         coalesce(any_value(g.group_label), '(none)') as group_label,
         coalesce(sum(c.bookings), 0) as bookings,
         sum(t.target) as target,
-        sum(c.bookings) / nullif(sum(t.target), 0) as attainment,
+        -- a group with a target but nothing booked is at 0%, not unknown
+        coalesce(sum(c.bookings), 0) / nullif(sum(t.target), 0) as attainment,
         cast(coalesce(sum(c.deals_won), 0) as bigint) as deals_won,
         cast(coalesce(sum(c.deals_lost), 0) as bigint) as deals_lost,
         sum(c.deals_won) / nullif(sum(c.deals_won) + sum(c.deals_lost), 0) as win_rate,
@@ -154,9 +155,12 @@ final as (
         cast(coalesce(sum(o.open_deals), 0) as bigint) as open_deals,
         coalesce(sum(o.open_pipeline), 0) as open_pipeline,
         coalesce(sum(o.weighted_pipeline), 0) as weighted_pipeline,
-        sum(o.open_pipeline) / nullif(greatest(sum(t.target) - coalesce(sum(c.bookings), 0), 0), 0)
+        coalesce(sum(o.open_pipeline), 0)
+            / nullif(greatest(sum(t.target) - coalesce(sum(c.bookings), 0), 0), 0)
             as pipeline_coverage,
-        cast(sum(a.activities) as bigint) as activities
+        -- org groups with no activity in the period did 0; deal dimensions have no activities at all
+        case when (select org_dim from inputs) then cast(coalesce(sum(a.activities), 0) as bigint) end
+            as activities
     from all_groups g
     left join closed c on c.group_key is not distinct from g.group_key
     left join open_pipe o on o.group_key is not distinct from g.group_key

@@ -19,9 +19,10 @@ def _neutralise(value: str | None) -> str | None:
 
 def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with every text cell neutralised; numbers (negative ones too) stay numbers."""
-    text_cols = [c for c, dt in frame.schema.items() if dt == pl.String]
+    # Categorical and Enum columns are text too (DuckDB ENUMs arrive as such): cast them before the check.
+    text_cols = [c for c, dt in frame.schema.items() if dt == pl.String or isinstance(dt, pl.Categorical | pl.Enum)]
     return frame.with_columns(
-        pl.col(c).map_elements(_neutralise, return_dtype=pl.String) for c in text_cols
+        pl.col(c).cast(pl.String).map_elements(_neutralise, return_dtype=pl.String) for c in text_cols
     )
 
 

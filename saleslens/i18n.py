@@ -67,13 +67,10 @@ def money(value: float | None, lang: str = "en", compact: bool = True) -> str:
     v = abs(float(value))
     if not compact:
         return f"{sign}{sym}{v:,.0f}"
-    if lang == "zh":
-        for size, unit in ((1e8, "亿"), (1e4, "万")):
-            if v >= size:
-                return f"{sign}{sym}{v / size:,.1f}{unit}"
-        return f"{sign}{sym}{v:,.0f}"
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if v >= size:
+    units = ((1e8, "亿"), (1e4, "万")) if lang == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+    for size, unit in units:
+        # 999,999 reads $1.0M rather than $1,000.0K; below the smallest unit the digits are shown in full
+        if v >= size or (size > units[-1][0] and round(v / size, 1) >= 1):
             return f"{sign}{sym}{v / size:,.1f}{unit}"
     return f"{sign}{sym}{v:,.0f}"
 

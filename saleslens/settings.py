@@ -33,6 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache_ttl", "3600", "Seconds a cached page result stays valid."),
     Setting("duckdb_threads", "2", "Threads DuckDB may use per query."),
     Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
+    Setting("import_max_mb", "200", "Largest file (in MB) an import accepts; bigger files are refused before reading."),
+    Setting("import_max_rows", "2000000", "Most data rows an import accepts per file or sheet."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

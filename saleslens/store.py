@@ -222,10 +222,22 @@ def list_snapshots(data_dir: Path) -> list[Snapshot]:
         if not (folder.is_dir() and _ID.match(folder.name) and (folder / MANIFEST).exists()):
             continue
         try:
-            out.append(Snapshot(folder, json.loads((folder / MANIFEST).read_text(encoding="utf-8"))))
+            out.append(Snapshot(folder, _read_manifest(folder)))
         except (OSError, ValueError):
             continue  # a corrupt manifest is reported by open_snapshot, not listed
     return sorted(out, key=lambda s: (s.manifest.get("as_of", ""), _seq(s.id)))
+
+
+def _read_manifest(folder: Path) -> dict:
+    """A snapshot's manifest; ValueError when it is not a JSON object with an as_of date."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise ValueError("it is not a JSON object")
+    try:
+        date.fromisoformat(manifest["as_of"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("it has no valid as_of date") from None
+    return manifest
 
 
 def _seq(snapshot_id: str) -> int:
@@ -243,6 +255,13 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
     if snapshot_id is None:
         snaps = list_snapshots(data_dir)
         if not snaps:
+            # Snapshot folders whose manifest cannot be read are not listed; say so instead of "no snapshot".
+            broken = sorted(f.name for f in (data_dir / SNAPSHOTS).glob("*") if _ID.match(f.name) and f.is_dir())
+            if broken:
+                raise StoreError(
+                    f"The snapshot {broken[-1]} in {data_dir} has a missing or corrupt manifest.",
+                    "Delete that snapshot folder or import the data again.",
+                )
             raise StoreError(
                 f"The data directory {data_dir} has no snapshot yet.",
                 "Run `python -m saleslens demo` to build the demo data, or import your CRM export.",
@@ -253,7 +272,7 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
             raise StoreError(f"'{snapshot_id}' is not a snapshot id (they look like 2026-11-20).")
         folder = data_dir / SNAPSHOTS / snapshot_id
         try:
-            snap = Snapshot(folder, json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+            snap = Snapshot(folder, _read_manifest(folder))
         except FileNotFoundError:
             raise StoreError(
                 f"There is no snapshot {snapshot_id} in {data_dir}.",
@@ -273,11 +292,13 @@ def check_snapshot(snap: Snapshot) -> None:
             f"Snapshot {snap.id} has schema version {version}; this app reads version {schema.SCHEMA_VERSION}.",
             "Import the data again with this version.",
         )
-    for table in schema.CORE_TABLES:
+    for table in schema.SNAPSHOT_TABLES:
         path = snap.table_path(table)
         if path is None:
-            raise StoreError(f"Snapshot {snap.id} has no {table} table ({snap.root}/{table}.parquet).")
-        try:
+            if table in schema.CORE_TABLES:
+                raise StoreError(f"Snapshot {snap.id} has no {table} table ({snap.root}/{table}.parquet).")
+            continue  # optional tables may be missing; the queries see them empty
+        try:  # every file present, not only the core ones: the runner reads them all
             pl.read_parquet_schema(path)
         except Exception as exc:  # polars raises several kinds for a damaged file
             raise StoreError(
