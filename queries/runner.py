@@ -66,6 +66,27 @@ def _source(snap: store.Snapshot, table: str) -> str:
     return f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
 
 
+_HISTORY_COLUMNS = "opportunity_id, owner_id, stage, status, expected_close_date, close_date, amount"
+
+
+def _history_source(snap: store.Snapshot) -> str:
+    """The deals of every published snapshot up to this one, each row tagged with its snapshot (data health)."""
+    parts = []
+    for s in store.list_snapshots(snap.data_dir):
+        path = s.table_path("opportunities")
+        if path is not None:
+            parts.append(
+                f"select {_literal(s.id)} as snapshot_id, cast({_literal(s.as_of.isoformat())} as date) "
+                f"as snapshot_as_of, {_HISTORY_COLUMNS} from read_parquet({_literal(str(path))})"
+            )
+        if s.id == snap.id:
+            break
+    if not parts:
+        return f"select cast(null as varchar) as snapshot_id, cast(null as date) as snapshot_as_of, " \
+               f"{_HISTORY_COLUMNS} from ({_empty_select('opportunities')})"
+    return " union all ".join(parts)
+
+
 # Row scope, applied once here: every page query reads these views and cannot reach other rows.
 _IN_SCOPE = "(select everyone from scope_all) or {col} in (select rep_id from scope_reps)"
 _SCOPED_VIEWS = {
@@ -85,28 +106,44 @@ _SCOPED_VIEWS = {
 }
 
 # Deals joined to their owner, account, product and stage: the view most page queries start from.
-_DEALS = """
+_DEALS_TEMPLATE = """
 select o.*,
        r.name as owner_name, r.role as owner_role, r.team, r.region, r.manager_id,
        m.name as manager_name,
        a.name as account_name, a.segment, a.industry, a.region as account_region,
        p.name as product_name, p.family as product_family,
        s.position as stage_position, s.probability as stage_probability
-from opportunities o
-left join raw_reps r on r.rep_id = o.owner_id
-left join raw_reps m on m.rep_id = r.manager_id
-left join accounts a on a.account_id = o.account_id
-left join products p on p.product_id = o.product_id
-left join stages s on s.stage = o.stage
+from {opportunities} o
+left join {reps} r on r.rep_id = o.owner_id
+left join {reps} m on m.rep_id = r.manager_id
+left join {accounts} a on a.account_id = o.account_id
+left join {products} p on p.product_id = o.product_id
+left join {stages} s on s.stage = o.stage
 """
+_DEALS = _DEALS_TEMPLATE.format(
+    opportunities="opportunities", reps="raw_reps", accounts="accounts", products="products", stages="stages"
+)
+
+# A query that declares this parameter compares two snapshots: it runs on a database that also has the
+# `*_before` views of the compare snapshot (default: the snapshot just before the runner's own).
+COMPARE_PARAM = "compare"
+_BEFORE_TABLES = ("opportunities", "reps", "accounts", "products", "stages")
+_BEFORE_VIEWS = {
+    "opportunities_before": "select * from raw_before_opportunities where " + _IN_SCOPE.format(col="owner_id"),
+    "deals_before": _DEALS_TEMPLATE.format(
+        opportunities="opportunities_before", reps="raw_before_reps", accounts="raw_before_accounts",
+        products="raw_before_products", stages="raw_before_stages",
+    ),
+}
 
 
 class Database:
     """An in-memory DuckDB database with the base views of one snapshot and one row scope."""
 
-    def __init__(self, snap: store.Snapshot, scope: Scope) -> None:
+    def __init__(self, snap: store.Snapshot, scope: Scope, compare: store.Snapshot | None = None) -> None:
         self.snapshot = snap
         self.scope = scope
+        self.compare = compare
         self._con = duckdb.connect(
             ":memory:",
             config={
@@ -127,6 +164,24 @@ class Database:
         for table, select in _SCOPED_VIEWS.items():
             con.execute(f"create view {table} as {select}")
         con.execute(f"create view deals as {_DEALS}")
+        # Deals as every earlier snapshot saw them (same row scope), for changes across weekly snapshots.
+        con.execute(f"create view raw_opportunity_history as {_history_source(self.snapshot)}")
+        con.execute("create view opportunity_history as select * from raw_opportunity_history "
+                    "where opportunity_id in (select opportunity_id from opportunities)")
+        con.execute(
+            "create table snapshot_info as select cast($id as varchar) as snapshot_id, cast($as_of as date) as as_of,"
+            " cast($cid as varchar) as compare_id, cast($cas as date) as compare_as_of",
+            {"id": self.snapshot.id, "as_of": self.snapshot.as_of,
+             "cid": self.compare.id if self.compare else None,
+             "cas": self.compare.as_of if self.compare else None},
+        )
+        # The compare snapshot's tables, with the same row scope; empty when there is none to compare with.
+        for table in _BEFORE_TABLES:
+            path = self.compare.table_path(table) if self.compare else None
+            source = f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
+            con.execute(f"create view raw_before_{table} as {source}")
+        for view, select in _BEFORE_VIEWS.items():
+            con.execute(f"create view {view} as {select}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on this database, for one query on one thread."""
@@ -144,6 +199,7 @@ class Runner:
         self.snapshot = snap
         self.scope = scope or Scope.everyone()
         self._db = Database(snap, self.scope)
+        self._compare_dbs: OrderedDict[str | None, Database] = OrderedDict()
         self._cache: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
         self._max = int(settings.get("cache_entries"))
@@ -157,7 +213,8 @@ class Runner:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        cur = self._db.cursor()
+        db = self._compare_db(bound[COMPARE_PARAM]) if COMPARE_PARAM in bound else self._db
+        cur = db.cursor()
         try:
             frame = cur.sql(query.sql, params=bound).pl()
         finally:
@@ -168,9 +225,33 @@ class Runner:
                 self._cache.popitem(last=False)
         return frame
 
+    def _compare_db(self, compare_id: str | None) -> Database:
+        """The database that also holds the compare snapshot's `*_before` views (a few are kept open)."""
+        with self._lock:
+            if compare_id in self._compare_dbs:
+                self._compare_dbs.move_to_end(compare_id)
+                return self._compare_dbs[compare_id]
+        if compare_id is None:
+            ids = [s.id for s in store.list_snapshots(self.snapshot.data_dir)]  # oldest first
+            at = ids.index(self.snapshot.id) if self.snapshot.id in ids else 0
+            compare = store.open_snapshot(self.snapshot.data_dir, ids[at - 1]) if at > 0 else None
+        else:
+            compare = store.open_snapshot(self.snapshot.data_dir, compare_id)
+        db = Database(self.snapshot, self.scope, compare)
+        with self._lock:
+            if compare_id in self._compare_dbs:  # another thread made it meanwhile
+                db.close()
+                return self._compare_dbs[compare_id]
+            self._compare_dbs[compare_id] = db
+            while len(self._compare_dbs) > 4:
+                self._compare_dbs.popitem(last=False)[1].close()
+        return db
+
     def close(self) -> None:
-        """Close the underlying database."""
+        """Close the underlying databases."""
         self._db.close()
+        for db in self._compare_dbs.values():
+            db.close()
 
 
 def _freeze(values: dict[str, object]) -> tuple:

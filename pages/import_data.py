@@ -1,0 +1,198 @@
+"""Import: upload a CRM export, choose or edit a mapping, check and preview it, publish it, read the report.
+
+Thin page: uploads -> saleslens.ingest (prepare: read, map, check; publish: atomic) -> report tables -> st.*.
+Nothing is written to the data directory until Publish, and then in one step (see saleslens/ingest/publish.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import streamlit as st
+
+from saleslens import i18n
+from saleslens.i18n import t
+from saleslens.ingest import ImportFailed, MappingError, build, publish, readers
+from saleslens.ingest import mapping as mp
+from saleslens.ingest import report as rp
+from ui import context
+
+CUSTOM = "__custom__"
+PREVIEW_ROWS = 50
+_CHECKED, _FAILED, _PUBLISHED = "import_checked", "import_failed", "import_published"
+
+ctx = context.current()
+lang, data_dir = ctx.lang, ctx.data_dir
+
+
+def show_report(report: dict) -> None:
+    """The import report: counts per file and table, rejected rows, normalised and derived values, links, diff."""
+    frames = rp.frames(report, lang)
+    sources = report.get("sources", [])
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("import.files_read", lang), i18n.count(len(report.get("files", [])), lang), border=True)
+    c2.metric(t("import.rows_read", lang), i18n.count(sum(s["read"] for s in sources), lang), border=True)
+    c3.metric(t("import.rows_accepted", lang), i18n.count(sum(s["accepted"] for s in sources), lang), border=True)
+    c4.metric(t("import.rows_rejected", lang), i18n.count(sum(s["rejected"] for s in sources), lang), border=True)
+    if report.get("files"):
+        st.caption(" · ".join(
+            t("ingest.report.file", lang, file=f["file"], rows=i18n.count(f["rows"], lang),
+              encoding=f.get("encoding") or "–", delimiter=f.get("delimiter") or "–")
+            for f in report["files"]
+        ))
+    sections = (("sources", "ingest.section.sources"), ("rejected", "ingest.section.rejected"),
+                ("unlinked", "ingest.section.unlinked"), ("normalised", "ingest.section.normalised"),
+                ("derived", "ingest.section.derived"), ("warnings", "ingest.section.warnings"),
+                ("row_counts", "ingest.section.row_counts"))
+    for key, title in sections:
+        if frames[key].height:
+            st.markdown(f"**{t(title, lang)}**")
+            st.dataframe(frames[key], hide_index=True, width="stretch")
+    if report.get("missing_tables"):
+        st.caption(t("ingest.report.missing_tables", lang, tables=", ".join(report["missing_tables"])))
+    if "diff" in report:
+        st.markdown(f"**{t('ingest.section.diff', lang)}**")
+        st.markdown("\n".join(f"- {line}" for line in rp.diff_lines(report, lang)))
+
+
+def show_failure(failed: ImportFailed) -> None:
+    """What blocked the import, one problem per line, and the counts so far."""
+    st.error(t("import.failed", lang, count=len(failed.problems)))
+    st.markdown("\n".join(f"- {p.text(lang)}" for p in failed.problems[:20]))
+    if len(failed.problems) > 20:
+        st.caption(t("ingest.more_problems", lang, count=len(failed.problems) - 20))
+    if failed.report.get("sources"):
+        st.dataframe(rp.frames(failed.report, lang)["sources"], hide_index=True, width="stretch")
+    st.info(t("import.failed_help", lang))
+
+
+def preview(prepared: build.Prepared) -> None:
+    """The first rows of every table the import would publish, as the app will read them."""
+    tables = {**prepared.tables, **prepared.events}
+    names = [n for n in tables if tables[n].height]
+    tabs = st.tabs([f"{n} ({i18n.count(tables[n].height, lang)})" for n in names])
+    for tab, name in zip(tabs, names, strict=True):
+        tab.dataframe(tables[name].head(PREVIEW_ROWS), hide_index=True, width="stretch")
+
+
+def signature(files: list[tuple[str, bytes]], text: str, as_of: date | None, max_rejected: int) -> str:
+    """A fingerprint of everything the check depends on, so Publish only publishes what was checked."""
+    h = hashlib.sha256()
+    for name, data in files:
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    h.update(text.encode() + str(as_of).encode() + str(max_rejected).encode())
+    return h.hexdigest()
+
+
+st.title(t("import.title", lang))
+st.caption(t("import.caption", lang))
+
+if done := st.session_state.get(_PUBLISHED):
+    snapshot_id, report = done
+    st.success(t("import.published", lang, snapshot=snapshot_id))
+    with st.expander(t("import.published_report", lang), expanded=True):
+        show_report(report)
+
+# ----------------------------------------------------------------------------- 1. files
+st.subheader(t("import.step_files", lang))
+uploads = st.file_uploader(t("import.files", lang), type=["csv", "tsv", "txt", "xlsx", "xlsm"],
+                           accept_multiple_files=True, key="import_files", help=t("import.files_help", lang))
+files = [(u.name, u.getvalue()) for u in uploads or []]
+
+# ----------------------------------------------------------------------------- 2. mapping
+st.subheader(t("import.step_mapping", lang))
+choices = [*mp.builtin_names(), CUSTOM]
+choice = st.selectbox(
+    t("import.mapping", lang), choices, key="import_mapping",
+    format_func=lambda c: t("import.custom_mapping", lang) if c == CUSTOM else f"{c} — {mp.load(c).description}",
+    help=t("import.mapping_help", lang),
+)
+if choice == CUSTOM:
+    own = st.file_uploader(t("import.mapping_file", lang), type=["toml"], key="import_mapping_file")
+    base_text = own.getvalue().decode("utf-8-sig", errors="replace") if own else mp.STARTER
+else:
+    base_text = mp.builtin_text(choice)
+with st.expander(t("import.edit_mapping", lang), expanded=choice == CUSTOM):
+    text_key = "import_mapping_text_" + hashlib.sha256(f"{choice}\0{base_text}".encode()).hexdigest()[:12]
+    text = st.text_area(t("import.mapping_text", lang), value=base_text, height=420, key=text_key,
+                        help=t("import.mapping_text_help", lang))
+try:
+    chosen = mp.parse(text, f"{choice if choice != CUSTOM else 'custom'} mapping")
+except MappingError as exc:
+    chosen = None
+    st.error(t("import.bad_mapping", lang, error=str(exc)))
+
+# ----------------------------------------------------------------------------- 3. check and publish
+st.subheader(t("import.step_check", lang))
+c1, c2 = st.columns(2)
+as_of = c1.date_input(t("import.as_of", lang), value=None, key="import_as_of", help=t("import.as_of_help", lang))
+max_rejected = int(c2.number_input(t("import.max_rejected", lang), min_value=0, value=0, step=1,
+                                   key="import_max_rejected", help=t("import.max_rejected_help", lang)))
+sig = signature(files, text, as_of, max_rejected)
+b1, b2 = st.columns(2)
+check = b1.button(t("import.check", lang), key="import_check", disabled=not files or chosen is None,
+                  icon=":material/fact_check:", width="stretch")
+if not files:
+    st.info(t("import.no_files", lang))
+
+if check and chosen is not None:
+    st.session_state.pop(_CHECKED, None)
+    st.session_state.pop(_FAILED, None)
+    st.session_state.pop(_PUBLISHED, None)
+    with st.status(t("import.checking", lang), expanded=False) as status:
+        bar = st.progress(0.0)
+        try:
+            prepared = build.prepare(
+                readers.files_from_uploads(files), chosen, as_of=as_of, max_rejected=max_rejected,
+                progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg),
+                source_label=", ".join(name for name, _ in files),
+            )
+            st.session_state[_CHECKED] = (sig, prepared, publish.with_diff(prepared, data_dir))
+            status.update(label=t("import.check_ok", lang), state="complete")
+        except ImportFailed as exc:
+            st.session_state[_FAILED] = (sig, exc)
+            status.update(label=t("import.check_failed", lang), state="error")
+
+checked = st.session_state.get(_CHECKED)
+ready = checked is not None and checked[0] == sig
+publish_clicked = b2.button(t("import.publish", lang), key="import_publish", type="primary", disabled=not ready,
+                            icon=":material/publish:", width="stretch", help=t("import.publish_help", lang))
+
+if publish_clicked and ready:
+    _, prepared, _ = checked
+    with st.status(t("import.publishing", lang), expanded=False) as status:
+        bar = st.progress(0.0)
+        snap = publish.publish(prepared, data_dir,
+                               progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
+    st.session_state[_PUBLISHED] = (snap.id, snap.manifest["import_report"])
+    st.session_state.pop(_CHECKED, None)
+    # Show the new snapshot everywhere, even when it is dated before the latest one: forget the viewer's
+    # snapshot choice and put the new one in the link, which the sidebar reads when it has no choice.
+    st.session_state.pop("snapshot", None)
+    st.query_params["snapshot"] = snap.id
+    st.rerun()
+
+failed = st.session_state.get(_FAILED)
+if failed is not None and failed[0] == sig:
+    show_failure(failed[1])
+elif checked is not None:
+    if not ready:
+        st.warning(t("import.inputs_changed", lang))
+    else:
+        _, prepared, report = checked
+        st.success(t("import.ready", lang, as_of=i18n.day(prepared.as_of, lang),
+                     deals=i18n.count(prepared.tables["opportunities"].height, lang)))
+        show_report(report)
+        st.markdown(f"**{t('import.preview', lang)}**")
+        preview(prepared)
+
+# ----------------------------------------------------------------------------- the current snapshot's report
+stored = ctx.snapshot.manifest.get("import_report") or {}
+st.divider()
+st.subheader(t("import.current_report", lang, snapshot=ctx.snapshot.id))
+if stored.get("sources"):
+    show_report(stored)
+else:
+    st.caption(t("import.no_report", lang, source=ctx.snapshot.manifest.get("source", "–")))

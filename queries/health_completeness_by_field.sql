@@ -1,0 +1,62 @@
+-- purpose: Data health: how complete each field of each table is (share of rows with a value).
+-- grain: one row per table and field, for tables that have rows
+-- params: none
+-- Required fields are always complete after an import; the optional ones show what the CRM export left empty.
+-- History tables count the rows up to the snapshot date.
+with
+reps_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from reps)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+accounts_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from accounts)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+products_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from products)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+opportunities_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from opportunities)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+leads_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from leads)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+activities_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from activities)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+stage_changes_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from stage_changes)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+payments_fields as (
+    unpivot (select count(*) as n_rows, count(columns(*)) from payments)
+    on columns(* exclude (n_rows)) into name field value filled
+),
+all_fields as (
+    select 1 as table_order, 'reps' as table_name, field, n_rows, filled from reps_fields
+    union all select 2, 'accounts', field, n_rows, filled from accounts_fields
+    union all select 3, 'products', field, n_rows, filled from products_fields
+    union all select 4, 'opportunities', field, n_rows, filled from opportunities_fields
+    union all select 5, 'leads', field, n_rows, filled from leads_fields
+    union all select 6, 'activities', field, n_rows, filled from activities_fields
+    union all select 7, 'stage_changes', field, n_rows, filled from stage_changes_fields
+    union all select 8, 'payments', field, n_rows, filled from payments_fields
+),
+final as (
+    select
+        table_name,
+        field,
+        n_rows as row_count,
+        filled,
+        n_rows - filled as empty,
+        filled / n_rows as completeness,
+        table_order
+    from all_fields
+    where n_rows > 0
+)
+select * exclude (table_order) from final
+order by table_order, completeness, field
