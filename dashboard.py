@@ -63,7 +63,7 @@ def main() -> None:
     data_dir = context.data_dir()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        store.clean_leftovers(data_dir)
+        store.clean_leftovers(data_dir, min_age_seconds=6 * 3600)
         build_demo_if_empty(data_dir, lang)
         snaps = store.list_snapshots(data_dir)
         snapshot_id = sidebar.snapshot_picker(snaps, lang) if snaps else None

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -81,17 +82,23 @@ def write_json_atomic(path: Path, payload: dict) -> None:
     _write_json(path, payload)
 
 
-def clean_leftovers(data_dir: Path) -> list[str]:
-    """Remove what an interrupted import or demo left in the temporary folder."""
-    tmp = data_dir / TMP
+def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
+    """Remove what an interrupted import or demo left in the temporary folder.
+
+    Page loads pass a minimum age so they never delete the staging folder of an import still running.
+    """
+    cutoff = time.time() - min_age_seconds
     removed = []
-    if tmp.exists():
-        for child in tmp.iterdir():
-            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
-            removed.append(child.name)
-    for stray in (data_dir / EVENTS).glob("**/.*.tmp"):
-        stray.unlink(missing_ok=True)
-        removed.append(stray.name)
+    candidates = list((data_dir / TMP).iterdir()) if (data_dir / TMP).exists() else []
+    candidates += list((data_dir / EVENTS).glob("**/.*.tmp"))
+    for child in candidates:
+        try:
+            if child.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        removed.append(child.name)
     return removed
 
 
