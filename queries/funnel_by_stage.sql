@@ -1,0 +1,142 @@
+-- purpose: Current-state stage funnel: the deals in play during the period, counted by where they stand today.
+-- grain: one row per stage in stage order: the open stages, then the won and the lost outcome
+-- params:
+--   $start      date    null  first day of the period; null = no lower bound
+--   $end        date    null  last day of the period; null = no upper bound
+--   $regions    text[]  []    only deals of reps in these regions (empty = all)
+--   $teams      text[]  []    only deals of reps in these teams (empty = all)
+--   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
+--   $products   text[]  []    only deals of these product_ids (empty = all)
+--   $segments   text[]  []    only deals with accounts in these segments (empty = all)
+--   $sources    text[]  []    only deals from these sources (empty = all)
+-- Definitions (current state, not history):
+--   in play            deals created on or before the period's last day that are still open, or were won or
+--                      lost in the period (for the current quarter: today's open pipeline and the quarter's wins
+--                      and losses; outcomes count in the period they closed in, as in kpis_by_group)
+--   deals, amount      deals whose current stage is this one (won/lost rows: deals with that outcome)
+--   still_open         open deals in this stage now (= deals on open-stage rows; 0 on outcome rows)
+--   reached            deals that got at least this far: an open deal counts at its current stage and
+--                      every earlier one; a won deal at every open stage; a lost deal at every stage up to
+--                      the one it was lost from (the from-stage of its last move to the lost stage in stage
+--                      history), or only at the first stage when there is no stage history for it
+--   conv_from_prev     reached / reached at the previous stage (won row: won / reached at the last open stage)
+--   conv_from_top      reached / all deals in the funnel (won and lost rows: their share of all deals)
+--   to_won             won deals / reached: of the deals that got this far, the share won so far
+--   win_rate           won / (won + lost), the same on every row: the overall rate to won of closed deals
+with
+inputs as (
+    select
+        coalesce(cast($start as date), date '0001-01-01') as d_start,
+        coalesce(cast($end as date), date '9999-12-31') as d_end,
+        cast($regions as varchar[]) as f_regions,
+        cast($teams as varchar[]) as f_teams,
+        cast($reps as varchar[]) as f_reps,
+        cast($products as varchar[]) as f_products,
+        cast($segments as varchar[]) as f_segments,
+        cast($sources as varchar[]) as f_sources
+),
+open_stages as (
+    select stage, position, cast(row_number() over (order by position) as integer) as step
+    from stages
+    where not is_won and not is_lost
+),
+outcome_stages as (
+    select stage, position, case when is_won then 'won' else 'lost' end as kind
+    from stages
+    where is_won or is_lost
+),
+last_open_step as (
+    select coalesce(max(step), 1) as n_open from open_stages
+),
+population as (
+    select d.*
+    from deals d
+    cross join inputs i
+    where d.created_date <= i.d_end
+      and (d.status = 'open' or coalesce(d.close_date, d.created_date) between i.d_start and i.d_end)
+      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+),
+lost_from as (
+    -- the open stage a lost deal was in when it was lost: the from-stage of its last move to a lost stage
+    select c.opportunity_id, arg_max(os.step, c.changed_at) as step
+    from stage_changes c
+    join outcome_stages l on l.stage = c.to_stage and l.kind = 'lost'
+    join open_stages os on os.stage = c.from_stage
+    group by c.opportunity_id
+),
+reach as (
+    select
+        p.opportunity_id, p.status, p.stage, coalesce(p.amount, 0) as amount,
+        case
+            when p.status = 'won' then n.n_open
+            when p.status = 'lost' then coalesce(lf.step, 1)
+            else coalesce(os.step, 1)
+        end as reached_step
+    from population p
+    cross join last_open_step n
+    left join open_stages os on os.stage = p.stage
+    left join lost_from lf on lf.opportunity_id = p.opportunity_id
+),
+totals as (
+    select
+        count(*) as top_deals,
+        count(*) filter (where status = 'won') as won,
+        count(*) filter (where status = 'lost') as lost
+    from reach
+),
+stage_rows as (
+    select
+        os.step, os.stage, 'stage' as kind,
+        count(r.opportunity_id) filter (where r.status = 'open' and r.stage = os.stage) as deals,
+        coalesce(sum(r.amount) filter (where r.status = 'open' and r.stage = os.stage), 0) as amount,
+        count(r.opportunity_id) filter (where r.reached_step >= os.step) as reached,
+        coalesce(sum(r.amount) filter (where r.reached_step >= os.step), 0) as reached_amount
+    from open_stages os
+    left join reach r on true
+    group by os.step, os.stage
+),
+outcome_rows as (
+    select
+        n.n_open + case when o.kind = 'won' then 1 else 2 end as step, o.stage, o.kind,
+        count(r.opportunity_id) as deals,
+        coalesce(sum(r.amount), 0) as amount,
+        count(r.opportunity_id) as reached,
+        coalesce(sum(r.amount), 0) as reached_amount
+    from outcome_stages o
+    cross join last_open_step n
+    left join reach r on r.status = o.kind
+    group by n.n_open, o.stage, o.kind
+),
+all_rows as (
+    select * from stage_rows
+    union all
+    select * from outcome_rows
+),
+final as (
+    select
+        a.step,
+        a.stage,
+        a.kind,
+        cast(a.deals as bigint) as deals,
+        cast(a.amount as double) as amount,
+        cast(a.reached as bigint) as reached,
+        cast(a.reached_amount as double) as reached_amount,
+        cast(case when a.kind = 'stage' then a.deals else 0 end as bigint) as still_open,
+        case
+            when a.kind = 'stage' then a.reached / nullif(lag(a.reached) over (order by a.step), 0)
+            when a.kind = 'won' then a.reached / nullif(
+                (select s.reached from stage_rows s where s.step = (select n_open from last_open_step)), 0)
+        end as conv_from_prev,
+        a.reached / nullif(t.top_deals, 0) as conv_from_top,
+        case when a.kind = 'stage' then t.won / nullif(a.reached, 0) end as to_won,
+        t.won / nullif(t.won + t.lost, 0) as win_rate
+    from all_rows a
+    cross join totals t
+)
+select * from final
+order by step

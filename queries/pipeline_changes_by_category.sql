@@ -1,0 +1,169 @@
+-- purpose: Pipeline changes between two snapshots as a waterfall: the first open pipeline, new, increased, decreased, pulled in, pushed out, won, lost, remainder, the second open pipeline.
+-- grain: one row per waterfall bar (10 rows, always): start, the 8 categories in that order, end
+-- params:
+--   $compare    text    null  id of the first (earlier) snapshot; null = the snapshot just before this one
+--   $start      date    null  first day of the period (expected close dates); null = no lower bound
+--   $end        date    null  last day of the period; null = no upper bound
+--   $regions    text[]  []    only deals of reps in these regions (empty = all)
+--   $teams      text[]  []    only deals of reps in these teams (empty = all)
+--   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
+--   $products   text[]  []    only deals of these product_ids (empty = all)
+--   $segments   text[]  []    only deals with accounts in these segments (empty = all)
+--   $sources    text[]  []    only deals from these sources (empty = all)
+-- The run's snapshot is the second one; $compare names the first (the runner exposes it as deals_before, with
+-- the same row scope). A deal is in a snapshot's open pipeline when, in that snapshot, it is open, matches the
+-- filters (with that snapshot's owner, account and product) and its expected close date (none counts as in) falls
+-- in the period. Every deal in either pipeline falls in exactly one category, tested in this order:
+--   in both pipelines:     increased (amount went up), decreased (amount went down), else remainder (unchanged)
+--   only in the first:     won (won in the second snapshot), lost (lost in the second snapshot), pushed_out (still
+--                          open and in the filters, expected close moved out of the period), else remainder
+--                          (deleted, or no longer matches the filters)
+--   only in the second:    new (not in the first snapshot at all), pulled_in (open and in the filters in the first
+--                          snapshot, expected close moved into the period), else remainder (re-opened after being
+--                          closed, or newly matches the filters)
+-- change = amount in the second pipeline - amount in the first (0 when not in it), so the first snapshot's open
+-- pipeline plus every change is the second snapshot's open pipeline.
+with
+inputs as (
+    select
+        cast($compare as varchar) as compare_id,
+        coalesce(cast($start as date), date '0001-01-01') as d_start,
+        coalesce(cast($end as date), date '9999-12-31') as d_end,
+        cast($regions as varchar[]) as f_regions,
+        cast($teams as varchar[]) as f_teams,
+        cast($reps as varchar[]) as f_reps,
+        cast($products as varchar[]) as f_products,
+        cast($segments as varchar[]) as f_segments,
+        cast($sources as varchar[]) as f_sources
+),
+first_state as (
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
+        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+    from deals_before d
+    cross join inputs i
+),
+second_state as (
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
+        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+    from deals d
+    cross join inputs i
+),
+pairs as (
+    select
+        coalesce(s.opportunity_id, f.opportunity_id) as opportunity_id,
+        coalesce(s.account_name, f.account_name) as account_name,
+        coalesce(s.owner_name, f.owner_name) as owner_name,
+        f.opportunity_id is not null as in_first_snapshot,
+        s.opportunity_id is not null as in_second_snapshot,
+        coalesce(f.status = 'open' and f.in_filters and f.in_period, false) as in_first,
+        coalesce(s.status = 'open' and s.in_filters and s.in_period, false) as in_second,
+        f.status as status_before, s.status as status_after,
+        f.stage as stage_before, s.stage as stage_after,
+        f.amount as amount_before, s.amount as amount_after,
+        f.expected_close_date as close_before, s.expected_close_date as close_after,
+        f.in_filters as filters_before, s.in_filters as filters_after
+    from first_state f
+    full outer join second_state s on s.opportunity_id = f.opportunity_id
+),
+classified as (
+    select
+        p.*,
+        case
+            when p.in_first and p.in_second then
+                case
+                    when p.amount_after > p.amount_before then 'increased'
+                    when p.amount_after < p.amount_before then 'decreased'
+                    else 'remainder'
+                end
+            when p.in_first then
+                case
+                    when p.status_after = 'won' then 'won'
+                    when p.status_after = 'lost' then 'lost'
+                    when p.status_after = 'open' and p.filters_after then 'pushed_out'
+                    else 'remainder'
+                end
+            else
+                case
+                    when not p.in_first_snapshot then 'new'
+                    when p.status_before = 'open' and p.filters_before then 'pulled_in'
+                    else 'remainder'
+                end
+        end as category,
+        case
+            when p.in_first and p.in_second and p.amount_after = p.amount_before then 'unchanged'
+            when p.in_first and not p.in_second and not p.in_second_snapshot then 'deleted'
+            when p.in_first and not p.in_second and p.status_after = 'open' and not p.filters_after then 'left_filters'
+            when p.in_second and not p.in_first and p.status_before = 'open' and not p.filters_before
+                then 'entered_filters'
+            when p.in_second and not p.in_first and p.status_before in ('won', 'lost') then 'reopened'
+        end as remainder_reason,
+        case
+            when p.in_first and p.in_second then p.amount_after - p.amount_before
+            when p.in_first then -p.amount_before
+            else p.amount_after
+        end as change
+    from pairs p
+    where p.in_first or p.in_second
+),
+categories as (
+    select * from (values
+        (2, 'new'), (3, 'increased'), (4, 'decreased'), (5, 'pulled_in'), (6, 'pushed_out'),
+        (7, 'won'), (8, 'lost'), (9, 'remainder')
+    ) as v(position, category)
+),
+totals as (
+    select
+        coalesce(sum(amount_before) filter (where in_first), 0) as first_total,
+        count(*) filter (where in_first) as first_deals,
+        coalesce(sum(amount_after) filter (where in_second), 0) as second_total,
+        count(*) filter (where in_second) as second_deals
+    from classified
+),
+bars as (
+    select c.position, c.category, 'change' as kind, count(k.opportunity_id) as deals,
+           coalesce(sum(k.change), 0) as amount
+    from categories c
+    left join classified k on k.category = c.category
+    group by c.position, c.category
+    union all
+    select 1, 'start', 'total', first_deals, first_total from totals
+    union all
+    select 10, 'end', 'total', second_deals, second_total from totals
+),
+final as (
+    select
+        b.position,
+        b.category,
+        b.kind,
+        cast(b.deals as bigint) as deals,
+        cast(b.amount as double) as amount,
+        cast(case when b.kind = 'total' then 0
+             else sum(b.amount) over (order by b.position rows between unbounded preceding and 1 preceding) end
+             as double) as bar_base,
+        cast(sum(case when b.kind = 'total' and b.position = 10 then 0 else b.amount end)
+             over (order by b.position) as double) as running_total,
+        n.compare_id as first_snapshot,
+        n.compare_as_of as first_as_of,
+        n.snapshot_id as second_snapshot,
+        n.as_of as second_as_of
+    from bars b
+    cross join snapshot_info n
+)
+select * from final
+order by position

@@ -1,0 +1,138 @@
+-- purpose: The deals behind the pipeline-changes waterfall (drill-down): each deal's category, amounts and close dates in both snapshots.
+-- grain: one row per deal in either snapshot's open pipeline ($category narrows it to one category)
+-- params:
+--   $compare    text    null  id of the first (earlier) snapshot; null = the snapshot just before this one
+--   $category   text    null  one category (new, increased, decreased, pulled_in, pushed_out, won, lost, remainder); null = all
+--   $start      date    null  first day of the period (expected close dates); null = no lower bound
+--   $end        date    null  last day of the period; null = no upper bound
+--   $regions    text[]  []    only deals of reps in these regions (empty = all)
+--   $teams      text[]  []    only deals of reps in these teams (empty = all)
+--   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
+--   $products   text[]  []    only deals of these product_ids (empty = all)
+--   $segments   text[]  []    only deals with accounts in these segments (empty = all)
+--   $sources    text[]  []    only deals from these sources (empty = all)
+-- The run's snapshot is the second one; $compare names the first (the runner exposes it as deals_before, with
+-- the same row scope). A deal is in a snapshot's open pipeline when, in that snapshot, it is open, matches the
+-- filters (with that snapshot's owner, account and product) and its expected close date (none counts as in) falls
+-- in the period. Every deal in either pipeline falls in exactly one category, tested in this order:
+--   in both pipelines:     increased (amount went up), decreased (amount went down), else remainder (unchanged)
+--   only in the first:     won (won in the second snapshot), lost (lost in the second snapshot), pushed_out (still
+--                          open and in the filters, expected close moved out of the period), else remainder
+--                          (deleted, or no longer matches the filters)
+--   only in the second:    new (not in the first snapshot at all), pulled_in (open and in the filters in the first
+--                          snapshot, expected close moved into the period), else remainder (re-opened after being
+--                          closed, or newly matches the filters)
+-- change = amount in the second pipeline - amount in the first (0 when not in it), so the first snapshot's open
+-- pipeline plus every change is the second snapshot's open pipeline.
+with
+inputs as (
+    select
+        cast($compare as varchar) as compare_id,
+        coalesce(cast($start as date), date '0001-01-01') as d_start,
+        coalesce(cast($end as date), date '9999-12-31') as d_end,
+        cast($regions as varchar[]) as f_regions,
+        cast($teams as varchar[]) as f_teams,
+        cast($reps as varchar[]) as f_reps,
+        cast($products as varchar[]) as f_products,
+        cast($segments as varchar[]) as f_segments,
+        cast($sources as varchar[]) as f_sources,
+        cast($category as varchar) as pick
+),
+first_state as (
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
+        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+    from deals_before d
+    cross join inputs i
+),
+second_state as (
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
+        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
+        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
+        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
+        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+    from deals d
+    cross join inputs i
+),
+pairs as (
+    select
+        coalesce(s.opportunity_id, f.opportunity_id) as opportunity_id,
+        coalesce(s.account_name, f.account_name) as account_name,
+        coalesce(s.owner_name, f.owner_name) as owner_name,
+        f.opportunity_id is not null as in_first_snapshot,
+        s.opportunity_id is not null as in_second_snapshot,
+        coalesce(f.status = 'open' and f.in_filters and f.in_period, false) as in_first,
+        coalesce(s.status = 'open' and s.in_filters and s.in_period, false) as in_second,
+        f.status as status_before, s.status as status_after,
+        f.stage as stage_before, s.stage as stage_after,
+        f.amount as amount_before, s.amount as amount_after,
+        f.expected_close_date as close_before, s.expected_close_date as close_after,
+        f.in_filters as filters_before, s.in_filters as filters_after
+    from first_state f
+    full outer join second_state s on s.opportunity_id = f.opportunity_id
+),
+classified as (
+    select
+        p.*,
+        case
+            when p.in_first and p.in_second then
+                case
+                    when p.amount_after > p.amount_before then 'increased'
+                    when p.amount_after < p.amount_before then 'decreased'
+                    else 'remainder'
+                end
+            when p.in_first then
+                case
+                    when p.status_after = 'won' then 'won'
+                    when p.status_after = 'lost' then 'lost'
+                    when p.status_after = 'open' and p.filters_after then 'pushed_out'
+                    else 'remainder'
+                end
+            else
+                case
+                    when not p.in_first_snapshot then 'new'
+                    when p.status_before = 'open' and p.filters_before then 'pulled_in'
+                    else 'remainder'
+                end
+        end as category,
+        case
+            when p.in_first and p.in_second and p.amount_after = p.amount_before then 'unchanged'
+            when p.in_first and not p.in_second and not p.in_second_snapshot then 'deleted'
+            when p.in_first and not p.in_second and p.status_after = 'open' and not p.filters_after then 'left_filters'
+            when p.in_second and not p.in_first and p.status_before = 'open' and not p.filters_before
+                then 'entered_filters'
+            when p.in_second and not p.in_first and p.status_before in ('won', 'lost') then 'reopened'
+        end as remainder_reason,
+        case
+            when p.in_first and p.in_second then p.amount_after - p.amount_before
+            when p.in_first then -p.amount_before
+            else p.amount_after
+        end as change
+    from pairs p
+    where p.in_first or p.in_second
+),
+final as (
+    select
+        c.category, c.remainder_reason, c.opportunity_id, c.account_name, c.owner_name,
+        c.stage_before, c.stage_after, c.status_after,
+        c.amount_before, c.amount_after, c.change,
+        c.close_before, c.close_after,
+        c.in_first, c.in_second
+    from classified c
+    cross join inputs i
+    where i.pick is null or c.category = i.pick
+)
+select * from final
+order by abs(change) desc, opportunity_id

@@ -1,0 +1,139 @@
+"""AppTest runs of the Funnel page on the literal funnel fixtures: renders, follows a filter, opens deals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests import funnel_fixtures as ff
+from tests.support import use_data
+
+PAGE = "pages/funnel.py"
+Q2 = {"period": "custom", "start": "2026-04-01", "end": "2026-06-30"}
+
+
+def texts(elements) -> str:
+    """The text of some elements, joined for substring checks."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box."""
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+
+
+def tiles(at: AppTest) -> dict[str, str]:
+    """Metric tiles, label -> value."""
+    return {m.label: m.value for m in at.metric}
+
+
+def funnel_page(app: Callable[..., AppTest], **query: str) -> AppTest:
+    """dashboard.py opened on the Funnel page with the given link parameters."""
+    at = app(**query)
+    assert_clean(at)
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    return at
+
+
+@pytest.fixture
+def funnel_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Snapshots A and B of the funnel fixtures, with stage history, leads and payments."""
+    ff.build_store(tmp_path)
+    return use_data(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def flat_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same deals without stage history, leads or payments (like a Maven CRM import)."""
+    ff.build_store(tmp_path, history=False)
+    return use_data(monkeypatch, tmp_path)
+
+
+def test_page_shows_outcomes_funnels_and_waterfall(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    assert at.title[0].value == "Funnel"
+    shown = tiles(at)
+    # In play in Q2: open D3, D4, F2, E3, F1, F3, F5; won D1, D6; lost D2, D5 (11 deals).
+    assert shown["Won (outcome)"] == "2"
+    assert shown["Lost (outcome)"] == "2"
+    assert shown["Still open"] == "7"
+    assert shown["Win rate"] == "50.0%"  # 2 / (2 + 2)
+    assert shown["Rate to won"] == "18.2%"  # 2 / 11
+    # Cycle days of Q2 closes: won D1 49, D6 24 -> median 36.5 shown as 36 (banker's rounding of :.0f) or 37.
+    assert shown["Sales cycle, won deals (median)"] in ("36 days", "37 days")
+    headers = texts(at.subheader)
+    for header in ("Stage funnel — current state", "Cohort funnel — from stage history", "Velocity",
+                   "Lead funnel: from lead to won deal", "After the win: invoiced and paid",
+                   "Pipeline changes between two snapshots", "Bottlenecks"):
+        assert header in headers
+    # The page says plainly which funnel each chart is.
+    captions = texts(at.caption)
+    assert "Current state:" in captions and "Cohort:" in captions
+    # Stuck deals (defaults: stages with at least 5 completed stays): F5, F3, D4.
+    stuck = [df.value for df in at.dataframe if "days_in_stage" in df.value.columns]
+    assert stuck and sorted(stuck[0]["opportunity_id"].to_list()) == ["D4", "F3", "F5"]
+    # Regressions are shown separately: D3 moved back from Proposal.
+    assert "Proposal (1)" in texts(at.markdown)
+    assert "no stage history" not in texts(at.info)
+
+
+def test_filter_change_recomputes(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    at.multiselect(key="f_regions").set_value(["West"]).run()
+    assert_clean(at)
+    shown = tiles(at)
+    # West (R3) deals in play in Q2: D4, E3, F3, F5 open, D5 lost -> won 0, lost 1, open 4, win rate 0 / 1.
+    assert shown["Won (outcome)"] == "0"
+    assert shown["Lost (outcome)"] == "1"
+    assert shown["Still open"] == "4"
+    assert shown["Win rate"] == "0.0%"
+    assert at.query_params.get("region") == "West"
+
+
+def test_drill_down_lists_the_deals_behind_a_bar(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    at.selectbox(key="funnel_current_drill").set_value("Proposal").run()
+    assert_clean(at)
+    lists = [df.value for df in at.dataframe if "reached_stage" in df.value.columns]
+    # Current state, reached Proposal: won D1 and D6, D2 lost from Proposal, E3 and F1 in Proposal now
+    # (D3 is back in Qualification).
+    assert sorted(lists[0]["opportunity_id"].to_list()) == ["D1", "D2", "D6", "E3", "F1"]
+    assert any(b.label == "CSV" or "CSV" in str(b.label) for b in at.get("download_button"))
+
+    at.selectbox(key="funnel_pc_drill").set_value("remainder").run()
+    assert_clean(at)
+    changes = [df.value for df in at.dataframe if "remainder_reason" in df.value.columns]
+    # Between 2026-06-23 and 2026-06-30: F4 deleted, F3 and F5 unchanged.
+    assert sorted(changes[0]["opportunity_id"].to_list()) == ["F3", "F4", "F5"]
+
+
+def test_win_rate_dimension_and_group_drill(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    at.radio(key="funnel_win_by").set_value("product").run()
+    assert_clean(at)
+    at.selectbox(key="funnel_win_drill_product").set_value("P2").run()
+    assert_clean(at)
+    lists = [df.value for df in at.dataframe if "cycle_days" in df.value.columns]
+    # Closed in Q2 with product Pro (P2): D2 lost, D5 lost, D6 won.
+    assert sorted(lists[0]["opportunity_id"].to_list()) == ["D2", "D5", "D6"]
+
+
+def test_without_stage_history_says_what_needs_it(flat_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    assert "no stage history" in texts(at.info)
+    shown = tiles(at)
+    assert shown["Win rate"] == "50.0%"  # won D1, D6; lost D2, D5 - no history needed
+    captions = texts(at.caption)
+    assert "The cohort funnel needs stage history" in captions
+    assert "need stage history" in captions
+
+
+def test_chinese_page_renders(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, lang="zh", **Q2)
+    assert at.title[0].value == "销售漏斗"
+    assert "赢单率" in tiles(at)
