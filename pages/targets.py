@@ -1,0 +1,555 @@
+"""Targets & forecast: will the group hit its number, who is behind, how far to trust the forecast, and planning."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from saleslens import charts_targets as ch
+from saleslens import i18n, target_sets
+from saleslens import targets as tg
+from saleslens import targets_data as td
+from saleslens.i18n import money, percent, t
+from ui import context, widgets
+
+ctx = context.current()
+lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
+MONEY, PCT = "dollar", "percent"
+
+
+def money_col(key: str, help_key: str | None = None) -> st.column_config.NumberColumn:
+    """A read-only money column with a translated header."""
+    return st.column_config.NumberColumn(t(key, lang), format=MONEY, help=t(help_key, lang) if help_key else None)
+
+
+def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberColumn:
+    """A percentage column with a translated header."""
+    return st.column_config.NumberColumn(t(key, lang), format=PCT, help=t(help_key, lang) if help_key else None)
+
+
+def group_description() -> str:
+    """Whose numbers these are, in words: the organisation, a region, a team or some reps."""
+    kind, values = td.group_kind(f)
+    if kind == "org":
+        return t("targets.group.org", lang)
+    if kind == "rep":
+        names = people.filter(pl.col("rep_id").is_in(values))["name"].to_list() or values
+        return t("targets.group.rep", lang, names=", ".join(names))
+    return t(f"targets.group.{kind}", lang, names=", ".join(values))
+
+
+def choose_source() -> str:
+    """The target source picker: the snapshot's targets or a saved set; the choice goes into the link."""
+    options = [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
+    wanted = st.query_params.get("p_target_set", td.SNAPSHOT_SOURCE)
+    if st.session_state.get("targets_source") not in options:
+        st.session_state["targets_source"] = wanted if wanted in options else td.SNAPSHOT_SOURCE
+    chosen = st.selectbox(t("targets.source", lang), options, key="targets_source",
+                          format_func=lambda s: s or t("targets.source.snapshot", lang),
+                          help=t("targets.source.help", lang))
+    if chosen:
+        st.query_params["p_target_set"] = chosen
+    elif "p_target_set" in st.query_params:
+        del st.query_params["p_target_set"]
+    return chosen
+
+
+# ---------------------------------------------------------------- data for the whole page
+
+st.title(t("targets.title", lang))
+people = td.members(ctx.runner, f)
+if people.is_empty():
+    st.info(t("targets.note.no_people", lang))
+    st.stop()
+
+top = st.columns([2, 1])
+with top[1]:
+    source = choose_source()
+try:
+    rows = td.target_rows(ctx.runner, ctx.data_dir, source)
+except target_sets.TargetSetError as exc:
+    st.error(t("targets.note.bad_set", lang, error=str(exc)))
+    source, rows = td.SNAPSHOT_SOURCE, td.target_rows(ctx.runner, ctx.data_dir)
+
+min_deals = int(st.session_state.get("targets_min_deals", tg.MIN_STAGE_DEALS))
+pacing = td.pacing_report(ctx.runner, f, rows, people, as_of)
+fc = td.forecast_report(ctx.runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, min_deals)
+cov = td.coverage_report(ctx.runner, f, pacing.q_start, pacing.pace.target, pacing.pace.closed, fc.forecast.open_total)
+p = pacing.pace
+q_label = ch.period_label(pacing.q_start, "quarter", lang)
+day_n = (as_of - pacing.q_start).days + 1
+q_days = (pacing.q_end - pacing.q_start).days + 1
+
+top[0].markdown(t("targets.caption", lang, group=group_description(), quarter=q_label,
+                  start=i18n.day(pacing.q_start, lang), end=i18n.day(pacing.q_end, lang), day=day_n, days=q_days,
+                  as_of=i18n.day(as_of, lang)))
+if f.products or f.segments or f.sources:
+    st.caption(t("targets.note.deal_filters", lang))
+
+# ---------------------------------------------------------------- headline
+
+tiles = st.columns(5)
+tiles[0].metric(t("targets.tile.target", lang, quarter=q_label), ch.tile_money(p.target, lang), border=True,
+                help=t("targets.tile.target.help", lang))
+tiles[1].metric(t("targets.tile.closed", lang), ch.tile_money(p.closed, lang), border=True,
+                delta=t("targets.tile.of_target", lang, pct=percent(p.attainment, lang, 0)) if p.target else None,
+                delta_color="off", delta_arrow="off", help=t("targets.tile.closed.help", lang))
+if p.gap is not None:
+    tiles[2].metric(t("targets.tile.ahead_label" if p.ahead else "targets.tile.behind_label", lang),
+                    f"{'+' if p.gap >= 0 else '−'}{ch.tile_money(abs(p.gap), lang)}",
+                    delta=f"{'+' if p.gap >= 0 else '-'}{percent(abs(p.gap_pct or 0), lang)}",
+                    delta_color="normal", border=True,
+                    help=t("targets.tile.pace.help", lang, expected=ch.tile_money(p.expected, lang),
+                           share=percent(p.share, lang)))
+else:
+    tiles[2].metric(t("targets.tile.pace", lang), "–", border=True, help=t("targets.note.no_quarter_target", lang))
+fcast = fc.forecast
+tiles[3].metric(t("targets.tile.forecast", lang), ch.tile_money(fcast.expected, lang), border=True,
+                delta=t("targets.tile.range", lang, low=ch.tile_money(fcast.low, lang),
+                        high=ch.tile_money(fcast.high, lang)),
+                delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
+c = cov.coverage
+if c.remaining == 0:
+    tiles[4].metric(t("targets.tile.coverage", lang), t("targets.tile.target_met", lang), border=True)
+else:
+    cov_delta = None
+    if c.gap is not None:
+        cov_delta = (t("targets.tile.need_more", lang, value=ch.tile_money(c.gap, lang)) if c.gap > 0
+                     else t("targets.tile.enough", lang))
+    tiles[4].metric(t("targets.tile.coverage", lang), i18n.ratio(c.ratio, lang), border=True, delta=cov_delta,
+                    delta_color="inverse" if c.gap else "normal", delta_arrow="off",
+                    help=t("targets.tile.coverage.help", lang))
+if p.target is None:
+    st.info(t("targets.note.no_quarter_target", lang))
+
+VIEWS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
+
+
+def choose_view() -> str:
+    """The section picker (only the chosen section's work is done); the choice goes into the link as p_view."""
+    if st.session_state.get("targets_view") not in VIEWS:
+        wanted = st.query_params.get("p_view", VIEWS[0])
+        st.session_state["targets_view"] = wanted if wanted in VIEWS else VIEWS[0]
+    chosen = st.segmented_control(t("targets.view", lang), VIEWS, key="targets_view", label_visibility="collapsed",
+                                  format_func=lambda k: t(f"targets.tab.{k}", lang)) or VIEWS[0]
+    if chosen != VIEWS[0]:
+        st.query_params["p_view"] = chosen
+    elif "p_view" in st.query_params:
+        del st.query_params["p_view"]
+    return chosen
+
+
+section = choose_view()
+
+
+class _Section:
+    """A stand-in for a tab: the chosen section renders into the page, the others are skipped."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+tabs = {name: _Section() for name in VIEWS}
+
+
+def is_open(name: str) -> bool:
+    """Whether a section is the one shown."""
+    return section == name
+
+
+# ---------------------------------------------------------------- pacing, forecast, coverage, who is behind
+
+if is_open("pacing"):
+    with tabs["pacing"]:
+        left, right = st.columns(2)
+        left.plotly_chart(ch.pacing_chart(pacing.daily, pacing.expected, p, as_of, lang), width="stretch",
+                          key="chart_pacing")
+        left.caption(t(f"targets.note.curve.{pacing.curve_source}", lang, quarters=pacing.quarters_learned))
+        right.plotly_chart(ch.forecast_chart(fcast, fc.categories, p.target, lang), width="stretch",
+                           key="chart_forecast")
+        learned = fc.probabilities.filter(pl.col("source") == "learned").height
+        right.caption(t("targets.note.forecast_basis", lang, deals=fcast.open_deals, learned=learned,
+                        min_deals=min_deals))
+        if not fc.has_stage_history:
+            right.info(t("targets.note.no_stage_history", lang))
+        if fc.categories.is_empty():
+            right.caption(t("targets.note.no_categories", lang))
+
+        st.subheader(t("targets.section.coverage", lang))
+        c1, c2 = st.columns([3, 2])
+        if c.target is None:
+            c1.info(t("targets.note.no_quarter_target", lang))
+        else:
+            c1.plotly_chart(ch.coverage_chart(c, lang), width="stretch", key="chart_coverage")
+        c2.markdown(t("targets.coverage.explain", lang, remaining=money(c.remaining, lang),
+                      pipeline=money(c.open_pipeline, lang), ratio=i18n.ratio(c.ratio, lang),
+                      win_rate=percent(c.win_rate, lang), needed=money(c.needed, lang),
+                      gap=money(c.gap, lang), start=i18n.day(cov.history_start, lang),
+                      end=i18n.day(cov.history_end, lang)))
+        if cov.win_rate_source != "group":
+            c2.caption(t(f"targets.note.win_rate.{cov.win_rate_source}", lang))
+
+        st.subheader(t("targets.section.members", lang))
+        by = st.segmented_control(t("targets.members.by", lang), ["rep", "team", "region"], key="p_members_by",
+                                  default="rep", format_func=lambda g: t(f"targets.by.{g}", lang)) or "rep"
+        table = td.members_table(ctx.runner, f, rows, people, by, pacing, fc)
+        if table.is_empty():
+            st.info(t("targets.note.no_members", lang))
+        else:
+            title = t(f"targets.by.{by}", lang)
+            if table["gap"].is_not_null().any():
+                st.plotly_chart(ch.members_gap_chart(table, title, lang), width="stretch", key="chart_members")
+            no_target = table.filter(pl.col("target").is_null())["group_label"].to_list()
+            if no_target:
+                st.caption(t("targets.note.members_without_target", lang, names=", ".join(no_target[:10])))
+            st.dataframe(
+                table.drop("group_key"), hide_index=True, width="stretch",
+                column_config={
+                    "group_label": st.column_config.TextColumn(title),
+                    "target": money_col("targets.col.target"), "closed": money_col("targets.col.closed"),
+                    "attainment": pct_col("targets.col.attainment"),
+                    "expected": money_col("targets.col.expected", "targets.col.expected.help"),
+                    "gap": money_col("targets.col.gap", "targets.col.gap.help"),
+                    "gap_pct": pct_col("targets.col.gap_pct"),
+                    "open_pipeline": money_col("targets.col.open_pipeline"),
+                    "forecast": money_col("targets.col.forecast"), "low": money_col("targets.col.low"),
+                    "high": money_col("targets.col.high"),
+                    "forecast_attainment": pct_col("targets.col.forecast_attainment"),
+                },
+            )
+            widgets.downloads(table, f"pacing_by_{by}", lang, key="dl_members")
+
+        with st.expander(t("targets.section.stages", lang)):
+            st.number_input(t("targets.min_deals", lang), min_value=1, max_value=10_000, step=5,
+                            value=tg.MIN_STAGE_DEALS, key="targets_min_deals", help=t("targets.min_deals.help", lang))
+            st.dataframe(fc.probabilities, hide_index=True, width="stretch", column_config={
+                "stage": t("targets.col.stage", lang), "position": None,
+                "deals": st.column_config.NumberColumn(t("targets.col.closed_deals", lang)),
+                "won": st.column_config.NumberColumn(t("targets.col.won", lang)),
+                "learned": pct_col("targets.col.learned"), "default_probability": pct_col("targets.col.default"),
+                "probability": pct_col("targets.col.used"),
+                "source": st.column_config.TextColumn(t("targets.col.source", lang)),
+            })
+        if fc.categories.height:
+            with st.expander(t("targets.section.categories", lang)):
+                cats = fc.categories.with_columns(
+                    pl.col("category").map_elements(lambda k: t(f"targets.category.{k}", lang), return_dtype=pl.String))
+                st.dataframe(cats, hide_index=True, width="stretch", column_config={
+                    "category": t("targets.col.category", lang), "deals": t("targets.col.deals", lang),
+                    "amount": money_col("targets.col.amount"), "weighted": money_col("targets.col.weighted"),
+                    "rollup": money_col("targets.col.rollup", "targets.col.rollup.help"),
+                })
+        with st.expander(t("targets.section.deals", lang, n=fcast.open_deals)):
+            deals = fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
+                                    "expected_close_date", "amount", "probability", "weighted")
+            st.dataframe(deals, hide_index=True, width="stretch", column_config={
+                "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
+                "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
+                "forecast_category": t("targets.col.category", lang),
+                "expected_close_date": st.column_config.DateColumn(t("targets.col.expected_close", lang)),
+                "amount": money_col("targets.col.amount"), "probability": pct_col("targets.col.used"),
+                "weighted": money_col("targets.col.weighted"),
+            })
+            widgets.downloads(deals, "forecast_deals", lang, key="dl_deals")
+
+# ---------------------------------------------------------------- attainment trend
+
+if is_open("trend"):
+    with tabs["trend"]:
+        start, end = td.trend_range(f, as_of)
+        c1, c2 = st.columns([1, 3])
+        grain = c1.segmented_control(t("targets.grain", lang), list(tg.GRAINS), key="p_grain", default="month",
+                                     format_func=lambda g: t(f"targets.grain.{g}", lang)) or "month"
+        cumulative = c2.toggle(t("targets.cumulative", lang), key="p_cumulative_ytd")
+        trend = td.attainment_table(ctx.runner, f, rows, people, "org", grain, start, end, as_of)
+        if trend.is_empty() or (trend["target"].is_null().all() and (trend["bookings"].fill_null(0) == 0).all()):
+            st.info(t("targets.note.no_trend", lang))
+        else:
+            st.plotly_chart(ch.attainment_trend(trend, grain, lang, cumulative), width="stretch", key="chart_trend")
+            missing = tg.periods_without_target(trend)
+            if missing:
+                shown = ", ".join(ch.period_label(m, grain, lang) for m in missing[:12])
+                st.info(t("targets.note.periods_without_target", lang, periods=shown))
+            st.caption(t("targets.note.trend_basis", lang))
+            table = trend.drop("group_key", "group_label", "period_end").with_columns(
+                pl.col("period_start").map_elements(lambda d: ch.period_label(d, grain, lang), return_dtype=pl.String))
+            st.dataframe(table, hide_index=True, width="stretch", column_config={
+                "period_start": t(f"targets.grain.{grain}", lang),
+                "partial": st.column_config.CheckboxColumn(t("targets.col.partial", lang)),
+                "bookings": money_col("targets.col.bookings"), "target": money_col("targets.col.target"),
+                "attainment": pct_col("targets.col.attainment"),
+                "cumulative_bookings": money_col("targets.col.ytd_bookings"),
+                "cumulative_target": money_col("targets.col.ytd_target"),
+                "cumulative_attainment": pct_col("targets.col.ytd_attainment"),
+            })
+            widgets.downloads(trend, f"attainment_by_{grain}", lang, key="dl_trend")
+
+# ---------------------------------------------------------------- forecast accuracy
+
+if is_open("accuracy"):
+    with tabs["accuracy"]:
+        st.caption(t("targets.accuracy.intro", lang))
+        with st.spinner(t("targets.accuracy.working", lang)):
+            acc = td.accuracy(ctx.data_dir, ctx.runner, f, quarters=4, min_deals=min_deals)
+        if acc.is_empty():
+            st.info(t("targets.note.no_accuracy", lang))
+        else:
+            summary = td.accuracy_summary(acc)
+            overall = acc["error_pct"].abs().mean()
+            held = acc["in_range"].cast(pl.Float64).mean()
+            bias = acc["error"].sum() / acc["actual"].sum() if acc["actual"].sum() else None
+            m1, m2, m3, m4 = st.columns(4)
+            m1.metric(t("targets.accuracy.snapshots", lang), i18n.count(acc.height, lang), border=True)
+            m2.metric(t("targets.accuracy.mean_error", lang), percent(overall, lang), border=True,
+                      delta=t("targets.accuracy.bias_high" if (bias or 0) > 0 else "targets.accuracy.bias_low", lang,
+                              pct=percent(abs(bias or 0), lang, 0)) if bias is not None else None,
+                      delta_color="off", delta_arrow="off", help=t("targets.accuracy.mean_error.help", lang))
+            m3.metric(t("targets.accuracy.in_range", lang), percent(held, lang, 0), border=True,
+                      help=t("targets.accuracy.in_range.help", lang))
+            cal = td.calibrated_forecast(acc, fcast, as_of)
+            if cal is not None:
+                m4.metric(t("targets.accuracy.calibrated", lang), money(cal.expected, lang), border=True,
+                          delta=t("targets.tile.range", lang, low=money(cal.low, lang), high=money(cal.high, lang)),
+                          delta_color="off", delta_arrow="off",
+                          help=t("targets.accuracy.calibrated.help", lang, ratio=percent(cal.ratio, lang, 0),
+                                 n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
+                                 forecast=money(fcast.expected, lang)))
+                st.markdown(t("targets.accuracy.calibrated.explain", lang, ratio=percent(cal.ratio, lang, 0),
+                              n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
+                              forecast=money(fcast.expected, lang), value=money(cal.expected, lang),
+                              low=money(cal.low, lang), high=money(cal.high, lang)))
+            st.plotly_chart(ch.accuracy_chart(acc, lang), width="stretch", key="chart_accuracy")
+            st.dataframe(summary, hide_index=True, width="stretch", column_config={
+                "week": t("targets.col.week", lang), "snapshots": t("targets.accuracy.snapshots", lang),
+                "mean_abs_error_pct": pct_col("targets.accuracy.mean_error"),
+                "in_range_share": pct_col("targets.accuracy.in_range"),
+            })
+            with st.expander(t("targets.accuracy.detail", lang)):
+                st.dataframe(acc, hide_index=True, width="stretch", column_config={
+                    "quarter": st.column_config.DateColumn(t("targets.col.quarter", lang)),
+                    "as_of": st.column_config.DateColumn(t("targets.col.as_of", lang)),
+                    "week": t("targets.col.week", lang), "snapshot": t("targets.col.snapshot", lang),
+                    "closed_to_date": money_col("targets.col.closed"), "forecast": money_col("targets.col.forecast"),
+                    "low": money_col("targets.col.low"), "high": money_col("targets.col.high"),
+                    "actual": money_col("targets.col.actual"), "error": money_col("targets.col.error"),
+                    "error_pct": pct_col("targets.col.error_pct"),
+                    "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
+                })
+                widgets.downloads(acc, "forecast_accuracy", lang, key="dl_accuracy")
+
+# ---------------------------------------------------------------- leading indicators
+
+if is_open("leading"):
+    with tabs["leading"]:
+        l_start, l_end = (f.start or pacing.q_start), min(f.end or as_of, as_of)
+        if l_start > as_of:
+            st.info(t("targets.note.future_period", lang))
+        elif not ctx.snapshot.has("activities"):
+            st.info(t("targets.note.no_activities", lang))
+        else:
+            lead = td.leading_report(ctx.runner, ctx.data_dir, f, l_start, l_end, source, people)
+            st.caption(t("targets.leading.caption", lang, start=i18n.day(l_start, lang), end=i18n.day(l_end, lang)))
+            c1, c2 = st.columns([3, 2])
+            if lead.weekly.is_empty():
+                c1.info(t("targets.note.no_activities_period", lang))
+            else:
+                c1.plotly_chart(ch.activities_chart(lead.weekly, lead.weekly_target, lang), width="stretch",
+                                key="chart_activities")
+            if lead.weekly_target is None:
+                c1.caption(t("targets.note.no_activity_target", lang))
+            c2.plotly_chart(ch.conversion_chart(lead.conversion, lang), width="stretch", key="chart_conversion")
+            c1.caption(t("targets.leading.partial_weeks", lang))
+            c2.caption(t("targets.leading.conversion_note", lang))
+            per_rep = lead.per_rep.select("name", "team", "activities", "meetings", "opportunities", "wins",
+                                          "weeks", "per_week", "weekly_target")
+            st.dataframe(per_rep, hide_index=True, width="stretch", column_config={
+                "name": t("targets.col.rep", lang), "team": t("targets.col.team", lang),
+                "activities": t("targets.step.activities", lang), "meetings": t("targets.step.meetings", lang),
+                "opportunities": t("targets.step.opportunities", lang), "wins": t("targets.step.wins", lang),
+                "weeks": st.column_config.NumberColumn(t("targets.col.weeks", lang), format="%.1f"),
+                "per_week": st.column_config.NumberColumn(t("targets.col.per_week", lang), format="%.1f"),
+                "weekly_target": st.column_config.NumberColumn(t("targets.col.weekly_target", lang), format="%.1f"),
+            })
+            widgets.downloads(per_rep, "activities_by_rep", lang, key="dl_leading")
+
+# ---------------------------------------------------------------- heatmap
+
+if is_open("heatmap"):
+    with tabs["heatmap"]:
+        h_by = st.segmented_control(t("targets.heatmap.by", lang), ["team", "region", "rep"], key="p_heat_by",
+                                    default="team", format_func=lambda g: t(f"targets.by.{g}", lang)) or "team"
+        h_start, h_end = td.trend_range(f, as_of)
+        h_end = min(h_end, tg.month_end(as_of))
+        heat = td.attainment_table(ctx.runner, f, rows, people, h_by, "month", h_start, h_end, as_of)
+        if heat.is_empty() or heat["attainment"].is_null().all():
+            st.info(t("targets.note.no_heatmap", lang))
+        else:
+            st.plotly_chart(ch.heatmap(heat, t(f"targets.by.{h_by}", lang), lang), width="stretch",
+                            key="chart_heatmap")
+            st.caption(t("targets.heatmap.caption", lang))
+            widgets.downloads(heat, f"attainment_by_{h_by}_month", lang, key="dl_heat")
+
+# ---------------------------------------------------------------- target planning
+
+
+def editor_values(edited: object, column: str) -> list[float | None]:
+    """The values of one column of what st.data_editor returned (pandas or polars)."""
+    values = edited[column].to_list() if hasattr(edited[column], "to_list") else list(edited[column])
+    return [None if v is None or v != v else float(v) for v in values]  # NaN != NaN: an emptied cell
+
+
+def plan_editor(frame: pl.DataFrame, key: str, label_col: str, columns: dict) -> list[float | None]:
+    """An editable table whose only editable column is `value`; returns the edited values."""
+    override = st.session_state.get(f"{key}_scaled")
+    if override is not None and len(override) == frame.height:
+        frame = frame.with_columns(pl.Series("value", override, dtype=pl.Float64))
+    version = st.session_state.get(f"{key}_version", 0)
+    edited = st.data_editor(frame, key=f"{key}_{version}", hide_index=True, width="stretch",
+                            height=36 * (frame.height + 1) + 3,
+                            disabled=[c for c in frame.columns if c != "value"], column_config=columns)
+    return editor_values(edited, "value")
+
+
+def scale_button(key: str, parent: float, values: list[float | None]) -> None:
+    """A button that rescales the edited rows so they sum to the parent again."""
+    def scale() -> None:
+        st.session_state[f"{key}_scaled"] = tg.scale_to_parent(parent, values)
+        st.session_state[f"{key}_version"] = st.session_state.get(f"{key}_version", 0) + 1
+
+    st.button(t("targets.plan.scale", lang), key=f"{key}_scale", on_click=scale, icon=":material/balance:")
+
+
+def checked(parent: float, labels: list[str], values: list[float | None], proposal: list[float]) -> bool:
+    """Show whether the edited rows are usable; a refusal names the row that is wrong."""
+    try:
+        tg.validate_parts(parent, labels, values, original=proposal)
+    except tg.DecompositionError as exc:
+        st.error(exc.message(lang))
+        return False
+    st.success(t("targets.plan.sums", lang, total=money(parent, lang, compact=False)))
+    return True
+
+
+def plan_tab() -> None:
+    """Decompose a team's annual target into months, then into reps; save it as a target set and export it."""
+    teams = sorted({x for x in people["team"].to_list() if x})
+    if not teams:
+        st.info(t("targets.note.no_teams", lang))
+        return
+    st.caption(t("targets.plan.intro", lang))
+    c1, c2, c3 = st.columns(3)
+    team = c1.selectbox(t("targets.plan.team", lang), teams, key="plan_team")
+    default_year = as_of.year + 1 if as_of.month >= 10 else as_of.year
+    year = int(c2.number_input(t("targets.plan.year", lang), min_value=2000, max_value=2100, value=default_year,
+                               step=1, key="plan_year"))
+    team_people, shares = td.plan_inputs(ctx.runner, f, team, as_of)
+    current = td.team_annual_target(rows, people, team, year)
+    if current is None:
+        hist = float(team_people["history_bookings"].sum())
+        current = float(round(hist * 1.1, -3)) if hist > 0 else 0.0
+    parent = float(c3.number_input(t("targets.plan.parent", lang), min_value=0.0, value=float(current), step=1000.0,
+                                   format="%.0f", key=f"plan_parent_{team}_{year}",
+                                   help=t("targets.plan.parent.help", lang)))
+    if parent <= 0:
+        st.info(t("targets.note.zero_parent", lang))
+        return
+
+    st.markdown(f"**{t('targets.plan.step_months', lang)}**")
+    m_method = st.radio(t("targets.plan.method", lang), list(tg.ANNUAL_METHODS), horizontal=True,
+                        key="plan_m_method", format_func=lambda m: t(f"targets.plan.annual.{m}", lang))
+    if m_method == "seasonality" and shares is None:
+        st.caption(t("targets.note.no_seasonality", lang))
+    proposal = tg.decompose_annual(parent, year, "even" if m_method == "hand" else m_method, shares)
+    labels = [ch.period_label(m, "month", lang) for m in proposal["month"].to_list()]
+    table = proposal.with_columns(pl.Series("label", labels)).select("label", "quarter", "share", "value")
+    key = f"plan_months_{team}_{year}_{parent:.0f}_{m_method}"
+    left, right = st.columns([2, 3])
+    with left:
+        values = plan_editor(table, key, "label", {
+            "label": t("targets.col.month", lang), "quarter": t("targets.col.quarter", lang),
+            "share": pct_col("targets.col.share"),
+            "value": st.column_config.NumberColumn(t("targets.col.target", lang), format=MONEY, min_value=0.0),
+        })
+        months_ok = checked(parent, labels, values, proposal["value"].to_list())
+        if not months_ok:
+            scale_button(key, parent, values)
+    months = proposal.with_columns(pl.Series("value", [v or 0.0 for v in values], dtype=pl.Float64))
+    with right:
+        st.plotly_chart(ch.plan_chart(months, lang), width="stretch", key="chart_plan")
+        quarters = tg.quarters_of(months)
+        st.dataframe(quarters, hide_index=True, width="stretch", column_config={
+            "quarter": t("targets.col.quarter", lang), "value": money_col("targets.col.target"),
+            "share": pct_col("targets.col.share")})
+    if not months_ok:
+        st.info(t("targets.note.fix_months_first", lang))
+        return
+
+    st.markdown(f"**{t('targets.plan.step_reps', lang, team=team)}**")
+    r1, r2 = st.columns([3, 1])
+    r_method = r1.radio(t("targets.plan.method", lang), list(tg.TEAM_METHODS), horizontal=True, key="plan_r_method",
+                        format_func=lambda m: t(f"targets.plan.team.{m}", lang))
+    ramp = int(r2.number_input(t("targets.plan.ramp", lang), min_value=0, max_value=12, value=tg.RAMP_MONTHS,
+                               key="plan_ramp", help=t("targets.plan.ramp.help", lang)))
+    quota = tg.quota_reps(team_people, team, date(year, 1, 1), date(year, 12, 31))
+    if quota.is_empty():
+        st.info(t("targets.note.no_quota_reps", lang, team=team))
+        return
+    h_start, h_end = td.history_window(as_of)
+    base = tg.decompose_team(months, quota, "history" if r_method == "hand" else r_method, h_start, h_end, ramp)
+    for note_key, values_ in base.notes:
+        st.caption(t(note_key, lang, **values_))
+    rep_table = base.reps.select("name", "hire_date", "share", "value")
+    r_key = f"plan_reps_{team}_{year}_{parent:.0f}_{r_method}_{ramp}_{hash(tuple(months['value'].to_list()))}"
+    rep_values = plan_editor(rep_table, r_key, "name", {
+        "name": t("targets.col.rep", lang),
+        "hire_date": st.column_config.DateColumn(t("targets.col.hire_date", lang)),
+        "share": pct_col("targets.col.share"),
+        "value": st.column_config.NumberColumn(t("targets.col.target", lang), format=MONEY, min_value=0.0),
+    })
+    names = rep_table["name"].to_list()
+    if not checked(parent, names, rep_values, base.reps["value"].to_list()):
+        scale_button(r_key, parent, rep_values)
+        return
+    edited = [abs((v or 0) - o) > 0.005 for v, o in zip(rep_values, base.reps["value"].to_list(), strict=True)]
+    split = base if not any(edited) else tg.decompose_team(months, quota, "hand", hand=rep_values)
+    plan = tg.plan_rows(team, months, split)
+
+    st.markdown(f"**{t('targets.plan.step_save', lang)}**")
+    s1, s2 = st.columns([2, 3])
+    name = s1.text_input(t("targets.plan.set_name", lang), value=f"{team} {year}", key="plan_set_name",
+                         max_chars=target_sets.NAME_MAX)
+    description = s2.text_input(t("targets.plan.description", lang), key="plan_set_description")
+    merge = st.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
+                        help=t("targets.plan.merge.help", lang))
+    if st.button(t("targets.plan.save", lang), type="primary", key="plan_save", icon=":material/save:"):
+        try:
+            saved = target_sets.save(ctx.data_dir, name, plan, description, merge=merge,
+                                     extra={"source_snapshot": ctx.snapshot.id, "team": team, "year": year,
+                                            "months_method": m_method, "reps_method": r_method})
+        except target_sets.TargetSetError as exc:
+            st.error(t("targets.plan.save_failed", lang, error=str(exc)))
+        else:
+            st.success(t("targets.plan.saved", lang, name=saved.name, rows=saved.meta["rows"]))
+    export = plan.with_columns(pl.col("owner_id").replace(dict(zip(quota["rep_id"], quota["name"], strict=True)))
+                               .alias("owner_name"))
+    widgets.downloads(export, f"target_plan_{team}_{year}".replace(" ", "_"), lang, key="dl_plan")
+
+    saved_sets = target_sets.list_meta(ctx.data_dir)
+    if saved_sets:
+        st.markdown(f"**{t('targets.plan.saved_sets', lang)}**")
+        st.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
+                                                          "last_period", "updated_at")} for s in saved_sets]),
+                     hide_index=True, width="stretch", column_config={
+                         "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
+                         "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
+                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang)})
+
+
+if is_open("plan"):
+    with tabs["plan"]:
+        plan_tab()

@@ -1,0 +1,136 @@
+"""AppTest of the Targets & forecast page on the literal store of tests/targets_fixtures.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from saleslens import target_sets
+from tests import targets_fixtures as fx
+from tests.support import use_data
+
+PAGE = "pages/targets.py"
+SECTIONS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
+
+
+@pytest.fixture
+def targets_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fixture store (snapshots of 4 Mar, 18 Mar and 12 May 2026) as the app's data directory."""
+    fx.build_store(tmp_path)
+    return use_data(monkeypatch, tmp_path)
+
+
+def open_page(app: Callable[..., AppTest], **query: str) -> AppTest:
+    """The dashboard opened on the targets page."""
+    at = app(**query)
+    at.switch_page(PAGE).run()
+    return at
+
+
+def texts(elements) -> str:
+    """The text of some elements, joined."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception, no error box."""
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+
+
+def tiles(at: AppTest) -> dict[str, tuple[str, str]]:
+    """Metric tiles: label -> (value, delta)."""
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_headline_tiles_are_worked_out_by_hand(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_page(app)
+    assert_clean(at)
+    shown = tiles(at)
+    # Q2 target: R1 4,500 + R2 6,000 + R3 3,000 + R4 3,000 = 16,500; closed W6 1,500 + W7 1,500 = 3,000 (18%).
+    assert shown["Target Q2 2026"][0] == "$16.5K"
+    assert shown["Closed to date"] == ("$3.0K", "18% of target")
+    # By 12 May past quarters had closed 30% of their bookings: 16,500 x 0.3 = 4,950 expected,
+    # 3,000 - 4,950 = -1,950 (1.95 shows as 1.9K), -1,950 / 4,950 = -39.4%.
+    assert shown["Behind usual pace"] == ("−$1.9K", "-39.4%")
+    # Default threshold of 20 closed deals: every stage keeps its default. 3,000 + O1 2,000 x .5 + O2 1,000 x .8
+    # + O3 4,000 x .1 + O5 500 x .1 = 5,250 (shows as 5.2K).
+    assert shown["Forecast"][0] == "$5.2K"
+    # Coverage 7,500 open / 13,500 to go = 0.56x; needed 13,500 / 0.625 = 21,600, so 14,100 more.
+    assert shown["Pipeline coverage"] == ("0.6x", "needs $14.1K more")
+    assert at.title[0].value == "Targets & forecast"
+
+
+# Every section in English; the two with the most text also in Chinese (the shared page test covers the rest).
+@pytest.mark.parametrize(("section", "lang"), [(s, "en") for s in SECTIONS] + [("pacing", "zh"), ("plan", "zh")])
+def test_every_section_renders(targets_data: Path, app: Callable[..., AppTest], section: str, lang: str) -> None:
+    at = open_page(app, **({"lang": lang} if lang != "en" else {}))
+    at.session_state["targets_view"] = section
+    at.run()
+    assert_clean(at)
+    assert at.get("plotly_chart"), f"{section} shows no chart"
+
+
+def test_a_new_hire_and_a_one_rep_team_get_notes_not_errors(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_page(app, rep="R3")
+    assert_clean(at)
+    # Cy has no history: the usual pace is the organisation's, and the page says so.
+    assert "too little history of its own" in texts(at.caption)
+    assert tiles(at)["Behind usual pace"][0] == "−$900"  # 3,000 x 0.3 = 900 expected, nothing closed
+    at = open_page(app, team="Solo")
+    at.session_state["targets_view"] = "plan"
+    at.run()
+    assert_clean(at)
+    assert "whole target goes to Dee Solo" in texts(at.caption)
+
+
+def test_a_period_without_targets_is_explained(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    target_sets.save(targets_data, "Next year only", pl.DataFrame([{
+        "owner_type": "rep", "owner_id": "R1", "period_start": fx.AS_OF.replace(year=2027, month=1, day=1),
+        "period_end": fx.AS_OF.replace(year=2027, month=12, day=31), "metric": "bookings", "value": 12000.0}]))
+    at = open_page(app, p_target_set="Next year only")
+    assert_clean(at)
+    assert at.selectbox(key="targets_source").value == "Next year only"
+    assert "no bookings target for the current quarter" in texts(at.info)
+    assert tiles(at)["Target Q2 2026"][0] == "–"
+    at.session_state["targets_view"] = "trend"
+    at.run()
+    assert_clean(at)
+    assert "attainment is left empty there" in texts(at.info)
+
+
+def test_saving_a_target_set_survives_a_restart(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_page(app)
+    at.session_state["targets_view"] = "plan"
+    at.run()
+    assert_clean(at)
+    at.text_input(key="plan_set_name").set_value("North plan").run()
+    at.button(key="plan_save").click().run()
+    assert_clean(at)
+    assert "Saved target set 'North plan'" in texts(at.success)
+    assert target_sets.names(targets_data) == ["North plan"]
+
+    fresh = open_page(app)  # a new session: nothing carried over but the files in the data directory
+    assert_clean(fresh)
+    assert "North plan" in fresh.selectbox(key="targets_source").options
+    fresh.selectbox(key="targets_source").select("North plan").run()
+    assert_clean(fresh)
+    # The plan split North's 2026 target (reps Jan-Jun 22,500 + team Jul-Dec 30,000 = 52,500) by North's
+    # seasonality (Oct 2,000, Dec 4,000, Jan 1,000, Feb 1,000, Apr 1,500 of 9,500): April gets
+    # 52,500 x 1,500 / 9,500 = 8,289.47, rounded up to 8,290 (.47 is among the two largest fractions).
+    # With the set, Q2's target is April's alone (May and June are 0 and Solo is not in the set).
+    assert tiles(fresh)["Target Q2 2026"][0] == "$8.3K"
+
+
+def test_a_bad_set_name_is_refused(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_page(app)
+    at.session_state["targets_view"] = "plan"
+    at.run()
+    at.text_input(key="plan_set_name").set_value("../evil").run()
+    at.button(key="plan_save").click().run()
+    assert "was not saved" in texts(at.error) and "characters a set name cannot use" in texts(at.error)
+    assert target_sets.names(targets_data) == []
