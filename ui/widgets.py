@@ -28,12 +28,14 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
 
 
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
-    """CSV and Excel download buttons for a table."""
+    """CSV and Excel download buttons for a table; the files are built only when a button is clicked."""
+    # Lazy on purpose: building the workbook on every rerun cost 60 ms for a 6-row table and seconds for a
+    # 100k-row one (bench/RESULTS.md), while hardly anyone downloads on a given rerun.
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(t("export.csv", lang), export.to_csv(frame), f"{name}.csv", "text/csv",
+    c1.download_button(t("export.csv", lang), lambda: export.to_csv(frame), f"{name}.csv", "text/csv",
                        key=f"{key}_csv", icon=":material/download:")
     c2.download_button(
-        t("export.excel", lang), export.to_excel({name: frame}), f"{name}.xlsx",
+        t("export.excel", lang), lambda: export.to_excel({name: frame}), f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
         icon=":material/download:",
     )
