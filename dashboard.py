@@ -8,9 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from saleslens import settings, store
+from saleslens import access, settings, store
 from saleslens.i18n import t
-from ui import context, sidebar
+from ui import auth, context, sidebar
 
 # Planned pages in menu order; a page appears once its file exists.
 PAGES = [
@@ -68,7 +68,9 @@ def main() -> None:
         snaps = store.list_snapshots(data_dir)
         snapshot_id = sidebar.snapshot_picker(snaps, lang) if snaps else None
         snap = store.open_snapshot(data_dir, snapshot_id)
-        runner = context.cached_runner(str(data_dir), snap.id, snap.manifest.get("created_at", ""), "all")
+        grant = auth.sign_in(data_dir, snap, lang)
+        # Every query of this session runs on a runner scoped to the grant: charts, tables, filter options.
+        runner = context.runner_for_grant(data_dir, snap, grant)
         options = runner.run("filter_options_by_dimension")
     except store.StoreError as exc:
         message = str(exc)
@@ -83,17 +85,38 @@ def main() -> None:
     if warning := st.session_state.pop("_filter_warning", None):
         st.warning(warning)
     sidebar.sync_url(lang, snap.id, snaps[-1].id, chosen)
-    context.set_current(context.Context(lang, data_dir, snap, runner, chosen))
+    context.set_current(context.Context(lang, data_dir, snap, runner, chosen, grant))
     st.sidebar.caption(
         t("app.snapshot_caption", lang, date=snap.as_of.isoformat(), snapshot=snap.id,
           source=snap.manifest.get("source", ""))
     )
-    pages = [
-        st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "overview"))
-        for path, title, icon, url in PAGES
-        if (ROOT / path).exists()
-    ]
-    st.navigation(pages).run()
+    if grant.rep_ids is not None and not grant.rep_ids:
+        st.warning(t("auth.no_access", lang, reason=grant.reason))
+    st.navigation(pages_for(grant, lang)).run()
+
+
+def pages_for(grant: access.Grant, lang: str) -> list:
+    """The pages the user's role may open; the others answer a link with a refusal instead of running."""
+    role = t(f"role.{grant.user.role}", lang) if grant.user else "–"
+    pages = []
+    for path, title, icon, url in PAGES:
+        if not (ROOT / path).exists():
+            continue
+        if grant.may_open(url):
+            pages.append(st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "overview")))
+        else:
+            pages.append(st.Page(_refusal(role, lang, url), title=t(title, lang), icon=icon, url_path=url,
+                                 visibility="hidden"))
+    return pages
+
+
+def _refusal(role: str, lang: str, url: str):
+    """A stand-in page that refuses to run a page the role may not open."""
+    def refuse() -> None:
+        st.error(t("auth.page_refused", lang, role=role))
+
+    refuse.__name__ = f"refuse_{url}"
+    return refuse
 
 
 main()

@@ -11,7 +11,7 @@ from datetime import date
 
 import streamlit as st
 
-from saleslens import i18n
+from saleslens import access, i18n
 from saleslens.i18n import t
 from saleslens.ingest import ImportFailed, MappingError, build, publish, readers
 from saleslens.ingest import mapping as mp
@@ -166,6 +166,7 @@ if publish_clicked and ready:
         snap = publish.publish(prepared, data_dir,
                                progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
         status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
+    access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     st.session_state[_PUBLISHED] = (snap.id, snap.manifest["import_report"])
     st.session_state.pop(_CHECKED, None)
     # Show the new snapshot everywhere, even when it is dated before the latest one: forget the viewer's

@@ -149,9 +149,24 @@ class Database:
             config={
                 "threads": int(settings.get("duckdb_threads")),
                 "memory_limit": settings.get("duckdb_memory_limit"),
+                # Serving never installs or loads extensions: Parquet is built in.
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
             },
         )
         self._create_views()
+        self._lock_down()
+
+    def _lock_down(self) -> None:
+        """No file access outside the data directory, no extension installs, and no config change after setup."""
+        con = self._con
+        data_dir = str(self.snapshot.data_dir.resolve())
+        spill = self.snapshot.data_dir / ".spill"
+        spill.mkdir(exist_ok=True)
+        con.execute("set temp_directory = $dir", {"dir": str(spill)})
+        con.execute("set allowed_directories = $dirs", {"dirs": [data_dir + "/"]})
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
 
     def _create_views(self) -> None:
         con = self._con
@@ -217,6 +232,9 @@ class Runner:
         cur = db.cursor()
         try:
             frame = cur.sql(query.sql, params=bound).pl()
+        except duckdb.Error as exc:
+            # One line for the user; the SQL engine's own message names what went wrong.
+            raise catalog.QueryError(f"query {name} failed: {str(exc).splitlines()[0]}") from None
         finally:
             cur.close()
         with self._lock:

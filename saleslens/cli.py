@@ -7,6 +7,7 @@ feature brings its command with it.
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import json
 import pkgutil
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from queries.catalog import QueryError
-from saleslens import commands
+from queries.runner import Runner, Scope, runner_for
+from saleslens import access, commands, settings, store
 from saleslens.filters import FilterError
 from saleslens.store import StoreError
 
@@ -35,8 +37,32 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_data_arg(parser: argparse.ArgumentParser) -> None:
-    """The --data option every data command takes."""
+    """The --data and --as options every data command takes."""
     parser.add_argument("--data", help="data directory (default: SALESLENS_DATA, else ./data)")
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="see only what this user of users.toml may see (default: everything)")
+
+
+def cli_user(args: argparse.Namespace) -> str:
+    """Who runs the command, for the audit log: --as, else the operating-system user."""
+    return getattr(args, "as_user", None) or f"cli:{getpass.getuser()}"
+
+
+def open_runner(args: argparse.Namespace, snapshot_id: str | None = None) -> Runner:
+    """The runner for --data and a snapshot, scoped to --as USER when given (default deny if unknown)."""
+    data_dir = settings.data_dir(args.data)
+    login = getattr(args, "as_user", None)
+    if not login:
+        return runner_for(data_dir, snapshot_id)
+    snap = store.open_snapshot(data_dir, snapshot_id)
+    users = access.load_users(access.users_path(data_dir))
+    user = users.get(login.lower())
+    if user is None:
+        raise CliError(f"--as {login}: no such user in {access.users_path(data_dir)}")
+    grant = access.grant(user, access.reps_of(snap))
+    if grant.rep_ids is not None and not grant.rep_ids:
+        raise CliError(f"--as {login}: {grant.reason}")
+    return runner_for(data_dir, snap.id, Scope(grant.scope_key, grant.rep_ids))
 
 
 def add_format_arg(parser: argparse.ArgumentParser) -> None:

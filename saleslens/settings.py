@@ -27,6 +27,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("demo_seed", "7", "Random seed of the demo generator; same seed and as-of date, same data."),
     Setting("demo_as_of", "", "Last day of the demo data (YYYY-MM-DD); empty means today."),
     Setting("auto_demo", "1", "Build the demo on first start when there is no snapshot (1) or not (0)."),
+    Setting("local_user", "admin", "Local mode (no OIDC in secrets): the users.toml login signed in at first."),
     Setting("language", "en", "Default language of the app: en or zh."),
     Setting("currency", "$", "Currency symbol used when formatting money."),
     Setting("cache_entries", "512", "Query results kept in memory per process."),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from queries.runner import Runner
+from queries.runner import Runner, Scope
 from saleslens import store, target_sets
 from saleslens import targets as tg
 from saleslens.filters import Filters
@@ -245,22 +245,23 @@ CACHE_DIR = Path("cache") / "forecast_history"  # inside the data directory; saf
 WORKERS = 2
 
 
-def _cache_key(snap: store.Snapshot, f: Filters, min_deals: int) -> str:
+def _cache_key(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> str:
     """A stable key for one snapshot's forecast: snapshots never change once published (created_at guards re-use)."""
-    text = json.dumps([snap.id, snap.manifest.get("created_at"), _freeze(f), min_deals], default=str)
+    # The scope is part of the key: one viewer must never be served another viewer's cached forecast.
+    text = json.dumps([snap.id, snap.manifest.get("created_at"), _freeze(f), min_deals, scope.key], default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int) -> dict:
+def _snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> dict:
     """What the forecast said at one snapshot for its own quarter, cached in memory and on disk."""
-    key = _cache_key(snap, f, min_deals)
+    key = _cache_key(snap, f, min_deals, scope)
     with _ACCURACY_LOCK:
         if key in _ACCURACY_CACHE:
             return _ACCURACY_CACHE[key]
     path = snap.data_dir / CACHE_DIR / f"{snap.id}.{key}.json"
     row = _read_cached(path)
     if row is None:
-        row = _compute_snapshot_forecast(snap, f, min_deals)
+        row = _compute_snapshot_forecast(snap, f, min_deals, scope)
         with contextlib.suppress(OSError):  # a read-only data directory: returned, just not kept
             store.write_json_atomic(path, row)
     with _ACCURACY_LOCK:
@@ -280,10 +281,10 @@ def _read_cached(path: Path) -> dict | None:
         return None
 
 
-def _compute_snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int) -> dict:
+def _compute_snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> dict:
     """Re-run the forecast on one snapshot, with only what was known that day (its own runner)."""
     q_start, q_end = tg.quarter_bounds(snap.as_of)
-    runner = Runner(snap)
+    runner = Runner(snap, scope)  # the viewer's row scope, as on the current snapshot
     try:
         daily = runner.run("pacing_by_day", start=q_start, end=snap.as_of, **deal_params(f))
         closed = float(daily["bookings"].sum()) if daily.height else 0.0
@@ -311,7 +312,7 @@ def accuracy(data_dir: Path, runner: Runner, f: Filters, quarters: int = 4, min_
     first = tg.add_months(q_now, -3 * quarters)
     snaps = [s for s in store.list_snapshots(data_dir) if first <= s.as_of < q_now]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        rows = list(pool.map(lambda s: _snapshot_forecast(s, f, min_deals), snaps))
+        rows = list(pool.map(lambda s: _snapshot_forecast(s, f, min_deals, runner.scope), snaps))
     schema = {"quarter": pl.Date, "snapshot": pl.String, "as_of": pl.Date, "week": pl.Int64,
               "closed_to_date": pl.Float64, "forecast": pl.Float64, "low": pl.Float64, "high": pl.Float64}
     frame = pl.DataFrame(rows, schema=schema)

@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from queries.runner import Runner, Scope, runner_for
-from saleslens import settings, store
+from saleslens import access, settings, store
 from saleslens.filters import Filters
 
 _KEY = "_saleslens_context"
@@ -24,6 +24,12 @@ class Context:
     snapshot: store.Snapshot
     runner: Runner
     filters: Filters
+    grant: access.Grant | None = None
+
+    @property
+    def who(self) -> str:
+        """The signed-in login, for the audit log."""
+        return self.grant.user.login if self.grant and self.grant.user else "(unknown)"
 
     def run(self, name: str, **params: object) -> pl.DataFrame:
         """Run a named query on the current snapshot with the viewer's scope."""
@@ -31,10 +37,21 @@ class Context:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def cached_runner(data_dir: str, snapshot_id: str, created_at: str, scope_key: str) -> Runner:
-    """One runner (DuckDB database with base views) per snapshot and scope, shared by sessions."""
-    del created_at, scope_key  # part of the cache key only: a re-published snapshot gets a new runner
-    return runner_for(Path(data_dir), snapshot_id, Scope.everyone())
+def cached_runner(data_dir: str, snapshot_id: str, created_at: str, scope_key: str,
+                  rep_ids: tuple[str, ...] | None) -> Runner:
+    """One runner (DuckDB database with base views) per snapshot and row scope, shared by sessions.
+
+    The scope is part of the key, so cached results of one viewer never reach another.
+    """
+    del created_at  # part of the cache key only: a re-published snapshot gets a new runner
+    scope = Scope(scope_key, None if rep_ids is None else frozenset(rep_ids))
+    return runner_for(Path(data_dir), snapshot_id, scope)
+
+
+def runner_for_grant(data_dir: Path, snap: store.Snapshot, grant: access.Grant) -> Runner:
+    """The shared runner that sees exactly the rows a grant allows."""
+    rep_ids = None if grant.rep_ids is None else tuple(sorted(grant.rep_ids))
+    return cached_runner(str(data_dir), snap.id, snap.manifest.get("created_at", ""), grant.scope_key, rep_ids)
 
 
 def data_dir() -> Path:
@@ -49,4 +66,12 @@ def set_current(ctx: Context) -> None:
 
 def current() -> Context:
     """The context the entry file prepared; pages call this first."""
+    if _KEY not in st.session_state:
+        # On a fresh server, a deep link (/funnel?...) opened before any other visit runs the page file alone:
+        # Streamlit treats pages/ as an old-style page folder until st.navigation has run once. Switch that
+        # off and rerun, so dashboard.py runs first and routes to the same page.
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return st.session_state[_KEY]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 import streamlit as st
 
-from saleslens import export, i18n
+from saleslens import access, export, i18n
 from saleslens.i18n import t
 from saleslens.metrics import METRICS
+from ui import context
 
 
 def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
@@ -27,15 +30,26 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
     )
 
 
+def audited(build: Callable[[], bytes], filename: str) -> Callable[[], bytes]:
+    """Wrap an export so that building it (the user clicked download) is written to the audit log."""
+    ctx = context.current()
+
+    def run() -> bytes:
+        access.audit(ctx.data_dir, ctx.who, "export", f"{filename} (scope {ctx.runner.scope.key})")
+        return build()
+
+    return run
+
+
 def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
     """CSV and Excel download buttons for a table; the files are built only when a button is clicked."""
     # Lazy on purpose: building the workbook on every rerun cost 60 ms for a 6-row table and seconds for a
     # 100k-row one (bench/RESULTS.md), while hardly anyone downloads on a given rerun.
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(t("export.csv", lang), lambda: export.to_csv(frame), f"{name}.csv", "text/csv",
-                       key=f"{key}_csv", icon=":material/download:")
+    c1.download_button(t("export.csv", lang), audited(lambda: export.to_csv(frame), f"{name}.csv"), f"{name}.csv",
+                       "text/csv", key=f"{key}_csv", icon=":material/download:")
     c2.download_button(
-        t("export.excel", lang), lambda: export.to_excel({name: frame}), f"{name}.xlsx",
+        t("export.excel", lang), audited(lambda: export.to_excel({name: frame}), f"{name}.xlsx"), f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
         icon=":material/download:",
     )

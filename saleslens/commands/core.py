@@ -10,9 +10,8 @@ from datetime import date
 import polars as pl
 
 from queries import catalog
-from queries.runner import runner_for
 from saleslens import schema, settings, store
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit
+from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
 from saleslens.metrics import GROUP_BY
 
 
@@ -93,7 +92,7 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     """Print kpis_by_group for the chosen dimension and period."""
     if args.start and args.end and args.start > args.end:
         raise CliError(f"--from {args.start} is after --to {args.end}")
-    runner = runner_for(settings.data_dir(args.data), args.snapshot)
+    runner = open_runner(args, args.snapshot)
     emit(runner.run("kpis_by_group", by=args.by, start=args.start, end=args.end), args.format)
     return 0
 
@@ -124,6 +123,6 @@ def cmd_query(args: argparse.Namespace) -> int:
     query = catalog.get(args.name)
     params = _parse_params(args.param)
     catalog.bind(query, params)  # check names and types before opening any data
-    runner = runner_for(settings.data_dir(args.data), args.snapshot)
+    runner = open_runner(args, args.snapshot)
     emit(runner.run(args.name, **params), args.format)
     return 0

@@ -11,9 +11,8 @@ from datetime import date
 
 import polars as pl
 
-from queries.runner import runner_for
-from saleslens import funnel, settings
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit
+from saleslens import funnel
+from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
 from saleslens.filters import LIST_FILTERS, Filters
 
 
@@ -66,7 +65,7 @@ def cmd_bottleneck(args: argparse.Namespace) -> int:
     """Print the two bottleneck callouts for a period and filters."""
     f = _filters(args)
     prev = f.previous()
-    runner = runner_for(settings.data_dir(args.data), args.snapshot)
+    runner = open_runner(args, args.snapshot)
     cohort = args.method == "cohort" or (args.method == "auto" and runner.snapshot.has("stage_changes"))
     filtered = funnel.has_filters(f.params())
     if cohort:

@@ -8,8 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from saleslens import settings
-from saleslens.cli import CliError, add_data_arg
+from saleslens import access, settings
+from saleslens.cli import CliError, add_data_arg, cli_user
 from saleslens.i18n import t
 from saleslens.ingest import build, mapping, publish, readers
 from saleslens.ingest import report as report_mod
@@ -68,6 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(t("ingest.report.checked", "en"))
         return 0
     snap = publish.publish(prepared, data_dir, progress)
+    access.audit(data_dir, cli_user(args), "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     _print(snap.manifest["import_report"], args.report)

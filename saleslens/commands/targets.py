@@ -11,11 +11,11 @@ from datetime import date
 
 import polars as pl
 
-from queries.runner import Runner, runner_for
+from queries.runner import Runner
 from saleslens import settings, target_sets
 from saleslens import targets as tg
 from saleslens import targets_data as td
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit
+from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
 from saleslens.filters import Filters
 
 
@@ -53,7 +53,7 @@ def _filters(args: argparse.Namespace, start: date | None = None, end: date | No
 
 def _open(args: argparse.Namespace) -> tuple[Runner, Filters, pl.DataFrame, pl.DataFrame]:
     """The runner, filters, people of the group and target rows for a command."""
-    runner = runner_for(settings.data_dir(args.data), args.snapshot)
+    runner = open_runner(args, args.snapshot)
     f = _filters(args)
     people = td.members(runner, f)
     if people.is_empty():
@@ -215,7 +215,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 def cmd_accuracy(args: argparse.Namespace) -> int:
     """Print what the forecast said at each past snapshot against what closed."""
     data_dir = settings.data_dir(args.data)
-    runner = runner_for(data_dir, args.snapshot)
+    runner = open_runner(args, args.snapshot)
     f = _filters(args)
     frame = td.accuracy(data_dir, runner, f, args.quarters, args.min_deals)
     if frame.is_empty():
@@ -282,7 +282,7 @@ def _numbers(text: str, what: str) -> list[float]:
 def cmd_decompose(args: argparse.Namespace) -> int:
     """Split a team's annual target into months and reps; print it and optionally save it as a set."""
     data_dir = settings.data_dir(args.data)
-    runner = runner_for(data_dir, args.snapshot)
+    runner = open_runner(args, args.snapshot)
     as_of = runner.snapshot.as_of
     f = Filters(period="custom")
     people = td.members(runner, f)

@@ -1,0 +1,76 @@
+"""Sign-in: Streamlit's OIDC (st.login / st.user) when configured in secrets, else local mode with a users file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from saleslens import access, settings, store
+from saleslens.i18n import t
+
+_SIGNED_IN = "_saleslens_signed_in"
+
+
+def oidc_configured() -> bool:
+    """Whether secrets configure an identity provider for st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises its own error type
+        return False
+
+
+def _ensure_users_file(data_dir: Path, snap: store.Snapshot) -> None:
+    """Give a fresh data directory example users of each role, taken from the snapshot's people."""
+    path = access.users_path(data_dir)
+    if not path.exists():
+        access.write_users(path, access.demo_users(access.reps_of(snap)))
+
+
+def _note_sign_in(data_dir: Path, user: access.User | None, how: str) -> None:
+    """Audit a sign-in once per session and user."""
+    login = user.login if user else "(unknown)"
+    if st.session_state.get(_SIGNED_IN) != login:
+        st.session_state[_SIGNED_IN] = login
+        access.audit(data_dir, login, "sign-in", how)
+
+
+def _oidc_user(users: dict[str, access.User], lang: str) -> access.User | None:
+    """The OIDC user mapped to the users file by e-mail; stops the run with a sign-in button when signed out."""
+    if not st.user.is_logged_in:
+        st.title(t("app.title", lang))
+        st.button(t("auth.sign_in", lang), on_click=st.login, type="primary")
+        st.stop()
+    st.sidebar.button(t("auth.sign_out", lang), on_click=st.logout)
+    email = str(st.user.get("email") or "").lower()
+    return users.get(email)
+
+
+def _local_user(users: dict[str, access.User], lang: str) -> access.User | None:
+    """Local mode: pick who you are from the users file, under a banner that says no password is checked."""
+    st.sidebar.info(t("auth.local_mode", lang), icon=":material/lock_open:")
+    logins = sorted(users, key=lambda k: (access.ROLES.index(users[k].role) * -1, k))
+    if not logins:
+        return None
+    default = settings.get("local_user").lower()
+    if st.session_state.get("auth_user") not in logins:
+        st.session_state["auth_user"] = default if default in logins else logins[0]
+    login = st.sidebar.selectbox(
+        t("auth.signed_in_as", lang), logins, key="auth_user",
+        format_func=lambda k: f"{users[k].name} · {t('role.' + users[k].role, lang)}",
+    )
+    return users[login]
+
+
+def sign_in(data_dir: Path, snap: store.Snapshot, lang: str) -> access.Grant:
+    """Who is reading and what they may see; default deny when anything is missing."""
+    try:
+        if not oidc_configured():
+            _ensure_users_file(data_dir, snap)
+        users = access.load_users(access.users_path(data_dir))
+    except access.AccessError as exc:
+        st.error(t("auth.bad_users_file", lang, error=str(exc)))
+        return access.grant(None, access.reps_of(snap))
+    user = _oidc_user(users, lang) if oidc_configured() else _local_user(users, lang)
+    _note_sign_in(data_dir, user, "oidc" if oidc_configured() else "local")
+    return access.grant(user, access.reps_of(snap))
