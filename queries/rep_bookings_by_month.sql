@@ -1,0 +1,37 @@
+-- purpose: Bookings and deals won per month for some reps or a team, for the review trend (targets are added, ramp-adjusted, in Python).
+-- grain: one row per month from $start to $end (months without wins appear with zeros)
+-- params:
+--   $start      date    required  first day of the range (rounded down to its month)
+--   $end        date    required  last day of the range
+--   $reps       text[]  []        only deals owned by these rep_ids (empty = all)
+--   $teams      text[]  []        only deals of reps in these teams (empty = all)
+with
+inputs as (
+    select
+        date_trunc('month', cast($start as date)) as m_start,
+        cast($end as date) as d_end,
+        cast($reps as varchar[]) as f_reps,
+        cast($teams as varchar[]) as f_teams
+),
+months as (
+    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
+        as month
+    from inputs i
+),
+won as (
+    select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
+           count(*) as deals_won
+    from deals d
+    cross join inputs i
+    where d.status = 'won' and d.close_date between i.m_start and i.d_end
+      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+    group by 1
+),
+final as (
+    select m.month, coalesce(w.bookings, 0) as bookings, cast(coalesce(w.deals_won, 0) as bigint) as deals_won
+    from months m
+    left join won w on w.month = m.month
+)
+select * from final
+order by month

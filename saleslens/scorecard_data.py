@@ -1,0 +1,156 @@
+"""Fetch what the scorecards need through the named queries, then score with saleslens.scorecards.
+
+Shared by the Leaderboard page, the review pack and the CLI, so all three show the same numbers.
+The runner is passed in (queries/runner.py is the only module touching DuckDB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+
+from saleslens import ratings, scorecards
+from saleslens.filters import Filters
+from saleslens.scorecards import Definition
+
+
+class RunsQueries(Protocol):
+    """Anything with run(name, **params) -> DataFrame: the Runner, or a page context."""
+
+    def run(self, name: str, **params: object) -> pl.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class Org:
+    """Which reps to look at: org filters and roles (empty = all)."""
+
+    regions: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    reps: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, list[str]]:
+        """The bound list parameters of the scorecard queries."""
+        return {"regions": list(self.regions), "teams": list(self.teams), "reps": list(self.reps),
+                "roles": list(self.roles)}
+
+
+def kpis(runner: RunsQueries, start: date, end: date, org: Org = Org(),
+         ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
+    """Per-rep KPIs for a period with ramp-adjusted targets and attainment."""
+    # Queried for every role and narrowed here, so the leaderboard, each role's scorecard and the
+    # history share one cached query result per period instead of one per role.
+    everyone = Org(org.regions, org.teams, org.reps, ()).params()
+    frame = runner.run("scorecard_kpis_by_rep", start=start, end=end, **everyone)
+    targets = runner.run("scorecard_targets_by_rep", start=start, end=end, **everyone)
+    if org.roles:
+        frame = frame.filter(pl.col("role").is_in(list(org.roles)))
+        targets = targets.filter(pl.col("rep_id").is_in(frame["rep_id"].to_list()))
+    return scorecards.with_targets(frame, scorecards.ramp_adjust(targets, ramp))
+
+
+def ratings_for(data_dir: Path | None, end: date) -> dict[str, dict[str, int]]:
+    """The stored ratings of the quarter a period ends in (none without a data directory)."""
+    if data_dir is None:
+        return {}
+    return ratings.scores_by_rep(data_dir, scorecards.quarter_of(end))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scored period: the KPIs, the scores with ranks and rank change, and the per-KPI breakdown."""
+
+    kpis: pl.DataFrame
+    scores: pl.DataFrame
+    breakdown: pl.DataFrame
+
+
+def score_period(runner: RunsQueries, start: date, end: date, definition: Definition, org: Org = Org(),
+                 data_dir: Path | None = None) -> Scored:
+    """Score the reps of the definition's role for one period (peers = those reps)."""
+    role_org = Org(org.regions, org.teams, org.reps, (definition.role,))
+    frame = kpis(runner, start, end, role_org, definition.ramp)
+    scores, breakdown = scorecards.score(frame, definition, ratings_for(data_dir, end))
+    scores = scores.join(frame.select("rep_id", "name", "team"), on="rep_id", how="left")
+    return Scored(frame, scores, breakdown)
+
+
+def previous_periods(start: date, end: date, count: int) -> list[tuple[date, date]]:
+    """`count` periods of equal length before (start, end), oldest first."""
+    out = []
+    f = Filters(period="custom", start=start, end=end)
+    for _ in range(count):
+        f = f.previous()
+        out.append((f.start, f.end))
+    return list(reversed(out))
+
+
+def scored_with_change(runner: RunsQueries, start: date, end: date, definition: Definition, org: Org = Org(),
+                       data_dir: Path | None = None) -> Scored:
+    """Score a period and add the previous period's rank and the change."""
+    now = score_period(runner, start, end, definition, org, data_dir)
+    (p_start, p_end), = previous_periods(start, end, 1)
+    before = score_period(runner, p_start, p_end, definition, org, data_dir)
+    scores = scorecards.rank_change(now.scores, before.scores.select("rep_id", "rank"))
+    return Scored(now.kpis, scores, now.breakdown)
+
+
+def history(runner: RunsQueries, start: date, end: date, periods: int, org: Org = Org(),
+            ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
+    """Per-rep KPIs for the period and the `periods - 1` before it, stacked, with period_start/end."""
+    spans = [*previous_periods(start, end, periods - 1), (start, end)]
+    frames = [
+        kpis(runner, s, e, org, ramp).with_columns(pl.lit(s).alias("period_start"), pl.lit(e).alias("period_end"))
+        for s, e in spans
+    ]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def score_history(runner: RunsQueries, start: date, end: date, periods: int, definition: Definition,
+                  org: Org = Org(), data_dir: Path | None = None) -> pl.DataFrame:
+    """Score and rank per rep for each of `periods` periods ending with (start, end), oldest first."""
+    spans = [*previous_periods(start, end, periods - 1), (start, end)]
+    frames = []
+    for s, e in spans:
+        scored = score_period(runner, s, e, definition, org, data_dir)
+        frames.append(scored.scores.select("rep_id", "score", "rank").with_columns(
+            pl.lit(s).alias("period_start"), pl.lit(e).alias("period_end")))
+    return pl.concat(frames)
+
+
+def monthly_trend(runner: RunsQueries, start: date, end: date, reps: tuple[str, ...] = (),
+                  teams: tuple[str, ...] = (), ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
+    """Bookings, deals won and the ramp-adjusted bookings target per month for some reps or a team."""
+    won = runner.run("rep_bookings_by_month", start=start, end=end, reps=list(reps), teams=list(teams))
+    targets = runner.run("scorecard_targets_by_rep", start=won["month"].min() if won.height else start, end=end,
+                         reps=list(reps), teams=list(teams))
+    targets = targets.filter(pl.col("metric") == "bookings")
+    if targets.height:
+        rows = scorecards.ramp_rows(targets, ramp).with_columns(pl.col("period_start").dt.truncate("1mo")
+                                                                .alias("month"))
+        by_month = rows.group_by("month").agg(pl.col("adjusted").sum().alias("target"))
+    else:
+        by_month = pl.DataFrame(schema={"month": pl.Date, "target": pl.Float64})
+    return won.join(by_month, on="month", how="left").with_columns(
+        (pl.col("bookings") / pl.when(pl.col("target") > 0).then(pl.col("target"))).alias("attainment"),
+        pl.col("bookings").cum_sum().alias("cumulative_bookings"),
+        pl.col("target").fill_null(0).cum_sum().alias("cumulative_target"),
+    ).sort("month")
+
+
+def conversion_by_stage(runner: RunsQueries, start: date, end: date, org: Org = Org()) -> pl.DataFrame:
+    """Moves out of each open stage per rep, forward or not."""
+    return runner.run("rep_conversion_by_stage", start=start, end=end, **org.params())
+
+
+def top_performers(scored: Scored, by_stage: pl.DataFrame, min_sample: int) -> tuple[set[str], pl.DataFrame]:
+    """The top quartile by score and what it does differently from the rest."""
+    top = scorecards.top_quartile(scored.scores)
+    if not top:
+        return top, pl.DataFrame()
+    ids = scored.kpis["rep_id"].to_list()
+    return top, scorecards.compare_top(scored.kpis, top, by_stage.filter(pl.col("rep_id").is_in(ids)), min_sample)

@@ -1,0 +1,152 @@
+"""AppTest runs of the Leaderboard page on tests/scorecard_fixtures.py: ranks, scores, ratings that persist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from saleslens import ratings, store
+from tests import scorecard_fixtures as F
+from tests import support
+from tests.support import use_data
+
+Q3 = {"period": "custom", "start": "2026-07-01", "end": "2026-09-30"}
+PAGE = "pages/leaderboard.py"
+
+
+@pytest.fixture
+def lb_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The scorecard dataset as the app's data directory."""
+    F.build_store(tmp_path)
+    return use_data(monkeypatch, tmp_path)
+
+
+def open_page(**query: str) -> AppTest:
+    """A fresh app session (a restart, as far as the app can tell) on the Leaderboard page."""
+    at = AppTest.from_file(str(support.DASHBOARD), default_timeout=120)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box."""
+    assert not at.exception, "\n".join(str(e.value) for e in at.exception)
+    assert not at.error, "\n".join(str(e.value) for e in at.error)
+
+
+def frame_with(at: AppTest, column: str):
+    """The first table on the page that has a column."""
+    for df in at.dataframe:
+        if column in df.value.columns:
+            return df.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
+def test_leaderboard_and_scores_on_hand_worked_data(lb_data: Path) -> None:
+    """Q3 bookings ranks with a tie and rank changes; AE scores as worked out in test_scorecards."""
+    at = open_page(**Q3)
+    assert at.title[0].value == "Rankings & reviews"
+    board = frame_with(at, "trend")
+    # Bookings: A1 and A4 100,000 tie at 1 (A1 from 3rd in Q2: ▲ 2; A4 from 2nd: ▲ 1), A2 3rd (from 1st: ▼ 2),
+    # A3 4th, new this quarter.
+    assert list(board["name"]) == ["Ava Ames", "Dan Dorn", "Ben Birch", "Cleo Cruz"]
+    assert list(board["rank"]) == [1, 1, 3, 4]
+    assert list(board["change"]) == ["▲ 2", "▲ 1", "▼ 2", "new"]
+    scores = frame_with(at, "score")
+    got = dict(zip(scores["name"], scores["score"].round(2), strict=True))
+    # A1 101.89, A4 60.83, A2 41.67, A3 26.67 (see test_ae_scores_end_to_end).
+    assert got == {"Ava Ames": 101.89, "Dan Dorn": 60.83, "Ben Birch": 41.67, "Cleo Cruz": 26.67}
+    # The profile tiles of the first-ranked rep: A1's bookings and attainment 100,000 / 90,000.
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Bookings"] == "$100.0K" and tiles["Attainment"] == "111.1%"
+    assert len(at.get("plotly_chart")) >= 5, "the page draws its charts"
+
+
+def test_rank_by_win_rate_flags_small_samples(lb_data: Path) -> None:
+    """By win rate, A3's 2 closed deals are too few: shown, flagged, not ranked; the choice goes in the link."""
+    at = open_page(**Q3)
+    at.selectbox(key="lb_kpi").set_value("win_rate").run()
+    assert_clean(at)
+    board = frame_with(at, "trend")
+    rows = {r["name"]: r for _, r in board.iterrows()}
+    # Certain rates: A1 4/6 = .667 (1), A4 3/5 = .6 (2), A2 3/6 = .5 (3); A3 2/2 is not ranked.
+    assert [rows[n]["rank"] for n in ("Ava Ames", "Dan Dorn", "Ben Birch")] == [1, 2, 3]
+    assert rows["Cleo Cruz"]["rank"] != rows["Cleo Cruz"]["rank"]  # NaN: unranked
+    assert rows["Cleo Cruz"]["basis"].startswith("⚠ 2 closed deals")
+    assert at.query_params["p_kpi"] in ("win_rate", ["win_rate"])
+
+
+def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
+    """A rating saved in the form is on disk, and still shown after a restart and a new snapshot."""
+    at = open_page(**Q3)
+    rep = at.selectbox(key="lb_rate_rep").value
+    assert rep == "A1"
+    at.select_slider(key="lb_rate_2026Q3_A1_teamwork").set_value(4)
+    at.select_slider(key="lb_rate_2026Q3_A1_customer_satisfaction").set_value(5)
+    at.text_area(key="lb_comment_2026Q3_A1").input("Closed the Account 3 deal with the whole team.")
+    submit = next(b for b in at.button if b.label == "Save rating")
+    submit.click().run()
+    assert_clean(at)
+    doc = json.loads((lb_data / "saved" / "ratings" / "2026Q3" / "A1.json").read_text(encoding="utf-8"))
+    assert doc["scores"] == {"teamwork": 4, "customer_satisfaction": 5}
+
+    # A new snapshot is imported, then the app starts again.
+    store.publish_snapshot(lb_data, F.AS_OF.replace(day=30), F.tables(), source="new import")
+    assert len(store.list_snapshots(lb_data)) == 2
+    again = open_page(**Q3)
+    shown = frame_with(again, "Comment")
+    assert list(shown["Rep"]) == ["Ava Ames"]
+    assert shown["Teamwork"].tolist() == [4] and shown["Customer satisfaction"].tolist() == [5]
+    assert shown["Comment"].tolist() == ["Closed the Account 3 deal with the whole team."]
+    # The form opens with the stored values.
+    assert again.select_slider(key="lb_rate_2026Q3_A1_teamwork").value == 4
+    assert ratings.load(lb_data, "2026Q3", "A1").comment.startswith("Closed")
+
+
+def test_weights_change_the_score_and_save_as_named_scorecard(lb_data: Path) -> None:
+    """Attainment alone: scores become 100 x attainment; saved under a name (a name is required), it is selected."""
+    at = open_page(**Q3)
+    for key in ("win_rate", "new_logos", "pipeline_created", "activities", "conversion"):
+        at.number_input(key=f"lb_w_default:AE_{key}").set_value(0.0)
+    at.run()
+    assert_clean(at)
+    scores = frame_with(at, "score")
+    got = dict(zip(scores["name"], scores["score"].round(2), strict=True))
+    # 100 x bookings / ramp-adjusted target: A1 100/90, A4 100/120, A2 60/90, A3 10/30.
+    assert got == {"Ava Ames": 111.11, "Dan Dorn": 83.33, "Ben Birch": 66.67, "Cleo Cruz": 33.33}
+    # Saving without a name is refused with a clear message and writes nothing.
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert "give the scorecard a name" in " ".join(str(e.value) for e in at.error)
+    assert not (lb_data / "saved" / "scorecards").exists()
+    at.text_input(key="lb_save_name").input("Attainment only").run()
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert_clean(at)
+    assert (lb_data / "saved" / "scorecards" / "attainment-only.json").exists()
+    assert at.selectbox(key="lb_def_AE").value == "Attainment only"
+    assert "Scorecard “Attainment only” saved." in [s.value for s in at.success]
+
+
+def test_review_pack_is_offered_for_download(lb_data: Path) -> None:
+    """Preparing a pack shows HTML, Excel and PDF downloads."""
+    at = open_page(**Q3)
+    next(b for b in at.button if b.label == "Prepare review pack").click().run()
+    assert_clean(at)
+    labels = [getattr(e, "label", "") for e in at.get("download_button")]
+    assert {"HTML (interactive)", "Excel workbook", "PDF"} <= set(labels)
+
+
+def test_other_roles_all_time_and_chinese(lb_data: Path) -> None:
+    """SDRs are scored among SDRs; all time falls back to the snapshot's quarter; Chinese renders."""
+    at = open_page(period="all_time", lang="zh")
+    assert at.info, "the all-time note is shown"
+    at.radio(key="lb_role").set_value("SDR").run()
+    assert_clean(at)
+    scores = frame_with(at, "score")
+    assert sorted(scores["name"]) == ["Sia Sand", "Tom Teal"]
+    assert at.title[0].value == "排名与考核"
