@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from saleslens import charts, i18n
@@ -15,15 +16,26 @@ HEADLINE = ["bookings", "attainment", "win_rate", "avg_deal_size", "open_pipelin
 ctx = context.current()
 lang, f = ctx.lang, ctx.filters
 st.title(t("overview.title", lang))
-prev = f.previous()
+# Closed-deal KPIs compare like with like: a running period against the same elapsed days of the previous one.
+current, prev = f.compared(ctx.snapshot.as_of)
 if f.start and f.end:
-    st.caption(t("overview.caption", lang, start=i18n.day(f.start, lang), end=i18n.day(f.end, lang),
+    st.caption(t("overview.caption", lang, start=i18n.day(current.start, lang), end=i18n.day(current.end, lang),
                  prev_start=i18n.day(prev.start, lang), prev_end=i18n.day(prev.end, lang)))
 else:
     st.caption(t("overview.caption_all_time", lang))
 
 now = ctx.run("kpis_by_group", by="org", **f.params())
+if current.end != f.end:
+    # Open pipeline and targets cover the whole period; bookings, win rate and cycle the days so far.
+    so_far = ctx.run("kpis_by_group", by="org", **current.params())
+    now = so_far.with_columns(now.select("target", "open_deals", "open_pipeline", "weighted_pipeline"))
+    now = now.with_columns(attainment=now["bookings"] / now["target"])
 before = ctx.run("kpis_by_group", by="org", **prev.params()) if f.start else now.clear()
+if f.start and prev.end != f.previous().end and before.height:
+    # The previous period's attainment is measured against its whole target, like this period's.
+    full = ctx.run("kpis_by_group", by="org", **f.previous().params())
+    before = before.with_columns(full.select("target")).with_columns(
+        attainment=pl.col("bookings") / pl.col("target"))
 row = now.row(0, named=True) if now.height else {}
 prev_row = before.row(0, named=True) if before.height else {}
 

@@ -81,6 +81,18 @@ class Filters:
         end = self.start - timedelta(days=1)
         return replace(self, period="custom", start=end - length, end=end)
 
+    def compared(self, as_of: date) -> tuple[Filters, Filters]:
+        """This period and the previous one, cut to the same number of elapsed days when this one is running.
+
+        A quarter half-way through is compared with the first half of the previous quarter, not all of it,
+        so a change in bookings is not just the days that have not happened yet.
+        """
+        prev = self.previous()
+        if self.start is None or self.end is None or not (self.start <= as_of < self.end):
+            return self, prev
+        elapsed = as_of - self.start
+        return replace(self, end=as_of), replace(prev, end=min(prev.start + elapsed, prev.end))
+
     def to_query(self) -> dict[str, str]:
         """URL query parameters for a shareable link (only what differs from the default)."""
         out = {"period": self.period}

@@ -17,7 +17,10 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
     """One KPI as a metric tile with its change against the previous period and its definition."""
     metric = METRICS[key]
     delta = None
-    if value is not None and previous not in (None, 0):
+    if metric.format == "percent" and value is not None and previous is not None:
+        # A change in a rate is told in points: 40% -> 30% is -10 points, not -25%.
+        delta = t("delta.points", lang, points=f"{(float(value) - float(previous)) * 100:+.1f}")
+    elif value is not None and previous not in (None, 0):
         change = (float(value) - float(previous)) / abs(float(previous))
         delta = i18n.percent(change, lang)
     col.metric(
