@@ -162,3 +162,28 @@ def test_bad_values(query: dict[str, str], message: str) -> None:
 def test_period_bounds_rejects_unknown_preset() -> None:
     with pytest.raises(FilterError, match="unknown period 'fortnight'"):
         period_bounds("fortnight", D(2026, 5, 15))
+
+
+COMPARED_CASES = [
+    # A running quarter: 1 Oct -> 22 Nov is 52 days in; the previous quarter is cut 52 days after 1 Jul = 22 Aug.
+    (("2026-10-01", "2026-12-31"), "2026-11-22", ("2026-10-01", "2026-11-22"), ("2026-07-01", "2026-08-22")),
+    # A finished quarter is compared whole with the whole previous one.
+    (("2026-07-01", "2026-09-30"), "2026-11-22", ("2026-07-01", "2026-09-30"), ("2026-04-01", "2026-06-30")),
+    # The first day of a period: zero days elapsed on both sides.
+    (("2026-10-01", "2026-12-31"), "2026-10-01", ("2026-10-01", "2026-10-01"), ("2026-07-01", "2026-07-01")),
+]
+
+
+@pytest.mark.parametrize(("period", "as_of", "current", "previous"), COMPARED_CASES)
+def test_compared_cuts_a_running_period_to_the_same_elapsed_days(period, as_of, current, previous) -> None:
+    """compared() gives like-for-like spans for the Overview's change figures."""
+    f = Filters(period="custom", start=date.fromisoformat(period[0]), end=date.fromisoformat(period[1]))
+    now, before = f.compared(date.fromisoformat(as_of))
+    assert (now.start.isoformat(), now.end.isoformat()) == current
+    assert (before.start.isoformat(), before.end.isoformat()) == previous
+
+
+def test_compared_leaves_all_time_alone() -> None:
+    """All time has no previous period and nothing to cut."""
+    f = Filters(period="all_time")
+    assert f.compared(date(2026, 11, 22)) == (f, f)
