@@ -1,0 +1,142 @@
+"""Helpers shared by the app and end-to-end tests: the page list, the demo, a real server, Chromium."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = ROOT / "dashboard.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+DEMO_AS_OF = date(2026, 6, 30)
+DEMO_SEED = 7
+
+
+def planned_pages() -> list[tuple[str, str, str, str]]:
+    """dashboard.PAGES, read from the source: importing dashboard.py would run the app."""
+    tree = ast.parse(DASHBOARD.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "PAGES" for t in node.targets):
+            return [tuple(p) for p in ast.literal_eval(node.value)]
+    raise AssertionError("dashboard.py has no PAGES list")
+
+
+def existing_pages() -> list[tuple[str, str, str, str]]:
+    """The planned pages whose file exists: the ones the app shows."""
+    return [p for p in planned_pages() if (ROOT / p[0]).exists()]
+
+
+def demo_module(wait: float = 60.0):
+    """saleslens.demo, polling a while in case it is being written (it must expose build())."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            module = importlib.reload(sys.modules["saleslens.demo"]) if "saleslens.demo" in sys.modules \
+                else importlib.import_module("saleslens.demo")
+            if hasattr(module, "build"):
+                return module
+            problem: Exception = AttributeError("saleslens.demo has no build()")
+        except Exception as exc:  # a half-written file raises SyntaxError, ImportError, ...
+            problem = exc
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"saleslens.demo is not usable: {problem}") from problem
+        time.sleep(2)
+
+
+def build_demo(data_dir: Path, size: str = "S") -> list:
+    """The demo dataset of a size, with a fixed seed and as-of date so runs are repeatable."""
+    return demo_module().build(data_dir, size, seed=DEMO_SEED, as_of=DEMO_AS_OF)
+
+
+def use_data(monkeypatch, data_dir: Path) -> Path:
+    """Point the app (settings are read at call time) at a data directory, with the first-start demo off."""
+    monkeypatch.setenv("SALESLENS_DATA", str(data_dir))
+    monkeypatch.setenv("SALESLENS_AUTO_DEMO", "0")
+    monkeypatch.delenv("SALESLENS_LANGUAGE", raising=False)
+    return data_dir
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real `streamlit run dashboard.py` on a free port, with its output in a log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log: IO[str] = log_path.open("w")
+        cmd = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.headless", "true",
+               "--server.port", str(self.port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false",
+               # No file watcher: a "source file changed" notice would look like a running script to settle(),
+               # and nothing is edited under a test server anyway.
+               "--server.fileWatcherType", "none"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        """Block until /_stcore/health answers ok; fail with the server log if it exits or hangs."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """The last part of the server output, for failure messages."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not stop) and close its log."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def settle(page, wait_ms: int = 500, timeout: float = 60) -> None:
+    """Wait until the page shows its title and Streamlit has stopped running the script, then a little more.
+
+    The status widget ("Running...") shows only once the script runs, and a rerun can follow right
+    after, so the page counts as settled when the widget has stayed away for three checks in a row.
+    """
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout * 1000)
+    page.locator("[data-testid='stMain'] h1, [data-testid='stException']").first.wait_for(timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        quiet = quiet + 1 if page.locator("[data-testid='stStatusWidget']").count() == 0 else 0
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(wait_ms)
