@@ -31,7 +31,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("language", "en", "Default language of the app: en or zh."),
     Setting("currency", "$", "Currency symbol used when formatting money."),
     Setting("cache_entries", "512", "Query results kept in memory per process."),
-    Setting("cache_ttl", "3600", "Seconds a cached page result stays valid."),
     Setting("duckdb_threads", "2", "Threads DuckDB may use per query."),
     Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
     Setting("import_max_mb", "200", "Largest file (in MB) an import accepts; bigger files are refused before reading."),
