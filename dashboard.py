@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from saleslens import access, settings, store
 from saleslens.i18n import t
@@ -58,6 +59,12 @@ def no_data_page(lang: str, problem: str) -> None:
 
 def main() -> None:
     """Prepare the shared context, then hand over to the chosen page."""
+    if PagesManager.uses_pages_directory:
+        # Until st.navigation has run once in the process, Streamlit treats pages/ as an old-style page folder and
+        # runs this file as one of its pages: its widgets then get other ids than in every later run, so the first
+        # visitor of a fresh server would lose their first filter change. Switch that off and start again.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
     lang = sidebar.language()
     data_dir = context.data_dir()

@@ -161,9 +161,8 @@ class Database:
         """No file access outside the data directory, no extension installs, and no config change after setup."""
         con = self._con
         data_dir = str(self.snapshot.data_dir.resolve())
-        spill = self.snapshot.data_dir / ".spill"
-        spill.mkdir(exist_ok=True)
-        con.execute("set temp_directory = $dir", {"dir": str(spill)})
+        # DuckDB creates the spill folder only if a query outgrows memory_limit, so reading changes nothing.
+        con.execute("set temp_directory = $dir", {"dir": str(self.snapshot.data_dir / ".spill")})
         con.execute("set allowed_directories = $dirs", {"dirs": [data_dir + "/"]})
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
