@@ -133,11 +133,17 @@ activity_counts as (
     where cast(a.occurred_at as date) between i.d_start and i.d_end
     group by g.group_key
 ),
+-- One row per group key: the deals and the people may label a group differently (under a row scope the
+-- deals name a rep's manager, the scoped reps do not), and two rows would count the group twice.
 all_groups as (
-    select group_key, group_label from closed
-    union select group_key, group_label from open_pipe
-    union select group_key, group_label from target_sums
-    union select group_key, group_label from activity_counts
+    select group_key, max(group_label) as group_label
+    from (
+        select group_key, group_label from closed
+        union all select group_key, group_label from open_pipe
+        union all select group_key, group_label from target_sums
+        union all select group_key, group_label from activity_counts
+    )
+    group by group_key
 ),
 final as (
     select

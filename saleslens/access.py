@@ -56,7 +56,8 @@ class Grant:
         """A stable key for caches: the same visible rows, the same key."""
         if self.rep_ids is None:
             return "all"
-        return "reps:" + ",".join(sorted(self.rep_ids)) if self.rep_ids else "none"
+        # JSON, not a comma-joined list: rep ids "A,B" and "A" + "B" must not share a key (nor a cached runner).
+        return "reps:" + json.dumps(sorted(self.rep_ids), ensure_ascii=False) if self.rep_ids else "none"
 
     def may_open(self, page: str) -> bool:
         """Whether the user's role may open a page."""
@@ -77,8 +78,14 @@ def load_users(path: Path) -> dict[str, User]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise AccessError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise AccessError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    entries = data.get("user", [])
+    # `[user]` instead of `[[user]]` (or `user = ...`) is an easy slip: say so rather than fail on it later.
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise AccessError(f"{path}: write each user as a [[user]] table (with login, name, role, rep_id)")
     users = {}
-    for n, entry in enumerate(data.get("user", []), start=1):
+    for n, entry in enumerate(entries, start=1):
         login = str(entry.get("login", "")).strip()
         role = str(entry.get("role", "")).strip()
         if not login:
@@ -87,7 +94,10 @@ def load_users(path: Path) -> dict[str, User]:
             raise AccessError(f"{path}: user '{login}' has role '{role}'; roles are {', '.join(ROLES)}")
         if role in ("rep", "manager") and not entry.get("rep_id"):
             raise AccessError(f"{path}: user '{login}' is a {role} but names no rep_id")
-        users[login.lower()] = User(login, str(entry.get("name", login)), role, entry.get("rep_id") or None)
+        if login.lower() in users:  # a second entry must not silently change what the first one may see
+            raise AccessError(f"{path}: user '{login}' is listed twice")
+        rep_id = entry.get("rep_id")
+        users[login.lower()] = User(login, str(entry.get("name", login)), role, str(rep_id) if rep_id else None)
     return users
 
 

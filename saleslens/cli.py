@@ -18,7 +18,7 @@ import polars as pl
 
 from queries.catalog import QueryError
 from queries.runner import Runner, Scope, runner_for
-from saleslens import access, commands, settings, store
+from saleslens import access, commands, export, settings, store
 from saleslens.filters import FilterError
 from saleslens.store import StoreError
 
@@ -73,7 +73,8 @@ def add_format_arg(parser: argparse.ArgumentParser) -> None:
 def emit(frame: pl.DataFrame, fmt: str) -> None:
     """Print a frame as an aligned table, CSV or JSON records."""
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        # A CSV from the command line ends up in spreadsheets too: neutralise formulas as the app's downloads do.
+        sys.stdout.write(export.safe_frame(frame).write_csv())
     elif fmt == "json":
         sys.stdout.write(json.dumps(frame.to_dicts(), default=str, ensure_ascii=False, indent=1) + "\n")
     else:
