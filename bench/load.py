@@ -1,0 +1,341 @@
+"""Load test: 20 concurrent browser sessions use the app for 2 minutes; errors, page times, server memory.
+
+    python -m bench.load --data /tmp/bench-M [--sessions 20] [--minutes 2] [--json bench/load.json]
+
+Each session is its own browser context (its own Streamlit session) in one headless Chromium. It opens a
+page with a filter in the link, waits until the page is ready, checks it for errors, and goes on to the
+next (page, filter) pair at once, until the time is up. Server memory (RSS of the `streamlit run`
+process) is sampled every second: before (after start and one warm-up visit), during, and after the
+sessions close, when it should return near its baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+PAGES = ("", "funnel", "targets", "leaderboard", "whatif")  # url paths; "" is the Overview
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int, field_name: str = "VmRSS") -> float | None:
+    """A process's resident memory (VmRSS) or its peak (VmHWM) in MB, from /proc; None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    """A real `streamlit run dashboard.py` on a free port over a data directory, output to a log file."""
+
+    def __init__(self, data_dir: Path, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.headless", "true",
+               "--server.port", str(self.port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        full_env = {**os.environ, "SALESLENS_DATA": str(data_dir), "SALESLENS_AUTO_DEMO": "0", **env}
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 120) -> float:
+        """Block until /_stcore/health answers ok; the seconds since the process started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log()}")
+
+    def rss(self) -> float | None:
+        """Current resident memory of the server in MB."""
+        return rss_mb(self.proc.pid)
+
+    def peak(self) -> float | None:
+        """Peak resident memory of the server so far in MB."""
+        return rss_mb(self.proc.pid, "VmHWM")
+
+    def log(self) -> str:
+        """The end of the server output, for messages."""
+        self._log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it does not stop) and close the log."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self._log.close()
+
+
+async def wait_ready(page, timeout: float = 120) -> float:
+    """Wait until the page has its title and Streamlit has stopped running; when that was, in perf_counter time.
+
+    The status widget ("Running...") comes and goes, and a rerun can follow straight after, so the page is
+    ready when the widget has stayed away for three checks 100 ms apart; the ready time is the first of them.
+    """
+    deadline = time.monotonic() + timeout
+    await page.locator("[data-testid='stMain'] h1, [data-testid='stException']").first.wait_for(
+        timeout=timeout * 1000)
+    quiet, first_quiet = 0, time.perf_counter()
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the page kept running")
+        if await page.locator("[data-testid='stStatusWidget']").count() == 0:
+            if quiet == 0:
+                first_quiet = time.perf_counter()
+            quiet += 1
+        else:
+            quiet = 0
+        await asyncio.sleep(0.1)
+    return first_quiet
+
+
+@dataclass
+class Tally:
+    """What the sessions saw: page times, errors, visits."""
+
+    times: list[tuple[str, float]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def session(browser, base: str, links: list[str], offset: int, until: float, tally: Tally,
+                  think: float = 0.0) -> None:
+    """One user: visit (page, filter) links in turn from an offset, reading each for `think` s, until time is up."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: tally.errors.append(f"page error: {exc}"))
+    k = offset
+    try:
+        while time.monotonic() < until:
+            link = links[k % len(links)]
+            k += 1
+            started = time.perf_counter()
+            try:
+                await page.goto(base + link, timeout=120_000)
+                ready = await wait_ready(page)
+            except Exception as exc:  # a timeout or a closed page is an error of the run, not of the script
+                tally.errors.append(f"{link}: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            tally.times.append((link.split("?")[0] or "/", ready - started))
+            bad = page.locator(ERRORS)
+            if await bad.count():
+                tally.errors.append(f"{link}: {(await bad.first.inner_text())[:300]}")
+            await asyncio.sleep(think)
+    finally:
+        await context.close()
+
+
+def links_for(data_dir: Path) -> list[str]:
+    """(page, filter) links: every page with the organisation, a region, a team, a rep and last quarter."""
+    from bench.pages import filter_changes
+    from saleslens import store
+
+    changes = filter_changes(store.open_snapshot(data_dir))
+    out = []
+    for change in changes:
+        query = "&".join(f"{k}={v}" for k, v in change.query.items())
+        for path in PAGES:
+            out.append(f"/{path}" + (f"?{query}" if query else ""))
+    return out
+
+
+class Sampler:
+    """Samples the server's RSS every second in a thread, tagged with a phase."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.phase = "before"
+        self.samples: list[tuple[float, str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = time.perf_counter()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            value = self.server.rss()
+            if value is not None:
+                self.samples.append((time.perf_counter() - self._t0, self.phase, value))
+            self._stop.wait(1.0)
+
+    def start(self) -> None:
+        """Start sampling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._stop.set()
+        self._thread.join()
+
+    def of(self, phase: str) -> list[float]:
+        """The samples of one phase."""
+        return [v for _, p, v in self.samples if p == phase]
+
+
+async def drive(base: str, links: list[str], sessions: int, seconds: float, tally: Tally, think: float) -> None:
+    """Run the sessions together in one browser."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        until = time.monotonic() + seconds
+        step = max(1, len(links) // sessions)
+        await asyncio.gather(*(session(browser, base, links, i * step, until, tally, think) for i in range(sessions)))
+        await browser.close()
+
+
+async def warm_up(base: str, links: list[str]) -> None:
+    """One visit to each page before measuring, so 'before' is a server that has served the app once."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = await browser.new_page()
+        for link in links[: len(PAGES)]:
+            await page.goto(base + link, timeout=120_000)
+            await wait_ready(page)
+        await browser.close()
+
+
+def pct(values: list[float], q: float) -> float | None:
+    """The q-quantile (nearest rank) of some values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, min(len(ordered), math.ceil(q * len(ordered)))) - 1]
+
+
+def run(data_dir: Path, sessions: int, minutes: float, settle_s: float, log_dir: Path, think: float = 0.0) -> dict:
+    """Start a server, warm it, drive the sessions, watch memory, and summarise."""
+    links = links_for(data_dir)
+    server = Server(data_dir, log_dir / "load-server.log")
+    sampler = Sampler(server)
+    try:
+        server.wait_healthy()
+        asyncio.run(warm_up(server.url, links))
+        sampler.start()
+        time.sleep(5)
+        sampler.phase = "during"
+        tally = Tally()
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        asyncio.run(drive(server.url, links, sessions, minutes * 60, tally, think))
+        wall = time.perf_counter() - started
+        sampler.phase = "after"
+        time.sleep(settle_s)
+        sampler.stop()
+        log_tail = server.log()
+    finally:
+        sampler.stop() if sampler._thread.is_alive() else None
+        server.stop()
+    times = [s for _, s in tally.times]
+    by_page: dict[str, list[float]] = {}
+    for path, s in tally.times:
+        by_page.setdefault(path, []).append(s)
+    before, during, after = sampler.of("before"), sampler.of("during"), sampler.of("after")
+    return {
+        "sessions": sessions, "minutes": minutes, "think_seconds": think, "wall_seconds": wall, "visits": len(times),
+        "errors": tally.errors[:50], "error_count": len(tally.errors),
+        "page_median_s": statistics.median(times) if times else None, "page_p95_s": pct(times, 0.95),
+        "by_page": {p: {"n": len(v), "median_s": statistics.median(v), "p95_s": pct(v, 0.95)}
+                    for p, v in sorted(by_page.items())},
+        "rss_before_mb": statistics.median(before) if before else None,
+        "rss_during_max_mb": max(during) if during else None,
+        "rss_during_median_mb": statistics.median(during) if during else None,
+        "rss_after_mb": after[-1] if after else None,
+        "settle_seconds": settle_s, "load_avg_at_start": load_before,
+        "server_log_errors": [line for line in log_tail.splitlines() if "Traceback" in line or "Error" in line][-20:],
+    }
+
+
+def markdown(result: dict, data_dir: Path) -> str:
+    """The load test as a RESULTS.md section."""
+    def mb(v: float | None) -> str:
+        return "–" if v is None else f"{v:,.0f} MB"
+
+    def ms(v: float | None) -> str:
+        return "–" if v is None else f"{v * 1000:,.0f} ms"
+
+    lines = [
+        f"{result['sessions']} concurrent headless Chromium sessions for {result['minutes']:g} min against one "
+        f"`streamlit run` over `{data_dir}` (load average at start {result['load_avg_at_start']:.1f}); each user opens "
+        f"the next (page, filter) link {result.get('think_seconds', 0):g} s after the last one was ready. The 20 "
+        "browsers and the server share the 2 cores.",
+        "",
+        "| measure | value |", "| --- | --- |",
+        f"| page visits | {result['visits']} |",
+        f"| errors | {result['error_count']} |",
+        f"| page time, median (browser: navigation to script finished) | {ms(result['page_median_s'])} |",
+        f"| page time, 95th percentile | {ms(result['page_p95_s'])} |",
+        f"| server RSS before (after one warm-up visit per page) | {mb(result['rss_before_mb'])} |",
+        f"| server RSS during, median / max | {mb(result['rss_during_median_mb'])} / "
+        f"{mb(result['rss_during_max_mb'])} |",
+        f"| server RSS {result['settle_seconds']:.0f} s after the sessions closed | {mb(result['rss_after_mb'])} |",
+        "", "| page | visits | median | p95 |", "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {p} | {v['n']} | {ms(v['median_s'])} | {ms(v['p95_s'])} |" for p, v in result["by_page"].items()]
+    if result["errors"]:
+        lines += ["", "First errors:", ""] + [f"- `{' '.join(e.split())[:200]}`" for e in result["errors"][:10]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test and write its JSON (bench.run puts it into RESULTS.md)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="data directory (the M demo)")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--minutes", type=float, default=2.0)
+    ap.add_argument("--think", type=float, default=0.0, help="seconds each user reads a page before the next")
+    ap.add_argument("--settle", type=float, default=30.0, help="seconds to watch memory after the sessions close")
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "load.json")
+    args = ap.parse_args(argv)
+    result = run(args.data.resolve(), args.sessions, args.minutes, args.settle, Path(tempfile.gettempdir()), args.think)
+    result["data"] = str(args.data)
+    result["date"] = time.strftime("%Y-%m-%d %H:%M")
+    args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    sys.stdout.write(markdown(result, args.data))
+    return 0 if result["error_count"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,364 @@
+"""The server-side work of each page, as plain functions: one table of (page, compute) the benchmark times.
+
+Each function makes the same named-query and library calls as its page (pages/*.py) for the page's default
+view, builds the same figures and the downloads the page renders on every run, and returns the figures.
+No Streamlit: this is the work between a filter change and the page being ready to send. When a page
+changes, change its function here; `bench.run --apptest` times the real page scripts as a cross-check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from saleslens import export, store
+from saleslens.filters import Filters, add_months, from_query
+
+if TYPE_CHECKING:  # the baseline process imports this module and must not load DuckDB
+    from queries.runner import Runner
+
+LANG = "en"
+EAGER_DOWNLOADS = False
+
+
+@dataclass
+class BenchContext:
+    """What a page reads (like ui.context.Context), with every query call timed."""
+
+    data_dir: Path
+    snapshot: store.Snapshot
+    runner: Runner
+    filters: Filters
+    lang: str = LANG
+    calls: list[tuple[str, float]] = field(default_factory=list)
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        """Run a named query, recording how long it took (cache hits included, as on the page)."""
+        started = time.perf_counter()
+        frame = self.runner.run(name, **params)
+        self.calls.append((name, time.perf_counter() - started))
+        return frame
+
+
+class TimedRunner:
+    """A runner stand-in for library functions that take the runner itself: times run(), passes the rest on."""
+
+    def __init__(self, ctx: BenchContext) -> None:
+        self._ctx = ctx
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        """Run and time a named query."""
+        return self._ctx.run(name, **params)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._ctx.runner, name)
+
+
+def downloads(frame: pl.DataFrame) -> None:
+    """Where a page offers a table for download (ui.widgets.downloads).
+
+    The files are built only when a download button is clicked, so a rerun does no work here. While they
+    were built on every rerun this cost 60 ms for a 6-row table, 0.6 s for 5,000 rows and 12 s for 100,000
+    (CPU time, Excel); set EAGER_DOWNLOADS to measure that again.
+    """
+    if EAGER_DOWNLOADS:
+        export.to_csv(frame)
+        export.to_excel({"data": frame})
+
+
+# ---------------------------------------------------------------- pages
+
+
+def overview(ctx: BenchContext) -> list:
+    """pages/overview.py: KPIs now and before, the monthly trend, KPIs by region (the default group)."""
+    from saleslens import charts
+    from saleslens.metrics import GROUP_BY, METRICS
+
+    f, lang = ctx.filters, ctx.lang
+    tiles = {name: ctx.run("kpis_by_group", by="org", **params)
+             for name, params in overview_kpi_calls(f, ctx.snapshot.as_of)}
+    end = f.end or ctx.snapshot.as_of
+    start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
+    trend = ctx.run("bookings_by_month", start=start, end=end,
+                    **{k: v for k, v in f.params().items() if k not in ("start", "end")})
+    figs = [charts.bookings_vs_target(trend, lang, False)]
+    group = next(g for g in GROUP_BY if g != "org")
+    metric = next(iter(METRICS))
+    by_group = ctx.run("kpis_by_group", by=group, **f.params())
+    if by_group.height:
+        figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
+    downloads(by_group)
+    assert tiles["now"].height <= 1
+    return figs
+
+
+def overview_kpi_calls(f: Filters, as_of: date) -> list[tuple[str, dict]]:
+    """The organisation KPI queries of the Overview's tiles: the period, the days so far of a running period,
+    the same elapsed days of the previous one, and the whole previous period (for its attainment)."""
+    current, prev = f.compared(as_of)
+    calls = [("now", f.params())]
+    if current.end != f.end:
+        calls.append(("so_far", current.params()))
+    if f.start:
+        calls.append(("before", prev.params()))
+        if prev.end != f.previous().end:
+            calls.append(("full_before", f.previous().params()))
+    return calls
+
+
+def funnel(ctx: BenchContext) -> list:
+    """pages/funnel.py: current and cohort funnels, bottlenecks, leads, payments, velocity, win rates, changes."""
+    from saleslens import charts_funnel
+    from saleslens import funnel as fn
+
+    f, lang = ctx.filters, ctx.lang
+    params, prev = f.params(), f.previous()
+    has_prev = f.start is not None and f.end is not None
+    has_history = ctx.snapshot.has("stage_changes")
+    filtered = fn.has_filters(params)
+    figs: list = []
+    current = ctx.run("funnel_by_stage", **params)
+    cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
+                       prev_end=prev.end if has_prev else None) if has_history else None)
+    if has_history:
+        now = cohorts.filter(pl.col("cohort") == "current")
+        before = cohorts.filter(pl.col("cohort") == "previous")
+        org = ctx.run("funnel_by_cohort", start=f.start, end=f.end).filter(pl.col("cohort") == "current") \
+            if filtered else None
+    else:
+        now = current
+        before = ctx.run("funnel_by_stage", **prev.params()) if has_prev else current.clear()
+        org = ctx.run("funnel_by_stage", start=f.start, end=f.end) if filtered else None
+    if has_prev:
+        fn.drop_vs_previous(now, before)
+    fn.lowest_vs_org(now, org)
+    if ctx.snapshot.has("leads"):
+        lead_params = {k: v for k, v in params.items() if k != "products"}
+        leads = ctx.run("lead_funnel_by_source", **lead_params)
+        total = leads.filter(pl.col("is_total")).row(0, named=True) if leads.height else None
+        if total and total["leads"]:
+            figs.append(charts_funnel.lead_funnel(total, lang))
+            downloads(leads)
+    top = current.filter(pl.col("kind") == "stage").sort("step")
+    if top.height and int(top["reached"][0]):
+        figs.append(charts_funnel.stage_funnel(current, lang))
+        downloads(current)
+    if has_history and now.height and int(now["cohort_deals"][0]):
+        figs.append(charts_funnel.cohort_funnel(cohorts, lang, {"current": "this period", "previous": "before"}))
+        downloads(cohorts)
+    if ctx.snapshot.has("payments"):
+        pay = ctx.run("payments_by_stage", **params)
+        if pay.filter(pl.col("step") == "won")["deals"].sum():
+            figs.append(charts_funnel.payments(pay, lang))
+    ctx.run("velocity_by_outcome", **params)
+    if has_history:
+        stays = ctx.run("velocity_by_stage", **params)
+        if stays["stays"].sum():
+            figs.append(charts_funnel.velocity(stays, lang))
+        stuck = ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")})
+        if stuck.height:
+            downloads(stuck)
+    by = fn.WIN_RATE_BY[0]
+    rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang, "(none)")
+    overall = ctx.run("win_rate_by_group", by="org", **params)
+    if rates.height:
+        figs.append(charts_funnel.win_rates(rates.head(20), overall["win_rate"][0] if overall.height else None,
+                                            by, lang))
+        downloads(rates.drop("band_order"))
+    snaps = store.list_snapshots(ctx.data_dir)
+    if len(snaps) >= 2:
+        ids = [s.id for s in reversed(snaps)]
+        first = ids[ids.index(ctx.snapshot.id) + 1] if ctx.snapshot.id in ids[:-1] else ids[1]
+        bars = ctx.run("pipeline_changes_by_category", compare=first, **params)
+        figs.append(charts_funnel.waterfall(bars, lang, first, ctx.snapshot.id))
+    return figs
+
+
+def targets(ctx: BenchContext) -> list:
+    """pages/targets.py, headline and the Pacing tab (the tab open by default; the others compute when opened)."""
+    from saleslens import charts_targets as ch
+    from saleslens import targets as tg
+    from saleslens import targets_data as td
+
+    f, lang, as_of = ctx.filters, ctx.lang, ctx.snapshot.as_of
+    runner = TimedRunner(ctx)
+    people = td.members(runner, f)
+    if people.is_empty():
+        return []
+    rows = td.target_rows(runner, ctx.data_dir, td.SNAPSHOT_SOURCE)
+    pacing = td.pacing_report(runner, f, rows, people, as_of)
+    fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, tg.MIN_STAGE_DEALS)
+    cov = td.coverage_report(runner, f, pacing.q_start, pacing.pace.target, pacing.pace.closed,
+                             fc.forecast.open_total)
+    figs = [ch.pacing_chart(pacing.daily, pacing.expected, pacing.pace, as_of, lang),
+            ch.forecast_chart(fc.forecast, fc.categories, pacing.pace.target, lang)]
+    if cov.coverage.target is not None:
+        figs.append(ch.coverage_chart(cov.coverage, lang))
+    table = td.members_table(runner, f, rows, people, "rep", pacing, fc)
+    if not table.is_empty():
+        if table["gap"].is_not_null().any():
+            figs.append(ch.members_gap_chart(table, "Rep", lang))
+        downloads(table)
+    downloads(fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
+                              "expected_close_date", "amount", "probability", "weighted"))
+    return figs
+
+
+def leaderboard(ctx: BenchContext) -> list:
+    """pages/leaderboard.py: every tab runs on each rerun (st.tabs), so all of them, for the default choices."""
+    from saleslens import charts, review, scorecard_data, scorecard_defs, scorecards
+    from saleslens import charts_leaderboard as lbc
+    from saleslens.scorecard_data import Org
+    from saleslens.scorecards import SCORED_ROLES
+
+    f, lang = ctx.filters, ctx.lang
+    start, end = f.start, f.end
+    if start is None or end is None:
+        start, end = scorecards.parse_quarter(scorecards.quarter_of(ctx.snapshot.as_of))
+    (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
+    org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
+    all_kpis = scorecard_data.kpis(ctx, start, end, org)
+    roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
+    if not roles:
+        return []
+    role = roles[0]
+    kpis = all_kpis.filter(pl.col("role") == role)
+    prev_kpis = scorecard_data.kpis(ctx, prev_start, prev_end, org).filter(pl.col("role") == role)
+    figs: list = []
+    # leaderboard tab
+    board = scorecards.leaderboard(kpis, "bookings", prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
+    scorecard_data.history(ctx, start, end, 6, org).filter(pl.col("role") == role)
+    figs.append(lbc.kpi_ranking(board, "bookings", lang))
+    downloads(board)
+    # scorecard tab
+    definition = scorecard_defs.get(ctx.data_dir, f"default:{role}", role)
+    scored = scorecard_data.scored_with_change(ctx, start, end, definition, Org(f.regions, f.teams, f.reps),
+                                               ctx.data_dir)
+    scores = scored.scores.sort(["rank", "name"], nulls_last=True)
+    figs.append(lbc.score_stack(scores, scored.breakdown, lang))
+    ranked = scores["rep_id"].to_list()
+    if ranked:
+        parts = scored.breakdown.filter(pl.col("rep_id") == ranked[0])
+        review.breakdown_display(parts, lang)
+        figs.append(lbc.score_waterfall(parts, ranked[0], lang))
+    downloads(scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
+    # rep profile tab: the first ranked rep
+    rep = (ranked or kpis["rep_id"].to_list())[0]
+    position = scorecards.peer_position(scored.kpis, rep, min_sample=definition.min_sample)
+    scorecards.strengths_weaknesses(position)
+    review.position_display(position, lang)
+    figs.append(lbc.peer_percentiles(position, rep, kpis.height, lang))
+    trend = scorecard_data.monthly_trend(ctx, add_months(start, -9), end, (rep,), (), definition.ramp)
+    figs.append(charts.bookings_vs_target(trend, lang))
+    score_hist = scorecard_data.score_history(ctx, start, end, 4, definition, Org(f.regions, f.teams, f.reps),
+                                              ctx.data_dir).filter(pl.col("rep_id") == rep)
+    figs.append(lbc.score_history(score_hist, rep, lang))
+    peer_ids = set(kpis["rep_id"].to_list())
+    mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
+    figs.append(lbc.compare_bars(list(mine), list(mine.values()), list(theirs.values()), (rep, "peers"), "mix",
+                                 "type", "share", "percent", lang))
+    by_stage = scorecard_data.conversion_by_stage(ctx, start, end, Org(f.regions, f.teams, f.reps, (role,)))
+    review.stage_conversion(by_stage, {rep})
+    review.stage_conversion(by_stage, peer_ids - {rep})
+    open_deals = ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of)
+    downloads(open_deals)
+    # top performers tab
+    _, comparison = scorecard_data.top_performers(scored, by_stage, definition.min_sample)
+    if comparison.height:
+        downloads(comparison)
+    return figs
+
+
+def whatif(ctx: BenchContext) -> list:
+    """pages/whatif.py on opening: the per-rep base for the period, the scenario computed, its two charts."""
+    f = ctx.filters
+    if f.start is None or f.end is None:
+        return []
+    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
+    if base.height == 0:
+        return []
+    return whatif_recompute(ctx, base, 0.0)
+
+
+def whatif_recompute(ctx: BenchContext, base: pl.DataFrame, target_change_pct: float) -> list:
+    """What a slider move redoes (the base query is a cache hit): the scenario, its tables and charts."""
+    from saleslens import charts_whatif, commission, scenarios
+
+    f, lang = ctx.filters, ctx.lang
+    plans = commission.load(commission.default_path(ctx.data_dir))
+    sc = scenarios.Scenario(start=f.start, end=f.end, snapshot=ctx.snapshot.id, regions=f.regions, teams=f.teams,
+                            reps=f.reps, target_change_pct=target_change_pct, win_rate_pct=5.0,
+                            plans=dict(plans.raw))
+    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
+    result = scenarios.compute(base, sc, plans, ctx.snapshot.as_of)
+    scenarios.to_query(sc)
+    return [charts_whatif.attainment_histogram(result.reps, lang),
+            charts_whatif.bookings_by_group(result.teams, "team", "Team", lang),
+            result.reps.sort("attainment", descending=True, nulls_last=True)]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the app: its name, the file it mirrors and the function doing its work."""
+
+    name: str
+    path: str
+    compute: Callable[[BenchContext], list]
+
+
+PAGES: tuple[Page, ...] = (
+    Page("overview", "pages/overview.py", overview),
+    Page("funnel", "pages/funnel.py", funnel),
+    Page("targets", "pages/targets.py", targets),
+    Page("leaderboard", "pages/leaderboard.py", leaderboard),
+    Page("whatif", "pages/whatif.py", whatif),
+)
+
+
+# ---------------------------------------------------------------- the filter changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """A realistic filter change: a name for the report and the URL query it stands for."""
+
+    name: str
+    query: dict[str, str]
+
+
+def filter_changes(snap: store.Snapshot) -> list[Change]:
+    """Organisation, one region, one team, one rep and a different quarter, picked from the snapshot's reps.
+
+    The region and team are the largest by people (the most work a single choice can ask for); the rep is
+    the first account executive of that team. Read straight from Parquet so either side can pick them.
+    """
+    reps = pl.read_parquet(snap.table_path("reps"))
+    region = _largest(reps, "region")
+    team = _largest(reps.filter(pl.col("region") == region), "team")
+    in_team = reps.filter(pl.col("team") == team)
+    aes = in_team.filter(pl.col("role") == "AE")
+    rep = sorted((aes if aes.height else in_team)["rep_id"].to_list())[0]
+    return [
+        Change("organisation", {}),
+        Change("one region", {"region": region}),
+        Change("one team", {"team": team}),
+        Change("one rep", {"rep": rep}),
+        Change("last quarter", {"period": "last_quarter"}),
+    ]
+
+
+def _largest(frame: pl.DataFrame, col: str) -> str:
+    """The most frequent non-null value of a column (ties: the first by name)."""
+    counts = frame.filter(pl.col(col).is_not_null()).group_by(col).len().sort(["len", col], descending=[True, False])
+    return counts[col][0]
+
+
+def filters_for(change: Change, as_of: date) -> Filters:
+    """The Filters a change stands for, as the sidebar would build them from the link."""
+    return from_query(change.query, as_of)

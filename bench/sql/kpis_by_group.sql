@@ -1,0 +1,208 @@
+-- purpose: (bench prototype of queries/kpis_by_group.sql, same results) The canonical KPIs (see saleslens/metrics.py) for each group of one dimension.
+-- grain: one row per group of $by (one row in all for org)
+-- params:
+--   $by         text    org   dimension: org, region, team, manager, rep, product, segment or source
+--   $start      date    null  first day of the period (closes, activities, targets); null = no lower bound
+--   $end        date    null  last day of the period; null = no upper bound
+--   $regions    text[]  []    only reps in these regions (empty = all)
+--   $teams      text[]  []    only reps in these teams (empty = all)
+--   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
+--   $products   text[]  []    only deals of these product_ids (empty = all)
+--   $segments   text[]  []    only deals with accounts in these segments (empty = all)
+--   $sources    text[]  []    only deals from these sources (empty = all)
+-- Targets and activities follow the org filters (region, team, rep) and are empty when grouping
+-- by product, segment or source, because a target is set per rep, not per product.
+with
+inputs as (
+    select
+        cast($by as varchar) as by_dim,
+        coalesce(cast($start as date), date '0001-01-01') as d_start,
+        coalesce(cast($end as date), date '9999-12-31') as d_end,
+        cast($regions as varchar[]) as f_regions,
+        cast($teams as varchar[]) as f_teams,
+        cast($reps as varchar[]) as f_reps,
+        cast($products as varchar[]) as f_products,
+        cast($segments as varchar[]) as f_segments,
+        cast($sources as varchar[]) as f_sources,
+        $by in ('org', 'region', 'team', 'manager', 'rep') as org_dim
+),
+people as (
+    select r.rep_id, r.name, r.team, r.region, r.manager_id, m.name as manager_name
+    from reps r
+    left join reps m on m.rep_id = r.manager_id
+    cross join inputs i
+    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
+      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
+      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+),
+closed_deals as (
+    -- Parameters are used directly in the deal filters, not through the inputs CTE: DuckDB then folds the
+    -- empty list filters away and pushes the period into the Parquet scan (opportunities are sorted by
+    -- close date), below the joins of the deals view. Closed and open deals are read separately, so each
+    -- scan gets a filter it can prune with.
+    select
+        case cast($by as varchar)
+            when 'org' then 'org'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_id
+            when 'rep' then d.owner_id
+            when 'product' then d.product_id
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_key,
+        case cast($by as varchar)
+            when 'org' then 'All'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_name
+            when 'rep' then d.owner_name
+            when 'product' then d.product_name
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_label,
+        d.status, d.amount, d.created_date, d.close_date
+    from deals d
+    where d.status in ('won', 'lost') and d.close_date between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+open_deals as (
+    select
+        case cast($by as varchar)
+            when 'org' then 'org'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_id
+            when 'rep' then d.owner_id
+            when 'product' then d.product_id
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_key,
+        case cast($by as varchar)
+            when 'org' then 'All'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_name
+            when 'rep' then d.owner_name
+            when 'product' then d.product_name
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_label,
+        d.amount, d.stage_probability
+    from deals d
+    where d.status = 'open' and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31')) between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+people_groups as (
+    select
+        p.rep_id,
+        case i.by_dim
+            when 'org' then 'org'
+            when 'region' then p.region
+            when 'team' then p.team
+            when 'manager' then p.manager_id
+            when 'rep' then p.rep_id
+        end as group_key,
+        case i.by_dim
+            when 'org' then 'All'
+            when 'region' then p.region
+            when 'team' then p.team
+            when 'manager' then p.manager_name
+            when 'rep' then p.name
+        end as group_label
+    from people p
+    cross join inputs i
+    where i.org_dim
+),
+closed as (
+    select
+        group_key,
+        any_value(group_label) as group_label,
+        sum(amount) filter (where status = 'won') as bookings,
+        count(*) filter (where status = 'won') as deals_won,
+        count(*) filter (where status = 'lost') as deals_lost,
+        avg(close_date - created_date) filter (where status = 'won') as cycle_days
+    from closed_deals
+    group by group_key
+),
+open_pipe as (
+    select
+        group_key,
+        any_value(group_label) as group_label,
+        sum(amount) as open_pipeline,
+        sum(amount * stage_probability) as weighted_pipeline,
+        count(*) as open_deals
+    from open_deals
+    group by group_key
+),
+target_sums as (
+    select g.group_key, any_value(g.group_label) as group_label, sum(t.value) as target
+    from targets t
+    join people_groups g on g.rep_id = t.owner_id
+    cross join inputs i
+    where t.owner_type = 'rep' and t.metric = 'bookings'
+      and t.period_start between i.d_start and i.d_end
+    group by g.group_key
+),
+rep_activities as (
+    -- counted per rep first (a few thousand rows), then rolled up to the groups; timestamps compared with
+    -- constant bounds, so DuckDB skips the row groups outside the period
+    select a.rep_id, count(*) as activities
+    from activities a
+    where a.occurred_at >= cast(coalesce(cast($start as date), date '0001-01-01') as timestamp)
+      and a.occurred_at < cast(coalesce(cast($end as date), date '9999-12-31') as timestamp) + interval 1 day
+    group by a.rep_id
+),
+activity_counts as (
+    select g.group_key, any_value(g.group_label) as group_label, sum(a.activities) as activities
+    from rep_activities a
+    join people_groups g on g.rep_id = a.rep_id
+    group by g.group_key
+),
+all_groups as (
+    select group_key, group_label from closed
+    union select group_key, group_label from open_pipe
+    union select group_key, group_label from target_sums
+    union select group_key, group_label from activity_counts
+),
+final as (
+    select
+        coalesce(g.group_key, '(none)') as group_key,
+        coalesce(any_value(g.group_label), '(none)') as group_label,
+        coalesce(sum(c.bookings), 0) as bookings,
+        sum(t.target) as target,
+        -- a group with a target but nothing booked is at 0%, not unknown
+        coalesce(sum(c.bookings), 0) / nullif(sum(t.target), 0) as attainment,
+        cast(coalesce(sum(c.deals_won), 0) as bigint) as deals_won,
+        cast(coalesce(sum(c.deals_lost), 0) as bigint) as deals_lost,
+        sum(c.deals_won) / nullif(sum(c.deals_won) + sum(c.deals_lost), 0) as win_rate,
+        sum(c.bookings) / nullif(sum(c.deals_won), 0) as avg_deal_size,
+        any_value(c.cycle_days) as cycle_days,
+        cast(coalesce(sum(o.open_deals), 0) as bigint) as open_deals,
+        coalesce(sum(o.open_pipeline), 0) as open_pipeline,
+        coalesce(sum(o.weighted_pipeline), 0) as weighted_pipeline,
+        coalesce(sum(o.open_pipeline), 0)
+            / nullif(greatest(sum(t.target) - coalesce(sum(c.bookings), 0), 0), 0)
+            as pipeline_coverage,
+        -- org groups with no activity in the period did 0; deal dimensions have no activities at all
+        case when (select org_dim from inputs) then cast(coalesce(sum(a.activities), 0) as bigint) end
+            as activities
+    from all_groups g
+    left join closed c on c.group_key is not distinct from g.group_key
+    left join open_pipe o on o.group_key is not distinct from g.group_key
+    left join target_sums t on t.group_key is not distinct from g.group_key
+    left join activity_counts a on a.group_key is not distinct from g.group_key
+    group by g.group_key
+)
+select * from final
+order by bookings desc, group_label

@@ -1,0 +1,121 @@
+"""A fast smoke run of the benchmark on the S demo, so it cannot rot; no timed assertions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bench import baseline_pandas, pages, run
+from queries.runner import Runner
+from saleslens import store
+from saleslens.filters import add_months
+from tests import support
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The S demo, built once for this module."""
+    path = tmp_path_factory.mktemp("bench_s")
+    support.build_demo(path, "S")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runner(demo: Path) -> Runner:
+    """A runner over the latest S snapshot."""
+    r = Runner(store.open_snapshot(demo))
+    yield r
+    r.close()
+
+
+def test_filter_changes_pick_real_values(demo: Path) -> None:
+    """Organisation, a region, a team, a rep and another quarter; the picked values exist in the reps table."""
+    snap = store.open_snapshot(demo)
+    changes = pages.filter_changes(snap)
+    assert [c.name for c in changes] == ["organisation", "one region", "one team", "one rep", "last quarter"]
+    reps = pl.read_parquet(snap.table_path("reps"))
+    assert changes[1].query["region"] in reps["region"].to_list()
+    assert changes[2].query["team"] in reps["team"].to_list()
+    assert changes[3].query["rep"] in reps["rep_id"].to_list()
+
+
+@pytest.mark.parametrize("page", pages.PAGES, ids=lambda p: p.name)
+def test_every_page_function_runs(page: pages.Page, demo: Path, runner: Runner) -> None:
+    """Each benchmarked page computes its data and figures for the organisation and for one rep."""
+    snap = runner.snapshot
+    changes = pages.filter_changes(snap)
+    for change in (changes[0], changes[3]):
+        ctx = pages.BenchContext(demo, snap, runner, pages.filters_for(change, snap.as_of))
+        figures = page.compute(ctx)
+        assert figures, f"{page.name} drew nothing for {change.name}"
+        assert ctx.calls, f"{page.name} ran no query for {change.name}"
+
+
+@pytest.mark.parametrize("by", ["org", "region", "team", "rep", "segment"])
+def test_baseline_matches_the_sql(by: str, demo: Path, runner: Runner) -> None:
+    """The pandas baseline computes the same KPIs as queries/kpis_by_group.sql, so the comparison is fair."""
+    data = baseline_pandas.load(demo)
+    for change in pages.filter_changes(runner.snapshot):
+        f = pages.filters_for(change, runner.snapshot.as_of)
+        sql = runner.run("kpis_by_group", by=by, **f.params())
+        ours = pl.from_pandas(baseline_pandas.kpis_by_group(data, f, by))
+        assert ours["group_key"].to_list() == sql["group_key"].to_list(), change.name
+        for col in ("bookings", "target", "deals_won", "deals_lost", "open_deals", "open_pipeline", "activities",
+                    "win_rate", "cycle_days", "pipeline_coverage"):
+            assert ours[col].cast(pl.Float64).round(6).to_list() == sql[col].cast(pl.Float64).round(6).to_list(), \
+                f"{change.name}: {col}"
+
+
+def test_baseline_trend_matches_the_sql(demo: Path, runner: Runner) -> None:
+    """The pandas monthly trend equals queries/bookings_by_month.sql for each filter change."""
+    data = baseline_pandas.load(demo)
+    for change in pages.filter_changes(runner.snapshot):
+        f = pages.filters_for(change, runner.snapshot.as_of)
+        start = add_months(f.end, -11)
+        sql = runner.run("bookings_by_month", start=start, end=f.end,
+                         **{k: v for k, v in f.params().items() if k not in ("start", "end")})
+        ours = pl.from_pandas(baseline_pandas.bookings_by_month(data, f, start, f.end))
+        assert ours.select(sql.columns).equals(sql), change.name
+
+
+def test_one_command_writes_results(demo: Path, tmp_path: Path) -> None:
+    """bench.run end to end on S (two pages, one round, no browser): RESULTS.md with every section."""
+    out = tmp_path / "RESULTS.md"
+    code = run.main(["--size", "S", "--data", str(demo), "--out", str(out), "--rounds", "1", "--cold-runs", "0",
+                     "--pages", "overview,whatif", "--whatif-moves", "1"])
+    assert code == 0
+    text = out.read_text(encoding="utf-8")
+    for heading in ("## Machine", "## Import time", "## Page times", "## Against the usual way", "## Cold start",
+                    "## What-if recompute"):
+        assert heading in text
+    assert "| overview |" in text and "ratio (pandas / ours)" in text
+
+
+@pytest.mark.parametrize("path", sorted((Path(baseline_pandas.__file__).parent / "sql").glob("*.sql")),
+                         ids=lambda p: p.stem)
+def test_query_prototypes_match_the_queries(path: Path, runner: Runner) -> None:
+    """Each faster prototype in bench/sql/ returns what the query of the same name returns (floats to 1e-9)."""
+    from queries import catalog
+
+    query = catalog.get(path.stem)
+    for change in pages.filter_changes(runner.snapshot):
+        f = pages.filters_for(change, runner.snapshot.as_of)
+        for by in ("org", "region", "rep", "product"):
+            params = catalog.bind(query, {"by": by, **f.params()})
+            expected = runner.run(path.stem, by=by, **f.params())
+            cur = runner._db.cursor()
+            try:
+                got = cur.sql(path.read_text(encoding="utf-8"), params=params).pl()
+            finally:
+                cur.close()
+            assert got.columns == expected.columns and got.height == expected.height, (change.name, by)
+            for col in expected.columns:
+                a, b = got[col], expected[col]
+                if a.dtype.is_float():
+                    close = (a - b).abs().fill_null(0) < 1e-9 * (1 + b.abs().fill_null(0))
+                    assert close.all(), (change.name, by, col)
+                    assert a.is_null().to_list() == b.is_null().to_list(), (change.name, by, col)
+                else:
+                    assert a.to_list() == b.to_list(), (change.name, by, col)
