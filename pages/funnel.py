@@ -38,26 +38,13 @@ def period_text(start, end) -> str:
 
 
 def columns(frame: pl.DataFrame) -> dict:
-    """Translated column headers, money and percent formats for a table."""
-    money_format = "dollar" if i18n.settings.get("currency") == "$" else "localized"
-    config = {}
-    for col in frame.columns:
-        label = t(f"funnel.col.{col}", lang)
-        if col in MONEY_COLS:
-            config[col] = st.column_config.NumberColumn(label, format=money_format)
-        elif col in PERCENT_COLS:
-            config[col] = st.column_config.NumberColumn(label, format="percent")
-        elif frame.schema[col] == pl.Date:
-            config[col] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
-        else:
-            config[col] = st.column_config.Column(label)
-    return config
+    """Translated column headers with money, percent and date formats."""
+    return widgets.column_config(frame, "funnel.col", lang, MONEY_COLS, PERCENT_COLS)
 
 
 def table(frame: pl.DataFrame, name: str, key: str) -> None:
     """A table with translated headers and its CSV and Excel downloads."""
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=columns(frame))
-    widgets.downloads(frame, name, lang, key=key)
+    widgets.table(frame, name, lang, key, columns(frame))
 
 
 def chart(fig, key: str) -> list | None:

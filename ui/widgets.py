@@ -68,3 +68,27 @@ def metric_columns(lang: str, keys: list[str]) -> dict:
             t(m.label_key, lang), help=t(m.definition_key, lang), format=formats[m.format]
         )
     return config
+
+
+def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] | frozenset[str],
+                  percent: set[str] | frozenset[str]) -> dict:
+    """Translated headers (keys `<prefix>.<column>`) with money, percent and date formats for a table."""
+    money_format = "dollar" if i18n.settings.get("currency") == "$" else "localized"
+    config = {}
+    for col in frame.columns:
+        label = t(f"{prefix}.{col}", lang)
+        if col in money:
+            config[col] = st.column_config.NumberColumn(label, format=money_format)
+        elif col in percent:
+            config[col] = st.column_config.NumberColumn(label, format="percent")
+        elif frame.schema[col] == pl.Date:
+            config[col] = st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        else:
+            config[col] = st.column_config.Column(label)
+    return config
+
+
+def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> None:
+    """A table with its column config and its CSV and Excel downloads."""
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    downloads(frame, name, lang, key=key)
