@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MAVEN = Path(__file__).resolve().parents[2] / "shared/datasets/maven-crm"
+# The public export lives beside the project (../shared); SALESLENS_MAVEN_DIR points elsewhere when the checkout
+# is not next to it, and the workplace's own copy is the last resort.
+MAVEN = next(
+    (p for p in (
+        Path(os.environ.get("SALESLENS_MAVEN_DIR", "/nonexistent")),
+        Path(__file__).resolve().parents[2] / "shared/datasets/maven-crm",
+        Path("/work/shared/datasets/maven-crm"),
+    ) if (p / "sales_pipeline.csv").exists()),
+    Path(__file__).resolve().parents[2] / "shared/datasets/maven-crm",
+)
 
 # ----------------------------------------------------------------------------- a tiny generic export
 

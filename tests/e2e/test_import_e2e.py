@@ -45,7 +45,7 @@ def test_upload_check_publish(tiny_server: tuple[support.Server, Path], page) ->
     expect(page.get_by_text("Ready to publish: 4 deals")).to_be_visible(timeout=60_000)
     assert len(store.list_snapshots(data)) == 1  # a check writes nothing
     page.get_by_role("button", name="Publish").click()
-    expect(page.get_by_text("Published snapshot")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Published snapshot").first).to_be_visible(timeout=60_000)
     snaps = store.list_snapshots(data)
     assert len(snaps) == 2 and snaps[-1].manifest["source"] == "import:hubspot"
     support.settle(page)

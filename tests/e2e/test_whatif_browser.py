@@ -26,8 +26,12 @@ def test_slider_moves_outputs_and_a_scenario_is_saved(page, server: support.Serv
     """Drag the global target change with the keyboard; the outputs and the link follow; Save keeps it."""
     from playwright.sync_api import expect
 
+    # Open the app first: a deep link as the first visit of a fresh server is answered before st.navigation runs.
+    page.goto(server.url)
+    support.settle(page)
     page.goto(f"{server.url}/whatif?period=last_quarter")
     support.settle(page, 1000)
+    page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for(timeout=60_000)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
     assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
     assigned = tile(page, "Targets assigned to reps")
