@@ -150,5 +150,7 @@ def test_every_string_the_page_uses_exists_in_both_languages() -> None:
     keys |= {f"funnel.pay.{k}" for k in ("won", "invoiced", "paid")} | {"funnel.pc.start_bar", "funnel.pc.end_bar"}
     keys |= {f"funnel.velocity.cycle_{k}" for k in ("won", "lost")} | {f"funnel.outcome.{k}" for k in ("won", "lost")}
     catalog = i18n.catalog()
+    # A literal that is only a prefix of keys (the column-header prefix handed to ui.widgets) is not a key itself.
+    keys = {k for k in keys if k in catalog or not any(c.startswith(k + ".") for c in catalog)}
     missing = sorted(k for k in keys if k not in catalog or not {"en", "zh"} <= set(catalog[k]))
     assert not missing
