@@ -7,7 +7,10 @@ parameters and scope.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -87,23 +90,33 @@ def _history_source(snap: store.Snapshot) -> str:
     return " union all ".join(parts)
 
 
-# Row scope, applied once here: every page query reads these views and cannot reach other rows.
-_IN_SCOPE = "(select everyone from scope_all) or {col} in (select rep_id from scope_reps)"
-_SCOPED_VIEWS = {
-    "reps": "select * from raw_reps where " + _IN_SCOPE.format(col="rep_id"),
-    "opportunities": "select * from raw_opportunities where " + _IN_SCOPE.format(col="owner_id"),
-    "activities": "select * from raw_activities where " + _IN_SCOPE.format(col="rep_id"),
-    "leads": "select * from raw_leads where " + _IN_SCOPE.format(col="owner_id")
+# Row scope, applied once here: every page query reads these views and cannot reach other rows. For a viewer
+# who sees everyone the views are plain (no per-row test), so DuckDB can push filters into the Parquet scans;
+# otherwise a semi-join on the scope's reps.
+_IN_SCOPE = "{col} in (select rep_id from scope_reps)"
+_SCOPED_FILTERS = {
+    "reps": _IN_SCOPE.format(col="rep_id"),
+    "opportunities": _IN_SCOPE.format(col="owner_id"),
+    "activities": _IN_SCOPE.format(col="rep_id"),
+    "leads": _IN_SCOPE.format(col="owner_id")
     + " or converted_opportunity_id in (select opportunity_id from opportunities)",
-    "stage_changes": "select * from raw_stage_changes where opportunity_id in "
-    "(select opportunity_id from opportunities)",
-    "payments": "select * from raw_payments where opportunity_id in (select opportunity_id from opportunities)",
-    "targets": "select * from raw_targets where (owner_type = 'rep' and owner_id in (select rep_id from reps)) "
+    "stage_changes": "opportunity_id in (select opportunity_id from opportunities)",
+    "payments": "opportunity_id in (select opportunity_id from opportunities)",
+    "targets": "(owner_type = 'rep' and owner_id in (select rep_id from reps)) "
     "or (owner_type = 'team' and owner_id in (select team from reps))",
-    "stages": "select * from raw_stages",
-    "accounts": "select * from raw_accounts",
-    "products": "select * from raw_products",
 }
+_UNSCOPED = ("stages", "accounts", "products")
+
+
+def _scoped_views(everyone: bool) -> dict[str, str]:
+    """The SELECT of each scoped base view: the raw table, filtered to the scope unless it is everyone."""
+    views = {
+        table: f"select * from raw_{table}" + ("" if everyone else f" where {where}")
+        for table, where in _SCOPED_FILTERS.items()
+    }
+    views.update({table: f"select * from raw_{table}" for table in _UNSCOPED})
+    return views
+
 
 # Deals joined to their owner, account, product and stage: the view most page queries start from.
 _DEALS_TEMPLATE = """
@@ -129,7 +142,6 @@ _DEALS = _DEALS_TEMPLATE.format(
 COMPARE_PARAM = "compare"
 _BEFORE_TABLES = ("opportunities", "reps", "accounts", "products", "stages")
 _BEFORE_VIEWS = {
-    "opportunities_before": "select * from raw_before_opportunities where " + _IN_SCOPE.format(col="owner_id"),
     "deals_before": _DEALS_TEMPLATE.format(
         opportunities="opportunities_before", reps="raw_before_reps", accounts="raw_before_accounts",
         products="raw_before_products", stages="raw_before_stages",
@@ -137,13 +149,52 @@ _BEFORE_VIEWS = {
 }
 
 
+# Tables derived from a snapshot once, at publish time (rollups): one SELECT per file in queries/derived/, over the
+# raw (unscoped) views. The runner reads the stored Parquet when it is there and computes the same SELECT as a
+# view when it is not (a snapshot published before the file existed), so results never depend on which.
+DERIVED_DIR = Path(__file__).parent / "derived"
+_SCOPE_LINE = re.compile(r"^--\s*scope:\s*(\w+)\s+by\s+(rep|opportunity)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived table: its name, its SELECT and the column that ties its rows to a rep or a deal."""
+
+    name: str
+    sql: str
+    scope_column: str
+    scope_kind: str
+
+    def scope_filter(self) -> str:
+        """The row-scope predicate: the rep's rows, or the rows of deals the viewer may see."""
+        if self.scope_kind == "rep":
+            return _IN_SCOPE.format(col=self.scope_column)
+        return f"{self.scope_column} in (select opportunity_id from opportunities)"
+
+
+def derived_tables() -> list[Derived]:
+    """The derived tables, in file-name order (a later one may read an earlier one's raw_ view)."""
+    out = []
+    for path in sorted(DERIVED_DIR.glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
+        match = _SCOPE_LINE.search(sql)
+        if match is None:
+            raise catalog.QueryError(f"{path.name}: the header needs a line '-- scope: <column> by rep|opportunity'")
+        out.append(Derived(path.stem, sql.strip().rstrip(";"), match.group(1), match.group(2)))
+    return out
+
+
 class Database:
     """An in-memory DuckDB database with the base views of one snapshot and one row scope."""
 
-    def __init__(self, snap: store.Snapshot, scope: Scope, compare: store.Snapshot | None = None) -> None:
+    def __init__(
+        self, snap: store.Snapshot, scope: Scope, compare: store.Snapshot | None = None, *, serving: bool = True
+    ) -> None:
         self.snapshot = snap
         self.scope = scope
         self.compare = compare
+        # serving=False: a database that writes the derived tables (computed, not read back) and is not locked.
+        self._serving = serving
         self._con = duckdb.connect(
             ":memory:",
             config={
@@ -155,7 +206,8 @@ class Database:
             },
         )
         self._create_views()
-        self._lock_down()
+        if serving:
+            self._lock_down()
 
     def _lock_down(self) -> None:
         """No file access outside the data directory, no extension installs, and no config change after setup."""
@@ -175,13 +227,13 @@ class Database:
                     {"ids": sorted(self.scope.rep_ids or [])})
         for table in schema.TABLES:
             con.execute(f"create view raw_{table} as {_source(self.snapshot, table)}")
-        for table, select in _SCOPED_VIEWS.items():
+        for table, select in _scoped_views(everyone).items():
             con.execute(f"create view {table} as {select}")
         con.execute(f"create view deals as {_DEALS}")
         # Deals as every earlier snapshot saw them (same row scope), for changes across weekly snapshots.
         con.execute(f"create view raw_opportunity_history as {_history_source(self.snapshot)}")
-        con.execute("create view opportunity_history as select * from raw_opportunity_history "
-                    "where opportunity_id in (select opportunity_id from opportunities)")
+        con.execute("create view opportunity_history as select * from raw_opportunity_history"
+                    + ("" if everyone else " where opportunity_id in (select opportunity_id from opportunities)"))
         con.execute(
             "create table snapshot_info as select cast($id as varchar) as snapshot_id, cast($as_of as date) as as_of,"
             " cast($cid as varchar) as compare_id, cast($cas as date) as compare_as_of",
@@ -189,13 +241,45 @@ class Database:
              "cid": self.compare.id if self.compare else None,
              "cas": self.compare.as_of if self.compare else None},
         )
+        self._create_derived_views(everyone)
         # The compare snapshot's tables, with the same row scope; empty when there is none to compare with.
         for table in _BEFORE_TABLES:
             path = self.compare.table_path(table) if self.compare else None
             source = f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
             con.execute(f"create view raw_before_{table} as {source}")
+        con.execute("create view opportunities_before as select * from raw_before_opportunities"
+                    + ("" if everyone else " where " + _IN_SCOPE.format(col="owner_id")))
         for view, select in _BEFORE_VIEWS.items():
             con.execute(f"create view {view} as {select}")
+
+    def _create_derived_views(self, everyone: bool) -> None:
+        """raw_<name> over the stored derived table (or its SELECT), and <name> limited to the row scope."""
+        con = self._con
+        for d in derived_tables():
+            path = self.snapshot.derived_path(d.name)
+            source = f"select * from read_parquet({_literal(str(path))})" \
+                if self._serving and path.exists() else d.sql
+            con.execute(f"create view raw_{d.name} as {source}")
+            where = "" if everyone else f" where {d.scope_filter()}"
+            con.execute(f"create view {d.name} as select * from raw_{d.name}{where}")
+
+    def write_derived(self, folder: Path) -> dict[str, int]:
+        """Compute every derived table and write it to folder/<name>.parquet (each file replaced in one rename)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        counts = {}
+        for d in derived_tables():
+            tmp = folder / f".{d.name}.{uuid.uuid4().hex}.tmp"
+            try:
+                # COPY answers with the number of rows written
+                written = self._con.execute(
+                    f"copy (select * from raw_{d.name}) to {_literal(str(tmp))} "
+                    "(format parquet, row_group_size 100000)"
+                ).fetchone()
+                os.replace(tmp, folder / f"{d.name}.parquet")
+            finally:
+                tmp.unlink(missing_ok=True)
+            counts[d.name] = int(written[0]) if written else 0
+        return counts
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on this database, for one query on one thread."""
@@ -274,6 +358,16 @@ class Runner:
 def _freeze(values: dict[str, object]) -> tuple:
     """A hashable, order-independent form of bound parameters for the cache key."""
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
+
+
+def build_derived(snap: store.Snapshot) -> dict[str, int]:
+    """Write the snapshot's derived tables into its folder; returns their row counts (store.publish_snapshot's
+    `derive` hook, and `saleslens derive` for snapshots published before a derived table existed)."""
+    db = Database(snap, Scope.everyone(), serving=False)
+    try:
+        return db.write_derived(snap.root / store.DERIVED)
+    finally:
+        db.close()
 
 
 _RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()

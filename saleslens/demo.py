@@ -1261,6 +1261,7 @@ def build(
     progress: Callable[[float, str], None] | None = None,
 ) -> list[store.Snapshot]:
     """Generate the demo, write its event history and publish its weekly snapshots, oldest first."""
+    from queries.runner import build_derived  # DuckDB only when publishing
     say = progress or (lambda fraction, message: None)
     as_of = as_of or date.today()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -1276,6 +1277,7 @@ def build(
     for k, day in enumerate(days):
         say(0.55 + 0.45 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
         tables = snapshot_tables(demo, day)
-        snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}"))
+        snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
+                                            derive=build_derived))
     say(1.0, "Demo ready")
     return snaps

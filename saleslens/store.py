@@ -8,6 +8,7 @@ import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ SNAPSHOTS = "snapshots"
 EVENTS = "events"
 TMP = ".tmp"
 MANIFEST = "manifest.json"
+DERIVED = "derived"
 _ID = re.compile(r"^\d{4}-\d{2}-\d{2}(-\d+)?$")
 
 
@@ -41,6 +43,8 @@ class Snapshot:
 
     root: Path
     manifest: dict = field(hash=False, compare=False)
+    # Set while a snapshot is still being written in the staging folder: the data directory it will join.
+    home: Path | None = field(default=None, hash=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -55,12 +59,16 @@ class Snapshot:
     @property
     def data_dir(self) -> Path:
         """The data directory the snapshot lives in."""
-        return self.root.parent.parent
+        return self.home or self.root.parent.parent
 
     def table_path(self, table: str) -> Path | None:
         """The Parquet file of a snapshot table, or None when the dataset lacks it."""
         path = self.root / f"{table}.parquet"
         return path if path.exists() else None
+
+    def derived_path(self, name: str) -> Path:
+        """Where a table derived from the snapshot at publish time is kept (it may not exist yet)."""
+        return self.root / DERIVED / f"{name}.parquet"
 
     def has(self, table: str) -> bool:
         """Whether the snapshot (or the event store up to it) has rows of a table."""
@@ -127,8 +135,13 @@ def publish_snapshot(
     tables: dict[str, pl.DataFrame],
     source: str,
     report: dict | None = None,
+    derive: Callable[[Snapshot], dict[str, int]] | None = None,
 ) -> Snapshot:
-    """Write the snapshot tables aside, then publish them with one rename; nothing half-written shows."""
+    """Write the snapshot tables aside, then publish them with one rename; nothing half-written shows.
+
+    `derive` writes the tables computed from the snapshot (rollups, see queries/derived/) into the staging
+    folder before the rename, so a published snapshot never lacks them halfway.
+    """
     unknown = set(tables) - set(schema.SNAPSHOT_TABLES)
     if unknown:
         raise StoreError(f"Not snapshot tables: {', '.join(sorted(unknown))}.")
@@ -153,6 +166,8 @@ def publish_snapshot(
             "stages": tables["stages"].sort("position")["stage"].to_list(),
             "import_report": report or {},
         }
+        if derive is not None:
+            manifest["derived"] = derive(Snapshot(stage, manifest, home=data_dir))
         _write_json(stage / MANIFEST, manifest)
         (data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
         target = data_dir / SNAPSHOTS / _next_id(data_dir, as_of)

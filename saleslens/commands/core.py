@@ -24,6 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arg(p)
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("derive", help="write the derived tables (rollups) of snapshots published without them")
+    p.add_argument("--snapshot", help="snapshot id (default: every snapshot)")
+    add_data_arg(p)
+    p.set_defaults(func=cmd_derive)
+
     p = sub.add_parser("snapshots", help="list snapshots with their row counts")
     add_data_arg(p)
     add_format_arg(p)
@@ -69,6 +74,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sys.stderr.write("\n")
     print(f"published {len(snaps)} snapshots in {data_dir} in {time.perf_counter() - started:.1f} s;"
           f" latest {snaps[-1].id}")
+    return 0
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    """Write (or rewrite) the derived tables of one snapshot or all of them."""
+    from queries.runner import build_derived
+
+    data_dir = settings.data_dir(args.data)
+    snaps = [store.open_snapshot(data_dir, args.snapshot)] if args.snapshot else store.list_snapshots(data_dir)
+    if not snaps:
+        raise CliError(f"no snapshot in {data_dir}; run `python -m saleslens demo` or import data")
+    for snap in snaps:
+        started = time.perf_counter()
+        counts = build_derived(snap)
+        rows = ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "no derived tables"
+        print(f"{snap.id}: {rows} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -62,6 +62,8 @@ def with_diff(prepared: Prepared, data_dir: Path, event_counts: dict[str, int] |
 
 def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None) -> store.Snapshot:
     """Write the import's history and publish its snapshot; nothing shows until each step is whole."""
+    from queries.runner import build_derived  # DuckDB only when publishing
+
     tell = progress or (lambda f, m: None)
     data_dir.mkdir(parents=True, exist_ok=True)
     store.clean_leftovers(data_dir)
@@ -78,7 +80,7 @@ def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None
     tell(0.92, "writing snapshot")
     snap = store.publish_snapshot(
         data_dir, prepared.as_of, _PausingTables(prepared.tables), source=f"import:{prepared.mapping.name}",
-        report=report,
+        report=report, derive=build_derived,
     )
     tell(1.0, f"published snapshot {snap.id}")
     return snap

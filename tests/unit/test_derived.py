@@ -1,0 +1,133 @@
+"""Derived tables (queries/derived/): written at publish, read back by the runner, scoped, and recomputed
+as a view when a snapshot lacks the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from queries import catalog, runner
+from queries.runner import Runner, Scope
+from saleslens import store
+from tests import fixtures
+
+WON_BY_REP = """-- purpose: won deals per rep (a test table)
+-- grain: one row per rep that owns a deal
+-- scope: rep_id by rep
+select owner_id as rep_id, count(*) filter (where status = 'won') as won
+from raw_opportunities
+group by owner_id
+order by rep_id
+"""
+
+
+@pytest.fixture
+def derived_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A derived-table folder holding only the test table."""
+    folder = tmp_path / "derived_sql"
+    folder.mkdir()
+    (folder / "won_by_rep.sql").write_text(WON_BY_REP, encoding="utf-8")
+    monkeypatch.setattr(runner, "DERIVED_DIR", folder)
+    return folder
+
+
+def _expected() -> dict[str, int]:
+    """Won deals per owner, counted from the fixture rows with Polars (not through the runner)."""
+    frame = fixtures.OPPORTUNITIES.group_by("owner_id").agg((pl.col("status") == "won").sum().alias("won"))
+    return dict(zip(frame["owner_id"].to_list(), frame["won"].to_list(), strict=True))
+
+
+def _publish(data_dir: Path) -> store.Snapshot:
+    store.write_events(data_dir, "activities", fixtures.ACTIVITIES)
+    return store.publish_snapshot(
+        data_dir, fixtures.AS_OF,
+        {"stages": fixtures.STAGES, "reps": fixtures.REPS, "accounts": fixtures.ACCOUNTS,
+         "products": fixtures.PRODUCTS, "opportunities": fixtures.OPPORTUNITIES, "targets": fixtures.TARGETS},
+        source="tests", derive=runner.build_derived,
+    )
+
+
+def _read(r: Runner) -> dict[str, int]:
+    cur = r._db.cursor()
+    try:
+        rows = cur.sql("select rep_id, won from won_by_rep").fetchall()
+    finally:
+        cur.close()
+    return dict(rows)
+
+
+def test_publish_writes_the_derived_table_and_counts_it(derived_dir: Path, tmp_path: Path) -> None:
+    snap = _publish(tmp_path / "data")
+    path = snap.derived_path("won_by_rep")
+    assert path.exists()
+    assert snap.manifest["derived"] == {"won_by_rep": len(_expected())}
+    assert dict(pl.read_parquet(path).iter_rows()) == _expected()
+    assert not list((tmp_path / "data" / store.TMP).iterdir())  # nothing left in staging
+
+
+def test_runner_reads_the_stored_table(derived_dir: Path, tmp_path: Path) -> None:
+    snap = _publish(tmp_path / "data")
+    # Overwrite the stored file with a marker row: the runner must read the file, not recompute.
+    pl.DataFrame({"rep_id": ["MARK"], "won": [99]}).write_parquet(snap.derived_path("won_by_rep"))
+    r = Runner(store.open_snapshot(snap.data_dir))
+    try:
+        assert _read(r) == {"MARK": 99}
+    finally:
+        r.close()
+
+
+def test_missing_file_is_computed_with_the_same_rows(derived_dir: Path, tmp_path: Path) -> None:
+    snap = _publish(tmp_path / "data")
+    snap.derived_path("won_by_rep").unlink()
+    r = Runner(store.open_snapshot(snap.data_dir))
+    try:
+        assert _read(r) == _expected()
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_derived_rows_follow_the_row_scope(derived_dir: Path, tmp_path: Path, stored: bool) -> None:
+    snap = _publish(tmp_path / "data")
+    if not stored:
+        snap.derived_path("won_by_rep").unlink()
+    rep = sorted(_expected())[0]
+    r = Runner(store.open_snapshot(snap.data_dir), Scope(f"rep:{rep}", frozenset({rep})))
+    try:
+        assert _read(r) == {rep: _expected()[rep]}
+    finally:
+        r.close()
+    nobody = Runner(store.open_snapshot(snap.data_dir), Scope("none", frozenset()))
+    try:
+        assert _read(nobody) == {}
+    finally:
+        nobody.close()
+
+
+def test_build_derived_fills_in_an_older_snapshot(derived_dir: Path, tmp_path: Path) -> None:
+    snap = fixtures.build_store(tmp_path / "data")  # published without derive
+    assert not snap.derived_path("won_by_rep").exists()
+    assert runner.build_derived(snap) == {"won_by_rep": len(_expected())}
+    assert dict(pl.read_parquet(snap.derived_path("won_by_rep")).iter_rows()) == _expected()
+    assert not [p.name for p in snap.derived_path("x").parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failing_derived_table_publishes_nothing(derived_dir: Path, tmp_path: Path) -> None:
+    (derived_dir / "zz_broken.sql").write_text("-- scope: rep_id by rep\nselect nope from raw_reps\n")
+    with pytest.raises(Exception, match="nope"):
+        _publish(tmp_path / "data")
+    assert store.list_snapshots(tmp_path / "data") == []
+
+
+def test_a_derived_table_must_name_its_scope(derived_dir: Path) -> None:
+    (derived_dir / "no_scope.sql").write_text("-- purpose: x\nselect 1 as x\n")
+    with pytest.raises(catalog.QueryError, match=r"no_scope\.sql"):
+        runner.derived_tables()
+
+
+def test_every_shipped_derived_table_has_a_header() -> None:
+    for d in runner.derived_tables():
+        assert d.sql.startswith("-- purpose:"), d.name
+        assert "-- grain:" in d.sql, d.name
