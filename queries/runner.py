@@ -263,11 +263,13 @@ class Database:
             where = "" if everyone else f" where {d.scope_filter()}"
             con.execute(f"create view {d.name} as select * from raw_{d.name}{where}")
 
-    def write_derived(self, folder: Path) -> dict[str, int]:
-        """Compute every derived table and write it to folder/<name>.parquet (each file replaced in one rename)."""
+    def write_derived(self, folder: Path, names: list[str] | None = None) -> dict[str, int]:
+        """Compute the derived tables (default all) into folder/<name>.parquet, each file replaced in one rename."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for d in derived_tables():
+            if names is not None and d.name not in names:
+                continue
             tmp = folder / f".{d.name}.{uuid.uuid4().hex}.tmp"
             try:
                 # COPY answers with the number of rows written
@@ -360,12 +362,19 @@ def _freeze(values: dict[str, object]) -> tuple:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
 
 
-def build_derived(snap: store.Snapshot) -> dict[str, int]:
-    """Write the snapshot's derived tables into its folder; returns their row counts (store.publish_snapshot's
-    `derive` hook, and `saleslens derive` for snapshots published before a derived table existed)."""
+def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[str, int]:
+    """Write the snapshot's derived tables (default all) into its folder; returns their row counts.
+
+    store.publish_snapshot's `derive` hook, and `saleslens derive` for snapshots published before a derived
+    table existed.
+    """
+    known = {d.name for d in derived_tables()}
+    unknown = sorted(set(names or []) - known)
+    if unknown:
+        raise catalog.QueryError(f"unknown derived table {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     db = Database(snap, Scope.everyone(), serving=False)
     try:
-        return db.write_derived(snap.root / store.DERIVED)
+        return db.write_derived(snap.root / store.DERIVED, names)
     finally:
         db.close()
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("derive", help="write the derived tables (rollups) of snapshots published without them")
     p.add_argument("--snapshot", help="snapshot id (default: every snapshot)")
+    p.add_argument("--only", action="append", metavar="NAME", help="only this derived table (repeatable)")
     add_data_arg(p)
     p.set_defaults(func=cmd_derive)
 
@@ -87,7 +88,10 @@ def cmd_derive(args: argparse.Namespace) -> int:
         raise CliError(f"no snapshot in {data_dir}; run `python -m saleslens demo` or import data")
     for snap in snaps:
         started = time.perf_counter()
-        counts = build_derived(snap)
+        try:
+            counts = build_derived(snap, args.only)
+        except catalog.QueryError as exc:
+            raise CliError(str(exc)) from None
         rows = ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "no derived tables"
         print(f"{snap.id}: {rows} ({time.perf_counter() - started:.1f} s)")
     return 0

@@ -131,3 +131,15 @@ def test_every_shipped_derived_table_has_a_header() -> None:
     for d in runner.derived_tables():
         assert d.sql.startswith("-- purpose:"), d.name
         assert "-- grain:" in d.sql, d.name
+
+
+def test_derive_command_names_unknown_tables_and_fills_in(derived_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from saleslens import cli
+
+    snap = fixtures.build_store(tmp_path / "data")
+    assert cli.main(["derive", "--data", str(snap.data_dir), "--only", "nope"]) == 2
+    assert "unknown derived table nope" in capsys.readouterr().err
+    assert cli.main(["derive", "--data", str(snap.data_dir)]) == 0
+    assert f"won_by_rep {len(_expected())}" in capsys.readouterr().out
+    assert snap.derived_path("won_by_rep").exists()
