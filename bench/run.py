@@ -125,12 +125,9 @@ def import_time(data_dir: Path) -> dict:
 # ---------------------------------------------------------------- workers (each in its own process)
 
 
-def worker(data_dir: Path, rounds: int, page_names: list[str], whatif_moves: int, experiments: list[str]) -> dict:
+def worker(data_dir: Path, rounds: int, page_names: list[str], whatif_moves: int) -> dict:
     """Time our pages for each filter change and on a first visit, then the what-if recompute."""
-    from bench import experiments as patches
     from bench import pages
-
-    patches.apply(experiments)
     from queries.runner import Runner
     from saleslens import charts, store  # noqa: F401  (imported before the first reading: libraries, no data)
 
@@ -351,12 +348,6 @@ def all_samples(samples: dict[str, list[dict]]) -> list[float]:
     return [r["seconds"] for rows in samples.values() for r in changed(rows)]
 
 
-def tried_overview(r: dict) -> dict | None:
-    """The Overview's filter-change stats with the proposed changes, when they were measured."""
-    rows = (r.get("tried") or {}).get("samples", {}).get("overview")
-    return stats([x["seconds"] for x in changed(rows)]) if rows else None
-
-
 def report(r: dict) -> str:
     """RESULTS.md from the collected results."""
     m, ours, base, ov = r["machine"], r["ours"], r.get("baseline"), r.get("ours_overview")
@@ -412,18 +403,6 @@ def report(r: dict) -> str:
         lines += ["", "Slowest queries (median per call, cache hits included):", "",
                   "| page:query | calls | median | p95 |", "| --- | --- | --- | --- |"]
         lines += [f"| {k} | {v['n']} | {v['median_ms']:,.0f} ms | {v['p95_ms']:,.0f} ms |" for k, v in slow]
-    if r.get("tried"):
-        lines += ["", f"### With the proposed changes `{r['tried']['names']}` (bench/experiments.py)", "",
-                  "The same measurement with the changes patched in (results identical; see the report below).", "",
-                  "| page | median now | median with the changes | p95 now | p95 with the changes |",
-                  "| --- | --- | --- | --- | --- |"]
-        for name, rows in ours["samples"].items():
-            now = stats([x["seconds"] for x in changed(rows)])
-            new = stats([x["seconds"] for x in changed(r["tried"]["samples"][name])])
-            lines.append(f"| {name} | {now['median_ms']:,.0f} ms | {new['median_ms']:,.0f} ms | "
-                         f"{now['p95_ms']:,.0f} ms | {new['p95_ms']:,.0f} ms |")
-        tried_all = stats(all_samples(r["tried"]["samples"]))
-        lines += ["", f"All pages: median {tried_all['median_ms']:,.0f} ms, p95 {tried_all['p95_ms']:,.0f} ms."]
     if r.get("apptest"):
         at = r["apptest"]
         lines += ["", "### Cross-check: the real page scripts", "",
@@ -448,9 +427,6 @@ def report(r: dict) -> str:
             f"| median page time | {o['median_ms']:,.0f} ms | {b['median_ms']:,.0f} ms | {speed_med:.1f}× | "
             f"≥ {TARGETS['speedup']}×: {verdict(speed_med, TARGETS['speedup'], lower_is_better=False)} |",
             f"| p95 page time | {o['p95_ms']:,.0f} ms | {b['p95_ms']:,.0f} ms | {speed_p95:.1f}× | |",
-            *([f"| median page time with the proposed changes (above) | {t['median_ms']:,.0f} ms | "
-               f"{b['median_ms']:,.0f} ms | {b['median_ms'] / t['median_ms']:.1f}× | |"]
-              if (t := tried_overview(r)) else []),
             f"| peak memory (RSS of the process) | {ov['peak_rss_mb']:,.0f} MB | {base['peak_rss_mb']:,.0f} MB | "
             f"{mem:.1f}× | ≥ {TARGETS['memory_ratio']}×: {verdict(mem, TARGETS['memory_ratio'], False)} |",
             f"| start: open the data | {ov['open_seconds'] * 1000:,.0f} ms (DuckDB views) | "
@@ -526,8 +502,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-wait", type=float, default=2400, help="longest wait for a quiet machine, seconds")
     ap.add_argument("--notes", type=Path, default=ROOT / "bench" / "ANALYSIS.md",
                     help="a Markdown file explaining missed targets, added to the report")
-    ap.add_argument("--experiments", default="", help="also time the pages with these proposed changes "
-                    "(bench/experiments.py), comma-separated")
     ap.add_argument("--report-only", action="store_true",
                     help="only write RESULTS.md again from the RESULTS.json next to it (e.g. after editing the notes)")
     ap.add_argument("--json", type=Path, help="(workers) where to write the result")
@@ -543,8 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.worker:
         pages = [p for p in args.pages.split(",") if p]
-        tried = [e for e in args.experiments.split(",") if e]
-        result = (worker(data_dir, args.rounds, pages, args.whatif_moves, tried) if args.worker == "ours"
+        result = (worker(data_dir, args.rounds, pages, args.whatif_moves) if args.worker == "ours"
                   else apptest_worker(data_dir, args.rounds))
         args.json.write_text(json.dumps(result, default=str), encoding="utf-8")
         return 0
@@ -572,11 +545,6 @@ def run(args: argparse.Namespace, data_dir: Path, command: str) -> int:
     r["ours"] = in_subprocess(*common, "--worker", "ours", "--pages", args.pages,
                               "--whatif-moves", str(args.whatif_moves))
     r["ours"]["rounds"] = args.rounds
-    if args.experiments:
-        step(f"our pages with {args.experiments}")
-        r["tried"] = in_subprocess(*common, "--worker", "ours", "--pages", args.pages, "--whatif-moves",
-                                   str(args.whatif_moves), "--experiments", args.experiments)
-        r["tried"]["names"] = args.experiments
     if not args.no_baseline:
         step("our Overview alone (for the memory ratio)")
         r["ours_overview"] = in_subprocess(*common, "--worker", "ours", "--pages", "overview", "--whatif-moves", "0")

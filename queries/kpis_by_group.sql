@@ -35,21 +35,13 @@ people as (
       and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
       and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
 ),
-filtered_deals as (
-    select d.*
-    from deals d
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
-),
-deal_groups as (
+closed_deals as (
+    -- Parameters are used directly in the deal filters, not through the inputs CTE: DuckDB then folds the
+    -- empty list filters away and pushes the period into the Parquet scan (opportunities are sorted by
+    -- close date), below the joins of the deals view. Closed and open deals are read separately, so each
+    -- scan gets a filter it can prune with.
     select
-        d.*,
-        case i.by_dim
+        case cast($by as varchar)
             when 'org' then 'org'
             when 'region' then d.region
             when 'team' then d.team
@@ -59,7 +51,7 @@ deal_groups as (
             when 'segment' then d.segment
             when 'source' then d.source
         end as group_key,
-        case i.by_dim
+        case cast($by as varchar)
             when 'org' then 'All'
             when 'region' then d.region
             when 'team' then d.team
@@ -68,9 +60,48 @@ deal_groups as (
             when 'product' then d.product_name
             when 'segment' then d.segment
             when 'source' then d.source
-        end as group_label
-    from filtered_deals d
-    cross join inputs i
+        end as group_label,
+        d.status, d.amount, d.created_date, d.close_date
+    from deals d
+    where d.status in ('won', 'lost') and d.close_date between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+open_deals as (
+    select
+        case cast($by as varchar)
+            when 'org' then 'org'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_id
+            when 'rep' then d.owner_id
+            when 'product' then d.product_id
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_key,
+        case cast($by as varchar)
+            when 'org' then 'All'
+            when 'region' then d.region
+            when 'team' then d.team
+            when 'manager' then d.manager_name
+            when 'rep' then d.owner_name
+            when 'product' then d.product_name
+            when 'segment' then d.segment
+            when 'source' then d.source
+        end as group_label,
+        d.amount, d.stage_probability
+    from deals d
+    where d.status = 'open' and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31')) between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 people_groups as (
     select
@@ -101,8 +132,7 @@ closed as (
         count(*) filter (where status = 'won') as deals_won,
         count(*) filter (where status = 'lost') as deals_lost,
         avg(close_date - created_date) filter (where status = 'won') as cycle_days
-    from deal_groups, inputs i
-    where status in ('won', 'lost') and close_date between i.d_start and i.d_end
+    from closed_deals
     group by group_key
 ),
 open_pipe as (
@@ -112,8 +142,7 @@ open_pipe as (
         sum(amount) as open_pipeline,
         sum(amount * stage_probability) as weighted_pipeline,
         count(*) as open_deals
-    from deal_groups, inputs i
-    where status = 'open' and coalesce(expected_close_date, i.d_end) between i.d_start and i.d_end
+    from open_deals
     group by group_key
 ),
 target_sums as (
@@ -125,12 +154,19 @@ target_sums as (
       and t.period_start between i.d_start and i.d_end
     group by g.group_key
 ),
+rep_activities as (
+    -- counted per rep first (a few thousand rows), then rolled up to the groups; the daily counts are sorted
+    -- by day, so DuckDB skips the row groups outside the period
+    select a.rep_id, sum(a.activities) as activities
+    from activity_days a
+    where a.day between coalesce(cast($start as date), date '0001-01-01')
+                    and coalesce(cast($end as date), date '9999-12-31')
+    group by a.rep_id
+),
 activity_counts as (
-    select g.group_key, any_value(g.group_label) as group_label, count(*) as activities
-    from activities a
+    select g.group_key, any_value(g.group_label) as group_label, sum(a.activities) as activities
+    from rep_activities a
     join people_groups g on g.rep_id = a.rep_id
-    cross join inputs i
-    where cast(a.occurred_at as date) between i.d_start and i.d_end
     group by g.group_key
 ),
 -- One row per group key: the deals and the people may label a group differently (under a row scope the

@@ -91,31 +91,3 @@ def test_one_command_writes_results(demo: Path, tmp_path: Path) -> None:
                     "## What-if recompute"):
         assert heading in text
     assert "| overview |" in text and "ratio (pandas / ours)" in text
-
-
-@pytest.mark.parametrize("path", sorted((Path(baseline_pandas.__file__).parent / "sql").glob("*.sql")),
-                         ids=lambda p: p.stem)
-def test_query_prototypes_match_the_queries(path: Path, runner: Runner) -> None:
-    """Each faster prototype in bench/sql/ returns what the query of the same name returns (floats to 1e-9)."""
-    from queries import catalog
-
-    query = catalog.get(path.stem)
-    for change in pages.filter_changes(runner.snapshot):
-        f = pages.filters_for(change, runner.snapshot.as_of)
-        for by in ("org", "region", "rep", "product"):
-            params = catalog.bind(query, {"by": by, **f.params()})
-            expected = runner.run(path.stem, by=by, **f.params())
-            cur = runner._db.cursor()
-            try:
-                got = cur.sql(path.read_text(encoding="utf-8"), params=params).pl()
-            finally:
-                cur.close()
-            assert got.columns == expected.columns and got.height == expected.height, (change.name, by)
-            for col in expected.columns:
-                a, b = got[col], expected[col]
-                if a.dtype.is_float():
-                    close = (a - b).abs().fill_null(0) < 1e-9 * (1 + b.abs().fill_null(0))
-                    assert close.all(), (change.name, by, col)
-                    assert a.is_null().to_list() == b.is_null().to_list(), (change.name, by, col)
-                else:
-                    assert a.to_list() == b.to_list(), (change.name, by, col)
