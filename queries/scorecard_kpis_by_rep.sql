@@ -1,8 +1,9 @@
--- purpose: Per-rep KPIs for one period, the inputs of the leaderboard, the scorecards and the review pack.
--- grain: one row per rep employed at some point in the period (hired by its end, not left before its start)
+-- purpose: Per-rep KPIs for one period, and optionally the periods of equal length before it, the inputs of the leaderboard, the scorecards and the review pack.
+-- grain: one row per (period, rep employed at some point in it: hired by its end, not left before its start)
 -- params:
 --   $start      date    required  first day of the period (closes, creations, activities, stage moves, leads)
 --   $end        date    required  last day of the period
+--   $periods    int     1         how many periods, ending with this one, each of equal length just before the next (as Filters.previous: whole months shift by months, other periods by days)
 --   $regions    text[]  []        only reps in these regions (empty = all)
 --   $teams      text[]  []        only reps in these teams (empty = all)
 --   $reps       text[]  []        only these rep_ids (empty = all)
@@ -12,78 +13,79 @@
 -- to that deal's owner; pipeline_created is the amount of deals created in the period that the rep owns
 -- or sourced (owned the lead the deal was converted from); conversion is forward moves out of an open
 -- stage (to a later stage or won) over all moves out of an open stage, from stage_changes in the period.
+-- Speed: periods of whole months (quarters) sum the per-rep monthly rollups written at publish
+-- (queries/derived/rep_kpis_by_month.sql, rep_deal_touches_by_month.sql); other periods count the raw
+-- closes, activities, stage moves and leads. Each branch is kept or dropped by a test on the parameters
+-- alone, which DuckDB folds, and the span of all periods is written with the parameters so the Parquet
+-- scans prune to it. Both branches give the same numbers (tests/unit/test_scorecards.py).
 with
 inputs as (
     select
         cast($start as date) as d_start,
         cast($end as date) as d_end,
-        -- timestamps bound the event tables without casting their columns, so Parquet statistics can prune
-        cast(cast($start as date) as timestamp) as t_start,
-        cast(cast($end as date) + 1 as timestamp) as t_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($roles as varchar[]) as f_roles
+        greatest(cast($periods as integer), 1) as n,
+        day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 as by_month,
+        date_diff('month', cast($start as date), cast($end as date)) + 1 as months,
+        cast($end as date) - cast($start as date) + 1 as days
+),
+periods as (
+    select
+        k,
+        case when by_month then cast(d_start - to_months(cast(k * months as integer)) as date)
+             else d_start - cast(k * days as integer) end as p_start,
+        case when by_month then cast(d_start - to_months(cast((k - 1) * months as integer)) as date) - 1
+             else d_end - cast(k * days as integer) end as p_end
+    from (select *, unnest(range(n)) as k from inputs)
 ),
 people as (
-    select r.rep_id, r.name, r.role, r.team, r.region, r.manager_id, r.hire_date, r.leave_date
+    select p.k, r.rep_id, r.name, r.role, r.team, r.region, r.manager_id, r.hire_date, r.leave_date
     from reps r
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
-      and (len(i.f_roles) = 0 or list_contains(i.f_roles, r.role))
-      and (r.hire_date is null or r.hire_date <= i.d_end)
-      and (r.leave_date is null or r.leave_date >= i.d_start)
+    join periods p on (r.hire_date is null or r.hire_date <= p.p_end)
+                  and (r.leave_date is null or r.leave_date >= p.p_start)
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+      and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
-closed as (
+monthly as (
+    -- whole months: the rollup rows of the months in each period
+    select p.k, m.rep_id, m.bookings, m.deals_won, m.deals_lost, m.cycle_day_sum, m.cycle_deals, m.activities,
+           m.calls, m.emails, m.meetings, m.demos, m.visits, m.deal_activities, m.stage_exits, m.forward_moves,
+           m.leads, m.leads_converted
+    from rep_kpis_by_month m
+    join periods p on m.month between p.p_start and p.p_end
+    where day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+      and m.month <= cast($end as date)
+      and m.month >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+),
+closed_days as (
     select
+        p.k,
         o.owner_id as rep_id,
         sum(o.amount) filter (where o.status = 'won') as bookings,
         count(*) filter (where o.status = 'won') as deals_won,
         count(*) filter (where o.status = 'lost') as deals_lost,
-        avg(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_days
+        sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
+        count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
     from opportunities o
-    cross join inputs i
-    where o.status in ('won', 'lost') and o.close_date between i.d_start and i.d_end
-    group by o.owner_id
+    join periods p on o.close_date between p.p_start and p.p_end
+    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+      and o.status in ('won', 'lost')
+      and o.close_date <= cast($end as date)
+      and o.close_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+    group by p.k, o.owner_id
 ),
-first_wins as (
+acts_days as (
     select
-        o.account_id, o.owner_id, o.close_date,
-        row_number() over (partition by o.account_id order by o.close_date, o.opportunity_id) as n
-    from opportunities o
-    where o.status = 'won' and o.account_id is not null and o.close_date is not null
-),
-logos as (
-    select f.owner_id as rep_id, count(*) as new_logos
-    from first_wins f
-    cross join inputs i
-    where f.n = 1 and f.close_date between i.d_start and i.d_end
-    group by f.owner_id
-),
-period_opps as (
-    select o.opportunity_id, o.owner_id, o.amount
-    from opportunities o
-    cross join inputs i
-    where o.created_date between i.d_start and i.d_end
-),
-created_credit as (
-    select p.opportunity_id, p.owner_id as rep_id, p.amount
-    from period_opps p
-    union
-    select p.opportunity_id, l.owner_id as rep_id, p.amount
-    from period_opps p
-    join leads l on l.converted_opportunity_id = p.opportunity_id
-    where l.owner_id is not null
-),
-pipeline as (
-    select rep_id, coalesce(sum(amount), 0) as pipeline_created, count(*) as deals_created
-    from created_credit
-    group by rep_id
-),
-acts as (
-    select
+        p.k,
         a.rep_id,
         count(*) as activities,
         count(*) filter (where a.type = 'call') as calls,
@@ -91,39 +93,140 @@ acts as (
         count(*) filter (where a.type = 'meeting') as meetings,
         count(*) filter (where a.type = 'demo') as demos,
         count(*) filter (where a.type = 'visit') as visits,
-        count(*) filter (where a.opportunity_id is not null) as deal_activities,
-        count(distinct a.opportunity_id) as deals_touched
+        count(*) filter (where a.opportunity_id is not null) as deal_activities
     from activities a
-    cross join inputs i
-    where a.occurred_at >= i.t_start and a.occurred_at < i.t_end
-    group by a.rep_id
+    join periods p on a.occurred_at >= cast(p.p_start as timestamp) and a.occurred_at < cast(p.p_end + 1 as timestamp)
+    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+      and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
+      and a.occurred_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
+    group by p.k, a.rep_id
 ),
-moves as (
+moves_days as (
     select
+        p.k,
         o.owner_id as rep_id,
-        t.position > f.position and not t.is_lost as forward
+        count(*) as stage_exits,
+        count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
     from stage_changes sc
+    join periods p on sc.changed_at >= cast(p.p_start as timestamp) and sc.changed_at < cast(p.p_end + 1 as timestamp)
     join opportunities o on o.opportunity_id = sc.opportunity_id
     join stages f on f.stage = sc.from_stage
     join stages t on t.stage = sc.to_stage
-    cross join inputs i
-    where sc.changed_at >= i.t_start and sc.changed_at < i.t_end
+    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+      and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
+      and sc.changed_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
       and not f.is_won and not f.is_lost
+    group by p.k, o.owner_id
 ),
-conv as (
-    select rep_id, count(*) as stage_exits, count(*) filter (where forward) as forward_moves
-    from moves
-    group by rep_id
-),
-lead_stats as (
+leads_days as (
     select
+        p.k,
         l.owner_id as rep_id,
         count(*) as leads,
         count(*) filter (where l.status = 'converted' or l.converted_opportunity_id is not null) as leads_converted
     from leads l
-    cross join inputs i
-    where l.created_date between i.d_start and i.d_end and l.owner_id is not null
-    group by l.owner_id
+    join periods p on l.created_date between p.p_start and p.p_end
+    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+      and l.owner_id is not null
+      and l.created_date <= cast($end as date)
+      and l.created_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+    group by p.k, l.owner_id
+),
+sums as (
+    select
+        k, rep_id,
+        sum(bookings) as bookings,
+        sum(deals_won) as deals_won,
+        sum(deals_lost) as deals_lost,
+        sum(cycle_day_sum) as cycle_day_sum,
+        sum(cycle_deals) as cycle_deals,
+        sum(activities) as activities,
+        sum(calls) as calls,
+        sum(emails) as emails,
+        sum(meetings) as meetings,
+        sum(demos) as demos,
+        sum(visits) as visits,
+        sum(deal_activities) as deal_activities,
+        sum(stage_exits) as stage_exits,
+        sum(forward_moves) as forward_moves,
+        sum(leads) as leads,
+        sum(leads_converted) as leads_converted
+    from (
+        select * from monthly
+        union all by name select * from closed_days
+        union all by name select * from acts_days
+        union all by name select * from moves_days
+        union all by name select * from leads_days
+    )
+    group by k, rep_id
+),
+touches as (
+    -- distinct deals with an activity of the rep in the period: monthly rows for whole months, else raw
+    select k, rep_id, count(*) as deals_touched
+    from (
+        -- a deal counts in the first month of the period the rep touched it
+        select p.k, t.rep_id
+        from rep_deal_touches_by_month t
+        join periods p on t.month between p.p_start and p.p_end
+        where (t.prev_month is null or t.prev_month < p.p_start)
+          and day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          and t.month <= cast($end as date)
+          and t.month >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+        union all by name
+        select distinct p.k, a.rep_id, a.opportunity_id
+        from activities a
+        join periods p on a.occurred_at >= cast(p.p_start as timestamp)
+                      and a.occurred_at < cast(p.p_end + 1 as timestamp)
+        where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+          and a.opportunity_id is not null
+          and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
+          and a.occurred_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
+    )
+    group by k, rep_id
+),
+first_wins as (
+    -- each account's first won deal among the deals the viewer may see (by close date, then deal id)
+    select arg_min(w.owner_id, w.win_order) as owner_id, min(w.close_date) as close_date
+    from rep_won_deals w
+    group by w.account_id
+),
+logos as (
+    select p.k, f.owner_id as rep_id, count(*) as new_logos
+    from first_wins f
+    join periods p on f.close_date between p.p_start and p.p_end
+    group by p.k, f.owner_id
+),
+pipeline as (
+    select p.k, c.rep_id, coalesce(sum(c.amount), 0) as pipeline_created, count(*) as deals_created
+    from rep_pipeline_credit c
+    join periods p on c.created_date between p.p_start and p.p_end
+    where c.created_date <= cast($end as date)
+      and c.created_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
+               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
+          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
+               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+    group by p.k, c.rep_id
 ),
 open_now as (
     select o.owner_id as rep_id, count(*) as open_deals, sum(o.amount) as open_pipeline
@@ -133,40 +236,40 @@ open_now as (
 ),
 final as (
     select
+        pr.p_start as period_start, pr.p_end as period_end,
         p.rep_id, p.name, p.role, p.team, p.region, p.manager_id, p.hire_date, p.leave_date,
-        coalesce(c.bookings, 0) as bookings,
-        cast(coalesce(c.deals_won, 0) as bigint) as deals_won,
-        cast(coalesce(c.deals_lost, 0) as bigint) as deals_lost,
-        cast(coalesce(c.deals_won, 0) + coalesce(c.deals_lost, 0) as bigint) as closed_deals,
-        c.deals_won / nullif(c.deals_won + c.deals_lost, 0) as win_rate,
-        c.bookings / nullif(c.deals_won, 0) as avg_deal_size,
-        c.cycle_days,
+        coalesce(s.bookings, 0) as bookings,
+        cast(coalesce(s.deals_won, 0) as bigint) as deals_won,
+        cast(coalesce(s.deals_lost, 0) as bigint) as deals_lost,
+        cast(coalesce(s.deals_won, 0) + coalesce(s.deals_lost, 0) as bigint) as closed_deals,
+        s.deals_won / nullif(s.deals_won + s.deals_lost, 0) as win_rate,
+        s.bookings / nullif(s.deals_won, 0) as avg_deal_size,
+        s.cycle_day_sum / nullif(s.cycle_deals, 0) as cycle_days,
         cast(coalesce(g.new_logos, 0) as bigint) as new_logos,
         coalesce(pl.pipeline_created, 0) as pipeline_created,
         cast(coalesce(pl.deals_created, 0) as bigint) as deals_created,
-        cast(coalesce(a.activities, 0) as bigint) as activities,
-        cast(coalesce(a.calls, 0) as bigint) as calls,
-        cast(coalesce(a.emails, 0) as bigint) as emails,
-        cast(coalesce(a.meetings, 0) as bigint) as meetings,
-        cast(coalesce(a.demos, 0) as bigint) as demos,
-        cast(coalesce(a.visits, 0) as bigint) as visits,
-        a.deal_activities / nullif(a.deals_touched, 0) as activities_per_deal,
-        cast(coalesce(v.stage_exits, 0) as bigint) as stage_exits,
-        cast(coalesce(v.forward_moves, 0) as bigint) as forward_moves,
-        v.forward_moves / nullif(v.stage_exits, 0) as conversion,
-        cast(coalesce(ls.leads, 0) as bigint) as leads,
-        cast(coalesce(ls.leads_converted, 0) as bigint) as leads_converted,
-        ls.leads_converted / nullif(ls.leads, 0) as lead_conversion,
+        cast(coalesce(s.activities, 0) as bigint) as activities,
+        cast(coalesce(s.calls, 0) as bigint) as calls,
+        cast(coalesce(s.emails, 0) as bigint) as emails,
+        cast(coalesce(s.meetings, 0) as bigint) as meetings,
+        cast(coalesce(s.demos, 0) as bigint) as demos,
+        cast(coalesce(s.visits, 0) as bigint) as visits,
+        s.deal_activities / nullif(t.deals_touched, 0) as activities_per_deal,
+        cast(coalesce(s.stage_exits, 0) as bigint) as stage_exits,
+        cast(coalesce(s.forward_moves, 0) as bigint) as forward_moves,
+        s.forward_moves / nullif(s.stage_exits, 0) as conversion,
+        cast(coalesce(s.leads, 0) as bigint) as leads,
+        cast(coalesce(s.leads_converted, 0) as bigint) as leads_converted,
+        s.leads_converted / nullif(s.leads, 0) as lead_conversion,
         cast(coalesce(n.open_deals, 0) as bigint) as open_deals,
         coalesce(n.open_pipeline, 0) as open_pipeline
     from people p
-    left join closed c on c.rep_id = p.rep_id
-    left join logos g on g.rep_id = p.rep_id
-    left join pipeline pl on pl.rep_id = p.rep_id
-    left join acts a on a.rep_id = p.rep_id
-    left join conv v on v.rep_id = p.rep_id
-    left join lead_stats ls on ls.rep_id = p.rep_id
+    join periods pr on pr.k = p.k
+    left join sums s on s.k = p.k and s.rep_id = p.rep_id
+    left join touches t on t.k = p.k and t.rep_id = p.rep_id
+    left join logos g on g.k = p.k and g.rep_id = p.rep_id
+    left join pipeline pl on pl.k = p.k and pl.rep_id = p.rep_id
     left join open_now n on n.rep_id = p.rep_id
 )
 select * from final
-order by role, name, rep_id
+order by period_start, role, name, rep_id

@@ -39,14 +39,45 @@ class Org:
                 "roles": list(self.roles)}
 
 
+@dataclass(frozen=True)
+class Window:
+    """Periods read in one query: (start, end) and the `periods - 1` of equal length before it.
+
+    The Leaderboard needs a period, the one before and a trend; asking for all of them at once costs
+    little more than one period, and every later call for one of them is served from the same result.
+    """
+
+    start: date
+    end: date
+    periods: int
+
+    def spans(self) -> list[tuple[date, date]]:
+        """The periods, oldest first."""
+        return [*previous_periods(self.start, self.end, self.periods - 1), (self.start, self.end)]
+
+
+def _window_for(start: date, end: date, within: Window | None) -> Window:
+    """The window to query for a period: the given one when the period is in it, else the period alone."""
+    if within is not None and (start, end) in within.spans():
+        return within
+    return Window(start, end, 1)
+
+
 def kpis(runner: RunsQueries, start: date, end: date, org: Org = Org(),
-         ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
-    """Per-rep KPIs for a period with ramp-adjusted targets and attainment."""
+         ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP, within: Window | None = None) -> pl.DataFrame:
+    """Per-rep KPIs for a period with ramp-adjusted targets and attainment (read with `within` when in it)."""
     # Queried for every role and narrowed here, so the leaderboard, each role's scorecard and the
-    # history share one cached query result per period instead of one per role.
+    # history share one cached query result per window instead of one per role and period.
     everyone = Org(org.regions, org.teams, org.reps, ()).params()
-    frame = runner.run("scorecard_kpis_by_rep", start=start, end=end, **everyone)
-    targets = runner.run("scorecard_targets_by_rep", start=start, end=end, **everyone)
+    window = _window_for(start, end, within)
+    frame = runner.run("scorecard_kpis_by_rep", start=window.start, end=window.end, periods=window.periods,
+                       **everyone)
+    frame = frame.filter(pl.col("period_start") == start).drop("period_start", "period_end")
+    # Targets count by the period they start in; the periods of a window follow one another without gaps,
+    # so one query over the window's span holds each period's rows.
+    span_start = window.spans()[0][0]
+    targets = runner.run("scorecard_targets_by_rep", start=span_start, end=window.end, **everyone)
+    targets = targets.filter(pl.col("period_start").is_between(start, end))
     if org.roles:
         frame = frame.filter(pl.col("role").is_in(list(org.roles)))
         targets = targets.filter(pl.col("rep_id").is_in(frame["rep_id"].to_list()))
@@ -70,10 +101,10 @@ class Scored:
 
 
 def score_period(runner: RunsQueries, start: date, end: date, definition: Definition, org: Org = Org(),
-                 data_dir: Path | None = None) -> Scored:
+                 data_dir: Path | None = None, within: Window | None = None) -> Scored:
     """Score the reps of the definition's role for one period (peers = those reps)."""
     role_org = Org(org.regions, org.teams, org.reps, (definition.role,))
-    frame = kpis(runner, start, end, role_org, definition.ramp)
+    frame = kpis(runner, start, end, role_org, definition.ramp, within)
     scores, breakdown = scorecards.score(frame, definition, ratings_for(data_dir, end))
     scores = scores.join(frame.select("rep_id", "name", "team"), on="rep_id", how="left")
     return Scored(frame, scores, breakdown)
@@ -90,33 +121,37 @@ def previous_periods(start: date, end: date, count: int) -> list[tuple[date, dat
 
 
 def scored_with_change(runner: RunsQueries, start: date, end: date, definition: Definition, org: Org = Org(),
-                       data_dir: Path | None = None) -> Scored:
+                       data_dir: Path | None = None, within: Window | None = None) -> Scored:
     """Score a period and add the previous period's rank and the change."""
-    now = score_period(runner, start, end, definition, org, data_dir)
+    within = within or Window(start, end, 2)  # both periods in one query
+    now = score_period(runner, start, end, definition, org, data_dir, within)
     (p_start, p_end), = previous_periods(start, end, 1)
-    before = score_period(runner, p_start, p_end, definition, org, data_dir)
+    before = score_period(runner, p_start, p_end, definition, org, data_dir, within)
     scores = scorecards.rank_change(now.scores, before.scores.select("rep_id", "rank"))
     return Scored(now.kpis, scores, now.breakdown)
 
 
 def history(runner: RunsQueries, start: date, end: date, periods: int, org: Org = Org(),
-            ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
+            ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP, within: Window | None = None) -> pl.DataFrame:
     """Per-rep KPIs for the period and the `periods - 1` before it, stacked, with period_start/end."""
-    spans = [*previous_periods(start, end, periods - 1), (start, end)]
+    window = Window(start, end, periods)
+    within = within if within is not None and set(window.spans()) <= set(within.spans()) else window
     frames = [
-        kpis(runner, s, e, org, ramp).with_columns(pl.lit(s).alias("period_start"), pl.lit(e).alias("period_end"))
-        for s, e in spans
+        kpis(runner, s, e, org, ramp, within).with_columns(pl.lit(s).alias("period_start"),
+                                                           pl.lit(e).alias("period_end"))
+        for s, e in window.spans()
     ]
     return pl.concat(frames, how="diagonal_relaxed")
 
 
 def score_history(runner: RunsQueries, start: date, end: date, periods: int, definition: Definition,
-                  org: Org = Org(), data_dir: Path | None = None) -> pl.DataFrame:
+                  org: Org = Org(), data_dir: Path | None = None, within: Window | None = None) -> pl.DataFrame:
     """Score and rank per rep for each of `periods` periods ending with (start, end), oldest first."""
-    spans = [*previous_periods(start, end, periods - 1), (start, end)]
+    window = Window(start, end, periods)
+    within = within if within is not None and set(window.spans()) <= set(within.spans()) else window
     frames = []
-    for s, e in spans:
-        scored = score_period(runner, s, e, definition, org, data_dir)
+    for s, e in window.spans():
+        scored = score_period(runner, s, e, definition, org, data_dir, within)
         frames.append(scored.scores.select("rep_id", "score", "rank").with_columns(
             pl.lit(s).alias("period_start"), pl.lit(e).alias("period_end")))
     return pl.concat(frames)
