@@ -193,17 +193,11 @@ def bookings_by_month(data: Data, f: Filters, start: date, end: date) -> pd.Data
     return out[["month", "bookings", "deals_won", "target", "attainment", "cumulative_bookings", "cumulative_target"]]
 
 
-def _filters(params: dict) -> Filters:
-    """Filters back from the bound parameters of Filters.params()."""
-    return Filters(period="custom", start=params["start"], end=params["end"],
-                   **{k: tuple(v) for k, v in params.items() if k not in ("start", "end")})
-
-
 def overview(data: Data, f: Filters, lang: str = "en") -> list:
     """The Overview page, the usual way: the same numbers, figures and downloads as bench.pages.overview."""
-    from bench.pages import downloads, overview_kpi_calls
+    from bench.pages import downloads
 
-    tiles = {name: kpis_by_group(data, _filters(params), "org") for name, params in overview_kpi_calls(f, data.as_of)}
+    tiles = {name: kpis_by_group(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
     end = f.end or data.as_of
     start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
     trend = pl.from_pandas(bookings_by_month(data, f, start, end))

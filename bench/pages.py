@@ -45,6 +45,12 @@ class BenchContext:
         self.calls.append((name, time.perf_counter() - started))
         return frame
 
+    def run_many(self, calls: list[tuple[str, dict[str, object]]]) -> list[pl.DataFrame]:
+        """Run independent named queries side by side, as Context.run_many does, each call timed."""
+        from queries.runner import side_by_side
+
+        return side_by_side(self.run, calls)
+
 
 class TimedRunner:
     """A runner stand-in for library functions that take the runner itself: times run(), passes the rest on."""
@@ -81,12 +87,13 @@ def overview(ctx: BenchContext) -> list:
     from saleslens.metrics import GROUP_BY, METRICS
 
     f, lang = ctx.filters, ctx.lang
-    tiles = {name: ctx.run("kpis_by_group", by="org", **params)
-             for name, params in overview_kpi_calls(f, ctx.snapshot.as_of)}
+    periods = f.tile_periods(ctx.snapshot.as_of)
     end = f.end or ctx.snapshot.as_of
     start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-    trend = ctx.run("bookings_by_month", start=start, end=end,
-                    **{k: v for k, v in f.params().items() if k not in ("start", "end")})
+    trend_params = {"start": start, "end": end, **{k: v for k, v in f.params().items() if k not in ("start", "end")}}
+    *frames, trend = ctx.run_many([("kpis_by_group", {"by": "org", **p.params()}) for p in periods.values()]
+                                  + [("bookings_by_month", trend_params)])
+    tiles = dict(zip(periods, frames, strict=True))
     figs = [charts.bookings_vs_target(trend, lang, False)]
     group = next(g for g in GROUP_BY if g != "org")
     metric = next(iter(METRICS))
@@ -96,20 +103,6 @@ def overview(ctx: BenchContext) -> list:
     downloads(by_group)
     assert tiles["now"].height <= 1
     return figs
-
-
-def overview_kpi_calls(f: Filters, as_of: date) -> list[tuple[str, dict]]:
-    """The organisation KPI queries of the Overview's tiles: the period, the days so far of a running period,
-    the same elapsed days of the previous one, and the whole previous period (for its attainment)."""
-    current, prev = f.compared(as_of)
-    calls = [("now", f.params())]
-    if current.end != f.end:
-        calls.append(("so_far", current.params()))
-    if f.start:
-        calls.append(("before", prev.params()))
-        if prev.end != f.previous().end:
-            calls.append(("full_before", f.previous().params()))
-    return calls
 
 
 def funnel(ctx: BenchContext) -> list:

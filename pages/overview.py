@@ -24,17 +24,24 @@ if f.start and f.end:
 else:
     st.caption(t("overview.caption_all_time", lang))
 
-now = ctx.run("kpis_by_group", by="org", **f.params())
-if current.end != f.end:
+# The tiles' periods and the trend are independent queries: run them side by side.
+periods = f.tile_periods(ctx.snapshot.as_of)
+# The trend covers at least the last 12 months up to the period's end, so a quarter shows its context.
+end = f.end or ctx.snapshot.as_of
+start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
+trend_params = {"start": start, "end": end, **{k: v for k, v in f.params().items() if k not in ("start", "end")}}
+*frames, trend = ctx.run_many([("kpis_by_group", {"by": "org", **p.params()}) for p in periods.values()]
+                              + [("bookings_by_month", trend_params)])
+kpis = dict(zip(periods, frames, strict=True))
+now = kpis["now"]
+if "so_far" in kpis:
     # Open pipeline and targets cover the whole period; bookings, win rate and cycle the days so far.
-    so_far = ctx.run("kpis_by_group", by="org", **current.params())
-    now = so_far.with_columns(now.select("target", "open_deals", "open_pipeline", "weighted_pipeline"))
+    now = kpis["so_far"].with_columns(now.select("target", "open_deals", "open_pipeline", "weighted_pipeline"))
     now = now.with_columns(attainment=now["bookings"] / now["target"])
-before = ctx.run("kpis_by_group", by="org", **prev.params()) if f.start else now.clear()
-if f.start and prev.end != f.previous().end and before.height:
+before = kpis.get("before", now.clear())
+if "full_before" in kpis and before.height:
     # The previous period's attainment is measured against its whole target, like this period's.
-    full = ctx.run("kpis_by_group", by="org", **f.previous().params())
-    before = before.with_columns(full.select("target")).with_columns(
+    before = before.with_columns(kpis["full_before"].select("target")).with_columns(
         attainment=pl.col("bookings") / pl.col("target"))
 row = now.row(0, named=True) if now.height else {}
 prev_row = before.row(0, named=True) if before.height else {}
@@ -47,11 +54,6 @@ for col, key in zip(cols, HEADLINE, strict=True):
 if row and row.get("target") is None:
     st.caption(t("overview.no_target", lang))
 
-# The trend covers at least the last 12 months up to the period's end, so a quarter shows its context.
-end = f.end or ctx.snapshot.as_of
-start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-trend = ctx.run("bookings_by_month", start=start, end=end,
-                **{k: v for k, v in f.params().items() if k not in ("start", "end")})
 cumulative = st.toggle(t("overview.cumulative", lang), key="p_cumulative")
 st.plotly_chart(charts.bookings_vs_target(trend, lang, cumulative), width="stretch")
 

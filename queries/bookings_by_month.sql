@@ -27,17 +27,19 @@ months as (
     from inputs i
 ),
 won as (
+    -- the parameters themselves in the predicates (not the inputs CTE), so DuckDB folds the empty lists away
+    -- and prunes the stored deals by close date
     select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
            count(*) as deals_won
     from deals d
-    cross join inputs i
-    where d.status = 'won' and d.close_date between i.m_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    where d.status = 'won'
+      and d.close_date between cast(date_trunc('month', cast($start as date)) as date) and cast($end as date)
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
     group by 1
 ),
 target_by_month as (

@@ -93,6 +93,19 @@ class Filters:
         elapsed = as_of - self.start
         return replace(self, end=as_of), replace(prev, end=min(prev.start + elapsed, prev.end))
 
+    def tile_periods(self, as_of: date) -> dict[str, Filters]:
+        """The periods behind the Overview's tiles: this one, its days so far when it is running, the same
+        elapsed days of the previous one, and the whole previous one (for its attainment against its target)."""
+        current, prev = self.compared(as_of)
+        periods = {"now": self}
+        if current.end != self.end:
+            periods["so_far"] = current
+        if self.start:
+            periods["before"] = prev
+            if prev.end != self.previous().end:
+                periods["full_before"] = self.previous()
+        return periods
+
     def to_query(self) -> dict[str, str]:
         """URL query parameters for a shareable link (only what differs from the default)."""
         out = {"period": self.period}

@@ -35,6 +35,10 @@ class Context:
         """Run a named query on the current snapshot with the viewer's scope."""
         return self.runner.run(name, **params)
 
+    def run_many(self, calls: list[tuple[str, dict[str, object]]]) -> list[pl.DataFrame]:
+        """Run independent named queries side by side; the frames come back in the order of the calls."""
+        return self.runner.run_many(calls)
+
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def cached_runner(data_dir: str, snapshot_id: str, created_at: str, scope_key: str,

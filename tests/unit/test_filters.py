@@ -187,3 +187,27 @@ def test_compared_leaves_all_time_alone() -> None:
     """All time has no previous period and nothing to cut."""
     f = Filters(period="all_time")
     assert f.compared(date(2026, 11, 22)) == (f, f)
+
+
+D = date
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "as_of", "expected"),
+    [
+        # a running quarter: the days so far, the same days of the previous quarter, and all of it
+        (D(2026, 4, 1), D(2026, 6, 30), D(2026, 5, 10),
+         {"now": (D(2026, 4, 1), D(2026, 6, 30)), "so_far": (D(2026, 4, 1), D(2026, 5, 10)),
+          "before": (D(2026, 1, 1), D(2026, 2, 9)), "full_before": (D(2026, 1, 1), D(2026, 3, 31))}),
+        # a finished quarter: itself and the whole previous one
+        (D(2026, 1, 1), D(2026, 3, 31), D(2026, 5, 10),
+         {"now": (D(2026, 1, 1), D(2026, 3, 31)), "before": (D(2025, 10, 1), D(2025, 12, 31))}),
+        # all time: nothing to compare with
+        (None, None, D(2026, 5, 10), {"now": (None, None)}),
+    ],
+)
+def test_tile_periods(start: date | None, end: date | None, as_of: date, expected: dict) -> None:
+    f = Filters(period="custom", start=start, end=end, regions=("East",))
+    periods = f.tile_periods(as_of)
+    assert {name: (p.start, p.end) for name, p in periods.items()} == expected
+    assert all(p.regions == ("East",) for p in periods.values())  # the other filters stay

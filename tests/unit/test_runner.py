@@ -167,3 +167,15 @@ def test_unknown_query_and_parameter_fail_before_running(tiny: Runner) -> None:
         tiny.run("kpis_by_group", region=["East"])
     with pytest.raises(catalog.QueryError, match="needs parameter 'start'"):
         tiny.run("bookings_by_month", end=date(2026, 6, 30))
+
+
+def test_run_many_returns_frames_in_call_order_and_shares_the_cache(tiny: Runner) -> None:
+    calls = [("kpis_by_group", {"by": by, **H1}) for by in ("org", "region", "team", "rep")]
+    frames = tiny.run_many(calls)
+    for (name, params), frame in zip(calls, frames, strict=True):
+        assert tiny.run(name, **params) is frame  # each result cached under its own call
+
+
+def test_run_many_raises_the_failing_call_s_error(tiny: Runner) -> None:
+    with pytest.raises(catalog.QueryError, match="nope"):
+        tiny.run_many([("kpis_by_group", {"by": "org"}), ("kpis_by_group", {"nope": 1})])
