@@ -34,6 +34,14 @@ def open_page(**query: str) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch to a tab (only the open tab computes, so its content appears after the rerun)."""
+    at.session_state["lb_tab"] = label
+    at.run()
+    assert_clean(at)
+    return at
+
+
 def assert_clean(at: AppTest) -> None:
     """No exception and no error box."""
     assert not at.exception, "\n".join(str(e.value) for e in at.exception)
@@ -58,11 +66,13 @@ def test_leaderboard_and_scores_on_hand_worked_data(lb_data: Path) -> None:
     assert list(board["name"]) == ["Ava Ames", "Dan Dorn", "Ben Birch", "Cleo Cruz"]
     assert list(board["rank"]) == [1, 1, 3, 4]
     assert list(board["change"]) == ["▲ 2", "▲ 1", "▼ 2", "new"]
+    open_tab(at, "Scorecard")
     scores = frame_with(at, "score")
     got = dict(zip(scores["name"], scores["score"].round(2), strict=True))
     # A1 101.89, A4 60.83, A2 41.67, A3 26.67 (see test_ae_scores_end_to_end).
     assert got == {"Ava Ames": 101.89, "Dan Dorn": 60.83, "Ben Birch": 41.67, "Cleo Cruz": 26.67}
     # The profile tiles of the first-ranked rep: A1's bookings and attainment 100,000 / 90,000.
+    open_tab(at, "Rep profile")
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Bookings"] == "$100.0K" and tiles["Attainment"] == "111.1%"
     assert len(at.get("plotly_chart")) >= 5, "the page draws its charts"
@@ -84,7 +94,7 @@ def test_rank_by_win_rate_flags_small_samples(lb_data: Path) -> None:
 
 def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
     """A rating saved in the form is on disk, and still shown after a restart and a new snapshot."""
-    at = open_page(**Q3)
+    at = open_tab(open_page(**Q3), "Ratings")
     rep = at.selectbox(key="lb_rate_rep").value
     assert rep == "A1"
     at.select_slider(key="lb_rate_2026Q3_A1_teamwork").set_value(4)
@@ -99,7 +109,7 @@ def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
     # A new snapshot is imported, then the app starts again.
     store.publish_snapshot(lb_data, F.AS_OF.replace(day=30), F.tables(), source="new import")
     assert len(store.list_snapshots(lb_data)) == 2
-    again = open_page(**Q3)
+    again = open_tab(open_page(**Q3), "Ratings")
     shown = frame_with(again, "Comment")
     assert list(shown["Rep"]) == ["Ava Ames"]
     assert shown["Teamwork"].tolist() == [4] and shown["Customer satisfaction"].tolist() == [5]
@@ -111,7 +121,7 @@ def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
 
 def test_weights_change_the_score_and_save_as_named_scorecard(lb_data: Path) -> None:
     """Attainment alone: scores become 100 x attainment; saved under a name (a name is required), it is selected."""
-    at = open_page(**Q3)
+    at = open_tab(open_page(**Q3), "Scorecard")
     for key in ("win_rate", "new_logos", "pipeline_created", "activities", "conversion"):
         at.number_input(key=f"lb_w_default:AE_{key}").set_value(0.0)
     at.run()
@@ -134,7 +144,7 @@ def test_weights_change_the_score_and_save_as_named_scorecard(lb_data: Path) -> 
 
 def test_review_pack_is_offered_for_download(lb_data: Path) -> None:
     """Preparing a pack shows HTML, Excel and PDF downloads."""
-    at = open_page(**Q3)
+    at = open_tab(open_page(**Q3), "Review pack")
     next(b for b in at.button if b.label == "Prepare review pack").click().run()
     assert_clean(at)
     labels = [getattr(e, "label", "") for e in at.get("download_button")]
@@ -147,6 +157,7 @@ def test_other_roles_all_time_and_chinese(lb_data: Path) -> None:
     assert at.info, "the all-time note is shown"
     at.radio(key="lb_role").set_value("SDR").run()
     assert_clean(at)
+    open_tab(at, "计分卡")
     scores = frame_with(at, "score")
     assert sorted(scores["name"]) == ["Sia Sand", "Tom Teal"]
     assert at.title[0].value == "排名与考核"

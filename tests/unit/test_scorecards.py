@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries.runner import Runner
+from queries import runner as runner_mod
+from queries.runner import Runner, Scope
 from saleslens import scorecard_data, scorecard_defs, scorecards, store
 from saleslens.scorecards import Definition
 from tests import scorecard_fixtures as F
@@ -291,18 +292,28 @@ def test_previous_quarter_and_periods() -> None:
 # ---------------------------------------------------------------- SQL and the whole chain
 
 
-@pytest.fixture
-def sc_runner(tmp_path: Path) -> Runner:
-    """A runner over the scorecard fixture dataset."""
-    F.build_store(tmp_path)
+@pytest.fixture(params=["derived stored", "derived computed"])
+def sc_runner(tmp_path: Path, request: pytest.FixtureRequest) -> Runner:
+    """A runner over the scorecard fixture dataset, with the derived tables (rollups) written or computed as views."""
+    snap = F.build_store(tmp_path)
+    if request.param == "derived stored":
+        runner_mod.build_derived(snap)
     runner = Runner(store.open_snapshot(tmp_path))
     yield runner
     runner.close()
 
 
-def test_kpis_by_rep_from_sql(sc_runner: Runner) -> None:
+# 21 Jun - 30 Sep holds the same closes, creations, activities, moves, leads and targets as 2026Q3 (the last
+# June event is A1's call on 20 Jun), but is not whole months: the queries count it from the raw events, Q3
+# from the monthly rollups. The same expected values hold for both.
+Q3_BY_DAY = (date(2026, 6, 21), date(2026, 9, 30))
+PERIODS = pytest.mark.parametrize("period", [F.Q3, Q3_BY_DAY], ids=["whole months", "by day"])
+
+
+@PERIODS
+def test_kpis_by_rep_from_sql(sc_runner: Runner, period: tuple[date, date]) -> None:
     """Per-rep KPIs for 2026Q3, each worked out from tests/scorecard_fixtures.py."""
-    k = scorecard_data.kpis(sc_runner, *F.Q3)
+    k = scorecard_data.kpis(sc_runner, *period)
     rows = {r["rep_id"]: r for r in k.iter_rows(named=True)}
     # X1 left in May: not employed in Q3, so not listed.
     assert "X1" not in rows
@@ -337,9 +348,10 @@ def test_kpis_by_rep_from_sql(sc_runner: Runner) -> None:
     assert a3["attainment"] == pytest.approx(1 / 3)
 
 
-def test_conversion_by_stage_from_sql(sc_runner: Runner) -> None:
+@PERIODS
+def test_conversion_by_stage_from_sql(sc_runner: Runner, period: tuple[date, date]) -> None:
     """A1's moves out of each stage: Prospecting 2 / 2 forward, Qualification 1 / 2, Proposal 1 / 1."""
-    by_stage = scorecard_data.conversion_by_stage(sc_runner, *F.Q3).filter(pl.col("rep_id") == "A1")
+    by_stage = scorecard_data.conversion_by_stage(sc_runner, *period).filter(pl.col("rep_id") == "A1")
     assert by_stage.select("stage", "exits", "forward").rows() == [
         ("Prospecting", 2, 2), ("Qualification", 2, 1), ("Proposal", 1, 1)]
 
@@ -468,3 +480,71 @@ def test_non_ascii_names_get_distinct_files(tmp_path: Path) -> None:
     scorecard_defs.save(tmp_path, Definition("销售计分卡", "AE", {"bookings": 1}))
     scorecard_defs.save(tmp_path, Definition("客户计分卡", "AE", {"bookings": 1}))
     assert sorted(d.name for d in scorecard_defs.load_all(tmp_path)) == sorted(["销售计分卡", "客户计分卡"])
+
+
+# ---------------------------------------------------------------- several periods in one query, row scope
+
+
+@PERIODS
+def test_whole_months_and_days_give_the_same_frame(sc_runner: Runner, period: tuple[date, date]) -> None:
+    """The rollup path (Q3) and the raw path (21 Jun - 30 Sep) agree on every column and row."""
+    by_month = scorecard_data.kpis(sc_runner, *F.Q3)
+    assert scorecard_data.kpis(sc_runner, *period).equals(by_month)
+    assert scorecard_data.conversion_by_stage(sc_runner, *period).equals(
+        scorecard_data.conversion_by_stage(sc_runner, *F.Q3))
+
+
+@pytest.mark.parametrize("period", [F.Q3, Q3_BY_DAY, (date(2026, 9, 1), date(2026, 9, 30))],
+                         ids=["quarter", "by day", "month"])
+def test_periods_in_one_query_match_one_query_each(sc_runner: Runner, period: tuple[date, date]) -> None:
+    """$periods = 4 returns the periods of Filters.previous, each with the rows of its own query."""
+    many = sc_runner.run("scorecard_kpis_by_rep", start=period[0], end=period[1], periods=4)
+    spans = scorecard_data.Window(*period, 4).spans()
+    assert sorted(set(many.select("period_start", "period_end").rows())) == spans
+    for s, e in spans:
+        one = sc_runner.run("scorecard_kpis_by_rep", start=s, end=e)
+        assert many.filter(pl.col("period_start") == s).equals(one)
+        # and through kpis(): the window's result, narrowed, equals the period on its own
+        window = scorecard_data.Window(*period, 4)
+        assert scorecard_data.kpis(sc_runner, s, e, within=window).equals(scorecard_data.kpis(sc_runner, s, e))
+
+
+def test_window_serves_history_and_scores_from_one_query(sc_runner: Runner) -> None:
+    """History, score history and the scored period with its change read one KPI query for the window."""
+    calls: list[tuple[str, dict]] = []
+
+    class Counting:
+        def run(self, name: str, **params: object) -> pl.DataFrame:
+            calls.append((name, params))
+            return sc_runner.run(name, **params)
+
+    window = scorecard_data.Window(*F.Q3, 4)
+    definition = scorecards.default_definition("AE")
+    hist = scorecard_data.history(Counting(), *F.Q3, 4, within=window)
+    scored = scorecard_data.scored_with_change(Counting(), *F.Q3, definition, within=window)
+    scorecard_data.score_history(Counting(), *F.Q3, 4, definition, within=window)
+    kpi_calls = {tuple(sorted((k, str(v)) for k, v in p.items())) for n, p in calls if n == "scorecard_kpis_by_rep"}
+    assert len(kpi_calls) == 1
+    # Same values as without the window: Q3 bookings of A1 100,000; A1 first by score (101.89, see above).
+    assert hist.filter((pl.col("rep_id") == "A1") & (pl.col("period_start") == F.Q3[0]))["bookings"].item() == 100000
+    assert scored.scores.equals(scorecard_data.scored_with_change(sc_runner, *F.Q3, definition).scores)
+
+
+@PERIODS
+def test_scoped_runner_sees_its_reps_with_the_same_numbers(sc_runner: Runner, period: tuple[date, date]) -> None:
+    """A rep who sees only themself gets their own row, equal to the organisation's view of them."""
+    everyone = scorecard_data.kpis(sc_runner, *period).filter(pl.col("rep_id") == "A1")
+    scoped = Runner(sc_runner.snapshot, Scope("rep:A1", frozenset({"A1"})))
+    try:
+        mine = scorecard_data.kpis(scoped, *period)
+        assert mine["rep_id"].to_list() == ["A1"]
+        assert mine.equals(everyone)
+        conv = scorecard_data.conversion_by_stage(scoped, *period)
+        assert set(conv["rep_id"].to_list()) == {"A1"}
+    finally:
+        scoped.close()
+    nobody = Runner(sc_runner.snapshot, Scope("none", frozenset()))
+    try:
+        assert scorecard_data.kpis(nobody, *period).is_empty()
+    finally:
+        nobody.close()
