@@ -227,10 +227,13 @@ class Database:
     def _lock_down(self) -> None:
         """No file access outside the data directory, no extension installs, and no config change after setup."""
         con = self._con
-        data_dir = str(self.snapshot.data_dir.resolve())
+        data_dir = self.snapshot.data_dir.resolve()
         # DuckDB creates the spill folder only if a query outgrows memory_limit, so reading changes nothing.
         con.execute("set temp_directory = $dir", {"dir": str(self.snapshot.data_dir / ".spill")})
-        con.execute("set allowed_directories = $dirs", {"dirs": [data_dir + "/"]})
+        # Only the folders the views read (and the spill folder): users.toml, the audit log and saved work in
+        # the same data directory stay out of reach of any query.
+        readable = [f"{data_dir / folder}/" for folder in (store.SNAPSHOTS, store.EVENTS, ".spill")]
+        con.execute("set allowed_directories = $dirs", {"dirs": readable})
         con.execute("set enable_external_access = false")
         con.execute("set lock_configuration = true")
 

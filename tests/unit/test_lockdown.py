@@ -162,7 +162,7 @@ def test_the_snapshot_itself_is_still_readable(shared: Env) -> None:
 
 
 def test_allowed_directory_is_the_data_directory(shared: Env) -> None:
-    """allowed_directories names the data directory (and folders in it), nothing above it."""
+    """allowed_directories names folders inside the data directory, nothing above it."""
     _write(shared, "allowed", "select value from duckdb_settings() where name = 'allowed_directories'")
     value = shared.runner.run("allowed")["value"][0]
     dirs = [d.strip() for d in str(value).strip("[]").split(",") if d.strip()]
@@ -178,10 +178,31 @@ def test_symlink_then_dotdot_inside_the_data_directory(fresh: Env) -> None:
     """A link in the data directory to a folder elsewhere must not open a way out."""
     nested = fresh.outside / "nested"
     nested.mkdir()
-    (fresh.data_dir / "link").symlink_to(nested)
-    _write(fresh, "attack_symlink", f"select content from read_text('{fresh.data_dir}/link/../secret.csv')")
+    # Only the store's own folders are readable, so the link must sit in one of them.
+    (fresh.data_dir / "snapshots" / "link").symlink_to(nested)
+    _write(fresh, "attack_symlink",
+           f"select content from read_text('{fresh.data_dir}/snapshots/link/../secret.csv')")
     with pytest.raises(catalog.QueryError):
         fresh.runner.run("attack_symlink")
+
+
+@pytest.mark.parametrize("name", ["users.toml", "audit/audit.jsonl", "saved/scenarios/plan.json"])
+def test_files_beside_the_store_are_out_of_reach(fresh: Env, name: str) -> None:
+    """Users, the audit log and saved work live in the data directory too, but no query may read them."""
+    path = fresh.data_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("secret", encoding="utf-8")
+    _write(fresh, "attack_beside", f"select content from read_text('{path}')")
+    with pytest.raises(catalog.QueryError, match="attack_beside failed"):
+        fresh.runner.run("attack_beside")
+
+
+def test_no_query_writes_into_the_data_directory(fresh: Env) -> None:
+    """Not even beside the store: a dropped file there could pose as users.toml or a mapping."""
+    _write(fresh, "attack_drop", f"copy (select 1 as a) to '{fresh.data_dir}/users.toml'")
+    with pytest.raises(catalog.QueryError, match="attack_drop failed"):
+        fresh.runner.run("attack_drop")
+    assert not (fresh.data_dir / "users.toml").exists()
 
 
 def test_a_symlink_alone_does_not_lead_out(fresh: Env) -> None:
