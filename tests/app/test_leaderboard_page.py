@@ -161,3 +161,21 @@ def test_other_roles_all_time_and_chinese(lb_data: Path) -> None:
     scores = frame_with(at, "score")
     assert sorted(scores["name"]) == ["Sia Sand", "Tom Teal"]
     assert at.title[0].value == "排名与考核"
+
+
+def test_only_the_open_tab_computes_and_choices_survive_tab_changes(lb_data: Path) -> None:
+    """The first view draws the leaderboard alone; weights set on the Scorecard tab hold after a visit elsewhere."""
+    at = open_page(**Q3)
+    assert [c for df in at.dataframe for c in df.value.columns if c == "score"] == [], "the scorecard is not drawn"
+    assert not at.metric, "the profile tiles are not drawn"
+    open_tab(at, "Scorecard")
+    for key in ("win_rate", "new_logos", "pipeline_created", "activities", "conversion"):
+        at.number_input(key=f"lb_w_default:AE_{key}").set_value(0.0)
+    at.run()
+    open_tab(at, "Rep profile")
+    assert at.metric, "the profile tiles are drawn"
+    open_tab(at, "Scorecard")
+    scores = frame_with(at, "score")
+    got = dict(zip(scores["name"], scores["score"].round(2), strict=True))
+    # Attainment alone, as in test_weights_change_the_score_and_save_as_named_scorecard.
+    assert got == {"Ava Ames": 111.11, "Dan Dorn": 83.33, "Ben Birch": 66.67, "Cleo Cruz": 33.33}
