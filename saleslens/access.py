@@ -116,8 +116,14 @@ def below(reps: pl.DataFrame, manager_id: str) -> set[str]:
     return seen
 
 
-def grant(user: User | None, reps: pl.DataFrame) -> Grant:
-    """The rows a user may see; default deny when the user, role or rep cannot be resolved."""
+def grant(user: User | None, reps: pl.DataFrame, login: str = "") -> Grant:
+    """The rows a user may see; default deny when the user, role or rep cannot be resolved.
+
+    `login` is who the identity provider signed in when the users file does not list them.
+    """
+    if user is None and login:
+        return Grant(None, frozenset(), f"You are signed in as {login}, but the users file (users.toml in the data "
+                                        "directory) does not list you; ask an admin to add you.")
     if user is None:
         return Grant(None, frozenset(), "You are not signed in.")
     if user.role not in ROLES:

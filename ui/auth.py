@@ -35,6 +35,11 @@ def _note_sign_in(data_dir: Path, user: access.User | None, how: str) -> None:
         access.audit(data_dir, login, "sign-in", how)
 
 
+def _oidc_login() -> str:
+    """The signed-in e-mail (lower case), as the users file is keyed."""
+    return str(st.user.get("email") or "").lower()
+
+
 def _oidc_user(users: dict[str, access.User], lang: str) -> access.User | None:
     """The OIDC user mapped to the users file by e-mail; stops the run with a sign-in button when signed out."""
     if not st.user.is_logged_in:
@@ -42,8 +47,7 @@ def _oidc_user(users: dict[str, access.User], lang: str) -> access.User | None:
         st.button(t("auth.sign_in", lang), on_click=st.login, type="primary")
         st.stop()
     st.sidebar.button(t("auth.sign_out", lang), on_click=st.logout)
-    email = str(st.user.get("email") or "").lower()
-    return users.get(email)
+    return users.get(_oidc_login())
 
 
 def _local_user(users: dict[str, access.User], lang: str) -> access.User | None:
@@ -71,6 +75,7 @@ def sign_in(data_dir: Path, snap: store.Snapshot, lang: str) -> access.Grant:
     except access.AccessError as exc:
         st.error(t("auth.bad_users_file", lang, error=str(exc)))
         return access.grant(None, access.reps_of(snap))
-    user = _oidc_user(users, lang) if oidc_configured() else _local_user(users, lang)
-    _note_sign_in(data_dir, user, "oidc" if oidc_configured() else "local")
-    return access.grant(user, access.reps_of(snap))
+    oidc = oidc_configured()
+    user = _oidc_user(users, lang) if oidc else _local_user(users, lang)
+    _note_sign_in(data_dir, user, "oidc" if oidc else "local")
+    return access.grant(user, access.reps_of(snap), login=_oidc_login() if oidc and user is None else "")

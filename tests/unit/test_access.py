@@ -150,6 +150,14 @@ def test_nobody_signed_in_sees_nothing() -> None:
     assert not grant.may_open("overview")
 
 
+def test_a_signed_in_stranger_is_told_the_users_file_lacks_them() -> None:
+    """Signed in with the identity provider but not in users.toml: say so, not 'not signed in'."""
+    grant = access.grant(None, af.REPS, login="kim@example.com")
+    assert grant.rep_ids == frozenset() and grant.scope_key == "none"
+    assert "signed in as kim@example.com" in grant.reason and "users file" in grant.reason
+    assert "not signed in" not in grant.reason
+
+
 def test_grant_follows_the_snapshot_reps() -> None:
     """On tests/fixtures.py (M1 over R1, R2; M2 over R3, no director) M1 sees M1, R1, R2."""
     grant = access.grant(access.User("m", "M", "manager", "M1"), fixtures.REPS)
