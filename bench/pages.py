@@ -204,67 +204,38 @@ def targets(ctx: BenchContext) -> list:
 
 
 def leaderboard(ctx: BenchContext) -> list:
-    """pages/leaderboard.py: every tab runs on each rerun (st.tabs), so all of them, for the default choices."""
-    from saleslens import charts, review, scorecard_data, scorecard_defs, scorecards
+    """pages/leaderboard.py on a view: the header and the Leaderboard tab, the tab open by default (the other
+    tabs compute only when opened: st.tabs(on_change="rerun") and tab.open), for the default choices."""
     from saleslens import charts_leaderboard as lbc
+    from saleslens import scorecard_data, scorecards
     from saleslens.scorecard_data import Org
     from saleslens.scorecards import SCORED_ROLES
 
+    trend_periods = 4  # pages/leaderboard.py TREND_PERIODS
     f, lang = ctx.filters, ctx.lang
     start, end = f.start, f.end
     if start is None or end is None:
         start, end = scorecards.parse_quarter(scorecards.quarter_of(ctx.snapshot.as_of))
     (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
+    window = scorecard_data.Window(start, end, trend_periods)
     org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
-    all_kpis = scorecard_data.kpis(ctx, start, end, org)
+    all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
     roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
     if not roles:
         return []
     role = roles[0]
     kpis = all_kpis.filter(pl.col("role") == role)
-    prev_kpis = scorecard_data.kpis(ctx, prev_start, prev_end, org).filter(pl.col("role") == role)
-    figs: list = []
-    # leaderboard tab
-    board = scorecards.leaderboard(kpis, "bookings", prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
-    scorecard_data.history(ctx, start, end, 6, org).filter(pl.col("role") == role)
-    figs.append(lbc.kpi_ranking(board, "bookings", lang))
-    downloads(board)
-    # scorecard tab
-    definition = scorecard_defs.get(ctx.data_dir, f"default:{role}", role)
-    scored = scorecard_data.scored_with_change(ctx, start, end, definition, Org(f.regions, f.teams, f.reps),
-                                               ctx.data_dir)
-    scores = scored.scores.sort(["rank", "name"], nulls_last=True)
-    figs.append(lbc.score_stack(scores, scored.breakdown, lang))
-    ranked = scores["rep_id"].to_list()
-    if ranked:
-        parts = scored.breakdown.filter(pl.col("rep_id") == ranked[0])
-        review.breakdown_display(parts, lang)
-        figs.append(lbc.score_waterfall(parts, ranked[0], lang))
-    downloads(scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
-    # rep profile tab: the first ranked rep
-    rep = (ranked or kpis["rep_id"].to_list())[0]
-    position = scorecards.peer_position(scored.kpis, rep, min_sample=definition.min_sample)
-    scorecards.strengths_weaknesses(position)
-    review.position_display(position, lang)
-    figs.append(lbc.peer_percentiles(position, rep, kpis.height, lang))
-    trend = scorecard_data.monthly_trend(ctx, add_months(start, -9), end, (rep,), (), definition.ramp)
-    figs.append(charts.bookings_vs_target(trend, lang))
-    score_hist = scorecard_data.score_history(ctx, start, end, 4, definition, Org(f.regions, f.teams, f.reps),
-                                              ctx.data_dir).filter(pl.col("rep_id") == rep)
-    figs.append(lbc.score_history(score_hist, rep, lang))
-    peer_ids = set(kpis["rep_id"].to_list())
-    mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
-    figs.append(lbc.compare_bars(list(mine), list(mine.values()), list(theirs.values()), (rep, "peers"), "mix",
-                                 "type", "share", "percent", lang))
-    by_stage = scorecard_data.conversion_by_stage(ctx, start, end, Org(f.regions, f.teams, f.reps, (role,)))
-    review.stage_conversion(by_stage, {rep})
-    review.stage_conversion(by_stage, peer_ids - {rep})
-    open_deals = ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of)
-    downloads(open_deals)
-    # top performers tab
-    _, comparison = scorecard_data.top_performers(scored, by_stage, definition.min_sample)
-    if comparison.height:
-        downloads(comparison)
+    prev_kpis = scorecard_data.kpis(ctx, prev_start, prev_end, org, within=window).filter(pl.col("role") == role)
+    # leaderboard tab, ranked by bookings
+    kpi = "bookings"
+    board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
+    hist = scorecard_data.history(ctx, start, end, trend_periods, org, within=window).filter(pl.col("role") == role)
+    trends = {rid: part.sort("period_start")[kpi].to_list()
+              for (rid,), part in hist.partition_by("rep_id", as_dict=True).items()}
+    table = board.with_columns(
+        pl.Series("trend", [trends.get(r, []) for r in board["rep_id"].to_list()], dtype=pl.List(pl.Float64)))
+    figs = [lbc.kpi_ranking(board, kpi, lang), table]
+    downloads(table.drop("trend"))
     return figs
 
 
