@@ -20,19 +20,15 @@
 --                   per deal and stage; they still count as having reached the stage)
 --   conv_from_prev  reached / reached at the previous stage (won row: won / reached at the last open stage)
 --   conv_from_top   reached / deals in the cohort (won and lost rows: their share of the cohort)
+-- Each deal's furthest step and the steps it moved back from come from the derived table funnel_deals
+-- (computed once per snapshot from stage_changes); the filters use the parameters directly so they reach the scan.
 with
 inputs as (
     select
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end,
         cast($prev_start as date) as p_start,
-        cast($prev_end as date) as p_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+        cast($prev_end as date) as p_end
 ),
 cohorts as (
     select 'current' as cohort, 1 as cohort_order, d_start as c_start, d_end as c_end from inputs
@@ -55,84 +51,79 @@ last_open_step as (
     select coalesce(max(step), 1) as n_open from open_stages
 ),
 filtered as (
-    select d.*
-    from deals d
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
-),
-members as (
-    select c.cohort, c.cohort_order, f.opportunity_id, f.status, f.stage, coalesce(f.amount, 0) as amount
-    from cohorts c
-    join filtered f on f.created_date between c.c_start and c.c_end
-),
-moves as (
-    select c.opportunity_id, c.changed_at, fs.step as from_step, ts.step as to_step
-    from stage_changes c
-    left join open_stages fs on fs.stage = c.from_stage
-    left join open_stages ts on ts.stage = c.to_stage
-    where c.opportunity_id in (select opportunity_id from members)
-),
-furthest as (
-    select opportunity_id, max(greatest(coalesce(from_step, 0), coalesce(to_step, 0))) as step
-    from moves
-    group by opportunity_id
-),
-regressions as (
-    -- one row per deal and stage it moved back from
-    select distinct opportunity_id, from_step as step
-    from moves
-    where from_step is not null and to_step is not null and to_step < from_step
+    select f.opportunity_id, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
+           f.furthest_step, f.regressed_steps
+    from funnel_deals f
+    where (f.created_date between coalesce(cast($start as date), date '0001-01-01')
+                              and coalesce(cast($end as date), date '9999-12-31')
+           or (cast($prev_start as date) is not null or cast($prev_end as date) is not null)
+              and f.created_date between coalesce(cast($prev_start as date), date '0001-01-01')
+                                     and coalesce(cast($prev_end as date), date '9999-12-31'))
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
 ),
 reach as (
+    -- one row per deal and cohort it belongs to (a deal can be in both when the two periods overlap)
     select
-        m.cohort, m.cohort_order, m.opportunity_id, m.status, m.amount,
+        c.cohort, f.opportunity_id, f.status, f.amount, f.regressed_steps,
         case
-            when m.status = 'won' then n.n_open
-            else greatest(coalesce(h.step, 0), case when m.status = 'open' then coalesce(os.step, 1) else 1 end)
+            when f.status = 'won' then n.n_open
+            else greatest(coalesce(f.furthest_step, 0),
+                          case when f.status = 'open' then coalesce(os.step, 1) else 1 end)
         end as reached_step
-    from members m
+    from cohorts c
+    join filtered f on f.created_date between c.c_start and c.c_end
     cross join last_open_step n
-    left join open_stages os on os.stage = m.stage
-    left join furthest h on h.opportunity_id = m.opportunity_id
+    left join open_stages os on os.stage = f.stage
+),
+by_step as (
+    -- the cohort's deals counted per (furthest step reached, status), so the stage rows sum a few rows
+    select cohort, reached_step, status, count(*) as deals, sum(amount) as amount
+    from reach
+    group by cohort, reached_step, status
+),
+regressions as (
+    -- deals of the cohort that moved back from each step (counted once per deal and step)
+    select cohort, step, count(*) as deals
+    from (select cohort, unnest(regressed_steps) as step from reach where len(regressed_steps) > 0)
+    group by cohort, step
 ),
 sizes as (
     select c.cohort, c.cohort_order, c.c_start, c.c_end,
-           count(r.opportunity_id) as cohort_deals,
-           count(r.opportunity_id) filter (where r.status = 'won') as won
+           coalesce(sum(b.deals), 0) as cohort_deals,
+           coalesce(sum(b.deals) filter (where b.status = 'won'), 0) as won
     from cohorts c
-    left join reach r on r.cohort = c.cohort
+    left join by_step b on b.cohort = c.cohort
     group by c.cohort, c.cohort_order, c.c_start, c.c_end
 ),
 stage_rows as (
     select
         s.cohort, s.cohort_order, os.step, os.stage, 'stage' as kind,
-        count(r.opportunity_id) filter (where r.reached_step >= os.step) as reached,
-        coalesce(sum(r.amount) filter (where r.reached_step >= os.step), 0) as reached_amount,
-        count(r.opportunity_id) filter (where r.status = 'open' and r.reached_step = os.step) as still_open,
-        (select count(*) from regressions g
-         join members m on m.opportunity_id = g.opportunity_id and m.cohort = s.cohort
-         where g.step = os.step) as regressed
+        coalesce(sum(b.deals) filter (where b.reached_step >= os.step), 0) as reached,
+        coalesce(sum(b.amount) filter (where b.reached_step >= os.step), 0) as reached_amount,
+        coalesce(sum(b.deals) filter (where b.status = 'open' and b.reached_step = os.step), 0) as still_open,
+        coalesce(any_value(g.deals), 0) as regressed
     from sizes s
     cross join open_stages os
-    left join reach r on r.cohort = s.cohort
+    left join by_step b on b.cohort = s.cohort
+    left join regressions g on g.cohort = s.cohort and g.step = os.step
     group by s.cohort, s.cohort_order, os.step, os.stage
 ),
 outcome_rows as (
     select
         s.cohort, s.cohort_order, n.n_open + case when o.kind = 'won' then 1 else 2 end as step, o.stage, o.kind,
-        count(r.opportunity_id) as reached,
-        coalesce(sum(r.amount), 0) as reached_amount,
+        coalesce(sum(b.deals), 0) as reached,
+        coalesce(sum(b.amount), 0) as reached_amount,
         0 as still_open,
         0 as regressed
     from sizes s
     cross join outcome_stages o
     cross join last_open_step n
-    left join reach r on r.cohort = s.cohort and r.status = o.kind
+    left join by_step b on b.cohort = s.cohort and b.status = o.kind
     group by s.cohort, s.cohort_order, n.n_open, o.stage, o.kind
 ),
 all_rows as (

@@ -23,18 +23,9 @@
 --   conv_from_top      reached / all deals in the funnel (won and lost rows: their share of all deals)
 --   to_won             won deals / reached: of the deals that got this far, the share won so far
 --   win_rate           won / (won + lost), the same on every row: the overall rate to won of closed deals
+-- The step each lost deal was lost from comes from the derived table funnel_deals (computed once per snapshot
+-- from stage_changes); the filters use the parameters directly so they reach the scan.
 with
-inputs as (
-    select
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 open_stages as (
     select stage, position, cast(row_number() over (order by position) as integer) as step
     from stages
@@ -49,52 +40,48 @@ last_open_step as (
     select coalesce(max(step), 1) as n_open from open_stages
 ),
 population as (
-    select d.*
-    from deals d
-    cross join inputs i
-    where d.created_date <= i.d_end
-      and (d.status = 'open' or coalesce(d.close_date, d.created_date) between i.d_start and i.d_end)
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
-),
-lost_from as (
-    -- the open stage a lost deal was in when it was lost: the from-stage of its last move to a lost stage
-    select c.opportunity_id, arg_max(os.step, c.changed_at) as step
-    from stage_changes c
-    join outcome_stages l on l.stage = c.to_stage and l.kind = 'lost'
-    join open_stages os on os.stage = c.from_stage
-    group by c.opportunity_id
+    select f.status, f.stage, coalesce(f.amount, 0) as amount, f.lost_from_step
+    from funnel_deals f
+    where f.created_date <= coalesce(cast($end as date), date '9999-12-31')
+      and (f.status = 'open'
+           or coalesce(f.close_date, f.created_date) between coalesce(cast($start as date), date '0001-01-01')
+                                                         and coalesce(cast($end as date), date '9999-12-31'))
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
 ),
 reach as (
+    -- the deals counted per (status, current stage, furthest step reached), so the rows below sum a few rows
     select
-        p.opportunity_id, p.status, p.stage, coalesce(p.amount, 0) as amount,
+        p.status, p.stage,
         case
             when p.status = 'won' then n.n_open
-            when p.status = 'lost' then coalesce(lf.step, 1)
+            when p.status = 'lost' then coalesce(p.lost_from_step, 1)
             else coalesce(os.step, 1)
-        end as reached_step
+        end as reached_step,
+        count(*) as deals,
+        sum(p.amount) as amount
     from population p
     cross join last_open_step n
     left join open_stages os on os.stage = p.stage
-    left join lost_from lf on lf.opportunity_id = p.opportunity_id
+    group by all
 ),
 totals as (
     select
-        count(*) as top_deals,
-        count(*) filter (where status = 'won') as won,
-        count(*) filter (where status = 'lost') as lost
+        coalesce(sum(deals), 0) as top_deals,
+        coalesce(sum(deals) filter (where status = 'won'), 0) as won,
+        coalesce(sum(deals) filter (where status = 'lost'), 0) as lost
     from reach
 ),
 stage_rows as (
     select
         os.step, os.stage, 'stage' as kind,
-        count(r.opportunity_id) filter (where r.status = 'open' and r.stage = os.stage) as deals,
+        coalesce(sum(r.deals) filter (where r.status = 'open' and r.stage = os.stage), 0) as deals,
         coalesce(sum(r.amount) filter (where r.status = 'open' and r.stage = os.stage), 0) as amount,
-        count(r.opportunity_id) filter (where r.reached_step >= os.step) as reached,
+        coalesce(sum(r.deals) filter (where r.reached_step >= os.step), 0) as reached,
         coalesce(sum(r.amount) filter (where r.reached_step >= os.step), 0) as reached_amount
     from open_stages os
     left join reach r on true
@@ -103,9 +90,9 @@ stage_rows as (
 outcome_rows as (
     select
         n.n_open + case when o.kind = 'won' then 1 else 2 end as step, o.stage, o.kind,
-        count(r.opportunity_id) as deals,
+        coalesce(sum(r.deals), 0) as deals,
         coalesce(sum(r.amount), 0) as amount,
-        count(r.opportunity_id) as reached,
+        coalesce(sum(r.deals), 0) as reached,
         coalesce(sum(r.amount), 0) as reached_amount
     from outcome_stages o
     cross join last_open_step n

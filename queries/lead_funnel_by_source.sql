@@ -15,16 +15,6 @@
 -- Each rate is against the step before: qualified / leads, converted / qualified, won / converted;
 -- lead_to_won = won / leads.
 with
-inputs as (
-    select
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 filtered as (
     select
         l.lead_id,
@@ -32,19 +22,23 @@ filtered as (
         l.qualified_date is not null or l.status in ('qualified', 'converted')
             or l.converted_opportunity_id is not null as is_qualified,
         l.converted_opportunity_id is not null as is_converted,
-        o.status = 'won' as is_won,
-        case when o.status = 'won' then o.amount end as won_amount
+        o.opportunity_id is not null as is_won,
+        o.amount as won_amount
     from leads l
-    cross join inputs i
-    left join reps r on r.rep_id = l.owner_id
-    left join accounts a on a.account_id = l.account_id
-    left join opportunities o on o.opportunity_id = l.converted_opportunity_id
-    where l.created_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, l.owner_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, a.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, l.source))
+    -- the won deals only (read from the deals sorted by status); a lead whose deal is not won finds none
+    left join (select opportunity_id, amount from deals where status = 'won') o
+        on o.opportunity_id = l.converted_opportunity_id
+    -- the org and segment filters as lookups, so an empty filter reads neither reps nor accounts
+    where l.created_date between coalesce(cast($start as date), date '0001-01-01')
+                             and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0
+           or l.owner_id in (select rep_id from reps where list_contains(cast($regions as varchar[]), region)))
+      and (len(cast($teams as varchar[])) = 0
+           or l.owner_id in (select rep_id from reps where list_contains(cast($teams as varchar[]), team)))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), l.owner_id))
+      and (len(cast($segments as varchar[])) = 0
+           or l.account_id in (select account_id from accounts where list_contains(cast($segments as varchar[]), segment)))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), l.source))
 ),
 counts as (
     select

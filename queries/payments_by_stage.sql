@@ -14,28 +14,18 @@
 --   paid       won deals whose every invoice is paid; amount = the sum paid on all won deals (part payments too)
 --   median_days  won: null; invoiced: close date to first invoice; paid: first invoice to last payment
 with
-inputs as (
-    select
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 won as (
     select d.opportunity_id, d.close_date, coalesce(d.amount, 0) as amount
     from deals d
-    cross join inputs i
-    where d.status = 'won' and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    where d.status = 'won'
+      and d.close_date between coalesce(cast($start as date), date '0001-01-01')
+                           and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 billing as (
     select

@@ -23,63 +23,101 @@
 --                          closed, or newly matches the filters)
 -- change = amount in the second pipeline - amount in the first (0 when not in it), so the first snapshot's open
 -- pipeline plus every change is the second snapshot's open pipeline.
+-- Only deals in either open pipeline can fall in a category: those are read first (the filters written with the
+-- parameters, so they reach the scans), then each is looked up by id in the other snapshot, instead of
+-- full-joining every deal of both snapshots.
 with
 inputs as (
-    select
-        cast($compare as varchar) as compare_id,
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+    -- the runner opens the database of the $compare snapshot; its id and date are in snapshot_info
+    select cast($compare as varchar) as compare_id
+),
+first_open as (
+    -- the first snapshot's open pipeline: open, in the filters and in the period
+    select d.opportunity_id, coalesce(d.amount, 0) as amount
+    from deals_before d
+    where d.status = 'open'
+      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+second_open as (
+    -- the second snapshot's open pipeline
+    select d.opportunity_id, coalesce(d.amount, 0) as amount
+    from deals d
+    where d.status = 'open'
+      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 first_state as (
+    -- the first snapshot's rows of the deals in the second pipeline
     select
-        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
-        d.expected_close_date,
-        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
-        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+        d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
     from deals_before d
-    cross join inputs i
+    where d.opportunity_id in (select opportunity_id from second_open)
 ),
 second_state as (
+    -- the second snapshot's rows of the deals in the first pipeline
     select
-        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
-        d.expected_close_date,
-        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
-        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+        d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
     from deals d
-    cross join inputs i
+    where d.opportunity_id in (select opportunity_id from first_open)
 ),
 pairs as (
     select
-        coalesce(s.opportunity_id, f.opportunity_id) as opportunity_id,
-        coalesce(s.account_name, f.account_name) as account_name,
-        coalesce(s.owner_name, f.owner_name) as owner_name,
-        f.opportunity_id is not null as in_first_snapshot,
+        f.opportunity_id,
+        true as in_first_snapshot,
         s.opportunity_id is not null as in_second_snapshot,
-        coalesce(f.status = 'open' and f.in_filters and f.in_period, false) as in_first,
+        true as in_first,
         coalesce(s.status = 'open' and s.in_filters and s.in_period, false) as in_second,
-        f.status as status_before, s.status as status_after,
-        f.stage as stage_before, s.stage as stage_after,
+        'open' as status_before, s.status as status_after,
         f.amount as amount_before, s.amount as amount_after,
-        f.expected_close_date as close_before, s.expected_close_date as close_after,
-        f.in_filters as filters_before, s.in_filters as filters_after
-    from first_state f
-    full outer join second_state s on s.opportunity_id = f.opportunity_id
+        true as filters_before, s.in_filters as filters_after
+    from first_open f
+    left join second_state s on s.opportunity_id = f.opportunity_id
+    union all
+    select
+        s.opportunity_id,
+        f.opportunity_id is not null as in_first_snapshot,
+        true as in_second_snapshot,
+        false as in_first,
+        true as in_second,
+        f.status as status_before, 'open' as status_after,
+        f.amount as amount_before, s.amount as amount_after,
+        f.in_filters as filters_before, true as filters_after
+    from second_open s
+    left join first_state f on f.opportunity_id = s.opportunity_id
+    where not coalesce(f.status = 'open' and f.in_filters and f.in_period, false)
 ),
 classified as (
     select
@@ -119,7 +157,6 @@ classified as (
             else p.amount_after
         end as change
     from pairs p
-    where p.in_first or p.in_second
 ),
 categories as (
     select * from (values
@@ -164,6 +201,7 @@ final as (
         n.as_of as second_as_of
     from bars b
     cross join snapshot_info n
+    cross join inputs i
 )
 select * from final
 order by position

@@ -12,73 +12,93 @@
 -- stage to the next move (whole days, from stage_changes); the reference is every completed stay in that stage
 -- among the filtered deals, all history; days_in_stage counts from the last move into the current stage to the
 -- snapshot date. Needs stage history: without it the list is empty.
+-- Stays and each deal's entry into its current stage come from the derived tables funnel_stays and
+-- funnel_deals (computed once per snapshot); the filters use the parameters directly so they reach the scans.
 with
 inputs as (
     select
         cast($min_stays as integer) as min_stays,
-        (select as_of from snapshot_info) as as_of,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+        (select as_of from snapshot_info) as as_of
 ),
-open_stages as (
-    select stage, position from stages where not is_won and not is_lost
+stay_days as (
+    -- completed stays of the filtered deals counted per (stage, days): the percentiles below are read off these
+    -- counts, which gives quantile_cont's values without sorting every stay
+    select s.stage, s.days, count(*) as n
+    from funnel_stays s
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), s.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), s.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), s.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), s.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), s.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), s.source))
+    group by s.stage, s.days
 ),
-filtered as (
-    select d.*
-    from deals d
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
-),
-moves as (
+ranked as (
+    -- below = stays shorter than days; the sorted stays at 0-based ranks below .. below + n - 1 have these days
     select
-        c.opportunity_id, c.to_stage, c.changed_at,
-        lead(c.changed_at) over (partition by c.opportunity_id order by c.changed_at) as left_at
-    from stage_changes c
-    where c.opportunity_id in (select opportunity_id from filtered)
+        stage, days, n,
+        cast(sum(n) over (partition by stage order by days) - n as bigint) as below,
+        cast(sum(n) over (partition by stage) as bigint) as total
+    from stay_days
+),
+ranks as (
+    -- quantile_cont's interpolation: position (total - 1) * q between the values at its floor and ceiling
+    select stage, total, q, cast(total - 1 as double) * q as pos
+    from (select distinct stage, total from ranked)
+    cross join (values (cast(0.5 as double)), (cast(0.9 as double))) as v(q)
+),
+quantiles as (
+    select
+        k.stage, k.total, k.q,
+        k.pos - floor(k.pos) as frac,
+        cast(max(r.days) filter (where r.below <= floor(k.pos) and floor(k.pos) < r.below + r.n) as double) as lo,
+        cast(max(r.days) filter (where r.below <= ceil(k.pos) and ceil(k.pos) < r.below + r.n) as double) as hi
+    from ranks k
+    join ranked r on r.stage = k.stage
+    group by k.stage, k.total, k.q, k.pos
 ),
 reference as (
     select
-        m.to_stage as stage,
-        count(*) as completed_stays,
-        quantile_cont(cast(m.left_at as date) - cast(m.changed_at as date), 0.9) as p90_days,
-        quantile_cont(cast(m.left_at as date) - cast(m.changed_at as date), 0.5) as median_days
-    from moves m
-    join open_stages s on s.stage = m.to_stage
-    where m.left_at is not null
-    group by m.to_stage
+        stage,
+        any_value(total) as completed_stays,
+        any_value(case when frac = 0 then lo else lo + (hi - lo) * frac end) filter (where q = 0.9) as p90_days,
+        any_value(case when frac = 0 then lo else lo + (hi - lo) * frac end) filter (where q = 0.5) as median_days
+    from quantiles
+    group by stage
 ),
 current_stay as (
-    select m.opportunity_id, max(m.changed_at) as entered_at
-    from moves m
-    join filtered f on f.opportunity_id = m.opportunity_id and f.stage = m.to_stage
-    where f.status = 'open'
-    group by m.opportunity_id
+    select f.opportunity_id, f.stage, f.entered_current_at as entered_at
+    from funnel_deals f
+    where f.status = 'open' and f.entered_current_at is not null
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
 ),
-final as (
-    select
-        f.opportunity_id, f.account_name, f.owner_name, f.team, f.stage, f.amount,
-        cast(c.entered_at as date) as entered_stage,
-        i.as_of - cast(c.entered_at as date) as days_in_stage,
-        r.p90_days as stage_p90_days,
-        r.median_days as stage_median_days,
-        r.completed_stays,
-        f.expected_close_date,
-        f.created_date
-    from filtered f
-    join current_stay c on c.opportunity_id = f.opportunity_id
-    join reference r on r.stage = f.stage
+stuck as materialized (
+    select c.opportunity_id, c.entered_at, r.p90_days, r.median_days, r.completed_stays
+    from current_stay c
+    join reference r on r.stage = c.stage
     cross join inputs i
     where r.completed_stays >= i.min_stays
       and i.as_of - cast(c.entered_at as date) > r.p90_days
+),
+final as (
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.team, d.stage, d.amount,
+        cast(s.entered_at as date) as entered_stage,
+        i.as_of - cast(s.entered_at as date) as days_in_stage,
+        s.p90_days as stage_p90_days,
+        s.median_days as stage_median_days,
+        s.completed_stays,
+        d.expected_close_date,
+        d.created_date
+    from deals d
+    join stuck s on s.opportunity_id = d.opportunity_id
+    cross join inputs i
+    where d.status = 'open'
 )
 select * from final
 order by days_in_stage - stage_p90_days desc, amount desc nulls last, opportunity_id

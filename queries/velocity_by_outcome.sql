@@ -11,17 +11,6 @@
 --   $sources    text[]  []    only deals from these sources (empty = all)
 -- Cycle days = close_date - created_date; needs no stage history. Percentiles are interpolated (quantile_cont).
 with
-inputs as (
-    select
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 outcomes as (
     select 'won' as outcome
     union all
@@ -30,14 +19,15 @@ outcomes as (
 closed as (
     select d.status as outcome, d.close_date - d.created_date as days, d.amount
     from deals d
-    cross join inputs i
-    where d.status in ('won', 'lost') and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    where d.status in ('won', 'lost')
+      and d.close_date between coalesce(cast($start as date), date '0001-01-01')
+                           and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 final as (
     select

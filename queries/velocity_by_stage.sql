@@ -12,18 +12,10 @@
 -- A stay runs from the move into a stage to the deal's next move (whole calendar days, from stage_changes);
 -- a deal that comes back to a stage has two stays there; a skipped stage has none. Percentiles are
 -- interpolated (quantile_cont). Needs stage history: without it every row has 0 stays.
+-- Stays come from the derived table funnel_stays (computed once per snapshot, with each deal's status, close date
+-- and filter columns); they are counted per (stage, outcome, days) and the percentiles read off those counts
+-- (the same values as quantile_cont over every stay).
 with
-inputs as (
-    select
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 open_stages as (
     select stage, position, cast(row_number() over (order by position) as integer) as step
     from stages
@@ -34,46 +26,68 @@ outcomes as (
     union all
     select 'lost'
 ),
-closed as (
-    select d.opportunity_id, d.status
-    from deals d
-    cross join inputs i
-    where d.status in ('won', 'lost') and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+stay_days as (
+    select s.stage, s.status as outcome, s.days, count(*) as n, count(*) filter (where s.first_stay) as first_n
+    from funnel_stays s
+    where s.status in ('won', 'lost')
+      and s.close_date between coalesce(cast($start as date), date '0001-01-01')
+                           and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), s.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), s.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), s.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), s.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), s.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), s.source))
+    group by s.stage, s.status, s.days
 ),
-moves as (
+ranked as (
+    -- below = stays shorter than days; the sorted stays at 0-based ranks below .. below + n - 1 have these days
     select
-        c.opportunity_id, c.to_stage, c.changed_at,
-        lead(c.changed_at) over (partition by c.opportunity_id order by c.changed_at) as left_at
-    from stage_changes c
-    where c.opportunity_id in (select opportunity_id from closed)
+        stage, outcome, days, n, first_n,
+        cast(sum(n) over (partition by stage, outcome order by days) - n as bigint) as below,
+        cast(sum(n) over (partition by stage, outcome) as bigint) as total
+    from stay_days
 ),
-stays as (
-    select m.opportunity_id, k.status as outcome, m.to_stage as stage,
-           cast(m.left_at as date) - cast(m.changed_at as date) as days
-    from moves m
-    join closed k on k.opportunity_id = m.opportunity_id
-    where m.left_at is not null
+ranks as (
+    -- quantile_cont's interpolation: position (total - 1) * q between the values at its floor and ceiling
+    select stage, outcome, total, q, cast(total - 1 as double) * q as pos
+    from (select distinct stage, outcome, total from ranked)
+    cross join (values (cast(0.5 as double)), (cast(0.75 as double))) as v(q)
+),
+quantiles as (
+    select
+        k.stage, k.outcome, k.q,
+        k.pos - floor(k.pos) as frac,
+        cast(max(r.days) filter (where r.below <= floor(k.pos) and floor(k.pos) < r.below + r.n) as double) as lo,
+        cast(max(r.days) filter (where r.below <= ceil(k.pos) and ceil(k.pos) < r.below + r.n) as double) as hi
+    from ranks k
+    join ranked r on r.stage = k.stage and r.outcome = k.outcome
+    group by k.stage, k.outcome, k.q, k.pos
+),
+stats as (
+    select
+        r.stage, r.outcome,
+        sum(r.n) as stays,
+        sum(r.first_n) as deals,
+        cast(sum(r.days * r.n) as double) / sum(r.n) as avg_days
+    from ranked r
+    group by r.stage, r.outcome
 ),
 final as (
     select
         os.step,
         os.stage,
         o.outcome,
-        count(s.days) as stays,
-        count(distinct s.opportunity_id) as deals,
-        quantile_cont(s.days, 0.5) as median_days,
-        quantile_cont(s.days, 0.75) as p75_days,
-        avg(s.days) as avg_days
+        cast(coalesce(t.stays, 0) as bigint) as stays,
+        cast(coalesce(t.deals, 0) as bigint) as deals,
+        (select case when q.frac = 0 then q.lo else q.lo + (q.hi - q.lo) * q.frac end from quantiles q
+         where q.stage = os.stage and q.outcome = o.outcome and q.q = 0.5) as median_days,
+        (select case when q.frac = 0 then q.lo else q.lo + (q.hi - q.lo) * q.frac end from quantiles q
+         where q.stage = os.stage and q.outcome = o.outcome and q.q = 0.75) as p75_days,
+        t.avg_days
     from open_stages os
     cross join outcomes o
-    left join stays s on s.stage = os.stage and s.outcome = o.outcome
-    group by os.step, os.stage, o.outcome
+    left join stats t on t.stage = os.stage and t.outcome = o.outcome
 )
 select * from final
 order by step, outcome desc  -- won before lost

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from queries import runner
 from saleslens import store
 
 AS_OF_A = date(2026, 6, 23)
@@ -204,10 +205,12 @@ def _tables(opportunities: pl.DataFrame, extras: bool) -> dict[str, pl.DataFrame
     return tables
 
 
-def build_store(data_dir: Path, history: bool = True) -> tuple[store.Snapshot, store.Snapshot]:
-    """Publish snapshot A (2026-06-23) and B (2026-06-30); stage history only when `history`."""
+def build_store(data_dir: Path, history: bool = True, derive: bool = False) -> tuple[store.Snapshot, store.Snapshot]:
+    """Publish snapshot A (2026-06-23) and B (2026-06-30); stage history only when `history`; with `derive`, the
+    derived tables are written at publish (as an import does), otherwise the runner computes them as views."""
     if history:
         store.write_events(data_dir, "stage_changes", STAGE_CHANGES)
-    a = store.publish_snapshot(data_dir, AS_OF_A, _tables(OPPORTUNITIES_A, history), source="funnel tests")
-    b = store.publish_snapshot(data_dir, AS_OF_B, _tables(OPPORTUNITIES_B, history), source="funnel tests")
+    hook = {"derive": runner.build_derived} if derive else {}
+    a = store.publish_snapshot(data_dir, AS_OF_A, _tables(OPPORTUNITIES_A, history), source="funnel tests", **hook)
+    b = store.publish_snapshot(data_dir, AS_OF_B, _tables(OPPORTUNITIES_B, history), source="funnel tests", **hook)
     return a, b
