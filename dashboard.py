@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from saleslens import access, settings, store
+from saleslens.filters import Filters
 from saleslens.i18n import t
 from ui import auth, context, sidebar
 
@@ -57,6 +58,16 @@ def no_data_page(lang: str, problem: str) -> None:
     st.markdown(t("app.no_data_help", lang))
 
 
+def import_without_data(data_dir: Path, lang: str) -> list:
+    """An empty data directory (no demo built): the Import page for an admin, so the first import needs no CLI."""
+    grant = auth.sign_in_without_data(data_dir, lang)
+    if not grant.may_open("import"):
+        return []
+    context.set_current(context.Context(lang, data_dir, None, None, Filters(), grant))
+    path, title, icon, url = next(p for p in PAGES if p[3] == "import")
+    return [st.Page(path, title=t(title, lang), icon=icon, url_path=url)]
+
+
 def main() -> None:
     """Prepare the shared context, then hand over to the chosen page."""
     if PagesManager.uses_pages_directory:
@@ -86,7 +97,10 @@ def main() -> None:
         def problem() -> None:
             no_data_page(lang, message)
 
-        st.navigation([st.Page(problem, title=t("app.no_data", lang), url_path="overview")]).run()
+        pages = [st.Page(problem, title=t("app.no_data", lang), url_path="overview", default=True)]
+        if not store.list_snapshots(data_dir):
+            pages += import_without_data(data_dir, lang)
+        st.navigation(pages).run()
         return
     chosen = sidebar.filters(snap.as_of, options, lang)
     if warning := st.session_state.pop("_filter_warning", None):

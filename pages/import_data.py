@@ -190,10 +190,11 @@ elif checked is not None:
         preview(prepared)
 
 # ----------------------------------------------------------------------------- the current snapshot's report
-stored = ctx.snapshot.manifest.get("import_report") or {}
-st.divider()
-st.subheader(t("import.current_report", lang, snapshot=ctx.snapshot.id))
-if stored.get("sources"):
-    show_report(stored)
-else:
-    st.caption(t("import.no_report", lang, source=ctx.snapshot.manifest.get("source", "–")))
+if ctx.snapshot is not None:  # None: the data directory is still empty
+    stored = ctx.snapshot.manifest.get("import_report") or {}
+    st.divider()
+    st.subheader(t("import.current_report", lang, snapshot=ctx.snapshot.id))
+    if stored.get("sources"):
+        show_report(stored)
+    else:
+        st.caption(t("import.no_report", lang, source=ctx.snapshot.manifest.get("source", "–")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from saleslens import access, settings, store
@@ -64,6 +65,33 @@ def _local_user(users: dict[str, access.User], lang: str) -> access.User | None:
         format_func=lambda k: f"{users[k].name} · {t('role.' + users[k].role, lang)}",
     )
     return users[login]
+
+
+# With no snapshot there are no people to write a users file from. In local mode whoever runs the app on this
+# machine can already import from the command line, so they may import from the page too.
+LOCAL_ADMIN = access.User(login="local-admin", name="Local admin", role="admin")
+_NO_REPS = pl.DataFrame(schema={"rep_id": pl.String, "name": pl.String, "role": pl.String, "manager_id": pl.String,
+                                "team": pl.String, "active": pl.Boolean})
+
+
+def sign_in_without_data(data_dir: Path, lang: str) -> access.Grant:
+    """Who is reading an empty data directory: only an admin gets anything (the Import page)."""
+    try:
+        path = access.users_path(data_dir)
+        users = access.load_users(path) if path.exists() else {}
+    except access.AccessError as exc:
+        st.error(t("auth.bad_users_file", lang, error=str(exc)))
+        return access.grant(None, _NO_REPS)
+    oidc = oidc_configured()
+    if oidc:
+        user = _oidc_user(users, lang)
+    elif users:
+        user = _local_user(users, lang)
+    else:
+        st.sidebar.info(t("auth.local_mode", lang), icon=":material/lock_open:")
+        user = LOCAL_ADMIN
+    _note_sign_in(data_dir, user, "oidc" if oidc else "local")
+    return access.grant(user, _NO_REPS, login=_oidc_login() if oidc and user is None else "")
 
 
 def sign_in(data_dir: Path, snap: store.Snapshot, lang: str) -> access.Grant:

@@ -21,8 +21,9 @@ class Context:
 
     lang: str
     data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
+    # None only while the data directory is empty, when the Import page is the one page that runs
+    snapshot: store.Snapshot | None
+    runner: Runner | None
     filters: Filters
     grant: access.Grant | None = None
 

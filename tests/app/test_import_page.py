@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from saleslens import store
@@ -126,3 +127,44 @@ def test_page_in_chinese(tiny_data: Path, app: Callable[..., AppTest]) -> None:
     assert not at.exception and not at.error
     assert at.title[0].value == "导入您的 CRM 数据"
     assert "可以发布" in texts(at.success)
+
+
+def test_first_import_into_an_empty_data_directory(tmp_path: Path, monkeypatch, app: Callable[..., AppTest]) -> None:
+    """No demo and no snapshot: the app says so and offers the Import page (local mode: this machine's admin);
+    publishing there serves the new snapshot."""
+    from tests import support
+
+    data_dir = support.use_data(monkeypatch, tmp_path / "empty")
+    at = app()
+    assert not at.exception, texts(at.exception)
+    assert "No data to show yet" in texts(at.title)
+    assert "Import page" in texts(at.markdown)
+    at.switch_page(PAGE).run()
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+    _upload(at, {"hubspot-deals.csv": HUBSPOT_DEALS.encode()})
+    at.selectbox(key="import_mapping").set_value("hubspot").run()
+    at.date_input(key="import_as_of").set_value(date(2026, 6, 30)).run()
+    at.button(key="import_check").click().run()
+    assert "Ready to publish: 4 deals as of 30 Jun 2026" in texts(at.success)
+    at.button(key="import_publish").click().run()
+    assert not at.exception, texts(at.exception)
+    assert [s.id for s in store.list_snapshots(data_dir)] == ["2026-06-30"]
+    assert "snapshot 2026-06-30" in texts(at.sidebar.caption)  # the app now runs on it
+
+
+def test_empty_data_directory_offers_no_import_to_a_non_admin(tmp_path: Path, monkeypatch,
+                                                              app: Callable[..., AppTest]) -> None:
+    """With a users file that makes the local user a rep, the empty data directory shows only the message."""
+    from saleslens import access
+    from tests import support
+
+    data_dir = support.use_data(monkeypatch, tmp_path / "empty")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    access.write_users(access.users_path(data_dir),
+                       [{"login": "rep", "name": "A Rep", "role": "rep", "rep_id": "R1"}])
+    at = app()
+    assert not at.exception, texts(at.exception)
+    assert "No data to show yet" in texts(at.title)
+    with pytest.raises(ValueError, match="Known pages"):  # the Import page is not among the app's pages
+        at.switch_page(PAGE)
