@@ -54,21 +54,35 @@ for col, key in zip(cols, HEADLINE, strict=True):
 if row and row.get("target") is None:
     st.caption(t("overview.no_target", lang))
 
-cumulative = st.toggle(t("overview.cumulative", lang), key="p_cumulative")
-st.plotly_chart(charts.bookings_vs_target(trend, lang, cumulative), width="stretch")
+# Fragments: the toggle and the group/metric choices redraw only their own section, not the tiles above.
+@st.fragment
+def trend_section() -> None:
+    """The bookings-vs-target trend, monthly or as running totals."""
+    cumulative = st.toggle(t("overview.cumulative", lang), key="p_cumulative")
+    st.plotly_chart(charts.bookings_vs_target(trend, lang, cumulative), width="stretch")
 
-c1, c2 = st.columns(2)
-group = c1.selectbox(t("overview.group_by", lang), [g for g in GROUP_BY if g != "org"],
-                     format_func=lambda g: t(f"group.{g}", lang), key="overview_group")
-metric = c2.selectbox(t("overview.metric_to_compare", lang), list(METRICS),
-                      format_func=lambda m: t(f"metric.{m}", lang), key="overview_metric")
-by_group = ctx.run("kpis_by_group", by=group, **f.params())
-if by_group.height:
-    st.plotly_chart(
-        charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, t(f"group.{group}", lang), lang),
-        width="stretch",
-    )
-st.subheader(t("overview.table", lang))
-table = by_group.drop("group_key").rename({"group_label": t(f"group.{group}", lang)})
-st.dataframe(table, hide_index=True, width="stretch", column_config=widgets.metric_columns(lang, list(METRICS)))
-widgets.downloads(by_group, f"kpis_by_{group}", lang, key="overview_dl")
+
+@st.fragment
+def group_section() -> None:
+    """Any KPI for each group of one dimension: a bar chart of the top 25 and the whole table."""
+    c1, c2 = st.columns(2)
+    group = c1.selectbox(t("overview.group_by", lang), [g for g in GROUP_BY if g != "org"],
+                         format_func=lambda g: t(f"group.{g}", lang), key="overview_group")
+    metric = c2.selectbox(t("overview.metric_to_compare", lang), list(METRICS),
+                          format_func=lambda m: t(f"metric.{m}", lang), key="overview_metric")
+    by_group = ctx.run("kpis_by_group", by=group, **f.params())
+    if by_group.height:
+        st.plotly_chart(
+            charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, t(f"group.{group}", lang),
+                                    lang),
+            width="stretch",
+        )
+    st.subheader(t("overview.table", lang))
+    table = by_group.drop("group_key").rename({"group_label": t(f"group.{group}", lang)})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config=widgets.metric_columns(lang, list(METRICS)))
+    widgets.downloads(by_group, f"kpis_by_{group}", lang, key="overview_dl")
+
+
+trend_section()
+group_section()

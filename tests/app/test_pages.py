@@ -85,6 +85,18 @@ def test_region_filter_changes_the_tiles(tiny_data: Path, app: Callable[..., App
     assert at.query_params.get("region") == "East"
 
 
+def test_group_choice_redraws_its_section_only(tiny_data: Path, app: Callable[..., AppTest]) -> None:
+    """The group-by choice is a fragment: the table follows it, the tiles above stay as they were."""
+    at = app(**H1)
+    at.selectbox(key="overview_group").set_value("rep").run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    # tests/fixtures.py, H1 won: R1 O1 1,000; R2 O3 6,000; R3 O4 2,000, so R2 first (bookings descending).
+    assert list(table.columns)[0] == "Rep"
+    assert list(table["bookings"])[:3] == [6000, 2000, 1000]
+    assert tiles(at)["bookings"] == "$9.0K"
+
+
 def test_chinese_labels_and_formats(tiny_data: Path, app: Callable[..., AppTest]) -> None:
     """?lang=zh shows Chinese labels and Chinese number formats."""
     at = app(lang="zh", **H1)
