@@ -59,8 +59,19 @@ second_open as (
       and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
+both_open as (
+    -- every deal in either pipeline; only those in one of them are looked up in the other snapshot
+    select
+        coalesce(f.opportunity_id, s.opportunity_id) as opportunity_id,
+        f.opportunity_id is not null as in_first,
+        s.opportunity_id is not null as in_second,
+        f.amount as amount_before,
+        s.amount as amount_after
+    from first_open f
+    full outer join second_open s on s.opportunity_id = f.opportunity_id
+),
 first_state as (
-    -- the first snapshot's rows of the deals in the second pipeline
+    -- the first snapshot's rows of the deals only in the second pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
@@ -74,10 +85,10 @@ first_state as (
         and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
             as in_filters
     from deals_before d
-    where d.opportunity_id in (select opportunity_id from second_open)
+    where d.opportunity_id in (select opportunity_id from both_open where not in_first)
 ),
 second_state as (
-    -- the second snapshot's rows of the deals in the first pipeline
+    -- the second snapshot's rows of the deals only in the first pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
@@ -91,33 +102,24 @@ second_state as (
         and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
             as in_filters
     from deals d
-    where d.opportunity_id in (select opportunity_id from first_open)
+    where d.opportunity_id in (select opportunity_id from both_open where not in_second)
 ),
 pairs as (
     select
-        f.opportunity_id,
-        true as in_first_snapshot,
-        s.opportunity_id is not null as in_second_snapshot,
-        true as in_first,
-        coalesce(s.status = 'open' and s.in_filters and s.in_period, false) as in_second,
-        'open' as status_before, s.status as status_after,
-        f.amount as amount_before, s.amount as amount_after,
-        true as filters_before, s.in_filters as filters_after
-    from first_open f
-    left join second_state s on s.opportunity_id = f.opportunity_id
-    union all
-    select
-        s.opportunity_id,
-        f.opportunity_id is not null as in_first_snapshot,
-        true as in_second_snapshot,
-        false as in_first,
-        true as in_second,
-        f.status as status_before, 'open' as status_after,
-        f.amount as amount_before, s.amount as amount_after,
-        f.in_filters as filters_before, true as filters_after
-    from second_open s
-    left join first_state f on f.opportunity_id = s.opportunity_id
-    where not coalesce(f.status = 'open' and f.in_filters and f.in_period, false)
+        b.opportunity_id,
+        b.in_first or f.opportunity_id is not null as in_first_snapshot,
+        b.in_second or s.opportunity_id is not null as in_second_snapshot,
+        b.in_first,
+        b.in_second,
+        case when b.in_first then 'open' else f.status end as status_before,
+        case when b.in_second then 'open' else s.status end as status_after,
+        coalesce(b.amount_before, f.amount) as amount_before,
+        coalesce(b.amount_after, s.amount) as amount_after,
+        b.in_first or f.in_filters as filters_before,
+        b.in_second or s.in_filters as filters_after
+    from both_open b
+    left join first_state f on f.opportunity_id = b.opportunity_id
+    left join second_state s on s.opportunity_id = b.opportunity_id
 ),
 classified as (
     select
