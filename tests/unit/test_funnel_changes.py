@@ -132,3 +132,21 @@ def test_plain_queries_do_not_open_a_compare_database(runner: Runner) -> None:
     before = len(runner._compare_dbs)
     runner.run("funnel_by_cohort", **Q2)
     assert len(runner._compare_dbs) == before
+
+
+@pytest.mark.parametrize("reps", [None, {"R1"}, {"R3"}, {"R1", "R2"}])
+@pytest.mark.parametrize("filters", [{}, {"regions": ["West"]}, {"products": ["P1"]}, {"start": None, "end": None}])
+def test_bars_match_the_deal_list_in_every_scope(data_dir: Path, reps: set | None, filters: dict) -> None:
+    # The bars look up only the deals in one pipeline; the list full-joins both snapshots: they must agree,
+    # also for F5, whose owner moved from R1 (East) to R3 (West) between the snapshots.
+    r = Runner(store.open_snapshot(data_dir), Scope("s", frozenset(reps)) if reps is not None else None)
+    try:
+        params = {**Q2, **filters}
+        bars = waterfall(r.run("pipeline_changes_by_category", **params))
+        deals = r.run("pipeline_changes_by_deal", **params)
+        summed = deals.group_by("category").agg(pl.len().alias("deals"), pl.col("change").sum().alias("amount"))
+        got = {row["category"]: (row["deals"], row["amount"]) for row in summed.iter_rows(named=True)}
+        assert got == {c: v for c, v in bars.items() if c not in ("start", "end") and v[0] > 0}
+        assert bars["start"][1] + sum(v[1] for c, v in bars.items() if c not in ("start", "end")) == bars["end"][1]
+    finally:
+        r.close()
