@@ -12,7 +12,8 @@
 --   $segments   text[]  []       only deals with accounts in these segments (empty = all)
 --   $sources    text[]  []       only deals from these sources (empty = all)
 -- The deals and "reached" follow funnel_by_stage.sql (current: deals in play during the period) and
--- funnel_by_cohort.sql (cohort: deals created in the period), so the list behind a bar has as many deals as the bar.
+-- funnel_by_cohort.sql (cohort: deals created in the period), so the list behind a bar has as many deals as the bar;
+-- like them it reads the history facts from the derived table funnel_deals.
 with
 inputs as (
     select
@@ -56,22 +57,11 @@ population as (
       and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
       and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
 ),
-moves as (
-    select c.opportunity_id, c.changed_at, c.to_stage, fs.step as from_step, ts.step as to_step
-    from stage_changes c
-    left join open_stages fs on fs.stage = c.from_stage
-    left join open_stages ts on ts.stage = c.to_stage
-    where c.opportunity_id in (select opportunity_id from population)
-),
 history as (
-    select
-        m.opportunity_id,
-        max(greatest(coalesce(m.from_step, 0), coalesce(m.to_step, 0))) as furthest_step,
-        arg_max(m.from_step, m.changed_at) filter (where l.kind = 'lost' and m.from_step is not null) as lost_from_step,
-        bool_or(m.from_step is not null and m.to_step is not null and m.to_step < m.from_step) as regressed
-    from moves m
-    left join outcome_stages l on l.stage = m.to_stage
-    group by m.opportunity_id
+    -- each deal's furthest step, lost-from step and regressions, derived once per snapshot from stage_changes
+    select f.opportunity_id, f.furthest_step, f.lost_from_step, len(f.regressed_steps) > 0 as regressed
+    from funnel_deals f
+    where f.opportunity_id in (select opportunity_id from population)
 ),
 reach as (
     select
