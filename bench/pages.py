@@ -159,10 +159,8 @@ def funnel(ctx: BenchContext) -> list:
             downloads(stuck)
     by = fn.WIN_RATE_BY[0]
     rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang, "(none)")
-    overall = ctx.run("win_rate_by_group", by="org", **params)
     if rates.height:
-        figs.append(charts_funnel.win_rates(rates.head(20), overall["win_rate"][0] if overall.height else None,
-                                            by, lang))
+        figs.append(charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, lang))
         downloads(rates.drop("band_order"))
     snaps = store.list_snapshots(ctx.data_dir)
     if len(snaps) >= 2:

@@ -263,13 +263,13 @@ st.subheader(t("funnel.win.header", lang))
 by = st.radio(t("funnel.win.by", lang), funnel.WIN_RATE_BY, horizontal=True, key="funnel_win_by",
               format_func=lambda d: t(f"funnel.win.dim.{d}", lang))
 rates = funnel.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang, t("funnel.none_label", lang))
-overall = ctx.run("win_rate_by_group", by="org", **params)
+overall = funnel.overall_win_rate(rates)
 if rates.height == 0:
     st.info(t("funnel.win.none", lang))
 else:
     shown = rates.head(20)
-    picked = chart(charts_funnel.win_rates(shown, overall["win_rate"][0] if overall.height else None,
-                                           t(f"funnel.win.dim.{by}", lang), lang), f"funnel_win_chart_{by}")
+    picked = chart(charts_funnel.win_rates(shown, overall, t(f"funnel.win.dim.{by}", lang), lang),
+                   f"funnel_win_chart_{by}")
     st.caption(t("funnel.win.explain", lang) + " " + charts_funnel.click_hint(lang))
     if rates.height > shown.height:
         st.caption(t("funnel.win.top_only", lang, n=shown.height, total=rates.height))

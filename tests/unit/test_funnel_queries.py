@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from queries.runner import Runner
-from saleslens import store
+from saleslens import funnel, store
 from tests import funnel_fixtures as ff
 
 Q2, Q1 = ff.Q2, ff.Q1
@@ -351,3 +351,13 @@ def test_every_output_column_has_a_translated_header(runner: Runner) -> None:
     for name in names:
         for col in runner.run(name).columns:
             assert {"en", "zh"} <= set(catalog.get(f"funnel.col.{col}", {})), (name, col)
+
+
+@pytest.mark.parametrize("by", ["segment", "industry", "source", "product", "region", "team", "size_band"])
+@pytest.mark.parametrize("params", [Q2, Q1, {"start": None, "end": None}, {**Q2, "regions": ["West"]},
+                                    {**Q2, **NOBODY}])
+def test_overall_win_rate_from_the_groups_equals_the_org_row(runner: Runner, by: str, params: dict) -> None:
+    # The page takes the overall rate from the groups it shows instead of a second query: the same number.
+    org = runner.run("win_rate_by_group", by="org", **params)
+    want = org["win_rate"][0] if org.height else None
+    assert funnel.overall_win_rate(runner.run("win_rate_by_group", by=by, **params)) == want
