@@ -116,6 +116,15 @@ def funnel(ctx: BenchContext) -> list:
     has_history = ctx.snapshot.has("stage_changes")
     filtered = fn.has_filters(params)
     figs: list = []
+    # The waterfall's default pickers: this snapshot against the one before it (newest first).
+    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
+    to = ctx.snapshot.id if ctx.snapshot.id in ids else (ids[0] if ids else None)
+    pair = fn.compare_pair(ids, ids[min(ids.index(to) + 1, len(ids) - 1)], to) if len(ids) >= 2 else None
+    # Like the page: every query of the view side by side first; the calls below are then cache hits.
+    ctx.run_many(fn.view_calls(fn.View(
+        params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
+        has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"), win_by=fn.WIN_RATE_BY[0],
+        compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None)))
     current = ctx.run("funnel_by_stage", **params)
     cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
                        prev_end=prev.end if has_prev else None) if has_history else None)
@@ -162,12 +171,9 @@ def funnel(ctx: BenchContext) -> list:
     if rates.height:
         figs.append(charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, lang))
         downloads(rates.drop("band_order"))
-    snaps = store.list_snapshots(ctx.data_dir)
-    if len(snaps) >= 2:
-        ids = [s.id for s in reversed(snaps)]
-        first = ids[ids.index(ctx.snapshot.id) + 1] if ctx.snapshot.id in ids[:-1] else ids[1]
-        bars = ctx.run("pipeline_changes_by_category", compare=first, **params)
-        figs.append(charts_funnel.waterfall(bars, lang, first, ctx.snapshot.id))
+    if pair and pair[1] == ctx.snapshot.id:
+        bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
+        figs.append(charts_funnel.waterfall(bars, lang, pair[0], pair[1]))
     return figs
 
 

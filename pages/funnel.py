@@ -74,6 +74,28 @@ def deals_for(choice: str | None, run: Callable[[str], pl.DataFrame], name: str,
     table(frame, f"{name}_{choice}".replace(" ", "_"), key)
 
 
+def snapshot_ids() -> list[str]:
+    """The published snapshots, newest first, with the waterfall's two pickers set to their defaults if unset."""
+    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
+    if len(ids) >= 2:
+        if st.session_state.get("funnel_pc_to") not in ids:
+            st.session_state["funnel_pc_to"] = ctx.snapshot.id if ctx.snapshot.id in ids else ids[0]
+        if st.session_state.get("funnel_pc_from") not in ids:
+            at = ids.index(st.session_state["funnel_pc_to"])
+            st.session_state["funnel_pc_from"] = ids[min(at + 1, len(ids) - 1)]
+    return ids
+
+
+# ---- every query of this view at once, side by side (the sections below then read them from the runner's cache)
+ids = snapshot_ids()
+pair = funnel.compare_pair(ids, st.session_state["funnel_pc_from"], st.session_state["funnel_pc_to"]) \
+    if len(ids) >= 2 else None
+ctx.run_many(funnel.view_calls(funnel.View(
+    params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
+    has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"),
+    win_by=st.session_state.get("funnel_win_by", funnel.WIN_RATE_BY[0]),
+    compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None)))
+
 # ---- title, which funnel is which, and what needs history
 st.title(t("funnel.title", lang))
 st.caption(t("funnel.caption", lang, period=period_text(f.start, f.end)))
@@ -282,24 +304,17 @@ else:
 
 # ---- pipeline changes between two snapshots
 st.subheader(t("funnel.pc.header", lang))
-snaps = store.list_snapshots(ctx.data_dir)
-if len(snaps) < 2:
+if len(ids) < 2:
     st.info(t("funnel.pc.one_snapshot", lang))
 else:
-    ids = [s.id for s in reversed(snaps)]  # newest first
-    if st.session_state.get("funnel_pc_to") not in ids:
-        st.session_state["funnel_pc_to"] = ctx.snapshot.id if ctx.snapshot.id in ids else ids[0]
-    if st.session_state.get("funnel_pc_from") not in ids:
-        at = ids.index(st.session_state["funnel_pc_to"])
-        st.session_state["funnel_pc_from"] = ids[min(at + 1, len(ids) - 1)]
     c1, c2 = st.columns(2)
-    first_id = c1.selectbox(t("funnel.pc.from", lang), ids, key="funnel_pc_from")
-    second_id = c2.selectbox(t("funnel.pc.to", lang), ids, key="funnel_pc_to")
-    if first_id == second_id:
+    pair = funnel.compare_pair(ids, c1.selectbox(t("funnel.pc.from", lang), ids, key="funnel_pc_from"),
+                               c2.selectbox(t("funnel.pc.to", lang), ids, key="funnel_pc_to"))
+    if pair is None:
         st.info(t("funnel.pc.same", lang))
     else:
-        if ids.index(first_id) < ids.index(second_id):  # picked the newer one first: compare in time order
-            first_id, second_id = second_id, first_id
+        first_id, second_id, swapped = pair
+        if swapped:  # picked the newer one first: compared in time order
             st.caption(t("funnel.pc.swapped", lang))
         pc_runner = ctx.runner if second_id == ctx.snapshot.id else runner_for(ctx.data_dir, second_id,
                                                                                ctx.runner.scope)

@@ -173,3 +173,55 @@ def overall_win_rate(rates: pl.DataFrame) -> float | None:
     # their sums are the totals: the same rate as win_rate_by_group by org, without a second query.
     closed = int(rates["closed"].sum()) if rates.height else 0
     return int(rates["won"].sum()) / closed if closed else None
+
+
+@dataclass(frozen=True)
+class View:
+    """What one Funnel view asks for: the filters, the previous period and which data and choices there are."""
+
+    params: Mapping[str, object]  # the shared filters as query parameters (period and org/deal filters)
+    prev_params: Mapping[str, object] | None  # the previous period with the same filters; None without a period
+    has_history: bool
+    has_leads: bool
+    has_payments: bool
+    win_by: str  # the win-rate dimension chosen
+    compare: str | None  # the earlier snapshot of the waterfall when its later one is the view's own; else None
+
+
+def view_calls(v: View) -> list[tuple[str, dict[str, object]]]:
+    """The independent queries of one Funnel view, the slowest first, so the page can run them side by side."""
+    p, period = dict(v.params), {"start": v.params.get("start"), "end": v.params.get("end")}
+    calls: list[tuple[str, dict[str, object]]] = []
+    if v.compare is not None:
+        calls.append(("pipeline_changes_by_category", {"compare": v.compare, **p}))
+    if v.has_history:
+        calls.append(("stuck_by_deal", {k: x for k, x in p.items() if k not in ("start", "end")}))
+        prev = v.prev_params or {}
+        calls.append(("funnel_by_cohort", {**p, "prev_start": prev.get("start"), "prev_end": prev.get("end")}))
+        if has_filters(p):
+            calls.append(("funnel_by_cohort", period))
+    calls.append(("funnel_by_stage", p))
+    if not v.has_history:
+        if v.prev_params is not None:
+            calls.append(("funnel_by_stage", dict(v.prev_params)))
+        if has_filters(p):
+            calls.append(("funnel_by_stage", period))
+    if v.has_leads:
+        calls.append(("lead_funnel_by_source", {k: x for k, x in p.items() if k != "products"}))
+    if v.has_payments:
+        calls.append(("payments_by_stage", p))
+    if v.has_history:
+        calls.append(("velocity_by_stage", p))
+    calls.append(("velocity_by_outcome", p))
+    calls.append(("win_rate_by_group", {"by": v.win_by, **p}))
+    return calls
+
+
+def compare_pair(ids: list[str], first: str, second: str) -> tuple[str, str, bool] | None:
+    """The two snapshots of the waterfall in time order (ids newest first) and whether they were swapped; None
+    when both are the same."""
+    if first == second:
+        return None
+    if ids.index(first) < ids.index(second):  # the newer one was picked first: compare in time order
+        return second, first, True
+    return first, second, False

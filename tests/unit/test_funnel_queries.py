@@ -361,3 +361,54 @@ def test_overall_win_rate_from_the_groups_equals_the_org_row(runner: Runner, by:
     org = runner.run("win_rate_by_group", by="org", **params)
     want = org["win_rate"][0] if org.height else None
     assert funnel.overall_win_rate(runner.run("win_rate_by_group", by=by, **params)) == want
+
+
+# ---- one view's queries at once: the page (and its bench function) runs funnel.view_calls side by side first
+
+class _Recorder:
+    """A runner stand-in that records each call's (name, parameters) before running it."""
+
+    def __init__(self, inner: Runner) -> None:
+        self.inner, self.calls = inner, []
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        self.calls.append((name, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                              for k, v in params.items()))))
+        return self.inner.run(name, **params)
+
+
+@pytest.mark.parametrize("query", [
+    {"period": "custom", "start": "2026-04-01", "end": "2026-06-30"},
+    {"period": "custom", "start": "2026-04-01", "end": "2026-06-30", "region": "West"},
+    {"period": "all_time"},
+    {"period": "custom", "start": "2026-04-01", "end": "2026-06-30", "product": "P2", "rep": "R1"},
+])
+@pytest.mark.parametrize("history", [True, False])
+def test_view_calls_are_exactly_the_queries_the_view_runs(runner: Runner, flat: Runner, query: dict,
+                                                         history: bool) -> None:
+    from bench import pages as bench_pages
+    from saleslens.filters import from_query
+
+    r = runner if history else flat
+    rec = _Recorder(r)
+    f = from_query(query, r.snapshot.as_of)
+    calls = funnel.view_calls(funnel.View(
+        params=f.params(), prev_params=f.previous().params() if f.start and f.end else None, has_history=history,
+        has_leads=r.snapshot.has("leads"), has_payments=r.snapshot.has("payments"), win_by=funnel.WIN_RATE_BY[0],
+        compare="2026-06-23"))
+    ctx = bench_pages.BenchContext(r.snapshot.data_dir, r.snapshot, rec, f)
+    bench_pages.funnel(ctx)
+    prefetched = rec.calls[:len(calls)]
+    later = rec.calls[len(calls):]
+    # The side-by-side batch is view_calls; every later call of the view is one of them (a cache hit), and
+    # nothing in the batch goes unused.
+    assert sorted(prefetched) == sorted((n, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                                         for k, v in p.items()))) for n, p in calls)
+    assert set(later) == set(prefetched)
+
+
+def test_compare_pair_orders_the_snapshots_in_time() -> None:
+    ids = ["2026-06-30", "2026-06-23", "2026-06-16"]  # newest first
+    assert funnel.compare_pair(ids, "2026-06-23", "2026-06-30") == ("2026-06-23", "2026-06-30", False)
+    assert funnel.compare_pair(ids, "2026-06-30", "2026-06-16") == ("2026-06-16", "2026-06-30", True)
+    assert funnel.compare_pair(ids, "2026-06-23", "2026-06-23") is None
