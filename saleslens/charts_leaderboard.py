@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
@@ -49,10 +50,14 @@ def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     flags = data["flagged"].to_list()
     values = data["value"].to_list()
     texts = [_fmt(kpi.format, v, lang) + (" ⚠" if f else "") for v, f in zip(values, flags, strict=True)]
+    # Arrays, and the two colours as 0/1 on a two-colour scale: Plotly checks a list of colour names one by
+    # one, which cost 0.1 s of CPU for the 4,700 reps of a large organisation.
     fig = go.Figure(go.Bar(
-        x=values, y=labels, orientation="h", text=texts, textposition="auto",
-        marker_color=[PALETTE["previous"] if f else PALETTE["actual"] for f in flags],
-        customdata=data["rep_id"].to_list(), hovertemplate="%{y}: %{text}<extra></extra>",
+        x=np.array(values, dtype=float), y=np.array(labels, dtype=object), orientation="h",
+        text=np.array(texts, dtype=object), textposition="auto",
+        marker={"color": np.array(flags, dtype=float), "cmin": 0, "cmax": 1,
+                "colorscale": [[0, PALETTE["actual"]], [1, PALETTE["previous"]]]},
+        customdata=np.array(data["rep_id"].to_list(), dtype=object), hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     label = t(kpi.label_key, lang)
     fig = base_layout(fig, t("lb.chart.ranking_title", lang, kpi=label), label, t("lb.col.rep", lang), "count")

@@ -208,15 +208,23 @@ def ramp_factor(hire_date: date | None, period_start: date, ramp: tuple[float, .
     return float(ramp[months]) if months < len(ramp) else 1.0
 
 
+def ramp_factor_expr(hire: pl.Expr, period_start: pl.Expr, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.Expr:
+    """ramp_factor as a Polars expression over columns (the same rule, for many rows at once)."""
+    if not ramp:
+        return pl.lit(1.0, dtype=pl.Float64)
+    months = ((period_start.dt.year() - hire.dt.year()) * 12 + period_start.dt.month().cast(pl.Int32)
+              - hire.dt.month().cast(pl.Int32)
+              - (period_start.dt.day() < hire.dt.day()).cast(pl.Int32)).clip(lower_bound=0)
+    factor = months.replace_strict(dict(enumerate(float(r) for r in ramp)), default=1.0, return_dtype=pl.Float64)
+    return pl.when(hire.is_null()).then(pl.lit(1.0, dtype=pl.Float64)).otherwise(factor)
+
+
 def ramp_rows(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.DataFrame:
     """Target rows with their ramp `factor` and the `adjusted` value (value x factor)."""
-    factors = [
-        ramp_factor(h, p, ramp)
-        for h, p in zip(targets["hire_date"].to_list(), targets["period_start"].to_list(), strict=True)
-    ]
-    return targets.with_columns(pl.Series("factor", factors, dtype=pl.Float64)).with_columns(
-        (pl.col("value") * pl.col("factor")).alias("adjusted")
-    )
+    # One expression over the rows: a Python call per target row cost 0.1 s per period at L (100k rows).
+    return targets.with_columns(
+        ramp_factor_expr(pl.col("hire_date"), pl.col("period_start"), ramp).alias("factor")
+    ).with_columns((pl.col("value") * pl.col("factor")).alias("adjusted"))
 
 
 def ramp_adjust(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.DataFrame:

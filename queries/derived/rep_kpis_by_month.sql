@@ -1,8 +1,12 @@
--- purpose: Each rep's additive scorecard counts per month (closes, activities, stage moves, leads), so a period of whole months sums a few rows per rep.
+-- purpose: Each rep's additive scorecard counts per month (closes, activities, deals touched, stage moves, leads), so a period of whole months sums a few rows per rep.
 -- grain: one row per (rep, month) with any close, activity, move out of an open stage or lead; month is its first day
 -- scope: rep_id by rep
 -- Closes and stage moves count for the deal's owner, activities for their rep, leads for their owner: every
 -- row is one rep's own, so the row scope of the base views gives the same sums.
+-- Deals touched (distinct deals with an activity of the rep) do not add up over months, so touch_new[j]
+-- counts the month's deals the rep had not touched in the j - 1 months before (j = 1: all of them; the last
+-- element: never before). A period of whole months starting in month a touches the sum, over its months m,
+-- of touch_new[months from a to m + 1], capped at the list's length: each deal once, in its first month.
 with
 closed as (
     select
@@ -44,6 +48,35 @@ moves as (
     where not f.is_won and not f.is_lost
     group by all
 ),
+touch_months as (
+    select distinct a.rep_id, cast(date_trunc('month', a.occurred_at) as date) as month, a.opportunity_id
+    from raw_activities a
+    where a.opportunity_id is not null
+),
+span as (
+    -- one more than the most months between two touches, so the last element counts only first touches
+    select coalesce(date_diff('month', min(month), max(month)), 0) + 2 as n from touch_months
+),
+gaps as (
+    select rep_id, month,
+           coalesce(date_diff('month', lag(month) over (partition by rep_id, opportunity_id order by month), month),
+                    (select n from span)) as gap
+    from touch_months
+),
+gap_counts as (
+    select rep_id, month, gap, count(*) as deals from gaps group by all
+),
+touches as (
+    select g.rep_id, g.month,
+           list(g.deals_new order by g.j) as touch_new
+    from (
+        select c.rep_id, c.month, j.j, sum(c.deals) filter (where c.gap >= j.j) as deals_new
+        from gap_counts c
+        cross join (select unnest(range(1, (select n from span) + 1)) as j) j
+        group by all
+    ) g
+    group by g.rep_id, g.month
+),
 lead_stats as (
     select
         l.owner_id as rep_id,
@@ -80,6 +113,12 @@ logic as (
         union all by name select * from lead_stats
     )
     group by rep_id, month
+),
+final as (
+    select l.*,
+           list_transform(t.touch_new, lambda x: cast(coalesce(x, 0) as bigint)) as touch_new
+    from logic l
+    left join touches t on t.rep_id = l.rep_id and t.month = l.month
 )
-select * from logic
+select * from final
 order by month, rep_id

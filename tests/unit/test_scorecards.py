@@ -6,7 +6,7 @@ Every expected value is worked out by hand in the comments.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -548,3 +548,84 @@ def test_scoped_runner_sees_its_reps_with_the_same_numbers(sc_runner: Runner, pe
         assert scorecard_data.kpis(nobody, *period).is_empty()
     finally:
         nobody.close()
+
+
+def test_ramp_rows_apply_ramp_factor_to_every_row() -> None:
+    """The vectorised ramp equals ramp_factor row by row: hired mid-month, before, after, long ago, no date."""
+    hires = [date(2026, 7, 1), date(2026, 7, 15), date(2026, 5, 20), date(2026, 9, 1), date(2020, 1, 1), None,
+             date(2026, 6, 30)]
+    periods = [date(2026, 7, 1), date(2026, 8, 1), date(2026, 7, 1), date(2026, 7, 1), date(2026, 7, 1),
+               date(2026, 7, 1), date(2026, 9, 1)]
+    frame = pl.DataFrame({"hire_date": hires, "period_start": periods, "value": [100.0] * len(hires)},
+                         schema_overrides={"hire_date": pl.Date})
+    for ramp in (scorecards.DEFAULT_RAMP, (), (0.2, 0.4, 0.6, 0.8)):
+        got = scorecards.ramp_rows(frame, ramp)
+        expected = [scorecards.ramp_factor(h, p, ramp) for h, p in zip(hires, periods, strict=True)]
+        assert got["factor"].to_list() == expected
+        assert got["adjusted"].to_list() == [100.0 * x for x in expected]
+
+
+# ---------------------------------------------------------------- deals touched across months (rollup vs raw)
+
+# A2 calls on O201 in May, Jul, Aug and Sep; on O202 in Sep; on O203 in May and Sep; and one email on no deal
+# in Aug. Only these activities are in this store.
+_TOUCHES = [("O201", "2026-05-10"), ("O201", "2026-07-05"), ("O201", "2026-08-05"), ("O201", "2026-09-05"),
+            ("O202", "2026-09-10"), ("O203", "2026-05-20"), ("O203", "2026-09-20"), (None, "2026-08-01")]
+
+
+@pytest.fixture(params=["derived stored", "derived computed"])
+def touch_runner(tmp_path: Path, request: pytest.FixtureRequest) -> Runner:
+    """The scorecard dataset with A2's activities across months as its only activities."""
+    acts = pl.DataFrame({
+        "activity_id": [f"T{i}" for i in range(len(_TOUCHES))], "rep_id": ["A2"] * len(_TOUCHES),
+        "opportunity_id": [d for d, _ in _TOUCHES], "account_id": [None] * len(_TOUCHES),
+        "type": ["call"] * 7 + ["email"],
+        "occurred_at": [datetime.fromisoformat(f"{day}T10:00:00") for _, day in _TOUCHES],
+    }, schema_overrides={"opportunity_id": pl.String, "account_id": pl.String})
+    store.write_events(tmp_path, "activities", acts)
+    store.write_events(tmp_path, "stage_changes", F.STAGE_CHANGES)
+    snap = store.publish_snapshot(tmp_path, F.AS_OF, F.tables(), source="touch tests")
+    if request.param == "derived stored":
+        runner_mod.build_derived(snap)
+    runner = Runner(store.open_snapshot(tmp_path))
+    yield runner
+    runner.close()
+
+
+def test_monthly_rollup_counts_first_touches(touch_runner: Runner) -> None:
+    """touch_new[j]: the month's deals A2 had not touched in the j - 1 months before; 6 elements (May-Sep + 2)."""
+    cur = touch_runner._db.cursor()
+    try:
+        rows = cur.sql("select month, activities, deal_activities, touch_new from rep_kpis_by_month "
+                       "where rep_id = 'A2' and activities > 0 order by month").fetchall()
+    finally:
+        cur.close()
+    assert rows == [
+        # May: O201 and O203, both first touches.
+        (date(2026, 5, 1), 2, 2, [2, 2, 2, 2, 2, 2]),
+        # Jul: O201, last touched 2 months before.
+        (date(2026, 7, 1), 1, 1, [1, 1, 0, 0, 0, 0]),
+        # Aug: O201 a month after; the email is on no deal.
+        (date(2026, 8, 1), 2, 1, [1, 0, 0, 0, 0, 0]),
+        # Sep: O201 (1 month), O202 (first), O203 (4 months since May).
+        (date(2026, 9, 1), 3, 3, [3, 2, 2, 2, 1, 1]),
+    ]
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    # Q3 and its day-by-day twin: O201 x3, O202, O203 = 5 deal activities on 3 deals.
+    (F.Q3, (6, 5 / 3)), (Q3_BY_DAY, (6, 5 / 3)),
+    # Aug-Sep and 6 Jul - 30 Sep: O201 x2, O202, O203 = 4 on 3 deals.
+    ((date(2026, 8, 1), date(2026, 9, 30)), (5, 4 / 3)), ((date(2026, 7, 6), date(2026, 9, 30)), (5, 4 / 3)),
+    # Sep alone: 3 on 3; Q2: O201 and O203 in May, 2 on 2.
+    ((date(2026, 9, 1), date(2026, 9, 30)), (3, 1.0)), (F.Q2, (2, 1.0)),
+])
+def test_deals_touched_over_months(touch_runner: Runner, period: tuple[date, date],
+                                   expected: tuple[int, float]) -> None:
+    """Activities per deal counts each deal once per period, from the rollup (whole months) or the raw log."""
+    row = scorecard_data.kpis(touch_runner, *period).filter(pl.col("rep_id") == "A2").row(0, named=True)
+    assert (row["activities"], row["activities_per_deal"]) == (expected[0], pytest.approx(expected[1]))
+    # The same period read within a window of four gives the same numbers.
+    window = scorecard_data.Window(*period, 4)
+    again = scorecard_data.kpis(touch_runner, *period, within=window).filter(pl.col("rep_id") == "A2")
+    assert again.row(0, named=True) == row
