@@ -1,39 +1,30 @@
 -- purpose: For each stage, the closed deals that were ever in it and those won, by count and value: the learned stage win rates.
 -- grain: one row per stage of the dataset's stage list
--- params:
---   $since      date    null  only deals closed on or after this day (null = all history in the snapshot)
+-- params: none
 -- Learned over every deal the viewer may see, not the filtered group: a stage's odds are a property of the
 -- sales process, and a single rep rarely has enough closed deals per stage. A deal "was in" a stage when
--- its stage history moved it into or out of that stage.
+-- its stage history moved it into or out of that stage. The counts per rep and stage are kept with the
+-- snapshot (derived table forecast_stages_by_rep, limited to the viewer's reps), so this sums a few rows
+-- per rep instead of the whole stage history.
 with
-inputs as (
-    select coalesce(cast($since as date), date '0001-01-01') as d_since
+per_stage as (
+    select f.stage, sum(f.deals) as deals, sum(f.won) as won, sum(f.amount) as amount,
+           sum(f.won_amount) as won_amount
+    from forecast_stages_by_rep f
+    group by f.stage
 ),
-closed as (
-    select o.opportunity_id, o.status, coalesce(o.amount, 0) as amount
-    from opportunities o
-    cross join inputs i
-    where o.status in ('won', 'lost') and o.close_date >= i.d_since
-),
-visits as (
-    select sc.opportunity_id, sc.to_stage as stage from stage_changes sc
-    union
-    select sc.opportunity_id, sc.from_stage as stage from stage_changes sc where sc.from_stage is not null
-),
-counts as (
-    select v.stage, count(*) as deals, count(*) filter (where c.status = 'won') as won,
-           sum(c.amount) as amount, coalesce(sum(c.amount) filter (where c.status = 'won'), 0) as won_amount
-    from visits v
-    join closed c on c.opportunity_id = v.opportunity_id
-    group by v.stage
+history as (
+    select cast(coalesce(sum(f.moves), 0) as bigint) as history_rows
+    from forecast_stages_by_rep f
 ),
 final as (
     select s.stage, s.position, s.is_won, s.is_lost, s.probability as default_probability,
-           coalesce(c.deals, 0) as deals, coalesce(c.won, 0) as won,
+           cast(coalesce(c.deals, 0) as bigint) as deals, cast(coalesce(c.won, 0) as bigint) as won,
            coalesce(c.amount, 0) as amount, coalesce(c.won_amount, 0) as won_amount,
-           (select count(*) from stage_changes) as history_rows
+           h.history_rows
     from stages s
-    left join counts c on c.stage = s.stage
+    left join per_stage c on c.stage = s.stage
+    cross join history h
 )
 select * from final
 order by position

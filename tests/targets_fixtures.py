@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from queries import runner
 from saleslens import store
 
 AS_OF = date(2026, 5, 12)
@@ -172,16 +173,22 @@ ACTIVITIES = pl.DataFrame({
 }, schema_overrides={"opportunity_id": pl.String})
 
 
-def build_store(data_dir: Path, dates: tuple[date, ...] = SNAPSHOT_DATES) -> list[store.Snapshot]:
-    """Publish one snapshot per date (and the event store) in data_dir; the last one is AS_OF."""
-    store.write_events(data_dir, "stage_changes", stage_changes())
+def build_store(data_dir: Path, dates: tuple[date, ...] = SNAPSHOT_DATES, derive: bool = False,
+                extra_changes: pl.DataFrame | None = None) -> list[store.Snapshot]:
+    """Publish one snapshot per date (and the event store) in data_dir; the last one is AS_OF.
+
+    derive: also write the derived tables at publish, as an import does (without them the runner computes
+    them as views); extra_changes: stage changes added to the event store (e.g. of a deal no snapshot has).
+    """
+    changes = stage_changes() if extra_changes is None else pl.concat([stage_changes(), extra_changes])
+    store.write_events(data_dir, "stage_changes", changes)
     store.write_events(data_dir, "activities", ACTIVITIES)
     return [
         store.publish_snapshot(
             data_dir, day,
             {"stages": STAGES, "reps": REPS, "accounts": ACCOUNTS, "products": PRODUCTS,
              "opportunities": opportunities_as_of(day), "targets": TARGETS},
-            source="tests",
+            source="tests", derive=runner.build_derived if derive else None,
         )
         for day in dates
     ]
