@@ -9,29 +9,19 @@
 --   $products   text[]  []        only deals of these product_ids
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
+-- The parameters are used in the deal filters themselves (not through a cross join), so DuckDB folds the empty
+-- list filters away and the status and date bounds reach the scan of the stored deals, which skips row groups.
 with
-inputs as (
-    select
-        cast($start as date) as d_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 won as (
     select d.close_date as day, d.amount
     from deals d
-    cross join inputs i
-    where d.status = 'won' and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    where d.status = 'won' and d.close_date between cast($start as date) and cast($end as date)
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 final as (
     select day, coalesce(sum(amount), 0) as bookings, count(*) as deals_won

@@ -10,30 +10,22 @@
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
 -- Week 1 is the quarter's first seven days; week 14 holds the last day or two of 91- and 92-day quarters.
+-- The parameters are used in the deal filters themselves (not through a cross join), so DuckDB folds the empty
+-- list filters away and the status and date bounds reach the scan of the stored deals, which skips row groups.
 with
-inputs as (
-    select
-        cast(date_trunc('quarter', cast($as_of as date)) as date) as q_now,
-        cast(date_trunc('quarter', cast($as_of as date)) - to_months(3 * cast($quarters as integer)) as date)
-            as q_first,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
 won as (
     select cast(date_trunc('quarter', d.close_date) as date) as quarter_start, d.close_date, d.amount
     from deals d
-    cross join inputs i
-    where d.status = 'won' and d.close_date >= i.q_first and d.close_date < i.q_now
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+    where d.status = 'won'
+      and d.close_date >= cast(date_trunc('quarter', cast($as_of as date))
+                               - to_months(3 * cast($quarters as integer)) as date)
+      and d.close_date < cast(date_trunc('quarter', cast($as_of as date)) as date)
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 final as (
     select quarter_start, cast((close_date - quarter_start) // 7 + 1 as integer) as week,

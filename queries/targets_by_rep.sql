@@ -6,29 +6,26 @@
 --   $regions        text[]  []    only people in these regions (empty = all)
 --   $teams          text[]  []    only people in these teams (empty = all)
 --   $reps           text[]  []    only these rep_ids (empty = all)
+-- The history reads the stored deals with the parameters in its filters, so the won status, the window and the
+-- region, team and rep filters (on the deal's owner, as for the people) reach the scan.
 with
-inputs as (
-    select
-        coalesce(cast($history_start as date), date '0001-01-01') as h_start,
-        coalesce(cast($history_end as date), date '9999-12-31') as h_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
-),
 people as (
     select r.*
     from reps r
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
 ),
 history as (
-    select o.owner_id, sum(o.amount) as bookings, count(*) as deals_won
-    from opportunities o
-    cross join inputs i
-    where o.status = 'won' and o.close_date between i.h_start and i.h_end
-    group by o.owner_id
+    select d.owner_id, sum(d.amount) as bookings, count(*) as deals_won
+    from deals d
+    where d.status = 'won'
+      and d.close_date between coalesce(cast($history_start as date), date '0001-01-01')
+                           and coalesce(cast($history_end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+    group by d.owner_id
 ),
 final as (
     select p.rep_id, p.name, p.role, p.team, p.region, p.manager_id, p.hire_date, p.leave_date, p.active,

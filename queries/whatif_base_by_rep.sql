@@ -9,22 +9,15 @@
 -- Deals count for their owner; targets are the rep-level bookings targets whose period starts in the
 -- period (as in kpis_by_group). Open pipeline counts open deals expected to close in the period (an
 -- open deal without an expected close date counts at the period end).
+-- The parameters are used in the filters themselves (not through a cross join), so the status, the period and
+-- the region, team and rep filters (on the deal's owner, as for the people) reach the scan of the stored deals.
 with
-inputs as (
-    select
-        cast($start as date) as d_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
-),
 people as (
     select r.rep_id, r.name as rep_name, r.role, r.team, r.region, r.manager_id, r.hire_date, r.active
     from reps r
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
 ),
 closed as (
     select
@@ -34,8 +27,10 @@ closed as (
         count(*) filter (where d.status = 'lost') as deals_lost,
         avg(d.close_date - d.created_date) filter (where d.status = 'won') as cycle_days
     from deals d
-    cross join inputs i
-    where d.status in ('won', 'lost') and d.close_date between i.d_start and i.d_end
+    where d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
     group by d.owner_id
 ),
 open_pipe as (
@@ -45,16 +40,18 @@ open_pipe as (
         sum(d.amount * coalesce(d.stage_probability, 0)) as weighted_pipeline,
         count(*) as open_deals
     from deals d
-    cross join inputs i
-    where d.status = 'open' and coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end
+    where d.status = 'open'
+      and coalesce(d.expected_close_date, cast($end as date)) between cast($start as date) and cast($end as date)
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
     group by d.owner_id
 ),
 rep_targets as (
     select t.owner_id as rep_id, sum(t.value) as target
     from targets t
-    cross join inputs i
     where t.owner_type = 'rep' and t.metric = 'bookings'
-      and t.period_start between i.d_start and i.d_end
+      and t.period_start between cast($start as date) and cast($end as date)
     group by t.owner_id
 ),
 final as (
