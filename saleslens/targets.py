@@ -94,19 +94,22 @@ TARGET_COLUMNS = ("owner_type", "owner_id", "period_start", "period_end", "metri
 
 def spread_monthly(rows: pl.DataFrame) -> pl.DataFrame:
     """Target rows split evenly over the calendar months their period touches (a quarter's 9,000 is 3,000 a month)."""
-    out = []
-    for r in rows.select(TARGET_COLUMNS).iter_rows(named=True):
-        if not (_ok(r["value"]) and r["period_start"] and r["period_end"]):
-            continue
-        months = months_between(r["period_start"], r["period_end"])
-        out += [
-            {"owner_type": r["owner_type"], "owner_id": r["owner_id"], "metric": r["metric"], "month": m,
-             "value": float(r["value"]) / len(months)}
-            for m in months
-        ]
-    schema = {"owner_type": pl.String, "owner_id": pl.String, "metric": pl.String, "month": pl.Date,
-              "value": pl.Float64}
-    frame = pl.DataFrame(out, schema=schema)
+    # In columns, not row by row: the organisation's rows are a quarter of a million at L.
+    value = pl.col("value").cast(pl.Float64)
+    usable = rows.select(TARGET_COLUMNS).filter(
+        value.is_not_null() & value.is_not_nan() & pl.col("period_start").is_not_null()
+        & pl.col("period_end").is_not_null()
+    )
+    frame = usable.select(
+        pl.col("owner_type").cast(pl.String), pl.col("owner_id").cast(pl.String), pl.col("metric").cast(pl.String),
+        # the months whose first day is on or before the period's last day, from the period's first month
+        pl.date_ranges(pl.col("period_start").dt.month_start(), pl.col("period_end").dt.month_start(),
+                       interval="1mo").alias("month"),
+        value.alias("value"),
+    ).with_columns(
+        (pl.col("value") / pl.col("month").list.len()).alias("value"),
+    ).explode("month").filter(pl.col("month").is_not_null())
+    frame = frame.select("owner_type", "owner_id", "metric", pl.col("month").cast(pl.Date), "value")
     return frame.group_by(["owner_type", "owner_id", "metric", "month"]).agg(pl.col("value").sum())
 
 
@@ -405,6 +408,47 @@ def forecast(closed: float, weighted_deals: pl.DataFrame, z: float = Z_80) -> Fo
     total = float(a.sum())
     return Forecast(closed, mean, total, weighted_deals.height,
                     closed + max(0.0, mean - z * sd), closed + min(total, mean + z * sd))
+
+
+MEMBER_COLUMNS = ("target", "closed", "attainment", "expected", "gap", "gap_pct", "open_pipeline", "forecast",
+                  "low", "high", "forecast_attainment")
+
+
+def members_pace_and_forecast(groups: pl.DataFrame, weighted_deals: pl.DataFrame, share: float,
+                              z: float = Z_80) -> pl.DataFrame:
+    """pace() and forecast() for many groups at once: the same numbers, computed in columns.
+
+    groups: group_key, group_label, closed (null = nothing closed), target (null = none); weighted_deals:
+    group_key, amount, probability. Returns group_key, group_label and MEMBER_COLUMNS, one row per group.
+    """
+    a, p = pl.col("amount").fill_null(0.0), pl.col("probability").fill_null(0.0)
+    pipe = weighted_deals.group_by("group_key").agg(
+        a.sum().alias("open_pipeline"), (a * p).sum().alias("weighted"),
+        (a * a * p * (1 - p)).sum().alias("variance"),
+    )
+    frame = groups.join(pipe, on="group_key", how="left", maintain_order="left")
+    target = pl.col("target").cast(pl.Float64)
+    has_target = target.is_not_null() & target.is_not_nan() & (target > 0)
+    frame = frame.with_columns(
+        pl.col("closed").cast(pl.Float64).fill_null(0.0).alias("closed"),
+        pl.when(has_target).then(target).alias("target"),
+        pl.when(has_target).then(target * share).alias("expected"),
+        pl.col("open_pipeline").fill_null(0.0), pl.col("weighted").fill_null(0.0),
+        pl.col("variance").fill_null(0.0).sqrt().alias("sd"),
+    )
+    gap = pl.col("closed") - pl.col("expected")
+    forecast_ = pl.col("closed") + pl.col("weighted")
+    frame = frame.with_columns(
+        pl.when(pl.col("target").is_not_null()).then(pl.col("closed") / pl.col("target")).alias("attainment"),
+        gap.alias("gap"),
+        pl.when(pl.col("expected") > 0).then(gap / pl.col("expected")).alias("gap_pct"),
+        forecast_.alias("forecast"),
+        (pl.col("closed") + pl.max_horizontal(pl.lit(0.0), pl.col("weighted") - z * pl.col("sd"))).alias("low"),
+        (pl.col("closed") + pl.min_horizontal(pl.col("open_pipeline"), pl.col("weighted") + z * pl.col("sd")))
+        .alias("high"),
+        pl.when(pl.col("target") > 0).then(forecast_ / pl.col("target")).alias("forecast_attainment"),
+    )
+    return frame.select("group_key", "group_label", *MEMBER_COLUMNS)
 
 
 @dataclass(frozen=True)

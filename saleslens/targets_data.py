@@ -60,9 +60,15 @@ def target_rows(runner: Runner, data_dir: Path, source: str = SNAPSHOT_SOURCE, m
     return runner.run("targets_by_owner", metric=metric).select(tg.TARGET_COLUMNS)
 
 
-def monthly_targets(rows: pl.DataFrame, people: pl.DataFrame, f: Filters, by: str, metric: str = "bookings"
-                    ) -> pl.DataFrame:
-    """Target per group and month for the people of the filtered group (team rows only when no rep is picked)."""
+def monthly_targets(rows: pl.DataFrame, people: pl.DataFrame, f: Filters, by: str, metric: str = "bookings",
+                    within: tuple[date, date] | None = None) -> pl.DataFrame:
+    """Target per group and month for the people of the filtered group (team rows only when no rep is picked).
+
+    With `within`, only the rows whose period touches that range are spread: the months in it come out the
+    same, and a quarter needs an eighth of the rows.
+    """
+    if within is not None:
+        rows = rows.filter((pl.col("period_end") >= within[0]) & (pl.col("period_start") <= within[1]))
     mine = tg.rows_for_group(rows.filter(pl.col("metric") == metric), people, team_rows=not f.reps)
     return tg.group_targets(tg.spread_monthly(mine), people, by, metric)
 
@@ -116,8 +122,9 @@ def learned_curve(runner: Runner, f: Filters, as_of: date) -> tuple[list[float] 
 
 def quarter_target(rows: pl.DataFrame, people: pl.DataFrame, f: Filters, q_start: date) -> float | None:
     """The group's bookings target for the quarter starting on q_start; None when it has none."""
-    monthly = monthly_targets(rows, people, f, "org")
-    months = tg.months_between(q_start, tg.quarter_bounds(q_start)[1])
+    q_end = tg.quarter_bounds(q_start)[1]
+    monthly = monthly_targets(rows, people, f, "org", within=(q_start, q_end))
+    months = tg.months_between(q_start, q_end)
     in_q = monthly.filter(pl.col("month").is_in(months))
     return float(in_q["target"].sum()) if in_q.height else None
 
@@ -208,31 +215,19 @@ def members_table(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.Dat
     closed = tg.group_actuals(facts, people, by).group_by("group_key").agg(
         pl.col("group_label").first(), pl.col("bookings").sum().alias("closed"))
     months = tg.months_between(q_start, q_end)
-    target = monthly_targets(rows, people, f, by).filter(pl.col("month").is_in(months)).group_by("group_key").agg(
-        pl.col("group_label").first(), pl.col("target").sum())
+    target = monthly_targets(rows, people, f, by, within=(q_start, q_end)).filter(pl.col("month").is_in(months))
+    target = target.group_by("group_key").agg(pl.col("group_label").first(), pl.col("target").sum())
     deals = fc.deals.rename({"owner_id": "rep_id"}).drop("team", "region").join(
         people.select("rep_id", "name", "team", "region"), on="rep_id", how="inner")
     deals = tg._with_group(deals, by) if deals.height else deals.with_columns(
         pl.lit(None, pl.String).alias("group_key"), pl.lit(None, pl.String).alias("group_label"))
     keys = pl.concat([closed.select("group_key", "group_label"), target.select("group_key", "group_label"),
                       deals.select("group_key", "group_label")]).unique("group_key", keep="first")
-    out = []
-    for key, label in keys.iter_rows():
-        c = closed.filter(pl.col("group_key") == key)["closed"].sum()
-        t_rows = target.filter(pl.col("group_key") == key)
-        t = float(t_rows["target"].sum()) if t_rows.height else None
-        p = tg.pace(t, c, pacing.pace.share)
-        fcast = tg.forecast(c, deals.filter(pl.col("group_key") == key))
-        out.append({
-            "group_key": key, "group_label": label, "target": p.target, "closed": p.closed,
-            "attainment": p.attainment, "expected": p.expected, "gap": p.gap, "gap_pct": p.gap_pct,
-            "open_pipeline": fcast.open_total, "forecast": fcast.expected, "low": fcast.low, "high": fcast.high,
-            "forecast_attainment": tg.ratio_or_none(fcast.expected, p.target),
-        })
-    schema = {"group_key": pl.String, "group_label": pl.String} | {
-        k: pl.Float64 for k in ("target", "closed", "attainment", "expected", "gap", "gap_pct", "open_pipeline",
-                                "forecast", "low", "high", "forecast_attainment")}
-    frame = pl.DataFrame(out, schema=schema)
+    groups = keys.join(closed.select("group_key", "closed"), on="group_key", how="left", maintain_order="left").join(
+        target.select("group_key", "target"), on="group_key", how="left", maintain_order="left")
+    # pace() and forecast() per group in columns: a loop over 5,000 reps took seconds
+    frame = tg.members_pace_and_forecast(groups, deals.select("group_key", "amount", "probability"),
+                                         pacing.pace.share)
     return frame.sort(["gap", "group_label"], nulls_last=True)
 
 

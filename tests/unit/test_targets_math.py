@@ -235,6 +235,52 @@ def test_forecast_range_is_clipped_to_what_can_happen() -> None:
     assert (empty.expected, empty.low, empty.high) == (3000.0, 3000.0, 3000.0)
 
 
+def test_members_pace_and_forecast_in_columns_match_pace_and_forecast() -> None:
+    groups = pl.DataFrame({
+        "group_key": ["A", "B", "C", "D", "E"], "group_label": ["Ann", "Bob", "Cy", "Dee", "Eve"],
+        "closed": [3000.0, None, 500.0, 0.0, 100.0], "target": [10000.0, 4000.0, None, 0.0, float("nan")],
+    })
+    # A holds the four deals of DEALS; B one deal; C, D and E none.
+    deals = pl.concat([DEALS.select(pl.lit("A").alias("group_key"), "amount", "probability"),
+                       pl.DataFrame({"group_key": ["B"], "amount": [None], "probability": [0.5]})])
+    got = {r["group_key"]: r for r in tg.members_pace_and_forecast(groups, deals, 0.3).iter_rows(named=True)}
+    # A by hand: expected 10,000 x .3 = 3,000, gap 0; forecast 3,000 + 5,000 with the range of
+    # test_forecast_range_is_clipped_to_what_can_happen.
+    assert (got["A"]["expected"], got["A"]["gap"], got["A"]["gap_pct"]) == (3000.0, 0.0, 0.0)
+    assert got["A"]["forecast"] == pytest.approx(8000.0) and got["A"]["high"] == pytest.approx(10500.0)
+    assert got["A"]["low"] == pytest.approx(5189.23, abs=0.01)
+    assert got["A"]["forecast_attainment"] == pytest.approx(0.8)
+    # B: nothing closed, a deal without an amount; C, D, E: no usable target (none, zero, NaN), no deals.
+    assert (got["B"]["closed"], got["B"]["open_pipeline"], got["B"]["gap"]) == (0.0, 0.0, -1200.0)
+    for key in ("C", "D", "E"):
+        assert got[key]["target"] is None and got[key]["gap"] is None and got[key]["forecast_attainment"] is None
+        assert got[key]["low"] == got[key]["high"] == got[key]["forecast"] == got[key]["closed"]
+    # Every column equals what pace() and forecast() give for the group alone.
+    for r in groups.iter_rows(named=True):
+        p = tg.pace(r["target"], r["closed"], 0.3)
+        fc = tg.forecast(r["closed"], deals.filter(pl.col("group_key") == r["group_key"]))
+        want = {"target": p.target, "closed": p.closed, "attainment": p.attainment, "expected": p.expected,
+                "gap": p.gap, "gap_pct": p.gap_pct, "open_pipeline": fc.open_total, "forecast": fc.expected,
+                "low": fc.low, "high": fc.high, "forecast_attainment": tg.ratio_or_none(fc.expected, p.target)}
+        row = {k: got[r["group_key"]][k] for k in tg.MEMBER_COLUMNS}
+        assert row == pytest.approx(want), r["group_key"]
+
+
+def test_spread_monthly_skips_unusable_rows_and_keeps_partial_months() -> None:
+    rows = pl.DataFrame({
+        "owner_type": ["rep"] * 5, "owner_id": ["a", "b", "c", "d", "e"],
+        "period_start": [D(2026, 1, 15), None, D(2026, 3, 1), D(2026, 2, 1), D(2025, 12, 31)],
+        "period_end": [D(2026, 3, 31), D(2026, 1, 31), D(2026, 2, 1), D(2026, 2, 28), D(2026, 1, 1)],
+        "metric": ["bookings"] * 5, "value": [9.0, 1.0, 5.0, float("nan"), 4.0],
+    })
+    got = {(r["owner_id"], r["month"]): r["value"] for r in tg.spread_monthly(rows).iter_rows(named=True)}
+    # a: Jan 15 - Mar 31 touches three months, 3 each; b has no start, c ends before its first month, d is NaN;
+    # e: 31 Dec - 1 Jan touches two months, 2 each.
+    assert got == {("a", D(2026, 1, 1)): 3.0, ("a", D(2026, 2, 1)): 3.0, ("a", D(2026, 3, 1)): 3.0,
+                   ("e", D(2025, 12, 1)): 2.0, ("e", D(2026, 1, 1)): 2.0}
+    assert tg.spread_monthly(rows.clear()).columns == ["owner_type", "owner_id", "metric", "month", "value"]
+
+
 def test_weigh_deals_uses_the_stage_probability_and_the_default_for_unknown_stages() -> None:
     deals = pl.DataFrame({"stage": ["Proposal", "Mystery"], "amount": [1000.0, None],
                           "stage_probability": [0.5, 0.3]})

@@ -284,3 +284,15 @@ def test_a_saved_set_replaces_the_snapshot_targets(runner: Runner, tmp_path: Pat
     assert p.pace.gap == pytest.approx(1500.0 - 9000.0)
     with pytest.raises(target_sets.TargetSetError):
         td.target_rows(runner, tmp_path, "missing set")
+
+
+@pytest.mark.parametrize("by", ["org", "team", "rep"])
+@pytest.mark.parametrize("filters", [group(), group(reps=("R1",)), group(teams=("North",))])
+def test_monthly_targets_within_a_quarter_equal_the_whole_spread(runner: Runner, data_dir: Path, by: str,
+                                                                 filters: Filters) -> None:
+    rows, people = td.target_rows(runner, data_dir), td.members(runner, filters)
+    for start, end in ((Q2_START, Q2_END), (D(2026, 7, 1), D(2026, 9, 30)), (D(2026, 1, 1), D(2026, 3, 31))):
+        months = pl.col("month").is_between(start, end)
+        whole = td.monthly_targets(rows, people, filters, by).filter(months).sort("group_key", "month")
+        within = td.monthly_targets(rows, people, filters, by, within=(start, end)).filter(months)
+        assert within.sort("group_key", "month").equals(whole)
