@@ -244,18 +244,22 @@ if is_open("pacing"):
                     "amount": money_col("targets.col.amount"), "weighted": money_col("targets.col.weighted"),
                     "rollup": money_col("targets.col.rollup", "targets.col.rollup.help"),
                 })
-        with st.expander(t("targets.section.deals", lang, n=fcast.open_deals)):
-            deals = fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
-                                    "expected_close_date", "amount", "probability", "weighted")
-            st.dataframe(deals, hide_index=True, width="stretch", column_config={
-                "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
-                "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
-                "forecast_category": t("targets.col.category", lang),
-                "expected_close_date": st.column_config.DateColumn(t("targets.col.expected_close", lang)),
-                "amount": money_col("targets.col.amount"), "probability": pct_col("targets.col.used"),
-                "weighted": money_col("targets.col.weighted"),
-            })
-            widgets.downloads(deals, "forecast_deals", lang, key="dl_deals")
+        # Every open deal due this quarter (tens of thousands for the organisation): sent only once opened.
+        deals_box = st.expander(t("targets.section.deals", lang, n=fcast.open_deals), key="targets_deals_open",
+                                on_change="rerun")
+        if deals_box.open:
+            with deals_box:
+                deals = fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
+                                        "expected_close_date", "amount", "probability", "weighted")
+                st.dataframe(deals, hide_index=True, width="stretch", column_config={
+                    "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
+                    "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
+                    "forecast_category": t("targets.col.category", lang),
+                    "expected_close_date": st.column_config.DateColumn(t("targets.col.expected_close", lang)),
+                    "amount": money_col("targets.col.amount"), "probability": pct_col("targets.col.used"),
+                    "weighted": money_col("targets.col.weighted"),
+                })
+                widgets.downloads(deals, "forecast_deals", lang, key="dl_deals")
 
 # ---------------------------------------------------------------- attainment trend
 

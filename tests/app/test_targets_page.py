@@ -134,3 +134,19 @@ def test_a_bad_set_name_is_refused(targets_data: Path, app: Callable[..., AppTes
     at.button(key="plan_save").click().run()
     assert "was not saved" in texts(at.error) and "characters a set name cannot use" in texts(at.error)
     assert target_sets.names(targets_data) == []
+
+
+def test_the_deals_drill_down_is_built_only_when_opened(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_page(app)
+    assert_clean(at)
+
+    def deal_ids() -> list[str]:
+        return [i for df in at.dataframe if "opportunity_id" in df.value.columns
+                for i in df.value["opportunity_id"].to_list()]
+
+    assert deal_ids() == []  # closed: no table of deals sent
+    at.session_state["targets_deals_open"] = True
+    at.run()
+    assert_clean(at)
+    # Open deals due in Q2: O3 4,000, O1 2,000, O2 1,000 and O5 500 (no expected date), largest first.
+    assert deal_ids() == ["O3", "O1", "O2", "O5"]
