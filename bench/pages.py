@@ -234,9 +234,10 @@ def leaderboard(ctx: BenchContext) -> list:
     kpi = "bookings"
     board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
     hist = scorecard_data.history(ctx, start, end, trend_periods, org, within=window).filter(pl.col("role") == role)
-    trends = dict(hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(pl.col(kpi)).iter_rows())
-    table = board.with_columns(
-        pl.Series("trend", [trends.get(r, []) for r in board["rep_id"].to_list()], dtype=pl.List(pl.Float64)))
+    trend = hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(
+        pl.col(kpi).cast(pl.Float64).alias("trend"))
+    table = board.join(trend, on="rep_id", how="left").with_columns(
+        pl.col("trend").fill_null(pl.lit([], dtype=pl.List(pl.Float64))))
     figs = [lbc.kpi_ranking(board, kpi, lang), table]
     downloads(table.drop("trend"))
     return figs

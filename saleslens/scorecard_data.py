@@ -6,6 +6,8 @@ The runner is passed in (queries/runner.py is the only module touching DuckDB).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,25 +65,51 @@ def _window_for(start: date, end: date, within: Window | None) -> Window:
     return Window(start, end, 1)
 
 
+# The scored window frames of recent query results: every kpis() call of a view reads the same two query
+# results, so the targets are ramp-adjusted and joined once per window, not once per period and role.
+_WINDOWS: OrderedDict[tuple, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = OrderedDict()
+_WINDOWS_KEPT = 8
+_WINDOWS_LOCK = threading.Lock()
+
+
+def window_kpis(runner: RunsQueries, window: Window, org: Org = Org(),
+                ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP) -> pl.DataFrame:
+    """Per-rep KPIs with ramp-adjusted targets for every period of a window (period_start, period_end), all roles."""
+    # Queried for every role and narrowed by the callers, so the leaderboard, each role's scorecard and the
+    # history share one cached query result per window instead of one per role and period.
+    everyone = Org(org.regions, org.teams, org.reps, ()).params()
+    frame = runner.run("scorecard_kpis_by_rep", start=window.start, end=window.end, periods=window.periods,
+                       **everyone)
+    # Targets count by the period they start in; the periods of a window follow one another without gaps,
+    # so one query over the window's span holds each period's rows.
+    spans = window.spans()
+    targets = runner.run("scorecard_targets_by_rep", start=spans[0][0], end=window.end, **everyone)
+    key = (id(frame), id(targets), ramp)
+    with _WINDOWS_LOCK:
+        hit = _WINDOWS.get(key)
+        if hit is not None and hit[0] is frame and hit[1] is targets:
+            _WINDOWS.move_to_end(key)
+            return hit[2]
+    starts = pl.DataFrame({"window_start": [s for s, _ in spans]}, schema={"window_start": pl.Date})
+    placed = targets.sort("period_start").join_asof(starts, left_on="period_start", right_on="window_start",
+                                                    strategy="backward")
+    adjusted = scorecards.ramp_adjust(placed, ramp, by=("window_start",)).rename({"window_start": "period_start"})
+    out = scorecards.with_targets(frame, adjusted, by=("period_start",))
+    with _WINDOWS_LOCK:
+        _WINDOWS[key] = (frame, targets, out)
+        while len(_WINDOWS) > _WINDOWS_KEPT:
+            _WINDOWS.popitem(last=False)
+    return out
+
+
 def kpis(runner: RunsQueries, start: date, end: date, org: Org = Org(),
          ramp: tuple[float, ...] = scorecards.DEFAULT_RAMP, within: Window | None = None) -> pl.DataFrame:
     """Per-rep KPIs for a period with ramp-adjusted targets and attainment (read with `within` when in it)."""
-    # Queried for every role and narrowed here, so the leaderboard, each role's scorecard and the
-    # history share one cached query result per window instead of one per role and period.
-    everyone = Org(org.regions, org.teams, org.reps, ()).params()
-    window = _window_for(start, end, within)
-    frame = runner.run("scorecard_kpis_by_rep", start=window.start, end=window.end, periods=window.periods,
-                       **everyone)
+    frame = window_kpis(runner, _window_for(start, end, within), org, ramp)
     frame = frame.filter(pl.col("period_start") == start).drop("period_start", "period_end")
-    # Targets count by the period they start in; the periods of a window follow one another without gaps,
-    # so one query over the window's span holds each period's rows.
-    span_start = window.spans()[0][0]
-    targets = runner.run("scorecard_targets_by_rep", start=span_start, end=window.end, **everyone)
-    targets = targets.filter(pl.col("period_start").is_between(start, end))
     if org.roles:
         frame = frame.filter(pl.col("role").is_in(list(org.roles)))
-        targets = targets.filter(pl.col("rep_id").is_in(frame["rep_id"].to_list()))
-    return scorecards.with_targets(frame, scorecards.ramp_adjust(targets, ramp))
+    return frame
 
 
 def ratings_for(data_dir: Path | None, end: date) -> dict[str, dict[str, int]]:

@@ -227,39 +227,44 @@ def ramp_rows(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP) -> 
     ).with_columns((pl.col("value") * pl.col("factor")).alias("adjusted"))
 
 
-def ramp_adjust(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.DataFrame:
+def ramp_adjust(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP,
+                by: tuple[str, ...] = ()) -> pl.DataFrame:
     """Targets per rep and metric, each target period scaled by the rep's ramp factor at its start.
 
-    In: rep_id, hire_date, metric, period_start, value (one row per target period).
-    Out: rep_id, metric, target (adjusted), target_full (as set in the CRM), ramp_factor (their ratio).
+    In: rep_id, hire_date, metric, period_start, value (one row per target period), and the `by` columns.
+    Out: the `by` columns (e.g. the scorecard period of each target, to adjust several periods at once),
+    rep_id, metric, target (adjusted), target_full (as set in the CRM), ramp_factor (their ratio).
     """
-    schema = {"rep_id": pl.String, "metric": pl.String, "target": pl.Float64, "target_full": pl.Float64,
-              "ramp_factor": pl.Float64}
+    schema = {**{c: targets.schema[c] for c in by}, "rep_id": pl.String, "metric": pl.String,
+              "target": pl.Float64, "target_full": pl.Float64, "ramp_factor": pl.Float64}
     if targets.height == 0:
         return pl.DataFrame(schema=schema)
     return (
         ramp_rows(targets, ramp)
-        .group_by("rep_id", "metric")
+        .group_by(*by, "rep_id", "metric")
         .agg(
             (pl.col("value") * pl.col("factor")).sum().alias("target"),
             pl.col("value").sum().alias("target_full"),
         )
         .with_columns((pl.col("target") / pl.col("target_full")).alias("ramp_factor"))
         .select(list(schema))
-        .sort("rep_id", "metric")
+        .sort(*by, "rep_id", "metric")
     )
 
 
-def with_targets(kpis: pl.DataFrame, adjusted: pl.DataFrame) -> pl.DataFrame:
-    """KPIs with <metric>_target columns (ramp-adjusted) and attainment = bookings / bookings target."""
+def with_targets(kpis: pl.DataFrame, adjusted: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """KPIs with <metric>_target columns (ramp-adjusted) and attainment = bookings / bookings target.
+
+    `by`: more columns a KPI row and its targets share (e.g. the period, when the rows hold several).
+    """
     out = kpis
     for metric in ("bookings", "new_logos", "activities"):
         part = adjusted.filter(pl.col("metric") == metric).select(
-            "rep_id",
+            *by, "rep_id",
             pl.col("target").alias(f"{metric}_target"),
             pl.col("target_full").alias(f"{metric}_target_full"),
         )
-        out = out.join(part, on="rep_id", how="left")
+        out = out.join(part, on=[*by, "rep_id"], how="left")
     return out.with_columns(
         (pl.col("bookings") / pl.when(pl.col("bookings_target") > 0).then(pl.col("bookings_target")))
         .alias("attainment"),

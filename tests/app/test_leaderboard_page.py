@@ -66,6 +66,11 @@ def test_leaderboard_and_scores_on_hand_worked_data(lb_data: Path) -> None:
     assert list(board["name"]) == ["Ava Ames", "Dan Dorn", "Ben Birch", "Cleo Cruz"]
     assert list(board["rank"]) == [1, 1, 3, 4]
     assert list(board["change"]) == ["▲ 2", "▲ 1", "▼ 2", "new"]
+    # The trend: bookings of the last four quarters, oldest first (A1 Q2 20,000, Q3 100,000); A3, hired on
+    # 1 Jul, has Q3 only.
+    trends = dict(zip(board["name"], board["trend"], strict=True))
+    assert list(trends["Ava Ames"]) == [0.0, 0.0, 20000.0, 100000.0]
+    assert list(trends["Cleo Cruz"]) == [10000.0]
     open_tab(at, "Scorecard")
     scores = frame_with(at, "score")
     got = dict(zip(scores["name"], scores["score"].round(2), strict=True))
