@@ -32,17 +32,22 @@ inputs as (
     select cast($compare as varchar) as compare_id
 ),
 first_open as (
-    -- the first snapshot's open pipeline: open, in the filters and in the period
+    -- the first snapshot's open pipeline: open, in the filters and in the period. Read from its deals without
+    -- the joins of deals_before: the owner's region and team and the account's segment are looked up in that
+    -- snapshot's reps and accounts only when those filters are set.
     select d.opportunity_id, coalesce(d.amount, 0) as amount
-    from deals_before d
+    from opportunities_before d
     where d.status = 'open'
       and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
           between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($regions as varchar[])) = 0 or d.owner_id in (
+               select rep_id from raw_before_reps where list_contains(cast($regions as varchar[]), region)))
+      and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
+               select rep_id from raw_before_reps where list_contains(cast($teams as varchar[]), team)))
       and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
       and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($segments as varchar[])) = 0 or d.account_id in (
+               select account_id from raw_before_accounts where list_contains(cast($segments as varchar[]), segment)))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 second_open as (
@@ -77,14 +82,17 @@ first_state as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        (len(cast($regions as varchar[])) = 0 or d.owner_id in (
+               select rep_id from raw_before_reps where list_contains(cast($regions as varchar[]), region)))
+        and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
+               select rep_id from raw_before_reps where list_contains(cast($teams as varchar[]), team)))
         and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
         and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($segments as varchar[])) = 0 or d.account_id in (
+               select account_id from raw_before_accounts where list_contains(cast($segments as varchar[]), segment)))
         and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
             as in_filters
-    from deals_before d
+    from opportunities_before d
     where d.opportunity_id in (select opportunity_id from both_open where not in_first)
 ),
 second_state as (
