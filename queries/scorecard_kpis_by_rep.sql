@@ -13,7 +13,7 @@
 -- to that deal's owner; pipeline_created is the amount of deals created in the period that the rep owns
 -- or sourced (owned the lead the deal was converted from); conversion is forward moves out of an open
 -- stage (to a later stage or won) over all moves out of an open stage, from stage_changes in the period.
--- Speed: periods of whole months (quarters) sum the per-rep monthly rollups written at publish
+-- Speed: periods of up to twelve whole months (quarters) sum the per-rep monthly rollups written at publish
 -- (queries/derived/rep_kpis_by_month.sql, rep_pipeline_credit_by_month.sql); other periods count the raw
 -- closes, activities, stage moves and leads, and the per-deal credits (rep_pipeline_credit.sql). Each
 -- branch is kept or dropped by a test on the parameters alone, which DuckDB folds; the span of all periods
@@ -55,17 +55,29 @@ monthly as (
         m.rep_id, m.bookings, m.deals_won, m.deals_lost, m.cycle_day_sum, m.cycle_deals, m.activities,
         m.calls, m.emails, m.meetings, m.demos, m.visits, m.deal_activities, m.stage_exits, m.forward_moves,
         m.leads, m.leads_converted,
-        -- the month's deals not touched since its period began: touch_new[months since its start + 1]
+        -- the month's deals not touched since its period began: touch_new_<months since its start + 1>
         -- (see rep_kpis_by_month.sql)
-        m.touch_new[least((date_diff('month', cast($start as date), cast($end as date)) + 1) - date_diff('month', m.month, cast($end as date)) % (date_diff('month', cast($start as date), cast($end as date)) + 1), len(m.touch_new))]
-            as deals_touched
+        case (date_diff('month', cast($start as date), cast($end as date)) + 1) - date_diff('month', m.month, cast($end as date)) % (date_diff('month', cast($start as date), cast($end as date)) + 1)
+            when 1 then m.touch_new_1
+            when 2 then m.touch_new_2
+            when 3 then m.touch_new_3
+            when 4 then m.touch_new_4
+            when 5 then m.touch_new_5
+            when 6 then m.touch_new_6
+            when 7 then m.touch_new_7
+            when 8 then m.touch_new_8
+            when 9 then m.touch_new_9
+            when 10 then m.touch_new_10
+            when 11 then m.touch_new_11
+            when 12 then m.touch_new_12
+        end as deals_touched
     from rep_kpis_by_month m
-    where day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+    where (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12)
       and m.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
 ),
 closed_days as (
     select
-        (cast($end as date) - o.close_date) // (cast($end as date) - cast($start as date) + 1) as k,
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', o.close_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - o.close_date) // (cast($end as date) - cast($start as date) + 1) end as k,
         o.owner_id as rep_id,
         sum(o.amount) filter (where o.status = 'won') as bookings,
         count(*) filter (where o.status = 'won') as deals_won,
@@ -73,14 +85,14 @@ closed_days as (
         sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
         count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
     from opportunities o
-    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
       and o.status in ('won', 'lost')
-      and o.close_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+      and o.close_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
     group by all
 ),
 acts_days as (
     select
-        (cast($end as date) - cast(a.occurred_at as date)) // (cast($end as date) - cast($start as date) + 1) as k,
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', cast(a.occurred_at as date), cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - cast(a.occurred_at as date)) // (cast($end as date) - cast($start as date) + 1) end as k,
         a.rep_id,
         count(*) as activities,
         count(*) filter (where a.type = 'call') as calls,
@@ -91,13 +103,13 @@ acts_days as (
         count(*) filter (where a.opportunity_id is not null) as deal_activities,
         count(distinct a.opportunity_id) as deals_touched
     from activities a
-    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-      and a.occurred_at >= cast(cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) as timestamp) and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
+    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+      and a.occurred_at >= cast(case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end as timestamp) and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
     group by all
 ),
 moves_days as (
     select
-        (cast($end as date) - cast(sc.changed_at as date)) // (cast($end as date) - cast($start as date) + 1) as k,
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', cast(sc.changed_at as date), cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - cast(sc.changed_at as date)) // (cast($end as date) - cast($start as date) + 1) end as k,
         o.owner_id as rep_id,
         count(*) as stage_exits,
         count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
@@ -105,21 +117,21 @@ moves_days as (
     join opportunities o on o.opportunity_id = sc.opportunity_id
     join stages f on f.stage = sc.from_stage
     join stages t on t.stage = sc.to_stage
-    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-      and sc.changed_at >= cast(cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) as timestamp) and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
+    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+      and sc.changed_at >= cast(case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end as timestamp) and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
       and not f.is_won and not f.is_lost
     group by all
 ),
 leads_days as (
     select
-        (cast($end as date) - l.created_date) // (cast($end as date) - cast($start as date) + 1) as k,
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', l.created_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - l.created_date) // (cast($end as date) - cast($start as date) + 1) end as k,
         l.owner_id as rep_id,
         count(*) as leads,
         count(*) filter (where l.status = 'converted' or l.converted_opportunity_id is not null) as leads_converted
     from leads l
-    where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
+    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
       and l.owner_id is not null
-      and l.created_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+      and l.created_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
     group by all
 ),
 sums as (
@@ -171,21 +183,19 @@ pipeline as (
     from (
         select date_diff('month', c.month, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) as k, c.rep_id, c.pipeline_created as amount, c.deals_created as deals
         from rep_pipeline_credit_by_month c
-        where day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1
+        where (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12)
           and c.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
         union all
-        select (cast($end as date) - c.created_date) // (cast($end as date) - cast($start as date) + 1) as k, c.rep_id, c.amount, 1 as deals
+        select case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', c.created_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - c.created_date) // (cast($end as date) - cast($start as date) + 1) end as k, c.rep_id, c.amount, 1 as deals
         from rep_pipeline_credit c
-        where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-          and c.created_date between cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) and cast($end as date)
+        where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+          and c.created_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
     )
     group by k, rep_id
 ),
 open_now as (
-    select o.owner_id as rep_id, count(*) as open_deals, sum(o.amount) as open_pipeline
-    from opportunities o
-    where o.status = 'open'
-    group by o.owner_id
+    select o.rep_id, o.open_deals, o.open_pipeline
+    from rep_open_pipeline o
 ),
 final as (
     select

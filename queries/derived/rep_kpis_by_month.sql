@@ -3,10 +3,11 @@
 -- scope: rep_id by rep
 -- Closes and stage moves count for the deal's owner, activities for their rep, leads for their owner: every
 -- row is one rep's own, so the row scope of the base views gives the same sums.
--- Deals touched (distinct deals with an activity of the rep) do not add up over months, so touch_new[j]
--- counts the month's deals the rep had not touched in the j - 1 months before (j = 1: all of them; the last
--- element: never before). A period of whole months starting in month a touches the sum, over its months m,
--- of touch_new[months from a to m + 1], capped at the list's length: each deal once, in its first month.
+-- Deals touched (distinct deals with an activity of the rep) do not add up over months, so touch_new_<j>
+-- counts the month's deals the rep had not touched in the j - 1 months before (j = 1: all of them). A
+-- period of whole months starting in month a touches the sum, over its months m, of
+-- touch_new_<months from a to m + 1>: each deal once, in its first month. Twelve columns serve periods of
+-- up to twelve months; longer ones are counted from the raw activities.
 with
 closed as (
     select
@@ -53,29 +54,30 @@ touch_months as (
     from raw_activities a
     where a.opportunity_id is not null
 ),
-span as (
-    -- one more than the most months between two touches, so the last element counts only first touches
-    select coalesce(date_diff('month', min(month), max(month)), 0) + 2 as n from touch_months
-),
 gaps as (
+    -- months since the rep's previous month on the deal; 13 for none within a year, or never
     select rep_id, month,
-           coalesce(date_diff('month', lag(month) over (partition by rep_id, opportunity_id order by month), month),
-                    (select n from span)) as gap
+           least(coalesce(date_diff('month', lag(month) over (partition by rep_id, opportunity_id order by month),
+                                    month), 13), 13) as gap
     from touch_months
 ),
-gap_counts as (
-    select rep_id, month, gap, count(*) as deals from gaps group by all
-),
 touches as (
-    select g.rep_id, g.month,
-           list(g.deals_new order by g.j) as touch_new
-    from (
-        select c.rep_id, c.month, j.j, sum(c.deals) filter (where c.gap >= j.j) as deals_new
-        from gap_counts c
-        cross join (select unnest(range(1, (select n from span) + 1)) as j) j
-        group by all
-    ) g
-    group by g.rep_id, g.month
+    select
+        rep_id, month,
+        count(*) filter (where gap >= 1) as touch_new_1,
+        count(*) filter (where gap >= 2) as touch_new_2,
+        count(*) filter (where gap >= 3) as touch_new_3,
+        count(*) filter (where gap >= 4) as touch_new_4,
+        count(*) filter (where gap >= 5) as touch_new_5,
+        count(*) filter (where gap >= 6) as touch_new_6,
+        count(*) filter (where gap >= 7) as touch_new_7,
+        count(*) filter (where gap >= 8) as touch_new_8,
+        count(*) filter (where gap >= 9) as touch_new_9,
+        count(*) filter (where gap >= 10) as touch_new_10,
+        count(*) filter (where gap >= 11) as touch_new_11,
+        count(*) filter (where gap >= 12) as touch_new_12
+    from gaps
+    group by rep_id, month
 ),
 lead_stats as (
     select
@@ -116,7 +118,18 @@ logic as (
 ),
 final as (
     select l.*,
-           list_transform(t.touch_new, lambda x: cast(coalesce(x, 0) as bigint)) as touch_new
+           cast(coalesce(t.touch_new_1, 0) as bigint) as touch_new_1,
+           cast(coalesce(t.touch_new_2, 0) as bigint) as touch_new_2,
+           cast(coalesce(t.touch_new_3, 0) as bigint) as touch_new_3,
+           cast(coalesce(t.touch_new_4, 0) as bigint) as touch_new_4,
+           cast(coalesce(t.touch_new_5, 0) as bigint) as touch_new_5,
+           cast(coalesce(t.touch_new_6, 0) as bigint) as touch_new_6,
+           cast(coalesce(t.touch_new_7, 0) as bigint) as touch_new_7,
+           cast(coalesce(t.touch_new_8, 0) as bigint) as touch_new_8,
+           cast(coalesce(t.touch_new_9, 0) as bigint) as touch_new_9,
+           cast(coalesce(t.touch_new_10, 0) as bigint) as touch_new_10,
+           cast(coalesce(t.touch_new_11, 0) as bigint) as touch_new_11,
+           cast(coalesce(t.touch_new_12, 0) as bigint) as touch_new_12
     from logic l
     left join touches t on t.rep_id = l.rep_id and t.month = l.month
 )

@@ -494,8 +494,9 @@ def test_whole_months_and_days_give_the_same_frame(sc_runner: Runner, period: tu
         scorecard_data.conversion_by_stage(sc_runner, *F.Q3))
 
 
-@pytest.mark.parametrize("period", [F.Q3, Q3_BY_DAY, (date(2026, 9, 1), date(2026, 9, 30))],
-                         ids=["quarter", "by day", "month"])
+@pytest.mark.parametrize("period", [F.Q3, Q3_BY_DAY, (date(2026, 9, 1), date(2026, 9, 30)),
+                                    (date(2025, 9, 1), date(2026, 9, 30))],
+                         ids=["quarter", "by day", "month", "thirteen months (raw, shifted by months)"])
 def test_periods_in_one_query_match_one_query_each(sc_runner: Runner, period: tuple[date, date]) -> None:
     """$periods = 4 returns the periods of Filters.previous, each with the rows of its own query."""
     many = sc_runner.run("scorecard_kpis_by_rep", start=period[0], end=period[1], periods=4)
@@ -593,22 +594,23 @@ def touch_runner(tmp_path: Path, request: pytest.FixtureRequest) -> Runner:
 
 
 def test_monthly_rollup_counts_first_touches(touch_runner: Runner) -> None:
-    """touch_new[j]: the month's deals A2 had not touched in the j - 1 months before; 6 elements (May-Sep + 2)."""
+    """touch_new_<j>: the month's deals A2 had not touched in the j - 1 months before (13: none in a year)."""
+    cols = ", ".join(f"touch_new_{j}" for j in range(1, 13))
     cur = touch_runner._db.cursor()
     try:
-        rows = cur.sql("select month, activities, deal_activities, touch_new from rep_kpis_by_month "
+        rows = cur.sql(f"select month, activities, deal_activities, [{cols}] from rep_kpis_by_month "
                        "where rep_id = 'A2' and activities > 0 order by month").fetchall()
     finally:
         cur.close()
     assert rows == [
         # May: O201 and O203, both first touches.
-        (date(2026, 5, 1), 2, 2, [2, 2, 2, 2, 2, 2]),
+        (date(2026, 5, 1), 2, 2, [2] * 12),
         # Jul: O201, last touched 2 months before.
-        (date(2026, 7, 1), 1, 1, [1, 1, 0, 0, 0, 0]),
+        (date(2026, 7, 1), 1, 1, [1, 1] + [0] * 10),
         # Aug: O201 a month after; the email is on no deal.
-        (date(2026, 8, 1), 2, 1, [1, 0, 0, 0, 0, 0]),
+        (date(2026, 8, 1), 2, 1, [1] + [0] * 11),
         # Sep: O201 (1 month), O202 (first), O203 (4 months since May).
-        (date(2026, 9, 1), 3, 3, [3, 2, 2, 2, 1, 1]),
+        (date(2026, 9, 1), 3, 3, [3, 2, 2, 2] + [1] * 8),
     ]
 
 
@@ -619,6 +621,8 @@ def test_monthly_rollup_counts_first_touches(touch_runner: Runner) -> None:
     ((date(2026, 8, 1), date(2026, 9, 30)), (5, 4 / 3)), ((date(2026, 7, 6), date(2026, 9, 30)), (5, 4 / 3)),
     # Sep alone: 3 on 3; Q2: O201 and O203 in May, 2 on 2.
     ((date(2026, 9, 1), date(2026, 9, 30)), (3, 1.0)), (F.Q2, (2, 1.0)),
+    # Twelve months (the longest the rollup serves) and thirteen (raw): all 8, 7 on 3 deals.
+    ((date(2025, 10, 1), date(2026, 9, 30)), (8, 7 / 3)), ((date(2025, 9, 1), date(2026, 9, 30)), (8, 7 / 3)),
 ])
 def test_deals_touched_over_months(touch_runner: Runner, period: tuple[date, date],
                                    expected: tuple[int, float]) -> None:
