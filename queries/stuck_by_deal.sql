@@ -15,11 +15,6 @@
 -- Stays and each deal's entry into its current stage come from the derived tables funnel_stays and
 -- funnel_deals (computed once per snapshot); the filters use the parameters directly so they reach the scans.
 with
-inputs as (
-    select
-        cast($min_stays as integer) as min_stays,
-        (select as_of from snapshot_info) as as_of
-),
 stay_days as (
     -- completed stays of the filtered deals counted per (stage, days): the percentiles below are read off these
     -- counts, which gives quantile_cont's values without sorting every stay
@@ -67,7 +62,8 @@ reference as (
     group by stage
 ),
 current_stay as (
-    select f.opportunity_id, f.stage, f.entered_current_at as entered_at
+    select f.opportunity_id, f.stage, f.entered_current_at as entered_at,
+           (select as_of from snapshot_info) - cast(f.entered_current_at as date) as days_in_stage
     from funnel_deals f
     where f.status = 'open' and f.entered_current_at is not null
       and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
@@ -78,18 +74,18 @@ current_stay as (
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
 ),
 stuck as materialized (
-    select c.opportunity_id, c.entered_at, r.p90_days, r.median_days, r.completed_stays
+    -- materialized: the few stuck deals are found first, then joined to the deals for their names
+    select c.opportunity_id, c.entered_at, c.days_in_stage, r.p90_days, r.median_days, r.completed_stays
     from current_stay c
     join reference r on r.stage = c.stage
-    cross join inputs i
-    where r.completed_stays >= i.min_stays
-      and i.as_of - cast(c.entered_at as date) > r.p90_days
+    where r.completed_stays >= cast($min_stays as integer)
+      and c.days_in_stage > r.p90_days
 ),
 final as (
     select
         d.opportunity_id, d.account_name, d.owner_name, d.team, d.stage, d.amount,
         cast(s.entered_at as date) as entered_stage,
-        i.as_of - cast(s.entered_at as date) as days_in_stage,
+        s.days_in_stage,
         s.p90_days as stage_p90_days,
         s.median_days as stage_median_days,
         s.completed_stays,
@@ -97,7 +93,6 @@ final as (
         d.created_date
     from deals d
     join stuck s on s.opportunity_id = d.opportunity_id
-    cross join inputs i
     where d.status = 'open'
 )
 select * from final
