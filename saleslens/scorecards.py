@@ -324,36 +324,39 @@ def normalise(kpis: pl.DataFrame, key: str, min_sample: int = DEFAULT_MIN_SAMPLE
     Method is "target" (attainment of the rep's own target), "percentile" (among peers of the same
     role), "neutral" (a flagged rate, scored at 50) or "missing" (no value: left out of the score).
     """
+    # Polars expressions over all reps at once (a Python loop per rep cost 25 ms a KPI for 4,700 reps); the
+    # percentile is percentile_among's rule: (peers below + 0.5 x other peers equal) / (n - 1) x 100.
     kpi = KPIS[key]
-    values, targets = _value(kpis, key), _target(kpis, kpi)
-    flags = flagged(kpis, key, min_sample)
-    roles = kpis["role"].to_list() if "role" in kpis.columns else [""] * kpis.height
-    # Percentiles per role, over peers whose value is certain (not flagged).
-    pct: list[float | None] = [None] * kpis.height
-    for role in set(roles):
-        idx = [i for i, r in enumerate(roles) if r == role]
-        ranked = percentile_among([None if flags[i] else values[i] for i in idx], kpi.higher_is_better)
-        for i, p in zip(idx, ranked, strict=True):
-            pct[i] = p
-    rows = []
-    for i in range(kpis.height):
-        value, target = values[i], targets[i]
-        if value is None or _nan(value):
-            method, norm = "missing", None
-        elif flags[i]:
-            method, norm = "neutral", NEUTRAL
-        elif key == "attainment":
-            method, norm = "target", min(value, cap) * 100
-        elif target is not None and target > 0:
-            method, norm = "target", min(value / target, cap) * 100
-        else:
-            method, norm = "percentile", pct[i]
-        rows.append({"value": value, "target": target if kpi.target_metric else None, "method": method,
-                     "normalised": norm, "flagged": flags[i]})
-    frame = pl.DataFrame(rows, schema={"value": pl.Float64, "target": pl.Float64, "method": pl.String,
-                                       "normalised": pl.Float64, "flagged": pl.Boolean})
-    return frame.with_columns(pl.Series("rep_id", kpis["rep_id"].to_list(), dtype=pl.String),
-                              pl.lit(key).alias("kpi"))
+    frame = pl.DataFrame({
+        "rep_id": pl.Series(kpis["rep_id"].to_list(), dtype=pl.String),
+        "value": pl.Series(_value(kpis, key), dtype=pl.Float64),
+        "target": pl.Series(_target(kpis, kpi), dtype=pl.Float64),
+        "flagged": pl.Series(flagged(kpis, key, min_sample), dtype=pl.Boolean),
+        "role": kpis["role"].cast(pl.String) if "role" in kpis.columns else pl.Series([""] * kpis.height),
+    })
+    value, target, flag = pl.col("value"), pl.col("target"), pl.col("flagged")
+    missing = value.is_null() | value.is_nan()
+    certain = pl.when(~missing & ~flag).then(value)
+    n = certain.count().over("role")
+    lo = certain.rank("min").over("role") - 1  # certain peers below
+    hi = certain.rank("max").over("role")  # certain peers at or below
+    below = lo if kpi.higher_is_better else n - hi
+    pct = pl.when(n == 1).then(pl.lit(NEUTRAL, dtype=pl.Float64)).otherwise(
+        (below.cast(pl.Float64) + 0.5 * (hi - lo - 1).cast(pl.Float64)) / (n - 1).cast(pl.Float64) * 100)
+    capped = value if key == "attainment" else value / target
+    by_target = (pl.lit(key == "attainment") | (target.is_not_null() & (target > 0)))
+    method = (pl.when(missing).then(pl.lit("missing")).when(flag).then(pl.lit("neutral"))
+              .when(by_target).then(pl.lit("target")).otherwise(pl.lit("percentile")))
+    norm = (pl.when(missing).then(None).when(flag).then(pl.lit(NEUTRAL, dtype=pl.Float64))
+            .when(by_target).then(pl.min_horizontal(capped, pl.lit(cap, dtype=pl.Float64)) * 100)
+            .otherwise(pl.when(certain.is_not_null()).then(pct)))
+    return frame.select(
+        "value",
+        (target if kpi.target_metric else pl.lit(None, dtype=pl.Float64)).alias("target"),
+        method.alias("method"),
+        norm.cast(pl.Float64).alias("normalised"),
+        "flagged", "rep_id", pl.lit(key).alias("kpi"),
+    )
 
 
 def normalise_rating(rating: int | float | None) -> float | None:
