@@ -56,9 +56,22 @@ def choose_source() -> str:
     return chosen
 
 
+VIEWS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
+
+
+def view_from_link() -> str:
+    """The section to show: the one picked before, else the link's p_view, else the first."""
+    if st.session_state.get("targets_view") not in VIEWS:
+        wanted = st.query_params.get("p_view", VIEWS[0])
+        st.session_state["targets_view"] = wanted if wanted in VIEWS else VIEWS[0]
+    return st.session_state["targets_view"]
+
+
 # ---------------------------------------------------------------- data for the whole page
 
 st.title(t("targets.title", lang))
+# The headline's queries (and the Pacing section's, when it is the one shown) run at once, not one by one.
+td.prefetch(ctx.runner, td.view_calls(f, as_of, members_table=view_from_link() == "pacing"))
 people = td.members(ctx.runner, f)
 if people.is_empty():
     st.info(t("targets.note.no_people", lang))
@@ -124,14 +137,9 @@ else:
 if p.target is None:
     st.info(t("targets.note.no_quarter_target", lang))
 
-VIEWS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
-
-
 def choose_view() -> str:
     """The section picker (only the chosen section's work is done); the choice goes into the link as p_view."""
-    if st.session_state.get("targets_view") not in VIEWS:
-        wanted = st.query_params.get("p_view", VIEWS[0])
-        st.session_state["targets_view"] = wanted if wanted in VIEWS else VIEWS[0]
+    view_from_link()
     chosen = st.segmented_control(t("targets.view", lang), VIEWS, key="targets_view", label_visibility="collapsed",
                                   format_func=lambda k: t(f"targets.tab.{k}", lang)) or VIEWS[0]
     if chosen != VIEWS[0]:

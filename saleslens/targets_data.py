@@ -25,6 +25,7 @@ from saleslens.filters import Filters
 SNAPSHOT_SOURCE = ""  # the target source meaning "the snapshot's targets table"
 HISTORY_QUARTERS = 8  # past quarters the pacing curve learns from
 MIN_CURVE_QUARTERS = 2  # a group needs bookings in this many past quarters to have its own curve
+PREFETCH_WORKERS = 3  # threads that run a view's independent queries at once
 
 
 def org_params(f: Filters) -> dict[str, list[str]]:
@@ -45,10 +46,80 @@ def group_kind(f: Filters) -> tuple[str, list[str]]:
     return "org", []
 
 
-def members(runner: Runner, f: Filters, history: tuple[date, date] | None = None) -> pl.DataFrame:
+# The named queries behind the reports, each built in one place so a prefetch asks for exactly what they ask for.
+Call = tuple[str, dict]
+
+
+def _run(runner: Runner, call: Call) -> pl.DataFrame:
+    """Run one named query call."""
+    name, params = call
+    return runner.run(name, **params)
+
+
+def members_call(f: Filters, history: tuple[date, date] | None = None) -> Call:
     """The people of the group, with their bookings over an optional history window."""
     h_start, h_end = history or (None, None)
-    return runner.run("targets_by_rep", history_start=h_start, history_end=h_end, **org_params(f))
+    return "targets_by_rep", {"history_start": h_start, "history_end": h_end, **org_params(f)}
+
+
+def daily_call(f: Filters, start: date, end: date) -> Call:
+    """Won bookings per day of the group."""
+    return "pacing_by_day", {"start": start, "end": end, **deal_params(f)}
+
+
+def weekly_call(f: Filters, as_of: date) -> Call:
+    """Won bookings per week of past quarters, for the seasonality curve."""
+    return "seasonality_by_week", {"as_of": as_of, "quarters": HISTORY_QUARTERS, **deal_params(f)}
+
+
+def open_deals_call(f: Filters, start: date, end: date) -> Call:
+    """Open deals due in a period."""
+    return "forecast_by_deal", {"start": start, "end": end, **deal_params(f)}
+
+
+def win_rates_call(f: Filters, start: date, end: date) -> Call:
+    """Won and lost value per rep in a window."""
+    return "coverage_by_rep", {"start": start, "end": end, **deal_params(f)}
+
+
+def rep_months_call(f: Filters, start: date, end: date) -> Call:
+    """Won bookings per rep and month."""
+    return "attainment_by_rep_month", {"start": start, "end": end, **deal_params(f)}
+
+
+STAGE_STATS_CALL: Call = ("forecast_by_stage", {})
+
+
+def coverage_window(q_start: date) -> tuple[date, date]:
+    """The four quarters before a quarter: the history behind the coverage win rate."""
+    return tg.add_months(q_start, -12), q_start - timedelta(days=1)
+
+
+def view_calls(f: Filters, as_of: date, members_table: bool = True) -> list[Call]:
+    """The queries of the page's headline for a group (and of its table of members), slowest first.
+
+    The same calls pacing_report, forecast_report, coverage_report and members_table make, so after a
+    prefetch they read the runner's cache; the organisation's fallbacks run only where a group needs them.
+    """
+    q_start, q_end = tg.quarter_bounds(as_of)
+    calls = [open_deals_call(f, q_start, q_end), win_rates_call(f, *coverage_window(q_start)), members_call(f),
+             weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL]
+    return [*calls, rep_months_call(f, q_start, as_of)] if members_table else calls
+
+
+def prefetch(runner: Runner, calls: list[Call], workers: int = PREFETCH_WORKERS) -> None:
+    """Run independent queries on a few threads at once; the reports then find them in the runner's cache.
+
+    Each query runs on its own cursor, and DuckDB works without Python's lock, so small queries that mostly
+    wait on one core overlap instead of queueing.
+    """
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda call: _run(runner, call), calls))
+
+
+def members(runner: Runner, f: Filters, history: tuple[date, date] | None = None) -> pl.DataFrame:
+    """The people of the group, with their bookings over an optional history window."""
+    return _run(runner, members_call(f, history))
 
 
 def target_rows(runner: Runner, data_dir: Path, source: str = SNAPSHOT_SOURCE, metric: str = "bookings"
@@ -83,7 +154,7 @@ def trend_range(f: Filters, as_of: date) -> tuple[date, date]:
 def attainment_table(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.DataFrame, by: str, grain: str,
                      start: date, end: date, as_of: date) -> pl.DataFrame:
     """Attainment per group and period (month or quarter) with year-to-date running totals."""
-    facts = runner.run("attainment_by_rep_month", start=start, end=end, **deal_params(f))
+    facts = _run(runner, rep_months_call(f, start, end))
     actual = tg.group_actuals(facts, people, by)
     target = monthly_targets(rows, people, f, by)
     return tg.attainment(actual, target, start, end, as_of, grain)
@@ -109,11 +180,11 @@ class PacingReport:
 
 def learned_curve(runner: Runner, f: Filters, as_of: date) -> tuple[list[float] | None, str, int]:
     """The group's seasonality curve, the organisation's when the group has too little history, else none."""
-    weekly = runner.run("seasonality_by_week", as_of=as_of, quarters=HISTORY_QUARTERS, **deal_params(f))
+    weekly = _run(runner, weekly_call(f, as_of))
     n = weekly.filter(pl.col("bookings") > 0)["quarter_start"].n_unique() if weekly.height else 0
     if n >= MIN_CURVE_QUARTERS and (curve := tg.seasonality_curve(weekly)):
         return curve, "group", n
-    org = runner.run("seasonality_by_week", as_of=as_of, quarters=HISTORY_QUARTERS)
+    org = _run(runner, weekly_call(Filters(), as_of))
     n_org = org.filter(pl.col("bookings") > 0)["quarter_start"].n_unique() if org.height else 0
     if n_org and (curve := tg.seasonality_curve(org)):
         return curve, "org", n_org
@@ -133,8 +204,8 @@ def pacing_report(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.Dat
                   ) -> PacingReport:
     """Closed to date in the quarter of `as_of` against where the group usually is by then."""
     q_start, q_end = tg.quarter_bounds(as_of)
-    daily = runner.run("pacing_by_day", start=q_start, end=as_of, **deal_params(f))
-    daily = daily.sort("day").with_columns(pl.col("bookings").cum_sum().alias("cumulative"))
+    daily = _run(runner, daily_call(f, q_start, as_of)).sort("day")
+    daily = daily.with_columns(pl.col("bookings").cum_sum().alias("cumulative"))
     closed = float(daily["bookings"].sum()) if daily.height else 0.0
     curve, source, n = learned_curve(runner, f, as_of)
     share = tg.expected_share(curve, as_of)
@@ -161,7 +232,7 @@ class ForecastReport:
 
 def stage_probabilities(runner: Runner, min_deals: int) -> tuple[pl.DataFrame, bool]:
     """Learned stage win rates (defaults where history is thin) and whether there is stage history at all."""
-    stats = runner.run("forecast_by_stage")
+    stats = _run(runner, STAGE_STATS_CALL)
     history = bool(stats.height and stats["history_rows"][0])
     return tg.stage_probabilities(stats, min_deals), history
 
@@ -170,7 +241,7 @@ def forecast_report(runner: Runner, f: Filters, q_start: date, q_end: date, clos
                     min_deals: int = tg.MIN_STAGE_DEALS) -> ForecastReport:
     """Closed to date plus the open deals due in the quarter, weighted by learned stage probabilities."""
     probs, history = stage_probabilities(runner, min_deals)
-    deals = tg.weigh_deals(runner.run("forecast_by_deal", start=q_start, end=q_end, **deal_params(f)), probs)
+    deals = tg.weigh_deals(_run(runner, open_deals_call(f, q_start, q_end)), probs)
     return ForecastReport(probs, deals, tg.forecast(closed, deals), tg.forecast_categories(closed, deals),
                           history, min_deals)
 
@@ -187,13 +258,13 @@ class CoverageReport:
 
 def win_rates(runner: Runner, f: Filters, start: date, end: date) -> pl.DataFrame:
     """Won and lost value per rep in a window (the basis of historical win rates)."""
-    return runner.run("coverage_by_rep", start=start, end=end, **deal_params(f))
+    return _run(runner, win_rates_call(f, start, end))
 
 
 def coverage_report(runner: Runner, f: Filters, q_start: date, target: float | None, closed: float,
                     open_pipeline: float) -> CoverageReport:
     """Open pipeline against the remaining target; the win rate is the group's last four quarters (else the org's)."""
-    h_start, h_end = tg.add_months(q_start, -12), q_start - timedelta(days=1)
+    h_start, h_end = coverage_window(q_start)
     mine = win_rates(runner, f, h_start, h_end)
     rate = tg.win_rate_by_value(mine["won_amount"].sum(), mine["lost_amount"].sum()) if mine.height else None
     source = "group"
@@ -211,7 +282,7 @@ def members_table(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.Dat
                   pacing: PacingReport, fc: ForecastReport) -> pl.DataFrame:
     """Per rep (or team, region) of the group: target, closed, expected by today, gap, forecast and range."""
     q_start, q_end, as_of = pacing.q_start, pacing.q_end, pacing.as_of
-    facts = runner.run("attainment_by_rep_month", start=q_start, end=as_of, **deal_params(f))
+    facts = _run(runner, rep_months_call(f, q_start, as_of))
     closed = tg.group_actuals(facts, people, by).group_by("group_key").agg(
         pl.col("group_label").first(), pl.col("bookings").sum().alias("closed"))
     months = tg.months_between(q_start, q_end)

@@ -296,3 +296,21 @@ def test_monthly_targets_within_a_quarter_equal_the_whole_spread(runner: Runner,
         whole = td.monthly_targets(rows, people, filters, by).filter(months).sort("group_key", "month")
         within = td.monthly_targets(rows, people, filters, by, within=(start, end)).filter(months)
         assert within.sort("group_key", "month").equals(whole)
+
+
+@pytest.mark.parametrize("filters", [group(), group(teams=("North",)), group(reps=("R1",))])
+def test_a_prefetch_runs_every_query_of_the_headline_and_pacing_section(data_dir: Path, filters: Filters) -> None:
+    r = Runner(store.open_snapshot(data_dir))
+    try:
+        td.prefetch(r, td.view_calls(filters, fx.AS_OF))
+        prefetched = set(r._cache)
+        people, rows = td.members(r, filters), td.target_rows(r, data_dir)
+        pacing = td.pacing_report(r, filters, rows, people, fx.AS_OF)
+        fc = td.forecast_report(r, filters, pacing.q_start, pacing.q_end, pacing.pace.closed)
+        td.coverage_report(r, filters, pacing.q_start, pacing.pace.target, pacing.pace.closed,
+                           fc.forecast.open_total)
+        td.members_table(r, filters, rows, people, "rep", pacing, fc)
+        # Only the target rows (the same for every group) were not prefetched: the reports found the rest cached.
+        assert {key[1] for key in set(r._cache) - prefetched} == {"targets_by_owner"}
+    finally:
+        r.close()
