@@ -72,11 +72,13 @@ def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.
     labels = [f"#{r} {names[i]}" for i, r in zip(order, ranked["rank"].to_list(), strict=True)]
     fig = go.Figure()
     keys = breakdown["kpi"].unique(maintain_order=True).to_list()
+    y = np.array(labels, dtype=object)  # arrays: Plotly checks a list element by element
     for n, key in enumerate(keys):
         part = breakdown.filter(pl.col("kpi") == key)
         by_rep = dict(zip(part["rep_id"].to_list(), part["contribution"].to_list(), strict=True))
         fig.add_bar(
-            x=[by_rep.get(i) or 0 for i in order], y=labels, orientation="h", name=kpi_label(key, lang),
+            x=np.array([by_rep.get(i) or 0 for i in order], dtype=float), y=y, orientation="h",
+            name=kpi_label(key, lang),
             marker_color=KPI_COLOURS[n % len(KPI_COLOURS)],
             hovertemplate="%{y}<br>" + kpi_label(key, lang) + ": %{x:.1f}<extra></extra>",
         )
