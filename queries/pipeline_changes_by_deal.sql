@@ -24,47 +24,116 @@
 --                          closed, or newly matches the filters)
 -- change = amount in the second pipeline - amount in the first (0 when not in it), so the first snapshot's open
 -- pipeline plus every change is the second snapshot's open pipeline.
+-- Only deals in either open pipeline are listed: those are read first (the filters written with the parameters,
+-- so they reach the scans), then each deal in one pipeline only is looked up by id in the other snapshot, instead
+-- of full-joining every deal of both snapshots (as pipeline_changes_by_category does).
 with
 inputs as (
+    -- the runner opens the database of the $compare snapshot (its id and date are in snapshot_info)
     select
         cast($compare as varchar) as compare_id,
-        coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources,
         cast($category as varchar) as pick
 ),
-first_state as (
+first_open as (
+    -- the first snapshot's open pipeline: open, in the filters and in the period
     select
         d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
         d.expected_close_date,
-        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
-        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
     from deals_before d
-    cross join inputs i
+    where d.status = 'open'
+      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+second_open as (
+    -- the second snapshot's open pipeline
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
+    from deals d
+    where d.status = 'open'
+      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+both_open as (
+    -- every deal in either pipeline and which ones it is in
+    select
+        coalesce(f.opportunity_id, s.opportunity_id) as opportunity_id,
+        f.opportunity_id is not null as in_first,
+        s.opportunity_id is not null as in_second
+    from first_open f
+    full outer join second_open s on s.opportunity_id = f.opportunity_id
+),
+first_state as (
+    -- the first snapshot's rows of the deals in either pipeline: its own pipeline, then the others looked up
+    select * from first_open
+    union all
+    select
+        d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
+        d.expected_close_date,
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
+    from deals_before d
+    where d.opportunity_id in (select opportunity_id from both_open where not in_first)
 ),
 second_state as (
+    -- the second snapshot's rows of the deals in either pipeline
+    select * from second_open
+    union all
     select
         d.opportunity_id, d.account_name, d.owner_name, d.stage, d.status, coalesce(d.amount, 0) as amount,
         d.expected_close_date,
-        coalesce(d.expected_close_date, i.d_end) between i.d_start and i.d_end as in_period,
-        (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-        and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-        and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-        and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-        and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-        and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source)) as in_filters
+        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
+            between coalesce(cast($start as date), date '0001-01-01')
+                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+            as in_filters
     from deals d
-    cross join inputs i
+    where d.opportunity_id in (select opportunity_id from both_open where not in_second)
 ),
 pairs as (
     select
