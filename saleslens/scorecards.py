@@ -440,16 +440,16 @@ def _empty_scores(kpis: pl.DataFrame) -> pl.DataFrame:
 def with_ranks(frame: pl.DataFrame, column: str, higher_is_better: bool = True,
                uncertain: list[bool] | None = None) -> pl.DataFrame:
     """The frame with a `rank` column: min ranks within each role; uncertain rows stay unranked."""
-    values = frame[column].cast(pl.Float64).to_list()
-    if uncertain is not None:
-        values = [None if u else v for v, u in zip(values, uncertain, strict=True)]
-    roles = frame["role"].to_list() if "role" in frame.columns else [""] * frame.height
-    ranks: list[int | None] = [None] * frame.height
-    for role in set(roles):
-        idx = [i for i, r in enumerate(roles) if r == role]
-        for i, r in zip(idx, rank_min([values[i] for i in idx], higher_is_better), strict=True):
-            ranks[i] = r
-    return frame.with_columns(pl.Series("rank", ranks, dtype=pl.Int64))
+    # rank_min's rule as one Polars expression per role (a Python loop cost 8 ms a call for 4,700 reps).
+    parts = pl.DataFrame({
+        "v": frame[column].cast(pl.Float64),
+        "u": pl.Series(uncertain if uncertain is not None else [False] * frame.height, dtype=pl.Boolean),
+        "role": frame["role"].cast(pl.String) if "role" in frame.columns else pl.Series([""] * frame.height),
+    })
+    v = pl.col("v")
+    ranked = pl.when(~pl.col("u") & v.is_not_null() & ~v.is_nan()).then(v).rank(
+        "min", descending=higher_is_better).over("role")
+    return frame.with_columns(parts.select(ranked.cast(pl.Int64).alias("rank"))["rank"])
 
 
 # ---------------------------------------------------------------- leaderboard
