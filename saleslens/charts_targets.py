@@ -175,7 +175,10 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Fi
     pcts = data["gap_pct"].to_list()
     bars = {
         "type": "bar", "x": gaps, "y": data["group_label"].to_list(), "orientation": "h",
-        "marker": {"color": [PALETTE["good"] if g >= 0 else PALETTE["bad"] for g in gaps]},
+        # 1 ahead (green), 0 behind (red) on a two-colour scale: the same bars as a colour per bar, whose
+        # per-element validation took 40 ms for the organisation's 3,000 reps
+        "marker": {"color": [1 if g >= 0 else 0 for g in gaps], "cmin": 0, "cmax": 1,
+                   "colorscale": [[0, PALETTE["bad"]], [1, PALETTE["good"]]]},
         "text": [f"{'+' if g >= 0 else '−'}{money(abs(g), lang)} ({percent(p, lang, 0) if p is not None else '–'})"
                  for g, p in zip(gaps, pcts, strict=True)],
         "textposition": "outside", "cliponaxis": False, "hovertemplate": "%{y}: %{text}<extra></extra>",
