@@ -8,46 +8,43 @@
 --   $reps       text[]  []        only these rep_ids (empty = all)
 -- Meetings are activities of type meeting, demo or visit (time spent with the buyer). The steps are volumes in
 -- the same range, not one cohort followed through: a win in the range may come from an older opportunity.
+-- Speed: the parameters are written into the predicates (activities as a timestamp range), so the Parquet
+-- scans prune to the range; opportunities created and won are read as two filtered scans.
 with
-inputs as (
-    select
-        cast($start as date) as d_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
-),
 people as (
     select r.rep_id, r.name, r.team, r.region, r.role, r.hire_date, r.leave_date
     from reps r
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
 ),
 acts as (
     select a.rep_id, count(*) as activities,
            count(*) filter (where a.type in ('meeting', 'demo', 'visit')) as meetings
     from activities a
-    cross join inputs i
-    where cast(a.occurred_at as date) between i.d_start and i.d_end
+    where a.occurred_at >= cast(cast($start as date) as timestamp) and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
     group by a.rep_id
 ),
-opps as (
-    select o.owner_id as rep_id,
-           count(*) filter (where o.created_date between i.d_start and i.d_end) as opportunities,
-           count(*) filter (where o.status = 'won' and o.close_date between i.d_start and i.d_end) as wins
+created as (
+    select o.owner_id as rep_id, count(*) as opportunities
     from opportunities o
-    cross join inputs i
+    where o.created_date between cast($start as date) and cast($end as date)
+    group by o.owner_id
+),
+won as (
+    select o.owner_id as rep_id, count(*) as wins
+    from opportunities o
+    where o.status = 'won' and o.close_date between cast($start as date) and cast($end as date)
     group by o.owner_id
 ),
 final as (
     select p.rep_id, p.name, p.team, p.region, p.role, p.hire_date, p.leave_date,
            coalesce(a.activities, 0) as activities, coalesce(a.meetings, 0) as meetings,
-           coalesce(o.opportunities, 0) as opportunities, coalesce(o.wins, 0) as wins
+           coalesce(c.opportunities, 0) as opportunities, coalesce(w.wins, 0) as wins
     from people p
     left join acts a on a.rep_id = p.rep_id
-    left join opps o on o.rep_id = p.rep_id
+    left join created c on c.rep_id = p.rep_id
+    left join won w on w.rep_id = p.rep_id
 )
 select * from final
 order by team, name
