@@ -7,31 +7,21 @@
 --   $teams      text[]  []        only reps in these teams (empty = all)
 --   $reps       text[]  []        only these rep_ids (empty = all)
 --   $roles      text[]  []        only reps with these roles (empty = all)
+-- The parameters are written into the predicates, so the period reaches the targets scan.
 with
-inputs as (
-    select
-        cast($start as date) as d_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($roles as varchar[]) as f_roles
-),
 people as (
     select r.rep_id, r.hire_date
     from reps r
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
-      and (len(i.f_roles) = 0 or list_contains(i.f_roles, r.role))
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+      and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
 final as (
     select p.rep_id, p.hire_date, t.metric, t.period_start, t.period_end, t.value
     from targets t
     join people p on p.rep_id = t.owner_id
-    cross join inputs i
-    where t.owner_type = 'rep' and t.period_start between i.d_start and i.d_end
+    where t.owner_type = 'rep' and t.period_start between cast($start as date) and cast($end as date)
 )
 select * from final
 order by rep_id, metric, period_start
