@@ -506,13 +506,27 @@ def peer_position(kpis: pl.DataFrame, rep_id: str, keys: tuple[str, ...] = POSIT
         flags = flagged(peers, key, min_sample)
         values = _value(peers, key)
         certain = [None if f else v for v, f in zip(values, flags, strict=True)]
-        pct = percentile_among(certain, kpi.higher_is_better)[pos]
-        known = [v for v in certain if v is not None and not _nan(v)]
+        known = sorted(v for v in certain if v is not None and not _nan(v))
+        # percentile_among(certain)[pos], for the one rep only (the whole list cost 7 ms a KPI at 4,700 reps)
+        pct = _percentile_in(certain[pos], known, kpi.higher_is_better)
         target = _target(peers, kpi)[pos] if key != "attainment" else None
         out.append({"kpi": key, "value": values[pos], "target": target,
                     "peer_median": _median(known), "percentile": pct, "flagged": flags[pos]})
     return pl.DataFrame(out, schema={"kpi": pl.String, "value": pl.Float64, "target": pl.Float64,
                                      "peer_median": pl.Float64, "percentile": pl.Float64, "flagged": pl.Boolean})
+
+
+def _percentile_in(value: float | None, present: list[float], higher_is_better: bool) -> float | None:
+    """percentile_among's value for one of the values, given all present values sorted."""
+    if value is None or _nan(value):
+        return None
+    n = len(present)
+    if n == 1:
+        return NEUTRAL
+    lo, hi = bisect.bisect_left(present, value), bisect.bisect_right(present, value)
+    below = lo if higher_is_better else n - hi
+    equal = hi - lo - 1
+    return (below + 0.5 * equal) / (n - 1) * 100
 
 
 def _median(values: list[float]) -> float | None:
