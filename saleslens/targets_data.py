@@ -90,6 +90,11 @@ def rep_months_call(f: Filters, start: date, end: date) -> Call:
 STAGE_STATS_CALL: Call = ("forecast_by_stage", {})
 
 
+def target_rows_call(metric: str = "bookings") -> Call:
+    """The snapshot's target rows of a metric (the same for every group)."""
+    return "targets_by_owner", {"metric": metric}
+
+
 def coverage_window(q_start: date) -> tuple[date, date]:
     """The four quarters before a quarter: the history behind the coverage win rate."""
     return tg.add_months(q_start, -12), q_start - timedelta(days=1)
@@ -98,12 +103,13 @@ def coverage_window(q_start: date) -> tuple[date, date]:
 def view_calls(f: Filters, as_of: date, members_table: bool = True) -> list[Call]:
     """The queries of the page's headline for a group (and of its table of members), slowest first.
 
-    The same calls pacing_report, forecast_report, coverage_report and members_table make, so after a
-    prefetch they read the runner's cache; the organisation's fallbacks run only where a group needs them.
+    The same calls members, target_rows, pacing_report, forecast_report, coverage_report and members_table make,
+    so after a prefetch they read the runner's cache; the organisation's fallbacks run only where a group needs
+    them. The snapshot's target rows come once per runner (unused while a saved target set is chosen).
     """
     q_start, q_end = tg.quarter_bounds(as_of)
     calls = [open_deals_call(f, q_start, q_end), win_rates_call(f, *coverage_window(q_start)), members_call(f),
-             weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL]
+             weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL, target_rows_call()]
     return [*calls, rep_months_call(f, q_start, as_of)] if members_table else calls
 
 
@@ -128,7 +134,7 @@ def target_rows(runner: Runner, data_dir: Path, source: str = SNAPSHOT_SOURCE, m
     if source:
         rows = target_sets.load(data_dir, source).rows
         return rows.filter(pl.col("metric") == metric).select(tg.TARGET_COLUMNS)
-    return runner.run("targets_by_owner", metric=metric).select(tg.TARGET_COLUMNS)
+    return _run(runner, target_rows_call(metric)).select(tg.TARGET_COLUMNS)
 
 
 def monthly_targets(rows: pl.DataFrame, people: pl.DataFrame, f: Filters, by: str, metric: str = "bookings",
