@@ -70,6 +70,7 @@ def _window_for(start: date, end: date, within: Window | None) -> Window:
 _WINDOWS: OrderedDict[tuple, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = OrderedDict()
 _WINDOWS_KEPT = 8
 _WINDOWS_LOCK = threading.Lock()
+_SCORED: OrderedDict[tuple, tuple[pl.DataFrame, Scored]] = OrderedDict()
 
 
 def window_kpis(runner: RunsQueries, window: Window, org: Org = Org(),
@@ -132,10 +133,25 @@ def score_period(runner: RunsQueries, start: date, end: date, definition: Defini
                  data_dir: Path | None = None, within: Window | None = None) -> Scored:
     """Score the reps of the definition's role for one period (peers = those reps)."""
     role_org = Org(org.regions, org.teams, org.reps, (definition.role,))
+    ratings_now = ratings_for(data_dir, end)
+    # A view scores the same period more than once (the scorecard with its change, the score history):
+    # the scores of one window result, period, role and definition are kept with that result.
+    source = window_kpis(runner, _window_for(start, end, within), role_org, definition.ramp)
+    key = (id(source), start, end, role_org, repr(definition),
+           tuple(sorted((rep, tuple(sorted(v.items()))) for rep, v in ratings_now.items())))
+    with _WINDOWS_LOCK:
+        hit = _SCORED.get(key)
+        if hit is not None and hit[0] is source:
+            return hit[1]
     frame = kpis(runner, start, end, role_org, definition.ramp, within)
-    scores, breakdown = scorecards.score(frame, definition, ratings_for(data_dir, end))
+    scores, breakdown = scorecards.score(frame, definition, ratings_now)
     scores = scores.join(frame.select("rep_id", "name", "team"), on="rep_id", how="left")
-    return Scored(frame, scores, breakdown)
+    scored = Scored(frame, scores, breakdown)
+    with _WINDOWS_LOCK:
+        _SCORED[key] = (source, scored)
+        while len(_SCORED) > 4 * _WINDOWS_KEPT:
+            _SCORED.popitem(last=False)
+    return scored
 
 
 def previous_periods(start: date, end: date, count: int) -> list[tuple[date, date]]:
