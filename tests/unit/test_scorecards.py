@@ -633,3 +633,29 @@ def test_deals_touched_over_months(touch_runner: Runner, period: tuple[date, dat
     window = scorecard_data.Window(*period, 4)
     again = scorecard_data.kpis(touch_runner, *period, within=window).filter(pl.col("rep_id") == "A2")
     assert again.row(0, named=True) == row
+
+
+@PERIODS
+def test_scoped_rollups_count_only_visible_deals(sc_runner: Runner, period: tuple[date, date]) -> None:
+    """Row scope on the rollups: credit and first wins are taken over the deals the viewer may see.
+
+    S1 sourced O103 30,000 and O104 40,000 (A1's), O202 20,000 (A2's) and O403 40,000 (A4's): seeing S1 and
+    A1, S1's pipeline is 70,000 (130,000 for everyone). C1 won AC1 after A1 did: for everyone not a new logo,
+    but seeing C1 alone it is AC1's first visible win.
+    """
+    def row(ids: set[str], rep: str) -> dict:
+        scoped = Runner(sc_runner.snapshot, Scope("test", frozenset(ids)))
+        try:
+            frame = scorecard_data.kpis(scoped, *period)
+            assert set(frame["rep_id"].to_list()) <= ids
+            return frame.filter(pl.col("rep_id") == rep).row(0, named=True)
+        finally:
+            scoped.close()
+
+    everyone = {r["rep_id"]: r for r in scorecard_data.kpis(sc_runner, *period).iter_rows(named=True)}
+    assert (everyone["S1"]["pipeline_created"], everyone["S1"]["deals_created"]) == (130000.0, 4)
+    s1 = row({"S1", "A1"}, "S1")
+    assert (s1["pipeline_created"], s1["deals_created"]) == (70000.0, 2)
+    assert row({"S1", "A1"}, "A1") == everyone["A1"]
+    assert everyone["C1"]["new_logos"] == 0
+    assert row({"C1"}, "C1")["new_logos"] == 1
