@@ -168,9 +168,18 @@ def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     return fig
 
 
-def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
-    """Ahead (green) or behind (red) of pace per rep, team or region, most behind at the top."""
+# More bars than this are unreadable (3,000 reps drew a chart 80,000 px tall): the chart keeps the members
+# furthest behind and furthest ahead, and the table under it lists everyone.
+MAX_GAP_BARS = 30
+
+
+def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str, limit: int = MAX_GAP_BARS) -> go.Figure:
+    """Ahead (green) or behind (red) of pace per rep, team or region, most behind at the top; beyond `limit`
+    members, the half furthest behind and the half furthest ahead."""
     data = table.filter(pl.col("gap").is_not_null()).sort("gap", descending=True)
+    total = data.height
+    if total > limit:
+        data = pl.concat([data.head(limit - limit // 2), data.tail(limit // 2)])
     gaps = data["gap"].to_list()
     pcts = data["gap_pct"].to_list()
     bars = {
@@ -189,8 +198,10 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Fi
     shape, _ = _vline(0, {"color": PALETTE["neutral"]})
     fig = go.Figure(data=[bars], layout={
         "xaxis": {"range": [lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0)]}, "shapes": [shape]})
-    fig = base_layout(fig, t("targets.chart.members_title", lang, group=group_title),
-                      t("targets.chart.gap_axis", lang), group_title, "count")
+    title = t("targets.chart.members_title", lang, group=group_title)
+    if total > limit:
+        title += " · " + t("targets.chart.members_extremes", lang, shown=data.height, total=i18n.count(total, lang))
+    fig = base_layout(fig, title, t("targets.chart.gap_axis", lang), group_title, "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "rangemode": "normal"}, hovermode="closest",
                       height=max(260, 90 + 26 * len(gaps)), showlegend=False)
     return fig

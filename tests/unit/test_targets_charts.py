@@ -47,3 +47,15 @@ def test_pacing_chart_marks_the_target_and_todays_gap() -> None:
     assert "behind" in layout["annotations"][1]["text"].lower()
     gap = fig["data"][-1]
     assert list(gap["y"]) == [3000.0, 2000.0] and gap["line"]["color"] == PALETTE["bad"]
+
+
+def test_members_gap_chart_keeps_the_extremes_of_a_long_list() -> None:
+    """100 reps with gaps -50..49 (x 100): 30 bars, the 15 furthest ahead and the 15 furthest behind."""
+    table = pl.DataFrame({"group_label": [f"R{i:03d}" for i in range(100)],
+                          "gap": [float((i - 50) * 100) for i in range(100)], "gap_pct": [0.1] * 100})
+    fig = ch.members_gap_chart(table, "Rep", "en").to_plotly_json()
+    bars = fig["data"][0]
+    assert list(bars["y"]) == [f"R{i:03d}" for i in range(99, 84, -1)] + [f"R{i:03d}" for i in range(14, -1, -1)]
+    assert "the 30 furthest behind and ahead of 100 (all in the table)" in fig["layout"]["title"]["text"]
+    short = ch.members_gap_chart(table.head(30), "Rep", "en").to_plotly_json()
+    assert len(short["data"][0]["y"]) == 30 and "furthest" not in short["layout"]["title"]["text"]
