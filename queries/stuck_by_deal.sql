@@ -15,10 +15,15 @@
 -- Stays and each deal's entry into its current stage come from the derived tables funnel_stays and
 -- funnel_deals (computed once per snapshot); the filters use the parameters directly so they reach the scans.
 with
+open_stages as (
+    select stage, cast(row_number() over (order by position) as integer) as step
+    from stages
+    where not is_won and not is_lost
+),
 stay_days as (
-    -- completed stays of the filtered deals counted per (stage, days): the percentiles below are read off these
+    -- completed stays of the filtered deals counted per (step, days): the percentiles below are read off these
     -- counts, which gives quantile_cont's values without sorting every stay
-    select s.stage, s.days, count(*) as n
+    select s.step, s.days, count(*) as n
     from funnel_stays s
     where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), s.region))
       and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), s.team))
@@ -26,40 +31,41 @@ stay_days as (
       and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), s.product_id))
       and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), s.segment))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), s.source))
-    group by s.stage, s.days
+    group by s.step, s.days
 ),
 ranked as (
     -- below = stays shorter than days; the sorted stays at 0-based ranks below .. below + n - 1 have these days
     select
-        stage, days, n,
-        cast(sum(n) over (partition by stage order by days) - n as bigint) as below,
-        cast(sum(n) over (partition by stage) as bigint) as total
+        step, days, n,
+        cast(sum(n) over (partition by step order by days) - n as bigint) as below,
+        cast(sum(n) over (partition by step) as bigint) as total
     from stay_days
 ),
 ranks as (
     -- quantile_cont's interpolation: position (total - 1) * q between the values at its floor and ceiling
-    select stage, total, q, cast(total - 1 as double) * q as pos
-    from (select distinct stage, total from ranked)
+    select step, total, q, cast(total - 1 as double) * q as pos
+    from (select distinct step, total from ranked)
     cross join (values (cast(0.5 as double)), (cast(0.9 as double))) as v(q)
 ),
 quantiles as (
     select
-        k.stage, k.total, k.q,
+        k.step, k.total, k.q,
         k.pos - floor(k.pos) as frac,
         cast(max(r.days) filter (where r.below <= floor(k.pos) and floor(k.pos) < r.below + r.n) as double) as lo,
         cast(max(r.days) filter (where r.below <= ceil(k.pos) and ceil(k.pos) < r.below + r.n) as double) as hi
     from ranks k
-    join ranked r on r.stage = k.stage
-    group by k.stage, k.total, k.q, k.pos
+    join ranked r on r.step = k.step
+    group by k.step, k.total, k.q, k.pos
 ),
 reference as (
     select
-        stage,
+        os.stage,
         any_value(total) as completed_stays,
         any_value(case when frac = 0 then lo else lo + (hi - lo) * frac end) filter (where q = 0.9) as p90_days,
         any_value(case when frac = 0 then lo else lo + (hi - lo) * frac end) filter (where q = 0.5) as median_days
-    from quantiles
-    group by stage
+    from quantiles x
+    join open_stages os on os.step = x.step
+    group by os.stage
 ),
 current_stay as (
     select f.opportunity_id, f.stage, f.entered_current_at as entered_at,

@@ -3,11 +3,14 @@
 -- scope: opportunity_id by opportunity
 -- days = whole calendar days from the move into the stage to the next move. A stay the deal is still in is not
 -- here (funnel_deals.entered_current_at has it). first_stay marks the deal's first completed stay in that stage,
--- so counting first stays counts distinct deals. Only deals of the snapshot; region and team are the owner's,
+-- so counting first stays counts distinct deals. step numbers the open stages 1..n in stage order (as in the
+-- funnel queries); grouping by it is cheaper than by the stage name. Only deals of the snapshot; region and team are the owner's,
 -- segment the account's, as in the deals view.
 with
 open_stages as (
-    select stage from raw_stages where not is_won and not is_lost
+    select stage, cast(row_number() over (order by position) as integer) as step
+    from raw_stages
+    where not is_won and not is_lost
 ),
 moves as (
     select
@@ -17,7 +20,7 @@ moves as (
 ),
 stays as (
     select
-        m.opportunity_id, m.to_stage, m.changed_at, m.left_at,
+        m.opportunity_id, m.to_stage, s.step, m.changed_at, m.left_at,
         row_number() over (partition by m.opportunity_id, m.to_stage order by m.changed_at) = 1 as first_stay
     from moves m
     join open_stages s on s.stage = m.to_stage
@@ -27,6 +30,7 @@ final as (
     select
         m.opportunity_id,
         m.to_stage as stage,
+        m.step,
         cast(cast(m.left_at as date) - cast(m.changed_at as date) as integer) as days,
         m.first_stay,
         o.status,
