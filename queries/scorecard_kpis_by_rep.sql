@@ -14,8 +14,9 @@
 -- or sourced (owned the lead the deal was converted from); conversion is forward moves out of an open
 -- stage (to a later stage or won) over all moves out of an open stage, from stage_changes in the period.
 -- Speed: periods of up to twelve whole months (quarters) sum the per-rep monthly rollups written at publish
--- (queries/derived/rep_kpis_by_month.sql, rep_pipeline_credit_by_month.sql); other periods count the raw
--- closes, activities, stage moves and leads, and the per-deal credits (rep_pipeline_credit.sql). Each
+-- (queries/derived/rep_kpis_by_month.sql, rep_pipeline_credit_by_month.sql); other periods sum the per-rep
+-- daily rollups (rep_kpis_by_day.sql, rep_deal_touch_days.sql) and the per-deal credits
+-- (rep_pipeline_credit.sql); no query reads the raw events. Each
 -- branch is kept or dropped by a test on the parameters alone, which DuckDB folds; the span of all periods
 -- is written with the parameters so the Parquet scans prune to it; a row's period (k, 0 = the last) is
 -- computed from its date, not joined. Both branches give the same numbers (tests/unit/test_scorecards.py).
@@ -75,64 +76,26 @@ monthly as (
     where (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12)
       and m.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
 ),
-closed_days as (
+daily as (
+    -- other periods: the rollup rows of the days of the periods
     select
-        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', o.close_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - o.close_date) // (cast($end as date) - cast($start as date) + 1) end as k,
-        o.owner_id as rep_id,
-        sum(o.amount) filter (where o.status = 'won') as bookings,
-        count(*) filter (where o.status = 'won') as deals_won,
-        count(*) filter (where o.status = 'lost') as deals_lost,
-        sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
-        count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
-    from opportunities o
+        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', d.day, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - d.day) // (cast($end as date) - cast($start as date) + 1) end as k,
+        d.rep_id, d.bookings, d.deals_won, d.deals_lost, d.cycle_day_sum, d.cycle_deals, d.activities,
+        d.calls, d.emails, d.meetings, d.demos, d.visits, d.deal_activities, d.stage_exits, d.forward_moves,
+        d.leads, d.leads_converted
+    from rep_kpis_by_day d
     where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
-      and o.status in ('won', 'lost')
-      and o.close_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
-    group by all
+      and d.day between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
 ),
-acts_days as (
-    select
-        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', cast(a.occurred_at as date), cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - cast(a.occurred_at as date)) // (cast($end as date) - cast($start as date) + 1) end as k,
-        a.rep_id,
-        count(*) as activities,
-        count(*) filter (where a.type = 'call') as calls,
-        count(*) filter (where a.type = 'email') as emails,
-        count(*) filter (where a.type = 'meeting') as meetings,
-        count(*) filter (where a.type = 'demo') as demos,
-        count(*) filter (where a.type = 'visit') as visits,
-        count(*) filter (where a.opportunity_id is not null) as deal_activities,
-        count(distinct a.opportunity_id) as deals_touched
-    from activities a
+touch_days as (
+    -- other periods: a deal counts on the rep's first day on it in the period (see rep_deal_touch_days.sql)
+    select p.k, t.rep_id, count(*) as deals_touched
+    from rep_deal_touch_days t
+    join periods p on p.k = case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', t.day, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - t.day) // (cast($end as date) - cast($start as date) + 1) end
     where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
-      and a.occurred_at >= cast(case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end as timestamp) and a.occurred_at < cast(cast($end as date) + 1 as timestamp)
-    group by all
-),
-moves_days as (
-    select
-        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', cast(sc.changed_at as date), cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - cast(sc.changed_at as date)) // (cast($end as date) - cast($start as date) + 1) end as k,
-        o.owner_id as rep_id,
-        count(*) as stage_exits,
-        count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
-    from stage_changes sc
-    join opportunities o on o.opportunity_id = sc.opportunity_id
-    join stages f on f.stage = sc.from_stage
-    join stages t on t.stage = sc.to_stage
-    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
-      and sc.changed_at >= cast(case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end as timestamp) and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
-      and not f.is_won and not f.is_lost
-    group by all
-),
-leads_days as (
-    select
-        case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', l.created_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - l.created_date) // (cast($end as date) - cast($start as date) + 1) end as k,
-        l.owner_id as rep_id,
-        count(*) as leads,
-        count(*) filter (where l.status = 'converted' or l.converted_opportunity_id is not null) as leads_converted
-    from leads l
-    where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
-      and l.owner_id is not null
-      and l.created_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
-    group by all
+      and t.day between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
+      and (t.prev_day is null or t.prev_day < p.p_start)
+    group by p.k, t.rep_id
 ),
 sums as (
     select
@@ -156,10 +119,8 @@ sums as (
         sum(leads_converted) as leads_converted
     from (
         select * from monthly
-        union all by name select * from closed_days
-        union all by name select * from acts_days
-        union all by name select * from moves_days
-        union all by name select * from leads_days
+        union all by name select * from daily
+        union all by name select * from touch_days
     )
     group by k, rep_id
 ),

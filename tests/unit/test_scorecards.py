@@ -614,6 +614,26 @@ def test_monthly_rollup_counts_first_touches(touch_runner: Runner) -> None:
     ]
 
 
+def test_daily_rollups_keep_each_touch_with_the_previous_day(touch_runner: Runner) -> None:
+    """rep_deal_touch_days: one row per rep, deal and day with the rep's previous day on the deal;
+    rep_kpis_by_day: A2's activities and deal activities per day."""
+    d = date.fromisoformat
+    cur = touch_runner._db.cursor()
+    try:
+        touches = cur.sql("select day, prev_day from rep_deal_touch_days where rep_id = 'A2' order by day").fetchall()
+        days = cur.sql("select day, activities, deal_activities from rep_kpis_by_day "
+                       "where rep_id = 'A2' and activities > 0 order by day").fetchall()
+    finally:
+        cur.close()
+    # O201 10 May, 5 Jul, 5 Aug, 5 Sep; O202 10 Sep; O203 20 May, 20 Sep.
+    assert touches == [(d("2026-05-10"), None), (d("2026-05-20"), None), (d("2026-07-05"), d("2026-05-10")),
+                       (d("2026-08-05"), d("2026-07-05")), (d("2026-09-05"), d("2026-08-05")),
+                       (d("2026-09-10"), None), (d("2026-09-20"), d("2026-05-20"))]
+    assert days == [(d("2026-05-10"), 1, 1), (d("2026-05-20"), 1, 1), (d("2026-07-05"), 1, 1),
+                    (d("2026-08-01"), 1, 0), (d("2026-08-05"), 1, 1), (d("2026-09-05"), 1, 1),
+                    (d("2026-09-10"), 1, 1), (d("2026-09-20"), 1, 1)]
+
+
 @pytest.mark.parametrize(("period", "expected"), [
     # Q3 and its day-by-day twin: O201 x3, O202, O203 = 5 deal activities on 3 deals.
     (F.Q3, (6, 5 / 3)), (Q3_BY_DAY, (6, 5 / 3)),
