@@ -92,7 +92,7 @@ def test_group_choice_redraws_its_section_only(tiny_data: Path, app: Callable[..
     assert_clean(at)
     table = at.dataframe[0].value
     # tests/fixtures.py, H1 won: R1 O1 1,000; R2 O3 6,000; R3 O4 2,000, so R2 first (bookings descending).
-    assert list(table.columns)[0] == "Rep"
+    assert next(iter(table.columns)) == "Rep"
     assert list(table["bookings"])[:3] == [6000, 2000, 1000]
     assert tiles(at)["bookings"] == "$9.0K"
 
