@@ -49,6 +49,10 @@ people as (
       and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
       and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
+org_reps as (
+    -- the filtered reps, to narrow the rollup rows before they are summed
+    select distinct rep_id from people
+),
 monthly as (
     -- whole months: the rollup rows of the months of the periods
     select
@@ -74,6 +78,7 @@ monthly as (
         end as deals_touched
     from rep_kpis_by_month m
     where (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12)
+      and m.rep_id in (select rep_id from org_reps)
       and m.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
 ),
 daily as (
@@ -85,6 +90,7 @@ daily as (
         d.leads, d.leads_converted
     from rep_kpis_by_day d
     where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+      and d.rep_id in (select rep_id from org_reps)
       and d.day between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
 ),
 touch_days as (
@@ -93,6 +99,7 @@ touch_days as (
     from rep_deal_touch_days t
     join periods p on p.k = case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', t.day, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - t.day) // (cast($end as date) - cast($start as date) + 1) end
     where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+      and t.rep_id in (select rep_id from org_reps)
       and t.day between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
       and (t.prev_day is null or t.prev_day < p.p_start)
     group by p.k, t.rep_id
@@ -145,11 +152,13 @@ pipeline as (
         select date_diff('month', c.month, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) as k, c.rep_id, c.pipeline_created as amount, c.deals_created as deals
         from rep_pipeline_credit_by_month c
         where (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12)
+          and c.rep_id in (select rep_id from org_reps)
           and c.month between cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) and cast($end as date)
         union all
         select case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then date_diff('month', c.created_date, cast($end as date)) // (date_diff('month', cast($start as date), cast($end as date)) + 1) else (cast($end as date) - c.created_date) // (cast($end as date) - cast($start as date) + 1) end as k, c.rep_id, c.amount, 1 as deals
         from rep_pipeline_credit c
         where not ((day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 and date_diff('month', cast($start as date), cast($end as date)) < 12))
+          and c.rep_id in (select rep_id from org_reps)
           and c.created_date between case when day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1 then cast(cast($start as date) - to_months(cast((greatest(cast($periods as integer), 1) - 1) * (date_diff('month', cast($start as date), cast($end as date)) + 1) as integer)) as date) else cast($start as date) - cast((greatest(cast($periods as integer), 1) - 1) * (cast($end as date) - cast($start as date) + 1) as integer) end and cast($end as date)
     )
     group by k, rep_id
