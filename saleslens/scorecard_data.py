@@ -68,7 +68,7 @@ def _window_for(start: date, end: date, within: Window | None) -> Window:
 # The scored window frames of recent query results: every kpis() call of a view reads the same two query
 # results, so the targets are ramp-adjusted and joined once per window, not once per period and role.
 _WINDOWS: OrderedDict[tuple, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = OrderedDict()
-_WINDOWS_KEPT = 8
+_WINDOWS_KEPT = 4  # each holds the scored frame of one window (about 10 MB for 4,700 reps x 4 periods)
 _WINDOWS_LOCK = threading.Lock()
 _SCORED: OrderedDict[tuple, tuple[pl.DataFrame, Scored]] = OrderedDict()
 
@@ -149,7 +149,7 @@ def score_period(runner: RunsQueries, start: date, end: date, definition: Defini
     scored = Scored(frame, scores, breakdown)
     with _WINDOWS_LOCK:
         _SCORED[key] = (source, scored)
-        while len(_SCORED) > 4 * _WINDOWS_KEPT:
+        while len(_SCORED) > 2 * _WINDOWS_KEPT:
             _SCORED.popitem(last=False)
     return scored
 
