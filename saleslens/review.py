@@ -211,6 +211,11 @@ def _quarter(req: Request, as_of: date) -> tuple[date, date]:
     return start, end
 
 
+def _window(start: date, end: date) -> scorecard_data.Window:
+    """The quarter and the ones before it that the pack shows, read in one KPI query."""
+    return scorecard_data.Window(start, end, TREND_QUARTERS)
+
+
 def build(runner: scorecard_data.RunsQueries, data_dir: Path | None, as_of: date, req: Request,
           progress: Progress | None = None) -> Pack:
     """Build the pack for a rep or a team (exactly one of them)."""
@@ -219,7 +224,7 @@ def build(runner: scorecard_data.RunsQueries, data_dir: Path | None, as_of: date
     start, end = _quarter(req, as_of)
     step = progress or (lambda f, m: None)
     step(0.05, t("lb.review.progress_kpis", req.lang))
-    everyone = scorecard_data.kpis(runner, start, end, Org(roles=SCORED_ROLES))
+    everyone = scorecard_data.kpis(runner, start, end, Org(roles=SCORED_ROLES), within=_window(start, end))
     if req.rep:
         return _rep_pack(runner, data_dir, as_of, req, start, end, everyone, step)
     return _team_pack(runner, data_dir, as_of, req, start, end, everyone, step)
@@ -295,7 +300,7 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
     role, name = info["role"], info["name"]
     definition = req.definition(role)
     step(0.2, t("lb.review.progress_scores", lang))
-    scored = scorecard_data.scored_with_change(runner, start, end, definition, Org(), data_dir)
+    scored = scorecard_data.scored_with_change(runner, start, end, definition, Org(), data_dir, _window(start, end))
     srow = scored.scores.filter(pl.col("rep_id") == rep).row(0, named=True)
     parts = scored.breakdown.filter(pl.col("rep_id") == rep)
     peers = scored.kpis.height
@@ -342,7 +347,8 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
     # Trends
     step(0.4, t("lb.review.progress_trends", lang))
     trend_section, trend = _trend_section(runner, req, start, end, (rep,), (), definition.ramp)
-    hist = scorecard_data.score_history(runner, start, end, TREND_QUARTERS, definition, Org(), data_dir)
+    hist = scorecard_data.score_history(runner, start, end, TREND_QUARTERS, definition, Org(), data_dir,
+                                        _window(start, end))
     hist = hist.filter(pl.col("rep_id") == rep)
     sections.append(trend_section)
     quarters = [scorecards.quarter_of(d) for d in hist["period_start"].to_list()]
@@ -501,7 +507,8 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
         step(0.1 + 0.4 * n / len(roles), t("lb.review.progress_scores", lang))
         definition = req.definition(role)
         used.append(definition)
-        scored = scorecard_data.scored_with_change(runner, start, end, definition, Org(), data_dir)
+        scored = scorecard_data.scored_with_change(runner, start, end, definition, Org(), data_dir,
+                                                   _window(start, end))
         peers = scored.kpis.height
         scores.append(scored.scores.filter(pl.col("team") == team).with_columns(pl.lit(peers).alias("peers")))
         parts.append(scored.breakdown.filter(pl.col("rep_id").is_in(list(names))))
