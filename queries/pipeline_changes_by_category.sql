@@ -41,13 +41,13 @@ first_open as (
       and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
           between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
       and (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from raw_before_reps where list_contains(cast($regions as varchar[]), region)))
+               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
       and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from raw_before_reps where list_contains(cast($teams as varchar[]), team)))
+               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
       and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
       and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
       and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from raw_before_accounts where list_contains(cast($segments as varchar[]), segment)))
+               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
 ),
 second_open as (
@@ -83,13 +83,13 @@ first_state as (
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
         (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from raw_before_reps where list_contains(cast($regions as varchar[]), region)))
+               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
         and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from raw_before_reps where list_contains(cast($teams as varchar[]), team)))
+               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
         and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
         and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
         and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from raw_before_accounts where list_contains(cast($segments as varchar[]), segment)))
+               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
         and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
             as in_filters
     from opportunities_before d

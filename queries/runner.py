@@ -269,6 +269,11 @@ class Database:
             con.execute(f"create view raw_before_{table} as {source}")
         con.execute("create view opportunities_before as select * from raw_before_opportunities"
                     + ("" if everyone else " where " + _IN_SCOPE.format(col="owner_id")))
+        # Lookups for filters on the compare snapshot's deals: its reps within the scope, like `reps`; its
+        # accounts whole, like `accounts`.
+        con.execute("create view reps_before as select * from raw_before_reps"
+                    + ("" if everyone else " where " + _IN_SCOPE.format(col="rep_id")))
+        con.execute("create view accounts_before as select * from raw_before_accounts")
         for view, select in _BEFORE_VIEWS.items():
             con.execute(f"create view {view} as {select}")
 
