@@ -7,6 +7,7 @@ parameters and scope.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -14,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from pathlib import Path
 
@@ -164,6 +165,13 @@ class Derived:
     scope_column: str
     scope_kind: str
     order_by: str = ""  # applied when the table is written, so its row groups prune; a view need not sort
+    # A fingerprint of the definition (and of the derived tables it reads): part of the stored file's name, so a
+    # file written by an older definition is never read, only recomputed
+    version: str = ""
+
+    def file_name(self) -> str:
+        """The stored file's name: the table's name and its definition's fingerprint."""
+        return f"{self.name}-{self.version}.parquet"
 
     def scope_filter(self) -> str:
         """The row-scope predicate: the rep's rows, or the rows of deals the viewer may see."""
@@ -186,14 +194,27 @@ DEAL_FACTS = Derived(
 def derived_tables() -> list[Derived]:
     """The derived tables: the stored deals, then the files in name order (a later one may read an earlier
     one's raw_ view)."""
-    out = [DEAL_FACTS]
+    tables = [DEAL_FACTS]
     for path in sorted(DERIVED_DIR.glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
         match = _SCOPE_LINE.search(sql)
         if match is None:
             raise catalog.QueryError(f"{path.name}: the header needs a line '-- scope: <column> by rep|opportunity'")
-        out.append(Derived(path.stem, sql.strip().rstrip(";"), match.group(1), match.group(2)))
+        tables.append(Derived(path.stem, sql.strip().rstrip(";"), match.group(1), match.group(2)))
+    out: list[Derived] = []
+    for d in tables:
+        reads = [e.version for e in out if re.search(rf"\braw_{e.name}\b", d.sql)]
+        digest = hashlib.sha256("\n".join([d.sql, d.order_by, *reads]).encode("utf-8")).hexdigest()[:12]
+        out.append(replace(d, version=digest))
     return out
+
+
+def derived_file(snap: store.Snapshot, name: str) -> Path:
+    """Where the snapshot keeps the current definition of a derived table (the file may not exist)."""
+    for d in derived_tables():
+        if d.name == name:
+            return snap.root / store.DERIVED / d.file_name()
+    raise catalog.QueryError(f"unknown derived table {name}")
 
 
 class Database:
@@ -281,7 +302,7 @@ class Database:
         """raw_<name> over the stored derived table (or its SELECT), and <name> limited to the row scope."""
         con = self._con
         for d in derived_tables():
-            path = self.snapshot.derived_path(d.name)
+            path = self.snapshot.root / store.DERIVED / d.file_name()
             source = f"select * from read_parquet({_literal(str(path))})" \
                 if self._serving and path.exists() else d.sql
             con.execute(f"create view raw_{d.name} as {source}")
@@ -289,7 +310,8 @@ class Database:
             con.execute(f"create view {d.name} as select * from raw_{d.name}{where}")
 
     def write_derived(self, folder: Path, names: list[str] | None = None) -> dict[str, int]:
-        """Compute the derived tables (default all) into folder/<name>.parquet, each file replaced in one rename."""
+        """Compute the derived tables (default all) into folder/<name>-<version>.parquet, each file written in one
+        rename; files of a table's older definitions are removed."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for d in derived_tables():
@@ -303,9 +325,12 @@ class Database:
                     f"to {_literal(str(tmp))} "
                     "(format parquet, row_group_size 50000)"
                 ).fetchone()
-                os.replace(tmp, folder / f"{d.name}.parquet")
+                os.replace(tmp, folder / d.file_name())
             finally:
                 tmp.unlink(missing_ok=True)
+            for old in folder.glob(f"{d.name}*.parquet"):
+                if old.name != d.file_name() and re.fullmatch(rf"{re.escape(d.name)}(-[0-9a-f]+)?\.parquet", old.name):
+                    old.unlink(missing_ok=True)
             counts[d.name] = int(written[0]) if written else 0
         return counts
 

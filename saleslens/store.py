@@ -66,9 +66,6 @@ class Snapshot:
         path = self.root / f"{table}.parquet"
         return path if path.exists() else None
 
-    def derived_path(self, name: str) -> Path:
-        """Where a table derived from the snapshot at publish time is kept (it may not exist yet)."""
-        return self.root / DERIVED / f"{name}.parquet"
 
     def has(self, table: str) -> bool:
         """Whether the snapshot (or the event store up to it) has rows of a table."""

@@ -60,7 +60,7 @@ def _read(r: Runner) -> dict[str, int]:
 
 def test_publish_writes_the_derived_table_and_counts_it(derived_dir: Path, tmp_path: Path) -> None:
     snap = _publish(tmp_path / "data")
-    path = snap.derived_path("won_by_rep")
+    path = runner.derived_file(snap, "won_by_rep")
     assert path.exists()
     assert snap.manifest["derived"]["won_by_rep"] == len(_expected())
     assert dict(pl.read_parquet(path).iter_rows()) == _expected()
@@ -70,7 +70,7 @@ def test_publish_writes_the_derived_table_and_counts_it(derived_dir: Path, tmp_p
 def test_runner_reads_the_stored_table(derived_dir: Path, tmp_path: Path) -> None:
     snap = _publish(tmp_path / "data")
     # Overwrite the stored file with a marker row: the runner must read the file, not recompute.
-    pl.DataFrame({"rep_id": ["MARK"], "won": [99]}).write_parquet(snap.derived_path("won_by_rep"))
+    pl.DataFrame({"rep_id": ["MARK"], "won": [99]}).write_parquet(runner.derived_file(snap, "won_by_rep"))
     r = Runner(store.open_snapshot(snap.data_dir))
     try:
         assert _read(r) == {"MARK": 99}
@@ -80,7 +80,7 @@ def test_runner_reads_the_stored_table(derived_dir: Path, tmp_path: Path) -> Non
 
 def test_missing_file_is_computed_with_the_same_rows(derived_dir: Path, tmp_path: Path) -> None:
     snap = _publish(tmp_path / "data")
-    snap.derived_path("won_by_rep").unlink()
+    runner.derived_file(snap, "won_by_rep").unlink()
     r = Runner(store.open_snapshot(snap.data_dir))
     try:
         assert _read(r) == _expected()
@@ -92,7 +92,7 @@ def test_missing_file_is_computed_with_the_same_rows(derived_dir: Path, tmp_path
 def test_derived_rows_follow_the_row_scope(derived_dir: Path, tmp_path: Path, stored: bool) -> None:
     snap = _publish(tmp_path / "data")
     if not stored:
-        snap.derived_path("won_by_rep").unlink()
+        runner.derived_file(snap, "won_by_rep").unlink()
     rep = sorted(_expected())[0]
     r = Runner(store.open_snapshot(snap.data_dir), Scope(f"rep:{rep}", frozenset({rep})))
     try:
@@ -108,10 +108,10 @@ def test_derived_rows_follow_the_row_scope(derived_dir: Path, tmp_path: Path, st
 
 def test_build_derived_fills_in_an_older_snapshot(derived_dir: Path, tmp_path: Path) -> None:
     snap = fixtures.build_store(tmp_path / "data")  # published without derive
-    assert not snap.derived_path("won_by_rep").exists()
+    assert not runner.derived_file(snap, "won_by_rep").exists()
     assert runner.build_derived(snap)["won_by_rep"] == len(_expected())
-    assert dict(pl.read_parquet(snap.derived_path("won_by_rep")).iter_rows()) == _expected()
-    assert not [p.name for p in snap.derived_path("x").parent.iterdir() if p.name.endswith(".tmp")]
+    assert dict(pl.read_parquet(runner.derived_file(snap, "won_by_rep")).iter_rows()) == _expected()
+    assert not [p.name for p in (snap.root / store.DERIVED).iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_failing_derived_table_publishes_nothing(derived_dir: Path, tmp_path: Path) -> None:
@@ -142,4 +142,34 @@ def test_derive_command_names_unknown_tables_and_fills_in(derived_dir: Path, tmp
     assert "unknown derived table nope" in capsys.readouterr().err
     assert cli.main(["derive", "--data", str(snap.data_dir)]) == 0
     assert f"won_by_rep {len(_expected())}" in capsys.readouterr().out
-    assert snap.derived_path("won_by_rep").exists()
+    assert runner.derived_file(snap, "won_by_rep").exists()
+
+
+def test_a_changed_definition_never_reads_the_older_file(derived_dir: Path, tmp_path: Path) -> None:
+    """After an upgrade changes a derived table's SQL, the stored file of the old SQL is ignored (the new SQL is
+    computed), and `derive` replaces it."""
+    snap = _publish(tmp_path / "data")
+    old_file = runner.derived_file(snap, "won_by_rep")
+    (derived_dir / "won_by_rep.sql").write_text(WON_BY_REP.replace("'won'", "'lost'"), encoding="utf-8")
+    new_file = runner.derived_file(snap, "won_by_rep")
+    assert new_file != old_file and old_file.exists() and not new_file.exists()
+    lost = fixtures.OPPORTUNITIES.group_by("owner_id").agg((pl.col("status") == "lost").sum().alias("won"))
+    expected = dict(zip(lost["owner_id"].to_list(), lost["won"].to_list(), strict=True))
+    assert expected != _expected()  # the fixture tells the two definitions apart
+    r = Runner(store.open_snapshot(snap.data_dir))
+    try:
+        assert _read(r) == expected
+    finally:
+        r.close()
+    runner.build_derived(snap)
+    assert new_file.exists() and not old_file.exists()
+
+
+def test_a_table_reading_another_changes_version_with_it(derived_dir: Path) -> None:
+    (derived_dir / "won_totals.sql").write_text(
+        "-- purpose: x\n-- grain: x\n-- scope: rep_id by rep\nselect rep_id, won from raw_won_by_rep\n")
+    before = {d.name: d.version for d in runner.derived_tables()}
+    (derived_dir / "won_by_rep.sql").write_text(WON_BY_REP.replace("order by rep_id", "order by won"))
+    after = {d.name: d.version for d in runner.derived_tables()}
+    assert before["won_totals"] != after["won_totals"]  # its own SQL is the same; what it reads is not
+    assert before["deal_facts"] == after["deal_facts"]

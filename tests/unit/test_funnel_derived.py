@@ -49,10 +49,11 @@ def runner(request: pytest.FixtureRequest, stores: dict[str, Path]) -> Runner:
 
 def test_publish_writes_the_funnel_tables(stores: dict[str, Path]) -> None:
     snap = store.open_snapshot(stores["stored"])
-    assert snap.derived_path("funnel_deals").exists() and snap.derived_path("funnel_stays").exists()
+    assert runner_module.derived_file(snap, "funnel_deals").exists()
+    assert runner_module.derived_file(snap, "funnel_stays").exists()
     assert snap.manifest["derived"]["funnel_deals"] == 13  # the 13 deals of snapshot B (F4 was deleted)
     assert snap.manifest["derived"]["funnel_stays"] == 20
-    assert not store.open_snapshot(stores["computed"]).derived_path("funnel_deals").exists()
+    assert not runner_module.derived_file(store.open_snapshot(stores["computed"]), "funnel_deals").exists()
 
 
 def test_funnel_deals_facts_from_stage_history(runner: Runner) -> None:

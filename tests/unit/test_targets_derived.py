@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries.runner import Runner, Scope
+from queries.runner import Runner, Scope, derived_file
 from saleslens import store
 from saleslens import targets_data as td
 from saleslens.filters import Filters
@@ -38,7 +38,7 @@ def data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     path = tmp_path_factory.mktemp(f"targets_{request.param}")
     fx.build_store(path, derive=request.param == "stored", extra_changes=GHOST)
     snap = store.open_snapshot(path)
-    assert snap.derived_path("forecast_stages_by_rep").exists() == (request.param == "stored")
+    assert derived_file(snap, "forecast_stages_by_rep").exists() == (request.param == "stored")
     return path
 
 
