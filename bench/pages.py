@@ -105,8 +105,39 @@ def overview(ctx: BenchContext) -> list:
     return figs
 
 
-def funnel(ctx: BenchContext) -> list:
-    """pages/funnel.py: current and cohort funnels, bottlenecks, leads, payments, velocity, win rates, changes."""
+def funnel(ctx: BenchContext, tab: str = "stages") -> list:
+    """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened)."""
+    from saleslens import funnel as fn
+
+    f = ctx.filters
+    params, prev = f.params(), f.previous()
+    has_prev = f.start is not None and f.end is not None
+    has_history = ctx.snapshot.has("stage_changes")
+    # The waterfall's default pickers: this snapshot against the one before it (newest first).
+    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
+    to = ctx.snapshot.id if ctx.snapshot.id in ids else (ids[0] if ids else None)
+    pair = fn.compare_pair(ids, ids[min(ids.index(to) + 1, len(ids) - 1)], to) if len(ids) >= 2 else None
+    # Like the page: the open tab's queries side by side first; the calls below are then cache hits.
+    ctx.run_many(fn.view_calls(fn.View(
+        params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
+        has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"), win_by=fn.WIN_RATE_BY[0],
+        compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None, tab=tab)))
+    if tab == "stages":
+        return _funnel_stages(ctx)
+    if tab == "speed":
+        return _funnel_speed(ctx)
+    if tab == "win_rates":
+        return _funnel_win_rates(ctx)
+    if pair and pair[1] == ctx.snapshot.id:  # Pipeline changes
+        from saleslens import charts_funnel
+
+        bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
+        return [charts_funnel.waterfall(bars, ctx.lang, pair[0], pair[1])]
+    return []
+
+
+def _funnel_stages(ctx: BenchContext) -> list:
+    """The Funnel page's Stages tab: bottlenecks, lead funnel, current-state and cohort funnels, payments."""
     from saleslens import charts_funnel
     from saleslens import funnel as fn
 
@@ -116,15 +147,6 @@ def funnel(ctx: BenchContext) -> list:
     has_history = ctx.snapshot.has("stage_changes")
     filtered = fn.has_filters(params)
     figs: list = []
-    # The waterfall's default pickers: this snapshot against the one before it (newest first).
-    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
-    to = ctx.snapshot.id if ctx.snapshot.id in ids else (ids[0] if ids else None)
-    pair = fn.compare_pair(ids, ids[min(ids.index(to) + 1, len(ids) - 1)], to) if len(ids) >= 2 else None
-    # Like the page: every query of the view side by side first; the calls below are then cache hits.
-    ctx.run_many(fn.view_calls(fn.View(
-        params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
-        has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"), win_by=fn.WIN_RATE_BY[0],
-        compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None)))
     current = ctx.run("funnel_by_stage", **params)
     cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
                        prev_end=prev.end if has_prev else None) if has_history else None)
@@ -158,23 +180,36 @@ def funnel(ctx: BenchContext) -> list:
         pay = ctx.run("payments_by_stage", **params)
         if pay.filter(pl.col("step") == "won")["deals"].sum():
             figs.append(charts_funnel.payments(pay, lang))
+    return figs
+
+
+def _funnel_speed(ctx: BenchContext) -> list:
+    """The Funnel page's Speed tab: sales cycles, days in each stage, stuck deals."""
+    from saleslens import charts_funnel
+
+    params, figs = ctx.filters.params(), []
     ctx.run("velocity_by_outcome", **params)
-    if has_history:
+    if ctx.snapshot.has("stage_changes"):
         stays = ctx.run("velocity_by_stage", **params)
         if stays["stays"].sum():
-            figs.append(charts_funnel.velocity(stays, lang))
+            figs.append(charts_funnel.velocity(stays, ctx.lang))
         stuck = ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")})
         if stuck.height:
             downloads(stuck)
-    by = fn.WIN_RATE_BY[0]
-    rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang, "(none)")
-    if rates.height:
-        figs.append(charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, lang))
-        downloads(rates.drop("band_order"))
-    if pair and pair[1] == ctx.snapshot.id:
-        bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
-        figs.append(charts_funnel.waterfall(bars, lang, pair[0], pair[1]))
     return figs
+
+
+def _funnel_win_rates(ctx: BenchContext) -> list:
+    """The Funnel page's Win rates tab, on its first dimension."""
+    from saleslens import charts_funnel
+    from saleslens import funnel as fn
+
+    by = fn.WIN_RATE_BY[0]
+    rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **ctx.filters.params()), by, ctx.lang, "(none)")
+    if not rates.height:
+        return []
+    downloads(rates.drop("band_order"))
+    return [charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, ctx.lang)]
 
 
 def targets(ctx: BenchContext) -> list:

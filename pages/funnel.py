@@ -3,6 +3,7 @@
 Thin page: shared filters -> named queries (queries/funnel_*, velocity_*, stuck_*, win_rate_*, lead_funnel_*,
 payments_*, pipeline_changes_*, deals_*) -> saleslens.funnel helpers -> saleslens.charts_funnel -> st.*.
 Every chart that stands for deals opens them: click a bar, or pick it in the selectbox under the chart.
+Four tabs (Stages, Speed, Win rates, Pipeline changes); only the open one runs its queries and draws.
 """
 
 from __future__ import annotations
@@ -86,7 +87,35 @@ def snapshot_ids() -> list[str]:
     return ids
 
 
-# ---- every query of this view at once, side by side (the sections below then read them from the runner's cache)
+# ---- title, which funnel is which, and what needs history
+st.title(t("funnel.title", lang))
+st.caption(t("funnel.caption", lang, period=period_text(f.start, f.end)))
+if not has_history:
+    st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")
+
+# Only the open tab does its work: switching tabs reruns the page (on_change="rerun"), and tab.open says which.
+tabs = dict(zip(funnel.TABS, st.tabs([t(f"funnel.tab.{k}", lang) for k in funnel.TABS], key="funnel_tab",
+                                     on_change="rerun"), strict=True))
+open_tab = next((name for name, tab in tabs.items() if tab.open), funnel.TABS[0])
+# The choices made on a tab, by key prefix: kept while the tab is closed, since Streamlit forgets the state of
+# widgets a run does not draw (the deals opened under a chart, the win-rate dimension, the two snapshots).
+TAB_CHOICES = {
+    "stages": ("funnel_leads_drill", "funnel_current_drill", "funnel_cohort_drill", "funnel_pay_drill"),
+    "win_rates": ("funnel_win_by", "funnel_win_drill_"),
+    "changes": ("funnel_pc_from", "funnel_pc_to", "funnel_pc_drill"),
+}
+
+
+def keep_closed_tabs_choices() -> None:
+    """Write the choices of closed tabs back into the session state, so they outlive this run."""
+    prefixes = tuple(p for name, keys in TAB_CHOICES.items() if name != open_tab for p in keys)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        st.session_state[key] = st.session_state[key]
+
+
+keep_closed_tabs_choices()
+
+# ---- the open tab's queries at once, side by side (its sections below then read them from the runner's cache)
 ids = snapshot_ids()
 pair = funnel.compare_pair(ids, st.session_state["funnel_pc_from"], st.session_state["funnel_pc_to"]) \
     if len(ids) >= 2 else None
@@ -94,36 +123,10 @@ ctx.run_many(funnel.view_calls(funnel.View(
     params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
     has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"),
     win_by=st.session_state.get("funnel_win_by", funnel.WIN_RATE_BY[0]),
-    compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None)))
+    compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None, tab=open_tab)))
 
-# ---- title, which funnel is which, and what needs history
-st.title(t("funnel.title", lang))
-st.caption(t("funnel.caption", lang, period=period_text(f.start, f.end)))
-if not has_history:
-    st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")
 
-current = ctx.run("funnel_by_stage", **params)
-cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
-                   prev_end=prev.end if has_prev else None) if has_history else None)
-top = current.filter(pl.col("kind") == "stage").sort("step")
-n_deals = int(top["reached"][0]) if top.height else 0
-
-# ---- bottleneck callout: the numbers behind the two weakest steps
-st.subheader(t("funnel.bottleneck.header", lang))
-if has_history:
-    now = cohorts.filter(pl.col("cohort") == "current")
-    before = cohorts.filter(pl.col("cohort") == "previous")
-    org = ctx.run("funnel_by_cohort", start=f.start, end=f.end).filter(pl.col("cohort") == "current") \
-        if filtered else None
-    basis = t("funnel.bottleneck.basis_cohort", lang)
-else:
-    now = current
-    before = ctx.run("funnel_by_stage", **prev.params()) if has_prev else current.clear()
-    org = ctx.run("funnel_by_stage", start=f.start, end=f.end) if filtered else None
-    basis = t("funnel.bottleneck.basis_current", lang)
-drop = funnel.drop_vs_previous(now, before) if has_prev else None
-low = funnel.lowest_vs_org(now, org)
-
+# ---- Stages: bottleneck callouts, lead funnel, current-state funnel, cohort funnel, payments
 
 def callout(b: funnel.Bottleneck | None, empty_key: str) -> str:
     """One bottleneck in words, with the counts and rates behind it."""
@@ -139,15 +142,33 @@ def callout(b: funnel.Bottleneck | None, empty_key: str) -> str:
     return t(f"funnel.bottleneck.{b.kind}", lang, **words)
 
 
-b1, b2 = st.columns(2)
-with b1.container(border=True):
-    st.markdown(callout(drop, "funnel.bottleneck.no_drop" if has_prev else "funnel.bottleneck.no_previous"))
-with b2.container(border=True):
-    st.markdown(callout(low, "funnel.bottleneck.too_few"))
-st.caption(basis)
+def bottlenecks(current: pl.DataFrame, cohorts: pl.DataFrame | None) -> pl.DataFrame:
+    """The numbers behind the two weakest steps; the funnel they were read from (the cohort's with history)."""
+    st.subheader(t("funnel.bottleneck.header", lang))
+    if has_history:
+        now = cohorts.filter(pl.col("cohort") == "current")
+        before = cohorts.filter(pl.col("cohort") == "previous")
+        org = ctx.run("funnel_by_cohort", start=f.start, end=f.end).filter(pl.col("cohort") == "current") \
+            if filtered else None
+        basis = t("funnel.bottleneck.basis_cohort", lang)
+    else:
+        now = current
+        before = ctx.run("funnel_by_stage", **prev.params()) if has_prev else current.clear()
+        org = ctx.run("funnel_by_stage", start=f.start, end=f.end) if filtered else None
+        basis = t("funnel.bottleneck.basis_current", lang)
+    drop = funnel.drop_vs_previous(now, before) if has_prev else None
+    low = funnel.lowest_vs_org(now, org)
+    b1, b2 = st.columns(2)
+    with b1.container(border=True):
+        st.markdown(callout(drop, "funnel.bottleneck.no_drop" if has_prev else "funnel.bottleneck.no_previous"))
+    with b2.container(border=True):
+        st.markdown(callout(low, "funnel.bottleneck.too_few"))
+    st.caption(basis)
+    return now
 
-# ---- lead funnel: the top, before there is an opportunity
-if ctx.snapshot.has("leads"):
+
+def lead_funnel() -> None:
+    """The top, before there is an opportunity (the lead funnel has no product: that filter does not apply)."""
     st.subheader(t("funnel.leads.header", lang))
     lead_params = {k: v for k, v in params.items() if k != "products"}
     leads = ctx.run("lead_funnel_by_source", **lead_params)
@@ -156,25 +177,29 @@ if ctx.snapshot.has("leads"):
         st.caption(t("funnel.leads.no_product_filter", lang))
     if not total or total["leads"] == 0:
         st.info(t("funnel.leads.none", lang))
-    else:
-        c1, c2 = st.columns([2, 3])
-        with c1:
-            picked = chart(charts_funnel.lead_funnel(total, lang), "funnel_leads_chart")
-        with c2:
-            by_source = leads.filter(~pl.col("is_total")).select(
-                "source", "leads", "qualified", "converted", "won", "lead_to_won")
-            st.dataframe(by_source, hide_index=True, width="stretch", column_config=columns(by_source))
-        widgets.downloads(leads, "lead_funnel_by_source", lang, key="funnel_leads_table_dl")
-        steps = {k: t(f"funnel.leads.{k}", lang) for k in ("leads", "qualified", "converted", "won")}
-        choice = drill(picked[0] if picked else None, steps, "funnel_leads_drill", t("funnel.leads.drill", lang))
-        deals_for(choice, lambda s: ctx.run("lead_funnel_by_lead", step=s, **lead_params), "leads", "funnel_leads_dl")
+        return
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        picked = chart(charts_funnel.lead_funnel(total, lang), "funnel_leads_chart")
+    with c2:
+        by_source = leads.filter(~pl.col("is_total")).select(
+            "source", "leads", "qualified", "converted", "won", "lead_to_won")
+        st.dataframe(by_source, hide_index=True, width="stretch", column_config=columns(by_source))
+    widgets.downloads(leads, "lead_funnel_by_source", lang, key="funnel_leads_table_dl")
+    steps = {k: t(f"funnel.leads.{k}", lang) for k in ("leads", "qualified", "converted", "won")}
+    choice = drill(picked[0] if picked else None, steps, "funnel_leads_drill", t("funnel.leads.drill", lang))
+    deals_for(choice, lambda s: ctx.run("lead_funnel_by_lead", step=s, **lead_params), "leads", "funnel_leads_dl")
 
-# ---- current-state stage funnel and its outcomes
-st.subheader(t("funnel.current.header", lang))
-st.caption(t("funnel.current.explain", lang))
-if n_deals == 0:
-    st.info(t("funnel.current.none", lang))
-else:
+
+def current_funnel(current: pl.DataFrame) -> None:
+    """The current-state stage funnel and its outcomes."""
+    st.subheader(t("funnel.current.header", lang))
+    st.caption(t("funnel.current.explain", lang))
+    top = current.filter(pl.col("kind") == "stage").sort("step")
+    n_deals = int(top["reached"][0]) if top.height else 0
+    if n_deals == 0:
+        st.info(t("funnel.current.none", lang))
+        return
     outcome = {r["kind"]: r for r in current.filter(pl.col("kind") != "stage").iter_rows(named=True)}
     won, lost = outcome.get("won", {}), outcome.get("lost", {})
     still_open = n_deals - (won.get("deals") or 0) - (lost.get("deals") or 0)
@@ -201,67 +226,90 @@ else:
     with st.expander(t("funnel.current.table", lang)):
         table(current, "funnel_by_stage", "funnel_current_table_dl")
 
-# ---- cohort funnel from stage history, beside the previous period's cohort
-st.subheader(t("funnel.cohort.header", lang))
-if not has_history:
-    st.caption(t("funnel.cohort.needs_history", lang))
-else:
+
+def cohort_funnel(cohorts: pl.DataFrame | None, now: pl.DataFrame) -> None:
+    """The cohort funnel from stage history, beside the previous period's cohort."""
+    st.subheader(t("funnel.cohort.header", lang))
+    if not has_history:
+        st.caption(t("funnel.cohort.needs_history", lang))
+        return
     st.caption(t("funnel.cohort.explain", lang))
     now_size = int(now["cohort_deals"][0]) if now.height else 0
     if now_size == 0:
         st.info(t("funnel.cohort.none", lang))
+        return
+    labels = {"current": t("funnel.cohort.label", lang, period=period_text(f.start, f.end)),
+              "previous": t("funnel.cohort.label", lang, period=period_text(prev.start, prev.end))}
+    picked = chart(charts_funnel.cohort_funnel(cohorts, lang, labels), "funnel_cohort_chart")
+    regressed = now.filter(pl.col("regressed") > 0)
+    if regressed.height:
+        st.markdown(t("funnel.cohort.regressions", lang, items=", ".join(
+            f"{r['stage']} ({r['regressed']})" for r in regressed.iter_rows(named=True))))
     else:
-        labels = {"current": t("funnel.cohort.label", lang, period=period_text(f.start, f.end)),
-                  "previous": t("funnel.cohort.label", lang, period=period_text(prev.start, prev.end))}
-        picked = chart(charts_funnel.cohort_funnel(cohorts, lang, labels), "funnel_cohort_chart")
-        regressed = now.filter(pl.col("regressed") > 0)
-        if regressed.height:
-            st.markdown(t("funnel.cohort.regressions", lang, items=", ".join(
-                f"{r['stage']} ({r['regressed']})" for r in regressed.iter_rows(named=True))))
-        else:
-            st.caption(t("funnel.cohort.no_regressions", lang))
-        cohort_opts = {f"{r['cohort']}|{r['stage']}": f"{labels[r['cohort']]} · {r['stage']}"
-                       for r in cohorts.sort(["cohort", "step"]).iter_rows(named=True)}
-        pick = f"{picked[1]}|{picked[0]}" if picked and len(picked) > 1 else None
-        choice = drill(pick, cohort_opts, "funnel_cohort_drill", t("funnel.cohort.drill", lang))
+        st.caption(t("funnel.cohort.no_regressions", lang))
+    cohort_opts = {f"{r['cohort']}|{r['stage']}": f"{labels[r['cohort']]} · {r['stage']}"
+                   for r in cohorts.sort(["cohort", "step"]).iter_rows(named=True)}
+    pick = f"{picked[1]}|{picked[0]}" if picked and len(picked) > 1 else None
+    choice = drill(pick, cohort_opts, "funnel_cohort_drill", t("funnel.cohort.drill", lang))
 
-        def cohort_deals(option: str) -> pl.DataFrame:
-            cohort, stage = option.split("|", 1)
-            period = prev if cohort == "previous" else f
-            return ctx.run("deals_by_funnel_stage", method="cohort", stage=stage,
-                           **{**params, "start": period.start, "end": period.end})
+    def cohort_deals(option: str) -> pl.DataFrame:
+        cohort, stage = option.split("|", 1)
+        period = prev if cohort == "previous" else f
+        return ctx.run("deals_by_funnel_stage", method="cohort", stage=stage,
+                       **{**params, "start": period.start, "end": period.end})
 
-        deals_for(choice, cohort_deals, "deals_cohort_funnel", "funnel_cohort_dl")
-        with st.expander(t("funnel.cohort.table", lang)):
-            table(cohorts, "funnel_by_cohort", "funnel_cohort_table_dl")
+    deals_for(choice, cohort_deals, "deals_cohort_funnel", "funnel_cohort_dl")
+    with st.expander(t("funnel.cohort.table", lang)):
+        table(cohorts, "funnel_by_cohort", "funnel_cohort_table_dl")
 
-# ---- payment stage: the bottom, after the deal is won
-if ctx.snapshot.has("payments"):
+
+def payments() -> None:
+    """The payment stage: the bottom, after the deal is won."""
     st.subheader(t("funnel.pay.header", lang))
     pay = ctx.run("payments_by_stage", **params)
     if pay.filter(pl.col("step") == "won")["deals"].sum() == 0:
         st.info(t("funnel.pay.none", lang))
-    else:
-        picked = chart(charts_funnel.payments(pay, lang), "funnel_pay_chart")
-        med = {r["step"]: r["median_days"] for r in pay.iter_rows(named=True)}
-        st.caption(t("funnel.pay.days", lang, invoice=i18n.days(med.get("invoiced"), lang),
-                     paid=i18n.days(med.get("paid"), lang)))
-        pay_opts = {k: t(f"funnel.pay.{k}", lang) for k in ("won", "invoiced", "paid")}
-        choice = drill(picked[0] if picked else None, pay_opts, "funnel_pay_drill", t("funnel.pay.drill", lang))
-        deals_for(choice, lambda s: ctx.run("deals_by_payment_stage", step=s, **params), "deals_payments",
-                  "funnel_pay_dl")
+        return
+    picked = chart(charts_funnel.payments(pay, lang), "funnel_pay_chart")
+    med = {r["step"]: r["median_days"] for r in pay.iter_rows(named=True)}
+    st.caption(t("funnel.pay.days", lang, invoice=i18n.days(med.get("invoiced"), lang),
+                 paid=i18n.days(med.get("paid"), lang)))
+    pay_opts = {k: t(f"funnel.pay.{k}", lang) for k in ("won", "invoiced", "paid")}
+    choice = drill(picked[0] if picked else None, pay_opts, "funnel_pay_drill", t("funnel.pay.drill", lang))
+    deals_for(choice, lambda s: ctx.run("deals_by_payment_stage", step=s, **params), "deals_payments",
+              "funnel_pay_dl")
 
-# ---- velocity: sales cycle (no history needed), days in stage and stuck deals (history)
-st.subheader(t("funnel.velocity.header", lang))
-cycle = {r["outcome"]: r for r in ctx.run("velocity_by_outcome", **params).iter_rows(named=True)}
-cycle_cols = st.columns(2)
-for col, key in zip(cycle_cols, ("won", "lost"), strict=True):
-    r = cycle.get(key, {})
-    col.metric(t(f"funnel.velocity.cycle_{key}", lang), i18n.days(r.get("median_days"), lang), border=True,
-               help=t("funnel.velocity.cycle_help", lang),
-               delta=t("funnel.velocity.cycle_detail", lang, p75=i18n.days(r.get("p75_days"), lang),
-                       n=i18n.count(r.get("deals"), lang)), delta_color="off", delta_arrow="off")
-if has_history:
+
+def stages_tab() -> None:
+    """Where deals stand and stall: bottlenecks first, then the funnels from lead to payment."""
+    current = ctx.run("funnel_by_stage", **params)
+    cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
+                       prev_end=prev.end if has_prev else None) if has_history else None)
+    now = bottlenecks(current, cohorts)
+    if ctx.snapshot.has("leads"):
+        lead_funnel()
+    current_funnel(current)
+    cohort_funnel(cohorts, now)
+    if ctx.snapshot.has("payments"):
+        payments()
+
+
+# ---- Speed: sales cycle (no history needed), days in stage and stuck deals (history)
+
+def speed_tab() -> None:
+    """How fast deals move: sales cycles, days in each stage and the deals stuck now."""
+    st.subheader(t("funnel.velocity.header", lang))
+    cycle = {r["outcome"]: r for r in ctx.run("velocity_by_outcome", **params).iter_rows(named=True)}
+    cycle_cols = st.columns(2)
+    for col, key in zip(cycle_cols, ("won", "lost"), strict=True):
+        r = cycle.get(key, {})
+        col.metric(t(f"funnel.velocity.cycle_{key}", lang), i18n.days(r.get("median_days"), lang), border=True,
+                   help=t("funnel.velocity.cycle_help", lang),
+                   delta=t("funnel.velocity.cycle_detail", lang, p75=i18n.days(r.get("p75_days"), lang),
+                           n=i18n.count(r.get("deals"), lang)), delta_color="off", delta_arrow="off")
+    if not has_history:
+        st.caption(t("funnel.velocity.needs_history", lang))
+        return
     stays = ctx.run("velocity_by_stage", **params)
     if stays["stays"].sum() == 0:
         st.info(t("funnel.velocity.none", lang))
@@ -274,21 +322,23 @@ if has_history:
     if stuck.height == 0:
         st.info(t("funnel.stuck.none", lang))
     else:
-        st.caption(t("funnel.stuck.count", lang, n=stuck.height,
-                     amount=i18n.money(stuck["amount"].sum(), lang)))
+        st.caption(t("funnel.stuck.count", lang, n=stuck.height, amount=i18n.money(stuck["amount"].sum(), lang)))
         table(stuck, "stuck_deals", "funnel_stuck_dl")
-else:
-    st.caption(t("funnel.velocity.needs_history", lang))
 
-# ---- win rate by segment, industry, source, product, region and deal size, with 95% intervals
-st.subheader(t("funnel.win.header", lang))
-by = st.radio(t("funnel.win.by", lang), funnel.WIN_RATE_BY, horizontal=True, key="funnel_win_by",
-              format_func=lambda d: t(f"funnel.win.dim.{d}", lang))
-rates = funnel.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang, t("funnel.none_label", lang))
-overall = funnel.overall_win_rate(rates)
-if rates.height == 0:
-    st.info(t("funnel.win.none", lang))
-else:
+
+# ---- Win rates: by segment, industry, source, product, region and deal size, with 95% intervals
+
+def win_rates_tab() -> None:
+    """Win rates of one dimension at a time, with their intervals and the deals behind each bar."""
+    st.subheader(t("funnel.win.header", lang))
+    by = st.radio(t("funnel.win.by", lang), funnel.WIN_RATE_BY, horizontal=True, key="funnel_win_by",
+                  format_func=lambda d: t(f"funnel.win.dim.{d}", lang))
+    rates = funnel.with_labels(ctx.run("win_rate_by_group", by=by, **params), by, lang,
+                               t("funnel.none_label", lang))
+    overall = funnel.overall_win_rate(rates)
+    if rates.height == 0:
+        st.info(t("funnel.win.none", lang))
+        return
     shown = rates.head(20)
     picked = chart(charts_funnel.win_rates(shown, overall, t(f"funnel.win.dim.{by}", lang), lang),
                    f"funnel_win_chart_{by}")
@@ -302,37 +352,47 @@ else:
     with st.expander(t("funnel.win.table", lang)):
         table(rates.drop("band_order"), f"win_rate_by_{by}", "funnel_win_table_dl")
 
-# ---- pipeline changes between two snapshots
-st.subheader(t("funnel.pc.header", lang))
-if len(ids) < 2:
-    st.info(t("funnel.pc.one_snapshot", lang))
-else:
+
+# ---- Pipeline changes: the waterfall between two snapshots
+
+def changes_tab() -> None:
+    """How the open pipeline moved between two snapshots, bar by bar, with the deals behind each bar."""
+    st.subheader(t("funnel.pc.header", lang))
+    if len(ids) < 2:
+        st.info(t("funnel.pc.one_snapshot", lang))
+        return
     c1, c2 = st.columns(2)
-    pair = funnel.compare_pair(ids, c1.selectbox(t("funnel.pc.from", lang), ids, key="funnel_pc_from"),
-                               c2.selectbox(t("funnel.pc.to", lang), ids, key="funnel_pc_to"))
-    if pair is None:
+    chosen = funnel.compare_pair(ids, c1.selectbox(t("funnel.pc.from", lang), ids, key="funnel_pc_from"),
+                                 c2.selectbox(t("funnel.pc.to", lang), ids, key="funnel_pc_to"))
+    if chosen is None:
         st.info(t("funnel.pc.same", lang))
-    else:
-        first_id, second_id, swapped = pair
-        if swapped:  # picked the newer one first: compared in time order
-            st.caption(t("funnel.pc.swapped", lang))
-        pc_runner = ctx.runner if second_id == ctx.snapshot.id else runner_for(ctx.data_dir, second_id,
-                                                                               ctx.runner.scope)
-        bars = pc_runner.run("pipeline_changes_by_category", compare=first_id, **params)
-        st.caption(t("funnel.pc.explain", lang, period=period_text(f.start, f.end)))
-        picked = chart(charts_funnel.waterfall(bars, lang, first_id, second_id), "funnel_pc_chart")
-        st.caption(charts_funnel.click_hint(lang))
-        with st.expander(t("funnel.pc.definitions", lang)):
-            st.markdown("\n".join(f"- **{t(f'funnel.pc.{c}', lang)}**: {t(f'funnel.pc.def.{c}', lang)}"
-                                  for c in funnel.CATEGORIES))
-        cat_opts = {c: t(f"funnel.pc.{c}", lang) for c in funnel.CATEGORIES}
-        choice = drill(picked[0] if picked else None, cat_opts, "funnel_pc_drill", t("funnel.pc.drill", lang))
-        reasons = {r: t(f"funnel.pc.reason.{r}", lang) for r in funnel.REMAINDER_REASONS}
+        return
+    first_id, second_id, swapped = chosen
+    if swapped:  # picked the newer one first: compared in time order
+        st.caption(t("funnel.pc.swapped", lang))
+    pc_runner = ctx.runner if second_id == ctx.snapshot.id else runner_for(ctx.data_dir, second_id,
+                                                                           ctx.runner.scope)
+    bars = pc_runner.run("pipeline_changes_by_category", compare=first_id, **params)
+    st.caption(t("funnel.pc.explain", lang, period=period_text(f.start, f.end)))
+    picked = chart(charts_funnel.waterfall(bars, lang, first_id, second_id), "funnel_pc_chart")
+    st.caption(charts_funnel.click_hint(lang))
+    with st.expander(t("funnel.pc.definitions", lang)):
+        st.markdown("\n".join(f"- **{t(f'funnel.pc.{c}', lang)}**: {t(f'funnel.pc.def.{c}', lang)}"
+                              for c in funnel.CATEGORIES))
+    cat_opts = {c: t(f"funnel.pc.{c}", lang) for c in funnel.CATEGORIES}
+    choice = drill(picked[0] if picked else None, cat_opts, "funnel_pc_drill", t("funnel.pc.drill", lang))
+    reasons = {r: t(f"funnel.pc.reason.{r}", lang) for r in funnel.REMAINDER_REASONS}
 
-        def change_list(category: str) -> pl.DataFrame:
-            """The deals of a bar, with the category and the reason for a remainder in words."""
-            frame = pc_runner.run("pipeline_changes_by_deal", compare=first_id, category=category, **params)
-            return frame.with_columns(pl.col("category").replace_strict(cat_opts, default=pl.col("category")),
-                                      pl.col("remainder_reason").replace_strict(reasons, default=None))
+    def change_list(category: str) -> pl.DataFrame:
+        """The deals of a bar, with the category and the reason for a remainder in words."""
+        frame = pc_runner.run("pipeline_changes_by_deal", compare=first_id, category=category, **params)
+        return frame.with_columns(pl.col("category").replace_strict(cat_opts, default=pl.col("category")),
+                                  pl.col("remainder_reason").replace_strict(reasons, default=None))
 
-        deals_for(choice, change_list, "pipeline_changes", "funnel_pc_dl")
+    deals_for(choice, change_list, "pipeline_changes", "funnel_pc_dl")
+
+
+# ---- the open tab, drawn
+DRAW = {"stages": stages_tab, "speed": speed_tab, "win_rates": win_rates_tab, "changes": changes_tab}
+with tabs[open_tab]:
+    DRAW[open_tab]()

@@ -175,9 +175,14 @@ def overall_win_rate(rates: pl.DataFrame) -> float | None:
     return int(rates["won"].sum()) / closed if closed else None
 
 
+# The page's tabs, in order; only the open one computes (the first is open on arrival).
+TABS = ("stages", "speed", "win_rates", "changes")
+
+
 @dataclass(frozen=True)
 class View:
-    """What one Funnel view asks for: the filters, the previous period and which data and choices there are."""
+    """What one Funnel view asks for: the open tab, the filters, the previous period and which data and choices
+    there are."""
 
     params: Mapping[str, object]  # the shared filters as query parameters (period and org/deal filters)
     prev_params: Mapping[str, object] | None  # the previous period with the same filters; None without a period
@@ -186,16 +191,17 @@ class View:
     has_payments: bool
     win_by: str  # the win-rate dimension chosen
     compare: str | None  # the earlier snapshot of the waterfall when its later one is the view's own; else None
+    tab: str = TABS[0]  # the open tab: one of TABS
 
 
-def view_calls(v: View) -> list[tuple[str, dict[str, object]]]:
-    """The independent queries of one Funnel view, the slowest first, so the page can run them side by side."""
+Calls = list[tuple[str, dict[str, object]]]
+
+
+def _stages_calls(v: View) -> Calls:
+    """Stages: bottlenecks, the current-state and cohort funnels, the lead funnel and payments."""
     p, period = dict(v.params), {"start": v.params.get("start"), "end": v.params.get("end")}
-    calls: list[tuple[str, dict[str, object]]] = []
-    if v.compare is not None:
-        calls.append(("pipeline_changes_by_category", {"compare": v.compare, **p}))
+    calls: Calls = []
     if v.has_history:
-        calls.append(("stuck_by_deal", {k: x for k, x in p.items() if k not in ("start", "end")}))
         prev = v.prev_params or {}
         calls.append(("funnel_by_cohort", {**p, "prev_start": prev.get("start"), "prev_end": prev.get("end")}))
         if has_filters(p):
@@ -210,11 +216,37 @@ def view_calls(v: View) -> list[tuple[str, dict[str, object]]]:
         calls.append(("lead_funnel_by_source", {k: x for k, x in p.items() if k != "products"}))
     if v.has_payments:
         calls.append(("payments_by_stage", p))
+    return calls
+
+
+def _speed_calls(v: View) -> Calls:
+    """Speed: sales cycles, days in each stage and stuck deals (the last two need stage history)."""
+    p = dict(v.params)
+    calls: Calls = []
     if v.has_history:
+        calls.append(("stuck_by_deal", {k: x for k, x in p.items() if k not in ("start", "end")}))
         calls.append(("velocity_by_stage", p))
     calls.append(("velocity_by_outcome", p))
-    calls.append(("win_rate_by_group", {"by": v.win_by, **p}))
     return calls
+
+
+def _win_rate_calls(v: View) -> Calls:
+    """Win rates: the chosen dimension only."""
+    return [("win_rate_by_group", {"by": v.win_by, **v.params})]
+
+
+def _changes_calls(v: View) -> Calls:
+    """Pipeline changes: the waterfall, when its later snapshot is the view's own (else another runner reads it)."""
+    return [("pipeline_changes_by_category", {"compare": v.compare, **v.params})] if v.compare is not None else []
+
+
+_TAB_CALLS = {"stages": _stages_calls, "speed": _speed_calls, "win_rates": _win_rate_calls, "changes": _changes_calls}
+
+
+def view_calls(v: View) -> Calls:
+    """The independent queries of the open tab of one Funnel view, the slowest first, so the page can run them
+    side by side (the closed tabs compute nothing)."""
+    return _TAB_CALLS[v.tab](v)
 
 
 def compare_pair(ids: list[str], first: str, second: str) -> tuple[str, str, bool] | None:

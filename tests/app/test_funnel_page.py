@@ -40,6 +40,14 @@ def funnel_page(app: Callable[..., AppTest], **query: str) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Switch to a tab (only the open tab computes, so its content appears after the rerun)."""
+    at.session_state["funnel_tab"] = label
+    at.run()
+    assert_clean(at)
+    return at
+
+
 @pytest.fixture
 def funnel_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Snapshots A and B of the funnel fixtures, with stage history, leads and payments."""
@@ -64,22 +72,27 @@ def test_page_shows_outcomes_funnels_and_waterfall(funnel_data: Path, app: Calla
     assert shown["Still open"] == "7"
     assert shown["Win rate"] == "50.0%"  # 2 / (2 + 2)
     assert shown["Rate to won"] == "18.2%"  # 2 / 11
-    # Cycle days of Q2 closes: won D1 49, D6 24 -> median 36.5 shown as 36 (banker's rounding of :.0f) or 37.
-    assert shown["Sales cycle, won deals (median)"] in ("36 days", "37 days")
     headers = texts(at.subheader)
-    for header in ("Stage funnel — current state", "Cohort funnel — from stage history", "Velocity",
-                   "Lead funnel: from lead to won deal", "After the win: invoiced and paid",
-                   "Pipeline changes between two snapshots", "Bottlenecks"):
+    for header in ("Stage funnel — current state", "Cohort funnel — from stage history",
+                   "Lead funnel: from lead to won deal", "After the win: invoiced and paid", "Bottlenecks"):
         assert header in headers
     # The page says plainly which funnel each chart is.
     captions = texts(at.caption)
     assert "Current state:" in captions and "Cohort:" in captions
-    # Stuck deals (defaults: stages with at least 5 completed stays): F5, F3, D4.
-    stuck = [df.value for df in at.dataframe if "days_in_stage" in df.value.columns]
-    assert stuck and sorted(stuck[0]["opportunity_id"].to_list()) == ["D4", "F3", "F5"]
     # Regressions are shown separately: D3 moved back from Proposal.
     assert "Proposal (1)" in texts(at.markdown)
     assert "no stage history" not in texts(at.info)
+
+    open_tab(at, "Speed")
+    assert "Velocity" in texts(at.subheader)
+    # Cycle days of Q2 closes: won D1 49, D6 24 -> median 36.5 shown as 36 (banker's rounding of :.0f) or 37.
+    assert tiles(at)["Sales cycle, won deals (median)"] in ("36 days", "37 days")
+    # Stuck deals (defaults: stages with at least 5 completed stays): F5, F3, D4.
+    stuck = [df.value for df in at.dataframe if "days_in_stage" in df.value.columns]
+    assert stuck and sorted(stuck[0]["opportunity_id"].to_list()) == ["D4", "F3", "F5"]
+
+    open_tab(at, "Pipeline changes")
+    assert "Pipeline changes between two snapshots" in texts(at.subheader)
 
 
 def test_filter_change_recomputes(funnel_data: Path, app: Callable[..., AppTest]) -> None:
@@ -105,6 +118,7 @@ def test_drill_down_lists_the_deals_behind_a_bar(funnel_data: Path, app: Callabl
     assert sorted(lists[0]["opportunity_id"].to_list()) == ["D1", "D2", "D6", "E3", "F1"]
     assert any(b.label == "CSV" or "CSV" in str(b.label) for b in at.get("download_button"))
 
+    open_tab(at, "Pipeline changes")
     at.selectbox(key="funnel_pc_drill").set_value("remainder").run()
     assert_clean(at)
     changes = [df.value for df in at.dataframe if "remainder_reason" in df.value.columns]
@@ -113,7 +127,7 @@ def test_drill_down_lists_the_deals_behind_a_bar(funnel_data: Path, app: Callabl
 
 
 def test_win_rate_dimension_and_group_drill(funnel_data: Path, app: Callable[..., AppTest]) -> None:
-    at = funnel_page(app, **Q2)
+    at = open_tab(funnel_page(app, **Q2), "Win rates")
     at.radio(key="funnel_win_by").set_value("product").run()
     assert_clean(at)
     at.selectbox(key="funnel_win_drill_product").set_value("P2").run()
@@ -128,12 +142,40 @@ def test_without_stage_history_says_what_needs_it(flat_data: Path, app: Callable
     assert "no stage history" in texts(at.info)
     shown = tiles(at)
     assert shown["Win rate"] == "50.0%"  # won D1, D6; lost D2, D5 - no history needed
-    captions = texts(at.caption)
-    assert "The cohort funnel needs stage history" in captions
-    assert "need stage history" in captions
+    assert "The cohort funnel needs stage history" in texts(at.caption)
+    open_tab(at, "Speed")
+    assert "need stage history" in texts(at.caption)
 
 
 def test_chinese_page_renders(funnel_data: Path, app: Callable[..., AppTest]) -> None:
     at = funnel_page(app, lang="zh", **Q2)
     assert at.title[0].value == "销售漏斗"
     assert "赢单率" in tiles(at)
+
+
+def test_only_the_open_tab_computes_and_choices_survive_tab_changes(funnel_data: Path,
+                                                                    app: Callable[..., AppTest]) -> None:
+    """The first view draws the Stages tab alone; choices made on other tabs hold after a visit elsewhere."""
+    at = funnel_page(app, **Q2)
+    headers = texts(at.subheader)
+    assert "Velocity" not in headers and "Win rates: what converts" not in headers
+    assert "Pipeline changes between two snapshots" not in headers
+    assert not [df for df in at.dataframe if "days_in_stage" in df.value.columns], "stuck deals are not drawn"
+
+    open_tab(at, "Win rates")
+    at.radio(key="funnel_win_by").set_value("product").run()
+    at.selectbox(key="funnel_win_drill_product").set_value("P2").run()
+    open_tab(at, "Pipeline changes")
+    at.selectbox(key="funnel_pc_drill").set_value("remainder").run()
+    assert_clean(at)
+    assert "Bottlenecks" not in texts(at.subheader)
+    open_tab(at, "Stages")
+    open_tab(at, "Win rates")
+    assert at.radio(key="funnel_win_by").value == "product"
+    lists = [df.value for df in at.dataframe if "cycle_days" in df.value.columns]
+    # Closed in Q2 with product Pro (P2): D2 lost, D5 lost, D6 won (as in test_win_rate_dimension_and_group_drill).
+    assert sorted(lists[0]["opportunity_id"].to_list()) == ["D2", "D5", "D6"]
+    open_tab(at, "Pipeline changes")
+    assert at.selectbox(key="funnel_pc_drill").value == "remainder"
+    changes = [df.value for df in at.dataframe if "remainder_reason" in df.value.columns]
+    assert sorted(changes[0]["opportunity_id"].to_list()) == ["F3", "F4", "F5"]

@@ -144,6 +144,7 @@ def test_every_string_the_page_uses_exists_in_both_languages() -> None:
     keys = set(re.findall(r"[\"'](funnel\.[a-z_.]+[a-z_])[\"']", source))
     keys |= {f"funnel.pc.{c}" for c in funnel.CATEGORIES} | {f"funnel.pc.def.{c}" for c in funnel.CATEGORIES}
     keys |= {f"funnel.win.dim.{d}" for d in funnel.WIN_RATE_BY}
+    keys |= {f"funnel.tab.{k}" for k in funnel.TABS}
     keys |= {f"funnel.pc.reason.{r}" for r in funnel.REMAINDER_REASONS}
     keys |= {f"funnel.bottleneck.{k}" for k in ("vs_previous", "vs_org", "lowest")}
     keys |= {f"funnel.leads.{k}" for k in ("leads", "qualified", "converted", "won")}

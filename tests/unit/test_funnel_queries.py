@@ -384,8 +384,9 @@ class _Recorder:
     {"period": "custom", "start": "2026-04-01", "end": "2026-06-30", "product": "P2", "rep": "R1"},
 ])
 @pytest.mark.parametrize("history", [True, False])
+@pytest.mark.parametrize("tab", funnel.TABS)
 def test_view_calls_are_exactly_the_queries_the_view_runs(runner: Runner, flat: Runner, query: dict,
-                                                         history: bool) -> None:
+                                                         history: bool, tab: str) -> None:
     from bench import pages as bench_pages
     from saleslens.filters import from_query
 
@@ -395,9 +396,9 @@ def test_view_calls_are_exactly_the_queries_the_view_runs(runner: Runner, flat: 
     calls = funnel.view_calls(funnel.View(
         params=f.params(), prev_params=f.previous().params() if f.start and f.end else None, has_history=history,
         has_leads=r.snapshot.has("leads"), has_payments=r.snapshot.has("payments"), win_by=funnel.WIN_RATE_BY[0],
-        compare="2026-06-23"))
+        compare="2026-06-23", tab=tab))
     ctx = bench_pages.BenchContext(r.snapshot.data_dir, r.snapshot, rec, f)
-    bench_pages.funnel(ctx)
+    bench_pages.funnel(ctx, tab)
     prefetched = rec.calls[:len(calls)]
     later = rec.calls[len(calls):]
     # The side-by-side batch is view_calls; every later call of the view is one of them (a cache hit), and
@@ -405,6 +406,28 @@ def test_view_calls_are_exactly_the_queries_the_view_runs(runner: Runner, flat: 
     assert sorted(prefetched) == sorted((n, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
                                                          for k, v in p.items()))) for n, p in calls)
     assert set(later) == set(prefetched)
+    assert prefetched, "every tab runs queries"
+
+
+def test_each_tab_runs_its_own_queries_only(runner: Runner) -> None:
+    """A view runs only the open tab's queries: the tabs share none, and together they are the whole page."""
+    from saleslens.filters import from_query
+
+    f = from_query({"period": "custom", "start": "2026-04-01", "end": "2026-06-30", "region": "West"},
+                   runner.snapshot.as_of)
+    names = {}
+    for tab in funnel.TABS:
+        calls = funnel.view_calls(funnel.View(
+            params=f.params(), prev_params=f.previous().params(), has_history=True, has_leads=True,
+            has_payments=True, win_by="segment", compare="2026-06-23", tab=tab))
+        names[tab] = sorted(n for n, _ in calls)
+    assert names == {
+        "stages": ["funnel_by_cohort", "funnel_by_cohort", "funnel_by_stage", "lead_funnel_by_source",
+                   "payments_by_stage"],
+        "speed": ["stuck_by_deal", "velocity_by_outcome", "velocity_by_stage"],
+        "win_rates": ["win_rate_by_group"],
+        "changes": ["pipeline_changes_by_category"],
+    }
 
 
 def test_compare_pair_orders_the_snapshots_in_time() -> None:
