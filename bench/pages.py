@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from saleslens import export, store
-from saleslens.filters import Filters, add_months, from_query
+from saleslens.filters import Filters, from_query
 
 if TYPE_CHECKING:  # the baseline process imports this module and must not load DuckDB
     from queries.runner import Runner
@@ -84,20 +84,18 @@ def downloads(frame: pl.DataFrame) -> None:
 def overview(ctx: BenchContext) -> list:
     """pages/overview.py: KPIs now and before, the monthly trend, KPIs by region (the default group)."""
     from saleslens import charts
-    from saleslens.metrics import GROUP_BY, METRICS
+    from saleslens import overview as ov
+    from saleslens.metrics import METRICS
 
     f, lang = ctx.filters, ctx.lang
-    periods = f.tile_periods(ctx.snapshot.as_of)
-    end = f.end or ctx.snapshot.as_of
-    start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-    trend_params = {"start": start, "end": end, **{k: v for k, v in f.params().items() if k not in ("start", "end")}}
-    *frames, trend = ctx.run_many([("kpis_by_group", {"by": "org", **p.params()}) for p in periods.values()]
-                                  + [("bookings_by_month", trend_params)])
+    periods, calls = ov.header_calls(f, ctx.snapshot.as_of)
+    *frames, trend = ctx.run_many(calls)
     tiles = dict(zip(periods, frames, strict=True))
     figs = [charts.bookings_vs_target(trend, lang, False)]
-    group = next(g for g in GROUP_BY if g != "org")
+    group = ov.DEFAULT_GROUP
     metric = next(iter(METRICS))
-    by_group = ctx.run("kpis_by_group", by=group, **f.params())
+    name, params = ov.group_call(f, group)
+    by_group = ctx.run(name, **params)
     if by_group.height:
         figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
     downloads(by_group)

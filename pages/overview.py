@@ -5,8 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens import charts, i18n
-from saleslens.filters import add_months
+from saleslens import charts, i18n, overview
 from saleslens.i18n import t
 from saleslens.metrics import GROUP_BY, METRICS
 from ui import context, widgets
@@ -25,13 +24,8 @@ else:
     st.caption(t("overview.caption_all_time", lang))
 
 # The tiles' periods and the trend are independent queries: run them side by side.
-periods = f.tile_periods(ctx.snapshot.as_of)
-# The trend covers at least the last 12 months up to the period's end, so a quarter shows its context.
-end = f.end or ctx.snapshot.as_of
-start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-trend_params = {"start": start, "end": end, **{k: v for k, v in f.params().items() if k not in ("start", "end")}}
-*frames, trend = ctx.run_many([("kpis_by_group", {"by": "org", **p.params()}) for p in periods.values()]
-                              + [("bookings_by_month", trend_params)])
+periods, calls = overview.header_calls(f, ctx.snapshot.as_of)
+*frames, trend = ctx.run_many(calls)
 kpis = dict(zip(periods, frames, strict=True))
 now = kpis["now"]
 if "so_far" in kpis:
@@ -70,7 +64,8 @@ def group_section() -> None:
                          format_func=lambda g: t(f"group.{g}", lang), key="overview_group")
     metric = c2.selectbox(t("overview.metric_to_compare", lang), list(METRICS),
                           format_func=lambda m: t(f"metric.{m}", lang), key="overview_metric")
-    by_group = ctx.run("kpis_by_group", by=group, **f.params())
+    name, params = overview.group_call(f, group)
+    by_group = ctx.run(name, **params)
     if by_group.height:
         st.plotly_chart(
             charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, t(f"group.{group}", lang),
