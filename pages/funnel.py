@@ -3,7 +3,7 @@
 Thin page: shared filters -> named queries (queries/funnel_*, velocity_*, stuck_*, win_rate_*, lead_funnel_*,
 payments_*, pipeline_changes_*, deals_*) -> saleslens.funnel helpers -> saleslens.charts_funnel -> st.*.
 Every chart that stands for deals opens them: click a bar, or pick it in the selectbox under the chart.
-Four tabs (Stages, Speed, Win rates, Pipeline changes); only the open one runs its queries and draws.
+Tabs (Stages, Leads & payments, Speed, Win rates, Pipeline changes); only the open one runs its queries and draws.
 """
 
 from __future__ import annotations
@@ -94,13 +94,16 @@ if not has_history:
     st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")
 
 # Only the open tab does its work: switching tabs reruns the page (on_change="rerun"), and tab.open says which.
-tabs = dict(zip(funnel.TABS, st.tabs([t(f"funnel.tab.{k}", lang) for k in funnel.TABS], key="funnel_tab",
-                                     on_change="rerun"), strict=True))
-open_tab = next((name for name, tab in tabs.items() if tab.open), funnel.TABS[0])
+has_ends = ctx.snapshot.has("leads") or ctx.snapshot.has("payments")  # a CRM import may have neither
+shown_tabs = [k for k in funnel.TABS if k != "leads_payments" or has_ends]
+tabs = dict(zip(shown_tabs, st.tabs([t(f"funnel.tab.{k}", lang) for k in shown_tabs], key="funnel_tab",
+                                    on_change="rerun"), strict=True))
+open_tab = next((name for name, tab in tabs.items() if tab.open), shown_tabs[0])
 # The choices made on a tab, by key prefix: kept while the tab is closed, since Streamlit forgets the state of
 # widgets a run does not draw (the deals opened under a chart, the win-rate dimension, the two snapshots).
 TAB_CHOICES = {
-    "stages": ("funnel_leads_drill", "funnel_current_drill", "funnel_cohort_drill", "funnel_pay_drill"),
+    "stages": ("funnel_current_drill", "funnel_cohort_drill"),
+    "leads_payments": ("funnel_leads_drill", "funnel_pay_drill"),
     "win_rates": ("funnel_win_by", "funnel_win_drill_"),
     "changes": ("funnel_pc_from", "funnel_pc_to", "funnel_pc_drill"),
 }
@@ -126,7 +129,7 @@ ctx.run_many(funnel.view_calls(funnel.View(
     compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None, tab=open_tab)))
 
 
-# ---- Stages: bottleneck callouts, lead funnel, current-state funnel, cohort funnel, payments
+# ---- Stages: bottleneck callouts, current-state funnel, cohort funnel; Leads & payments: the lead funnel, payments
 
 def callout(b: funnel.Bottleneck | None, empty_key: str) -> str:
     """One bottleneck in words, with the counts and rates behind it."""
@@ -281,15 +284,19 @@ def payments() -> None:
 
 
 def stages_tab() -> None:
-    """Where deals stand and stall: bottlenecks first, then the funnels from lead to payment."""
+    """Where deals stand and stall: bottlenecks first, then the current-state and cohort funnels."""
     current = ctx.run("funnel_by_stage", **params)
     cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
                        prev_end=prev.end if has_prev else None) if has_history else None)
     now = bottlenecks(current, cohorts)
-    if ctx.snapshot.has("leads"):
-        lead_funnel()
     current_funnel(current)
     cohort_funnel(cohorts, now)
+
+
+def leads_payments_tab() -> None:
+    """The two ends of the journey: from lead to opportunity, and from the won deal to cash."""
+    if ctx.snapshot.has("leads"):
+        lead_funnel()
     if ctx.snapshot.has("payments"):
         payments()
 
@@ -393,6 +400,7 @@ def changes_tab() -> None:
 
 
 # ---- the open tab, drawn
-DRAW = {"stages": stages_tab, "speed": speed_tab, "win_rates": win_rates_tab, "changes": changes_tab}
+DRAW = {"stages": stages_tab, "leads_payments": leads_payments_tab, "speed": speed_tab, "win_rates": win_rates_tab,
+        "changes": changes_tab}
 with tabs[open_tab]:
     DRAW[open_tab]()

@@ -175,8 +175,9 @@ def overall_win_rate(rates: pl.DataFrame) -> float | None:
     return int(rates["won"].sum()) / closed if closed else None
 
 
-# The page's tabs, in order; only the open one computes (the first is open on arrival).
-TABS = ("stages", "speed", "win_rates", "changes")
+# The page's tabs, in order; only the open one computes (the first is open on arrival). leads_payments is shown
+# only when the data has leads or payments.
+TABS = ("stages", "leads_payments", "speed", "win_rates", "changes")
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ Calls = list[tuple[str, dict[str, object]]]
 
 
 def _stages_calls(v: View) -> Calls:
-    """Stages: bottlenecks, the current-state and cohort funnels, the lead funnel and payments."""
+    """Stages: bottlenecks, the current-state and cohort funnels."""
     p, period = dict(v.params), {"start": v.params.get("start"), "end": v.params.get("end")}
     calls: Calls = []
     if v.has_history:
@@ -212,6 +213,13 @@ def _stages_calls(v: View) -> Calls:
             calls.append(("funnel_by_stage", dict(v.prev_params)))
         if has_filters(p):
             calls.append(("funnel_by_stage", period))
+    return calls
+
+
+def _leads_payments_calls(v: View) -> Calls:
+    """Leads & payments: the two ends of the journey, before the opportunity and after the win."""
+    p = dict(v.params)
+    calls: Calls = []
     if v.has_leads:
         calls.append(("lead_funnel_by_source", {k: x for k, x in p.items() if k != "products"}))
     if v.has_payments:
@@ -240,7 +248,8 @@ def _changes_calls(v: View) -> Calls:
     return [("pipeline_changes_by_category", {"compare": v.compare, **v.params})] if v.compare is not None else []
 
 
-_TAB_CALLS = {"stages": _stages_calls, "speed": _speed_calls, "win_rates": _win_rate_calls, "changes": _changes_calls}
+_TAB_CALLS = {"stages": _stages_calls, "leads_payments": _leads_payments_calls, "speed": _speed_calls,
+              "win_rates": _win_rate_calls, "changes": _changes_calls}
 
 
 def view_calls(v: View) -> Calls:

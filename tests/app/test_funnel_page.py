@@ -73,8 +73,7 @@ def test_page_shows_outcomes_funnels_and_waterfall(funnel_data: Path, app: Calla
     assert shown["Win rate"] == "50.0%"  # 2 / (2 + 2)
     assert shown["Rate to won"] == "18.2%"  # 2 / 11
     headers = texts(at.subheader)
-    for header in ("Stage funnel — current state", "Cohort funnel — from stage history",
-                   "Lead funnel: from lead to won deal", "After the win: invoiced and paid", "Bottlenecks"):
+    for header in ("Stage funnel — current state", "Cohort funnel — from stage history", "Bottlenecks"):
         assert header in headers
     # The page says plainly which funnel each chart is.
     captions = texts(at.caption)
@@ -82,6 +81,10 @@ def test_page_shows_outcomes_funnels_and_waterfall(funnel_data: Path, app: Calla
     # Regressions are shown separately: D3 moved back from Proposal.
     assert "Proposal (1)" in texts(at.markdown)
     assert "no stage history" not in texts(at.info)
+
+    open_tab(at, "Leads & payments")
+    headers = texts(at.subheader)
+    assert "Lead funnel: from lead to won deal" in headers and "After the win: invoiced and paid" in headers
 
     open_tab(at, "Speed")
     assert "Velocity" in texts(at.subheader)
@@ -159,6 +162,7 @@ def test_only_the_open_tab_computes_and_choices_survive_tab_changes(funnel_data:
     at = funnel_page(app, **Q2)
     headers = texts(at.subheader)
     assert "Velocity" not in headers and "Win rates: what converts" not in headers
+    assert "Lead funnel: from lead to won deal" not in headers
     assert "Pipeline changes between two snapshots" not in headers
     assert not [df for df in at.dataframe if "days_in_stage" in df.value.columns], "stuck deals are not drawn"
 
@@ -179,3 +183,23 @@ def test_only_the_open_tab_computes_and_choices_survive_tab_changes(funnel_data:
     assert at.selectbox(key="funnel_pc_drill").value == "remainder"
     changes = [df.value for df in at.dataframe if "remainder_reason" in df.value.columns]
     assert sorted(changes[0]["opportunity_id"].to_list()) == ["F3", "F4", "F5"]
+
+
+def test_leads_and_payments_tab_opens_the_leads_and_deals(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    at = open_tab(funnel_page(app, **Q2), "Leads & payments")
+    at.selectbox(key="funnel_leads_drill").set_value("converted").run()
+    assert_clean(at)
+    leads = [df.value for df in at.dataframe if "lead_id" in df.value.columns]
+    # As test_lead_funnel (queries): converted in Q2 are L1, L2 and L5.
+    assert sorted(leads[0]["lead_id"].to_list()) == ["L1", "L2", "L5"]
+    at.selectbox(key="funnel_pay_drill").set_value("invoiced").run()
+    assert_clean(at)
+    deals = [df.value for df in at.dataframe if "payment_status" in df.value.columns]
+    # Won in Q2 and invoiced: D1 (paid) and D6 (unpaid).
+    assert dict(zip(deals[0]["opportunity_id"], deals[0]["payment_status"], strict=True)) == {"D1": "paid",
+                                                                                           "D6": "unpaid"}
+
+
+def test_data_without_leads_or_payments_has_no_tab_for_them(flat_data: Path, app: Callable[..., AppTest]) -> None:
+    at = funnel_page(app, **Q2)
+    assert [tab.label for tab in at.tabs] == ["Stages", "Speed", "Win rates", "Pipeline changes"]
