@@ -9,8 +9,8 @@
 --   $roles      text[]  []        only reps with these roles (empty = all)
 -- A move forward goes to a later stage or to won; a move to lost or back to an earlier stage is not forward.
 -- Speed: a period of whole months sums the monthly rollup written at publish
--- (queries/derived/rep_stage_moves_by_month.sql); another period counts the raw stage changes. The branch
--- is chosen by a test on the parameters alone, which DuckDB folds; both give the same rows.
+-- (queries/derived/rep_stage_moves_by_month.sql), another period the daily one (rep_stage_moves_by_day.sql).
+-- The branch is chosen by a test on the parameters alone, which DuckDB folds; both give the same rows.
 with
 people as (
     select r.rep_id
@@ -27,21 +27,10 @@ by_month as (
       and m.month between cast($start as date) and cast($end as date)
 ),
 by_day as (
-    select
-        o.owner_id as rep_id,
-        f.stage,
-        f.position,
-        1 as exits,
-        cast(t.position > f.position and not t.is_lost as integer) as forward,
-        cast(t.is_lost as integer) as lost
-    from stage_changes sc
-    join opportunities o on o.opportunity_id = sc.opportunity_id
-    join stages f on f.stage = sc.from_stage
-    join stages t on t.stage = sc.to_stage
+    select m.rep_id, m.stage, m.position, m.exits, m.forward, m.lost
+    from rep_stage_moves_by_day m
     where not (day(cast($start as date)) = 1 and day(cast($end as date) + 1) = 1)
-      and sc.changed_at >= cast(cast($start as date) as timestamp)
-      and sc.changed_at < cast(cast($end as date) + 1 as timestamp)
-      and not f.is_won and not f.is_lost
+      and m.day between cast($start as date) and cast($end as date)
 ),
 final as (
     select
