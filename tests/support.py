@@ -16,6 +16,7 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboard.py"
+SERVE = ROOT / "serve.py"  # dashboard.py behind an st.App with a warm start
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -77,14 +78,14 @@ def free_port() -> int:
 
 
 class Server:
-    """A real `streamlit run dashboard.py` on a free port, with its output in a log file."""
+    """A real `streamlit run serve.py` (the README's command) on a free port, with its output in a log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, entry: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log: IO[str] = log_path.open("w")
-        cmd = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), "--server.headless", "true",
+        cmd = [sys.executable, "-m", "streamlit", "run", str(entry or SERVE), "--server.headless", "true",
                "--server.port", str(self.port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false",
                # No file watcher: a "source file changed" notice would look like a running script to settle(),

@@ -1,0 +1,22 @@
+"""Sales Lens with a warm start: `streamlit run serve.py` serves dashboard.py and, while the first browser loads
+the app, imports the libraries and opens the latest snapshot (saleslens/warmup.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import streamlit as st
+
+
+@asynccontextmanager
+async def lifespan(_app: st.App) -> AsyncIterator[None]:
+    """Start the warm-up beside the server: the server answers at once, the first page finds the work done."""
+    from saleslens import warmup
+
+    threading.Thread(target=warmup.warm, name="saleslens-warmup", daemon=True).start()
+    yield
+
+
+app = st.App("dashboard.py", lifespan=lifespan)

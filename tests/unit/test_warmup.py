@@ -1,0 +1,39 @@
+"""The warm start opens the latest snapshot's shared runner and caches the first view's queries, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from queries import runner as runner_module
+from saleslens import warmup
+from tests import fixtures
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a new process: the warm-up has not run and no runner is open."""
+    monkeypatch.setattr(warmup, "_done", False)
+    monkeypatch.setattr(runner_module, "_RUNNERS", type(runner_module._RUNNERS)())
+
+
+def test_warm_caches_the_sidebar_and_overview_queries(tmp_path: Path, fresh: None) -> None:
+    fixtures.build_store(tmp_path)
+    assert warmup.warm(tmp_path) > 0
+    r = runner_module.runner_for(tmp_path)  # the runner a viewer who sees everyone gets
+    cached = {(key[1], dict(key[2]).get("by")) for key in r._cache}
+    # the filter lists, the four tile periods and the region table (kpis_by_group), the trend
+    assert cached == {("filter_options_by_dimension", None), ("kpis_by_group", "org"),
+                      ("kpis_by_group", "region"), ("bookings_by_month", None)}
+    calls = warmup.overview_calls(r.snapshot.as_of)
+    assert all(r.run(name, **params) is r.run(name, **params) for name, params in calls)
+    assert len(r._cache) == 1 + len(calls)  # every call of the first view was already there
+    assert warmup.warm(tmp_path) == 0.0  # once per process
+
+
+def test_warm_on_an_empty_or_broken_data_directory_does_nothing(tmp_path: Path, fresh: None) -> None:
+    assert warmup.warm(tmp_path) == 0.0
+    warmup._done = False
+    (tmp_path / "snapshots" / "2026-01-01").mkdir(parents=True)  # a snapshot folder with no manifest
+    assert warmup.warm(tmp_path) == 0.0  # logged, never raised: the page tells the user
