@@ -332,6 +332,11 @@ class Database:
                 if old.name != d.file_name() and re.fullmatch(rf"{re.escape(d.name)}(-[0-9a-f]+)?\.parquet", old.name):
                     old.unlink(missing_ok=True)
             counts[d.name] = int(written[0]) if written else 0
+        if names is None:  # a full rebuild: tables no longer defined leave no files behind
+            current = {d.file_name() for d in derived_tables()}
+            for stale in folder.glob("*.parquet"):
+                if stale.name not in current:
+                    stale.unlink(missing_ok=True)
         return counts
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

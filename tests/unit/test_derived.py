@@ -173,3 +173,13 @@ def test_a_table_reading_another_changes_version_with_it(derived_dir: Path) -> N
     after = {d.name: d.version for d in runner.derived_tables()}
     assert before["won_totals"] != after["won_totals"]  # its own SQL is the same; what it reads is not
     assert before["deal_facts"] == after["deal_facts"]
+
+
+def test_a_full_rebuild_removes_files_of_tables_no_longer_defined(derived_dir: Path, tmp_path: Path) -> None:
+    snap = _publish(tmp_path / "data")
+    gone = snap.root / store.DERIVED / "retired_rollup.parquet"
+    gone.write_bytes(b"old")
+    runner.build_derived(snap, ["won_by_rep"])
+    assert gone.exists()  # a partial rebuild leaves the rest alone
+    runner.build_derived(snap)
+    assert not gone.exists() and runner.derived_file(snap, "won_by_rep").exists()
