@@ -19,6 +19,23 @@ PALETTE = {
 }
 
 
+# More bars than this are unreadable (thousands of reps drew charts 80,000 px tall): a bar chart of members keeps
+# the two ends of the list, and the table beside it lists everyone.
+MAX_BARS = 30
+
+
+def ends(frame: pl.DataFrame, limit: int = MAX_BARS) -> pl.DataFrame:
+    """The first and last rows of a sorted frame (half each) when it has more than `limit` rows; else all."""
+    if frame.height <= limit:
+        return frame
+    return pl.concat([frame.head(limit - limit // 2), frame.tail(limit // 2)])
+
+
+def ends_note(shown: int, total: int, lang: str) -> str:
+    """The title suffix saying a chart shows only the ends of a longer list."""
+    return " · " + t("chart.ends", lang, shown=shown, total=i18n.count(total, lang)) if total > shown else ""
+
+
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: str = "count") -> go.Figure:
     """Apply the shared look: title, axis titles, number formats, legend on top."""
     fig.update_layout(

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens import i18n
-from saleslens.charts import PALETTE, base_layout
+from saleslens.charts import PALETTE, base_layout, ends, ends_note
 from saleslens.i18n import t
 from saleslens.scorecards import KPIS, NEUTRAL, is_rating, parse_quarter, quarter_of
 
@@ -42,7 +42,8 @@ def _hbar_axes(fig: go.Figure, kind: str, n: int) -> go.Figure:
 def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     """Reps as horizontal bars of one KPI, best at the top; flagged (uncertain) values in grey."""
     kpi = KPIS[key]
-    data = board.filter(pl.col("value").is_not_null()).reverse()
+    ranked = board.filter(pl.col("value").is_not_null())
+    data = ends(ranked).reverse()
     labels = [
         f"#{r} {n}" if r is not None else f"– {n}"
         for r, n in zip(data["rank"].to_list(), data["name"].to_list(), strict=True)
@@ -60,13 +61,15 @@ def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
         customdata=np.array(data["rep_id"].to_list(), dtype=object), hovertemplate="%{y}: %{text}<extra></extra>",
     ))
     label = t(kpi.label_key, lang)
-    fig = base_layout(fig, t("lb.chart.ranking_title", lang, kpi=label), label, t("lb.col.rep", lang), "count")
+    fig = base_layout(fig, t("lb.chart.ranking_title", lang, kpi=label) + ends_note(data.height, ranked.height, lang),
+                      label, t("lb.col.rep", lang), "count")
     return _hbar_axes(fig, kpi.format, len(values))
 
 
 def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.Figure:
     """Each rep's score as a stacked bar of its KPIs' contributions, best at the top."""
-    ranked = scores.filter(pl.col("score").is_not_null()).sort("score")
+    scored = scores.filter(pl.col("score").is_not_null()).sort("score")
+    ranked = ends(scored)  # lowest and highest scores: the order stays (best at the top)
     names = dict(zip(ranked["rep_id"].to_list(), ranked["name"].to_list(), strict=True))
     order = ranked["rep_id"].to_list()
     labels = [f"#{r} {names[i]}" for i, r in zip(order, ranked["rank"].to_list(), strict=True)]
@@ -83,8 +86,8 @@ def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.
             hovertemplate="%{y}<br>" + kpi_label(key, lang) + ": %{x:.1f}<extra></extra>",
         )
     fig.update_layout(barmode="stack")
-    fig = base_layout(fig, t("lb.chart.score_stack_title", lang), t("lb.chart.score_points", lang),
-                      t("lb.col.rep", lang), "count")
+    fig = base_layout(fig, t("lb.chart.score_stack_title", lang) + ends_note(ranked.height, scored.height, lang),
+                      t("lb.chart.score_points", lang), t("lb.col.rep", lang), "count")
     fig.update_xaxes(tickformat=",.0f")
     fig = _hbar_axes(fig, "none", len(order))
     fig.update_layout(legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left",

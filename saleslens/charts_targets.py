@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens import i18n
-from saleslens.charts import PALETTE, base_layout
+from saleslens.charts import PALETTE, base_layout, ends, ends_note
 from saleslens.i18n import money, percent, t
 from saleslens.targets import Coverage, Forecast, Pace
 
@@ -168,18 +168,12 @@ def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     return fig
 
 
-# More bars than this are unreadable (3,000 reps drew a chart 80,000 px tall): the chart keeps the members
-# furthest behind and furthest ahead, and the table under it lists everyone.
-MAX_GAP_BARS = 30
-
-
-def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str, limit: int = MAX_GAP_BARS) -> go.Figure:
-    """Ahead (green) or behind (red) of pace per rep, team or region, most behind at the top; beyond `limit`
-    members, the half furthest behind and the half furthest ahead."""
+def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
+    """Ahead (green) or behind (red) of pace per rep, team or region, most behind at the top; of a long list, the
+    members furthest behind and furthest ahead (charts.ends)."""
     data = table.filter(pl.col("gap").is_not_null()).sort("gap", descending=True)
     total = data.height
-    if total > limit:
-        data = pl.concat([data.head(limit - limit // 2), data.tail(limit // 2)])
+    data = ends(data)
     gaps = data["gap"].to_list()
     pcts = data["gap_pct"].to_list()
     bars = {
@@ -198,9 +192,7 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str, limit: i
     shape, _ = _vline(0, {"color": PALETTE["neutral"]})
     fig = go.Figure(data=[bars], layout={
         "xaxis": {"range": [lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0)]}, "shapes": [shape]})
-    title = t("targets.chart.members_title", lang, group=group_title)
-    if total > limit:
-        title += " · " + t("targets.chart.members_extremes", lang, shown=data.height, total=i18n.count(total, lang))
+    title = t("targets.chart.members_title", lang, group=group_title) + ends_note(data.height, total, lang)
     fig = base_layout(fig, title, t("targets.chart.gap_axis", lang), group_title, "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "rangemode": "normal"}, hovermode="closest",
                       height=max(260, 90 + 26 * len(gaps)), showlegend=False)
