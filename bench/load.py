@@ -237,6 +237,15 @@ async def warm_up(base: str, links: list[str]) -> None:
         await browser.close()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time a process has used so far (Linux /proc), or None when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float | None:
     """The q-quantile (nearest rank) of some values."""
     if not values:
@@ -258,9 +267,12 @@ def run(data_dir: Path, sessions: int, minutes: float, settle_s: float, log_dir:
         sampler.phase = "during"
         tally = Tally()
         load_before = os.getloadavg()[0]
-        started = time.perf_counter()
+        started, cpu_start = time.perf_counter(), cpu_seconds(server.proc.pid)
         asyncio.run(drive(server.url, links, sessions, minutes * 60, tally, think))
         wall = time.perf_counter() - started
+        cpu_end = cpu_seconds(server.proc.pid)
+        # the server's share of the machine while the browsers ran: the rest went to the 20 Chromium sessions
+        server_cpu = cpu_end - cpu_start if cpu_start is not None and cpu_end is not None else None
         sampler.phase = "after"
         time.sleep(settle_s)
         sampler.stop()
@@ -284,6 +296,8 @@ def run(data_dir: Path, sessions: int, minutes: float, settle_s: float, log_dir:
         "rss_during_median_mb": statistics.median(during) if during else None,
         "rss_after_mb": after[-1] if after else None,
         "settle_seconds": settle_s, "load_avg_at_start": load_before,
+        "server_cpu_seconds": server_cpu, "server_cpu_share": server_cpu / (wall * (os.cpu_count() or 1))
+        if server_cpu is not None else None,
         "server_log_errors": [line for line in log_tail.splitlines() if "Traceback" in line or "Error" in line][-20:],
     }
 
@@ -311,6 +325,9 @@ def markdown(result: dict, data_dir: Path) -> str:
         f"| server RSS during, median / max | {mb(result['rss_during_median_mb'])} / "
         f"{mb(result['rss_during_max_mb'])} |",
         f"| server RSS {result['settle_seconds']:.0f} s after the sessions closed | {mb(result['rss_after_mb'])} |",
+        *([f"| server CPU while the sessions ran (share of all cores; the browsers used the rest) | "
+           f"{result['server_cpu_seconds']:,.0f} s ({result['server_cpu_share']:.0%}) |"]
+          if result.get("server_cpu_seconds") is not None else []),
         "", "| page | visits | median | p95 |", "| --- | --- | --- | --- |",
     ]
     lines += [f"| {p} | {v['n']} | {ms(v['median_s'])} | {ms(v['p95_s'])} |" for p, v in result["by_page"].items()]

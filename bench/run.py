@@ -456,8 +456,9 @@ def report(r: dict) -> str:
     cold = r.get("cold")
     lines += ["", "## Cold start", ""]
     if cold:
-        lines += [f"Process start (`streamlit run dashboard.py`) to the Overview drawn in headless Chromium (six "
-                  f"tiles and both charts), fresh server each time, data files in the OS page cache: median "
+        lines += [f"Process start (`streamlit run serve.py`, the README command, with its warm start) to the Overview "
+                  f"drawn in headless Chromium (six tiles and both charts), fresh server each time, data files in the "
+                  f"OS page cache: median "
                   f"**{cold['median_ready_s']:.1f} s** over {len(cold['runs'])} runs (target < {TARGETS['cold_s']} s: "
                   f"{verdict(cold['median_ready_s'], TARGETS['cold_s'])}); the server answered its health check "
                   f"after {cold['median_healthy_s']:.1f} s.", "",

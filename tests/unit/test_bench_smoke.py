@@ -91,3 +91,22 @@ def test_one_command_writes_results(demo: Path, tmp_path: Path) -> None:
                     "## What-if recompute"):
         assert heading in text
     assert "| overview |" in text and "ratio (pandas / ours)" in text
+
+
+def test_load_report_states_the_server_cpu_share() -> None:
+    """The load section says how much of the machine the server used (the browsers share the same cores)."""
+    import os
+
+    from bench import load
+
+    spent = load.cpu_seconds(os.getpid())
+    assert spent is not None and spent > 0
+    result = {"sessions": 20, "minutes": 2.0, "load_avg_at_start": 0.5, "think_seconds": 5, "visits": 3,
+              "error_count": 0, "errors": [], "page_median_s": 1.5, "page_p95_s": 2.0, "rss_before_mb": 300.0,
+              "rss_during_median_mb": 310.0, "rss_during_max_mb": 320.0, "rss_after_mb": 305.0,
+              "settle_seconds": 30, "by_page": {"/": {"n": 3, "median_s": 1.5, "p95_s": 2.0}},
+              "server_cpu_seconds": 48.0, "server_cpu_share": 0.2}
+    text = load.markdown(result, Path("/data"))
+    assert "| server CPU while the sessions ran (share of all cores; the browsers used the rest) | 48 s (20%) |" in text
+    del result["server_cpu_seconds"]
+    assert "server CPU" not in load.markdown(result, Path("/data"))  # older results have no such row
