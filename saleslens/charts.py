@@ -33,7 +33,9 @@ def ends(frame: pl.DataFrame, limit: int = MAX_BARS) -> pl.DataFrame:
 
 def ends_note(shown: int, total: int, lang: str) -> str:
     """The title suffix saying a chart shows only the ends of a longer list."""
-    return " · " + t("chart.ends", lang, shown=shown, total=i18n.count(total, lang)) if total > shown else ""
+    if total <= shown:
+        return ""
+    return " · " + t("chart.ends", lang, top=shown - shown // 2, bottom=shown // 2, total=i18n.count(total, lang))
 
 
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: str = "count") -> go.Figure:
