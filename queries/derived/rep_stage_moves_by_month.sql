@@ -1,31 +1,19 @@
 -- purpose: Moves out of each open stage per deal owner and month, forward or not (scorecard conversion, rep conversion by stage).
 -- grain: one row per (rep, month, open stage) with at least one move out of the stage; rep = the deal's owner
 -- scope: rep_id by rep
--- A move forward goes to a later stage or to won; a move to lost or back to an earlier stage is not forward.
--- A deal is seen by whoever may see its owner, so each row belongs to one rep.
+-- The daily table (rep_stage_moves_by_day, same definitions) summed by month: every count adds up over days.
 with
-moves as (
-    select
-        o.owner_id as rep_id,
-        cast(date_trunc('month', sc.changed_at) as date) as month,
-        f.stage,
-        f.position,
-        t.position > f.position and not t.is_lost as forward,
-        t.is_lost as to_lost
-    from raw_stage_changes sc
-    join raw_opportunities o on o.opportunity_id = sc.opportunity_id
-    join raw_stages f on f.stage = sc.from_stage
-    join raw_stages t on t.stage = sc.to_stage
-    where not f.is_won and not f.is_lost
-),
 logic as (
     select
-        rep_id, month, stage, position,
-        cast(count(*) as bigint) as exits,
-        cast(count(*) filter (where forward) as bigint) as forward,
-        cast(count(*) filter (where to_lost) as bigint) as lost
-    from moves
-    group by rep_id, month, stage, position
+        rep_id,
+        cast(date_trunc('month', day) as date) as month,
+        stage,
+        position,
+        cast(sum(exits) as bigint) as exits,
+        cast(sum(forward) as bigint) as forward,
+        cast(sum(lost) as bigint) as lost
+    from raw_rep_stage_moves_by_day
+    group by rep_id, cast(date_trunc('month', day) as date), stage, position
 )
 select * from logic
 order by month, rep_id, position
