@@ -60,7 +60,7 @@ def no_data_page(lang: str, problem: str) -> None:
 
 def import_without_data(data_dir: Path, lang: str) -> list:
     """An empty data directory (no demo built): the Import page for an admin, so the first import needs no CLI."""
-    grant = auth.sign_in_without_data(data_dir, lang)
+    grant = auth.sign_in(data_dir, None, lang)
     if not grant.may_open("import"):
         return []
     context.set_current(context.Context(lang, data_dir, None, None, Filters(), grant))

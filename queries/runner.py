@@ -97,28 +97,23 @@ def _history_source(snap: store.Snapshot) -> str:
 # who sees everyone the views are plain (no per-row test), so DuckDB can push filters into the Parquet scans;
 # otherwise a semi-join on the scope's reps.
 _IN_SCOPE = "{col} in (select rep_id from scope_reps)"
+_VISIBLE_DEAL = "{col} in (select opportunity_id from opportunities)"
 _SCOPED_FILTERS = {
     "reps": _IN_SCOPE.format(col="rep_id"),
     "opportunities": _IN_SCOPE.format(col="owner_id"),
     "activities": _IN_SCOPE.format(col="rep_id"),
-    "leads": _IN_SCOPE.format(col="owner_id")
-    + " or converted_opportunity_id in (select opportunity_id from opportunities)",
-    "stage_changes": "opportunity_id in (select opportunity_id from opportunities)",
-    "payments": "opportunity_id in (select opportunity_id from opportunities)",
+    "leads": _IN_SCOPE.format(col="owner_id") + " or " + _VISIBLE_DEAL.format(col="converted_opportunity_id"),
+    "stage_changes": _VISIBLE_DEAL.format(col="opportunity_id"),
+    "payments": _VISIBLE_DEAL.format(col="opportunity_id"),
     "targets": "(owner_type = 'rep' and owner_id in (select rep_id from reps)) "
     "or (owner_type = 'team' and owner_id in (select team from reps))",
 }
 _UNSCOPED = ("stages", "accounts", "products")
 
 
-def _scoped_views(everyone: bool) -> dict[str, str]:
-    """The SELECT of each scoped base view: the raw table, filtered to the scope unless it is everyone."""
-    views = {
-        table: f"select * from raw_{table}" + ("" if everyone else f" where {where}")
-        for table, where in _SCOPED_FILTERS.items()
-    }
-    views.update({table: f"select * from raw_{table}" for table in _UNSCOPED})
-    return views
+def _scoped(source: str, where: str | None, everyone: bool) -> str:
+    """`select * from source`, limited by the scope predicate unless the viewer sees everyone (or it has none)."""
+    return f"select * from {source}" + ("" if everyone or not where else f" where {where}")
 
 
 # Deals joined to their owner, account, product and stage: the view most page queries start from.
@@ -175,9 +170,7 @@ class Derived:
 
     def scope_filter(self) -> str:
         """The row-scope predicate: the rep's rows, or the rows of deals the viewer may see."""
-        if self.scope_kind == "rep":
-            return _IN_SCOPE.format(col=self.scope_column)
-        return f"{self.scope_column} in (select opportunity_id from opportunities)"
+        return (_IN_SCOPE if self.scope_kind == "rep" else _VISIBLE_DEAL).format(col=self.scope_column)
 
 
 # The deals joined to their owner, manager, account, product and stage, stored once per snapshot: the `deals`
@@ -263,17 +256,16 @@ class Database:
         # Parquet footers read once, not at every query's bind (a Parquet setting, so set here, not at connect).
         con.execute("set parquet_metadata_cache = true")
         everyone = self.scope.rep_ids is None
-        con.execute("create table scope_all as select cast($v as boolean) as everyone", {"v": everyone})
         con.execute("create table scope_reps as select unnest(cast($ids as varchar[])) as rep_id",
                     {"ids": sorted(self.scope.rep_ids or [])})
         for table in schema.TABLES:
             con.execute(f"create view raw_{table} as {_source(self.snapshot, table)}")
-        for table, select in _scoped_views(everyone).items():
-            con.execute(f"create view {table} as {select}")
+        for table in (*_SCOPED_FILTERS, *_UNSCOPED):
+            con.execute(f"create view {table} as {_scoped(f'raw_{table}', _SCOPED_FILTERS.get(table), everyone)}")
         # Deals as every earlier snapshot saw them (same row scope), for changes across weekly snapshots.
         con.execute(f"create view raw_opportunity_history as {_history_source(self.snapshot)}")
-        con.execute("create view opportunity_history as select * from raw_opportunity_history"
-                    + ("" if everyone else " where opportunity_id in (select opportunity_id from opportunities)"))
+        con.execute("create view opportunity_history as "
+                    + _scoped("raw_opportunity_history", _VISIBLE_DEAL.format(col="opportunity_id"), everyone))
         con.execute(
             "create table snapshot_info as select cast($id as varchar) as snapshot_id, cast($as_of as date) as as_of,"
             " cast($cid as varchar) as compare_id, cast($cas as date) as compare_as_of",
@@ -288,13 +280,11 @@ class Database:
             path = self.compare.table_path(table) if self.compare else None
             source = f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
             con.execute(f"create view raw_before_{table} as {source}")
-        con.execute("create view opportunities_before as select * from raw_before_opportunities"
-                    + ("" if everyone else " where " + _IN_SCOPE.format(col="owner_id")))
-        # Lookups for filters on the compare snapshot's deals: its reps within the scope, like `reps`; its
-        # accounts whole, like `accounts`.
-        con.execute("create view reps_before as select * from raw_before_reps"
-                    + ("" if everyone else " where " + _IN_SCOPE.format(col="rep_id")))
-        con.execute("create view accounts_before as select * from raw_before_accounts")
+        # Like the snapshot's own views: its deals and reps within the scope, its accounts whole (lookups for
+        # filters on the compare snapshot's deals).
+        for table in ("opportunities", "reps", "accounts"):
+            con.execute(f"create view {table}_before as "
+                        + _scoped(f"raw_before_{table}", _SCOPED_FILTERS.get(table), everyone))
         for view, select in _BEFORE_VIEWS.items():
             con.execute(f"create view {view} as {select}")
 
@@ -306,8 +296,7 @@ class Database:
             source = f"select * from read_parquet({_literal(str(path))})" \
                 if self._serving and path.exists() else d.sql
             con.execute(f"create view raw_{d.name} as {source}")
-            where = "" if everyone else f" where {d.scope_filter()}"
-            con.execute(f"create view {d.name} as select * from raw_{d.name}{where}")
+            con.execute(f"create view {d.name} as {_scoped(f'raw_{d.name}', d.scope_filter(), everyone)}")
 
     def write_derived(self, folder: Path, names: list[str] | None = None) -> dict[str, int]:
         """Compute the derived tables (default all) into folder/<name>-<version>.parquet, each file written in one
@@ -328,15 +317,13 @@ class Database:
                 os.replace(tmp, folder / d.file_name())
             finally:
                 tmp.unlink(missing_ok=True)
-            for old in folder.glob(f"{d.name}*.parquet"):
-                if old.name != d.file_name() and re.fullmatch(rf"{re.escape(d.name)}(-[0-9a-f]+)?\.parquet", old.name):
-                    old.unlink(missing_ok=True)
             counts[d.name] = int(written[0]) if written else 0
-        if names is None:  # a full rebuild: tables no longer defined leave no files behind
-            current = {d.file_name() for d in derived_tables()}
-            for stale in folder.glob("*.parquet"):
-                if stale.name not in current:
-                    stale.unlink(missing_ok=True)
+        # Files of older definitions of the tables just written go; a full rebuild also drops the files of tables
+        # no longer defined. A file is named <table>-<fingerprint> (table names have no '-').
+        current = {d.file_name() for d in derived_tables()}
+        for stale in folder.glob("*.parquet"):
+            if stale.name not in current and (names is None or stale.stem.split("-")[0] in counts):
+                stale.unlink(missing_ok=True)
         return counts
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

@@ -74,36 +74,26 @@ _NO_REPS = pl.DataFrame(schema={"rep_id": pl.String, "name": pl.String, "role": 
                                 "team": pl.String, "active": pl.Boolean})
 
 
-def sign_in_without_data(data_dir: Path, lang: str) -> access.Grant:
-    """Who is reading an empty data directory: only an admin gets anything (the Import page)."""
+def sign_in(data_dir: Path, snap: store.Snapshot | None, lang: str) -> access.Grant:
+    """Who is reading and what they may see; default deny when anything is missing.
+
+    With no snapshot yet (an empty data directory) there are no reps: only an admin gets anything, the Import page.
+    """
+    reps = access.reps_of(snap) if snap else _NO_REPS
+    oidc = oidc_configured()
     try:
-        path = access.users_path(data_dir)
-        users = access.load_users(path) if path.exists() else {}
+        if snap and not oidc:
+            _ensure_users_file(data_dir, snap)
+        users = access.load_users(access.users_path(data_dir))
     except access.AccessError as exc:
         st.error(t("auth.bad_users_file", lang, error=str(exc)))
-        return access.grant(None, _NO_REPS)
-    oidc = oidc_configured()
+        return access.grant(None, reps)
     if oidc:
         user = _oidc_user(users, lang)
-    elif users:
+    elif users or snap:
         user = _local_user(users, lang)
     else:
         st.sidebar.info(t("auth.local_mode", lang), icon=":material/lock_open:")
         user = LOCAL_ADMIN
     _note_sign_in(data_dir, user, "oidc" if oidc else "local")
-    return access.grant(user, _NO_REPS, login=_oidc_login() if oidc and user is None else "")
-
-
-def sign_in(data_dir: Path, snap: store.Snapshot, lang: str) -> access.Grant:
-    """Who is reading and what they may see; default deny when anything is missing."""
-    try:
-        if not oidc_configured():
-            _ensure_users_file(data_dir, snap)
-        users = access.load_users(access.users_path(data_dir))
-    except access.AccessError as exc:
-        st.error(t("auth.bad_users_file", lang, error=str(exc)))
-        return access.grant(None, access.reps_of(snap))
-    oidc = oidc_configured()
-    user = _oidc_user(users, lang) if oidc else _local_user(users, lang)
-    _note_sign_in(data_dir, user, "oidc" if oidc else "local")
-    return access.grant(user, access.reps_of(snap), login=_oidc_login() if oidc and user is None else "")
+    return access.grant(user, reps, login=_oidc_login() if oidc and user is None else "")
