@@ -227,7 +227,7 @@ def targets(ctx: BenchContext) -> list:
 
     f, lang, as_of = ctx.filters, ctx.lang, ctx.snapshot.as_of
     runner = TimedRunner(ctx)
-    td.prefetch(runner, td.view_calls(f, as_of))  # the headline's and Pacing section's queries at once
+    ctx.run_many(td.view_calls(f, as_of))  # the headline's and Pacing section's queries at once
     people = td.members(runner, f)
     if people.is_empty():
         return []

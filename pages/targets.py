@@ -71,7 +71,7 @@ def view_from_link() -> str:
 
 st.title(t("targets.title", lang))
 # The headline's queries (and the Pacing section's, when it is the one shown) run at once, not one by one.
-td.prefetch(ctx.runner, td.view_calls(f, as_of, members_table=view_from_link() == "pacing"))
+ctx.run_many(td.view_calls(f, as_of, members_table=view_from_link() == "pacing"))
 people = td.members(ctx.runner, f)
 if people.is_empty():
     st.info(t("targets.note.no_people", lang))

@@ -25,7 +25,6 @@ from saleslens.filters import Filters
 SNAPSHOT_SOURCE = ""  # the target source meaning "the snapshot's targets table"
 HISTORY_QUARTERS = 8  # past quarters the pacing curve learns from
 MIN_CURVE_QUARTERS = 2  # a group needs bookings in this many past quarters to have its own curve
-PREFETCH_WORKERS = 3  # threads that run a view's independent queries at once
 
 
 def org_params(f: Filters) -> dict[str, list[str]]:
@@ -46,7 +45,7 @@ def group_kind(f: Filters) -> tuple[str, list[str]]:
     return "org", []
 
 
-# The named queries behind the reports, each built in one place so a prefetch asks for exactly what they ask for.
+# The named queries behind the reports, each built in one place so the page's run_many asks for what they ask.
 Call = tuple[str, dict]
 
 
@@ -104,23 +103,14 @@ def view_calls(f: Filters, as_of: date, members_table: bool = True) -> list[Call
     """The queries of the page's headline for a group (and of its table of members), slowest first.
 
     The same calls members, target_rows, pacing_report, forecast_report, coverage_report and members_table make,
-    so after a prefetch they read the runner's cache; the organisation's fallbacks run only where a group needs
-    them. The snapshot's target rows come once per runner (unused while a saved target set is chosen).
+    so after running them side by side (Runner.run_many) the reports read the runner's cache; the organisation's
+    fallbacks run only where a group needs them. The snapshot's target rows come once per runner (unused while a
+    saved target set is chosen).
     """
     q_start, q_end = tg.quarter_bounds(as_of)
     calls = [open_deals_call(f, q_start, q_end), win_rates_call(f, *coverage_window(q_start)), members_call(f),
              weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL, target_rows_call()]
     return [*calls, rep_months_call(f, q_start, as_of)] if members_table else calls
-
-
-def prefetch(runner: Runner, calls: list[Call], workers: int = PREFETCH_WORKERS) -> None:
-    """Run independent queries on a few threads at once; the reports then find them in the runner's cache.
-
-    Each query runs on its own cursor, and DuckDB works without Python's lock, so small queries that mostly
-    wait on one core overlap instead of queueing.
-    """
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda call: _run(runner, call), calls))
 
 
 def members(runner: Runner, f: Filters, history: tuple[date, date] | None = None) -> pl.DataFrame:

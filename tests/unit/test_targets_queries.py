@@ -302,7 +302,7 @@ def test_monthly_targets_within_a_quarter_equal_the_whole_spread(runner: Runner,
 def test_a_prefetch_runs_every_query_of_the_headline_and_pacing_section(data_dir: Path, filters: Filters) -> None:
     r = Runner(store.open_snapshot(data_dir))
     try:
-        td.prefetch(r, td.view_calls(filters, fx.AS_OF))
+        r.run_many(td.view_calls(filters, fx.AS_OF))
         prefetched = set(r._cache)
         people, rows = td.members(r, filters), td.target_rows(r, data_dir)
         pacing = td.pacing_report(r, filters, rows, people, fx.AS_OF)
