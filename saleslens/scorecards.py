@@ -282,20 +282,7 @@ def percentile_among(values: list[float | None], higher_is_better: bool = True) 
     a lone value is 50, the neutral middle.
     """
     present = sorted(v for v in values if v is not None and not _nan(v))
-    n = len(present)
-    out: list[float | None] = []
-    for v in values:
-        if v is None or _nan(v):
-            out.append(None)
-            continue
-        if n == 1:
-            out.append(NEUTRAL)
-            continue
-        lo, hi = bisect.bisect_left(present, v), bisect.bisect_right(present, v)
-        below = lo if higher_is_better else n - hi  # peers this value beats
-        equal = hi - lo - 1  # other peers with the same value
-        out.append((below + 0.5 * equal) / (n - 1) * 100)
-    return out
+    return [_percentile_in(v, present, higher_is_better) for v in values]
 
 
 def flagged(kpis: pl.DataFrame, key: str, min_sample: int = DEFAULT_MIN_SAMPLE) -> list[bool]:
@@ -524,8 +511,8 @@ def _percentile_in(value: float | None, present: list[float], higher_is_better: 
     if n == 1:
         return NEUTRAL
     lo, hi = bisect.bisect_left(present, value), bisect.bisect_right(present, value)
-    below = lo if higher_is_better else n - hi
-    equal = hi - lo - 1
+    below = lo if higher_is_better else n - hi  # peers this value beats
+    equal = hi - lo - 1  # other peers with the same value
     return (below + 0.5 * equal) / (n - 1) * 100
 
 
