@@ -108,15 +108,7 @@ TAB_CHOICES = {
     "changes": ("funnel_pc_from", "funnel_pc_to", "funnel_pc_drill"),
 }
 
-
-def keep_closed_tabs_choices() -> None:
-    """Write the choices of closed tabs back into the session state, so they outlive this run."""
-    prefixes = tuple(p for name, keys in TAB_CHOICES.items() if name != open_tab for p in keys)
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
-        st.session_state[key] = st.session_state[key]
-
-
-keep_closed_tabs_choices()
+widgets.keep_choices(tuple(p for name, keys in TAB_CHOICES.items() if name != open_tab for p in keys))
 
 # ---- the open tab's queries at once, side by side (its sections below then read them from the runner's cache)
 ids = snapshot_ids()

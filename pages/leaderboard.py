@@ -105,12 +105,6 @@ TAB_CHOICES = {
 }
 
 
-def keep_closed_tabs_choices() -> None:
-    """Write the choices of closed tabs back into the session state, so they outlive this run."""
-    prefixes = tuple(p for tab, keys in TAB_CHOICES.items() if not tab.open for p in keys)
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
-        st.session_state[key] = st.session_state[key]
-
 
 def chosen_definition() -> tuple[str, Definition]:
     """The scorecard chosen on the Scorecard tab, read from its widgets' state while that tab is closed."""
@@ -149,7 +143,7 @@ def profile_rep(rep_ids: list[str]) -> str:
     return st.session_state[url_seed("rep", rep_ids, rep_ids[0])]
 
 
-keep_closed_tabs_choices()
+widgets.keep_choices(tuple(p for tab, keys in TAB_CHOICES.items() if not tab.open for p in keys))
 
 # ---------------------------------------------------------------- leaderboard
 

@@ -92,3 +92,10 @@ def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> 
     """A table with its column config and its CSV and Excel downloads."""
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     downloads(frame, name, lang, key=key)
+
+
+def keep_choices(prefixes: tuple[str, ...]) -> None:
+    """Write back the session state of widgets whose key starts with a prefix, so they outlive a run that does not
+    draw them: Streamlit forgets such widgets' state (the choices made on a closed tab)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        st.session_state[key] = st.session_state[key]
