@@ -111,7 +111,8 @@ TAB_CHOICES = {
 widgets.keep_choices(tuple(p for name, keys in TAB_CHOICES.items() if name != open_tab for p in keys))
 
 # ---- the open tab's queries at once, side by side (its sections below then read them from the runner's cache)
-ids = snapshot_ids()
+# Only the Pipeline changes tab compares snapshots: the others do not read every snapshot's manifest.
+ids = snapshot_ids() if open_tab == "changes" else []
 pair = funnel.compare_pair(ids, st.session_state["funnel_pc_from"], st.session_state["funnel_pc_to"]) \
     if len(ids) >= 2 else None
 ctx.run_many(funnel.view_calls(funnel.View(
