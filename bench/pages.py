@@ -264,7 +264,7 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
     if start is None or end is None:
         start, end = scorecards.parse_quarter(scorecards.quarter_of(ctx.snapshot.as_of))
     (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
-    window = scorecard_data.Window(start, end, LEADERBOARD_TREND_PERIODS)
+    window = scorecard_data.Window(start, end, scorecard_data.TREND_PERIODS)
     org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
     all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
     roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
@@ -278,7 +278,6 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
     return _leaderboard_scored_tab(ctx, tab, kpis, start, end, window, role)
 
 
-LEADERBOARD_TREND_PERIODS = 4  # pages/leaderboard.py TREND_PERIODS
 
 
 def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.DataFrame, start: date, end: date,
@@ -289,7 +288,7 @@ def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.Data
 
     kpi = "bookings"
     board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
-    hist = scorecard_data.history(ctx, start, end, LEADERBOARD_TREND_PERIODS, org, within=window).filter(
+    hist = scorecard_data.history(ctx, start, end, scorecard_data.TREND_PERIODS, org, within=window).filter(
         pl.col("role") == role)
     trend = hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(
         pl.col(kpi).cast(pl.Float64).alias("trend"))
@@ -331,7 +330,7 @@ def _leaderboard_scored_tab(ctx: BenchContext, tab: str, kpis: pl.DataFrame, sta
         figs.append(lbc.peer_percentiles(position, rep, kpis.height, lang))
         trend = scorecard_data.monthly_trend(ctx, add_months(start, -9), end, (rep,), (), definition.ramp)
         figs.append(charts.bookings_vs_target(trend, lang))
-        hist = scorecard_data.score_history(ctx, start, end, LEADERBOARD_TREND_PERIODS, definition,
+        hist = scorecard_data.score_history(ctx, start, end, scorecard_data.TREND_PERIODS, definition,
                                             Org(f.regions, f.teams, f.reps), ctx.data_dir, window)
         figs.append(lbc.score_history(hist.filter(pl.col("rep_id") == rep), rep, lang))
         peer_ids = set(kpis["rep_id"].to_list())

@@ -13,7 +13,6 @@ from saleslens.scorecard_data import Org
 from saleslens.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, SCORED_ROLES, Definition
 from ui import context, widgets
 
-TREND_PERIODS = 4
 NUMBER_FORMATS = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f"}
 
 ctx = context.current()
@@ -68,7 +67,7 @@ if start is None or end is None:
     st.info(t("lb.all_time_note", lang, start=i18n.day(start, lang), end=i18n.day(end, lang)))
 (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
 # The period, the one before and the trend's periods come from one query; every tab reads from it.
-window = scorecard_data.Window(start, end, TREND_PERIODS)
+window = scorecard_data.Window(start, end, scorecard_data.TREND_PERIODS)
 org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
 all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
 roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
@@ -156,7 +155,7 @@ if tab_board.open:
         st.caption(t(KPIS[kpi].definition_key, lang))
         min_sample = scorecards.DEFAULT_MIN_SAMPLE
         board = scorecards.leaderboard(kpis, kpi, prev_kpis, min_sample)
-        hist = scorecard_data.history(ctx, start, end, TREND_PERIODS, org, within=window).filter(
+        hist = scorecard_data.history(ctx, start, end, scorecard_data.TREND_PERIODS, org, within=window).filter(
             pl.col("role") == role)
         # Each rep's values oldest first, in one group-by and a join (a frame or a Python list per rep cost
         # 0.5 s for the 4,700 reps of a large organisation).
@@ -193,7 +192,8 @@ if tab_board.open:
                                                        format=NUMBER_FORMATS[KPIS[kpi].format]),
                 "basis": st.column_config.TextColumn(t("lb.col.basis", lang)),
                 "trend": st.column_config.LineChartColumn(
-                    t("lb.col.trend", lang, n=TREND_PERIODS), help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
+                    t("lb.col.trend", lang, n=scorecard_data.TREND_PERIODS),
+                    help=t("lb.col.trend_help", lang, n=scorecard_data.TREND_PERIODS)),
             },
         )
         event = st.plotly_chart(lbc.kpi_ranking(board, kpi, lang), width="stretch", key="lb_rank_chart",
@@ -363,7 +363,7 @@ if tab_profile.open:
         fig = charts.bookings_vs_target(trend, lang)
         fig.update_layout(title={"text": t("lb.chart.monthly_title", lang)})
         c1.plotly_chart(fig, width="stretch", key="lb_rep_trend")
-        score_hist = scorecard_data.score_history(ctx, start, end, TREND_PERIODS, definition,
+        score_hist = scorecard_data.score_history(ctx, start, end, scorecard_data.TREND_PERIODS, definition,
                                                   Org(f.regions, f.teams, f.reps), ctx.data_dir,
                                                   window).filter(pl.col("rep_id") == rep)
         c2.plotly_chart(lbc.score_history(score_hist, info["name"], lang), width="stretch", key="lb_rep_hist")

@@ -19,6 +19,8 @@ from saleslens import ratings, scorecards
 from saleslens.filters import Filters
 from saleslens.scorecards import Definition
 
+TREND_PERIODS = 4  # periods in the Leaderboard's trend and score history (the page and the benchmark)
+
 
 class RunsQueries(Protocol):
     """Anything with run(name, **params) -> DataFrame: the Runner, or a page context."""
