@@ -9,9 +9,9 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from saleslens import access, settings, store
-from saleslens.filters import Filters
-from saleslens.i18n import t
+from saleslens.core import access, settings, store
+from saleslens.core.filters import Filters
+from saleslens.core.i18n import t
 from ui import auth, context, sidebar
 
 # Planned pages in menu order; a page appears once its file exists.

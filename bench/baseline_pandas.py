@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from saleslens import charts, store
-from saleslens.filters import Filters, add_months
-from saleslens.metrics import GROUP_BY, METRICS
+from saleslens.core import charts, store
+from saleslens.core.filters import Filters, add_months
+from saleslens.kpis.registry import GROUP_BY, METRICS
 
 SNAPSHOT_TABLES = ("opportunities", "reps", "accounts", "products", "stages", "targets")
 FAR_PAST, FAR_FUTURE = pd.Timestamp("1900-01-01"), pd.Timestamp("2262-01-01")
@@ -224,7 +224,7 @@ def measure(data_dir: Path, rounds: int) -> dict:
     """Load once, then time each page for every filter change, `rounds` times; with peak memory."""
     from bench import pages
 
-    rss_start = peak_rss_mb()  # the libraries are imported by now (this module, bench.pages, saleslens.charts)
+    rss_start = peak_rss_mb()  # the libraries are imported by now (this module, bench.pages, saleslens.core.charts)
     started = time.perf_counter()
     data = load(data_dir)
     load_s = time.perf_counter() - started

@@ -34,8 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from queries.runner import Runner  # noqa: E402
-from saleslens import charts_whatif, commission, scenarios, store  # noqa: E402
-from saleslens.filters import period_bounds  # noqa: E402
+from saleslens.core import store  # noqa: E402
+from saleslens.core.filters import period_bounds  # noqa: E402
+from saleslens.whatif import charts as charts_whatif  # noqa: E402
+from saleslens.whatif import commission, scenarios  # noqa: E402
 
 AS_OF = date(2026, 11, 20)
 

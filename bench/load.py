@@ -169,7 +169,7 @@ async def session(browser, base: str, links: list[str], offset: int, until: floa
 def links_for(data_dir: Path) -> list[str]:
     """(page, filter) links: every page with the organisation, a region, a team, a rep and last quarter."""
     from bench.pages import filter_changes
-    from saleslens import store
+    from saleslens.core import store
 
     changes = filter_changes(store.open_snapshot(data_dir))
     out = []

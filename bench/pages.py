@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from saleslens import export, store
-from saleslens.filters import Filters, from_query
+from saleslens.core import export, store
+from saleslens.core.filters import Filters, from_query
 
 if TYPE_CHECKING:  # the baseline process imports this module and must not load DuckDB
     from queries.runner import Runner
@@ -83,9 +83,9 @@ def downloads(frame: pl.DataFrame) -> None:
 
 def overview(ctx: BenchContext) -> list:
     """pages/overview.py: KPIs now and before, the monthly trend, KPIs by region (the default group)."""
-    from saleslens import charts
-    from saleslens import overview as ov
-    from saleslens.metrics import METRICS
+    from saleslens.core import charts
+    from saleslens.kpis.registry import METRICS
+    from saleslens.overview import calls as ov
 
     f, lang = ctx.filters, ctx.lang
     periods, calls = ov.header_calls(f, ctx.snapshot.as_of)
@@ -105,7 +105,7 @@ def overview(ctx: BenchContext) -> list:
 
 def funnel(ctx: BenchContext, tab: str = "stages") -> list:
     """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened)."""
-    from saleslens import funnel as fn
+    from saleslens.funnel import logic as fn
 
     f = ctx.filters
     params, prev = f.params(), f.previous()
@@ -129,7 +129,7 @@ def funnel(ctx: BenchContext, tab: str = "stages") -> list:
     if tab == "win_rates":
         return _funnel_win_rates(ctx)
     if pair and pair[1] == ctx.snapshot.id:  # Pipeline changes
-        from saleslens import charts_funnel
+        from saleslens.funnel import charts as charts_funnel
 
         bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
         return [charts_funnel.waterfall(bars, ctx.lang, pair[0], pair[1])]
@@ -138,8 +138,8 @@ def funnel(ctx: BenchContext, tab: str = "stages") -> list:
 
 def _funnel_stages(ctx: BenchContext) -> list:
     """The Funnel page's Stages tab: bottlenecks, current-state and cohort funnels."""
-    from saleslens import charts_funnel
-    from saleslens import funnel as fn
+    from saleslens.funnel import charts as charts_funnel
+    from saleslens.funnel import logic as fn
 
     f, lang = ctx.filters, ctx.lang
     params, prev = f.params(), f.previous()
@@ -174,7 +174,7 @@ def _funnel_stages(ctx: BenchContext) -> list:
 
 def _funnel_leads_payments(ctx: BenchContext) -> list:
     """The Funnel page's Leads & payments tab: the lead funnel and the payment stage."""
-    from saleslens import charts_funnel
+    from saleslens.funnel import charts as charts_funnel
 
     params, lang, figs = ctx.filters.params(), ctx.lang, []
     if ctx.snapshot.has("leads"):
@@ -192,7 +192,7 @@ def _funnel_leads_payments(ctx: BenchContext) -> list:
 
 def _funnel_speed(ctx: BenchContext) -> list:
     """The Funnel page's Speed tab: sales cycles, days in each stage, stuck deals."""
-    from saleslens import charts_funnel
+    from saleslens.funnel import charts as charts_funnel
 
     params, figs = ctx.filters.params(), []
     ctx.run("velocity_by_outcome", **params)
@@ -208,8 +208,8 @@ def _funnel_speed(ctx: BenchContext) -> list:
 
 def _funnel_win_rates(ctx: BenchContext) -> list:
     """The Funnel page's Win rates tab, on its first dimension."""
-    from saleslens import charts_funnel
-    from saleslens import funnel as fn
+    from saleslens.funnel import charts as charts_funnel
+    from saleslens.funnel import logic as fn
 
     by = fn.WIN_RATE_BY[0]
     rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **ctx.filters.params()), by, ctx.lang, "(none)")
@@ -221,9 +221,9 @@ def _funnel_win_rates(ctx: BenchContext) -> list:
 
 def targets(ctx: BenchContext) -> list:
     """pages/targets.py, headline and the Pacing section (open by default; the others compute when opened)."""
-    from saleslens import charts_targets as ch
-    from saleslens import targets as tg
-    from saleslens import targets_data as td
+    from saleslens.targets import charts as ch
+    from saleslens.targets import data as td
+    from saleslens.targets import logic as tg
 
     f, lang, as_of = ctx.filters, ctx.lang, ctx.snapshot.as_of
     runner = TimedRunner(ctx)
@@ -255,9 +255,10 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
 
     tab: board, score, profile or top (Ratings and Review pack only order the reps by score, as score does).
     """
-    from saleslens import scorecard_data, scorecards
-    from saleslens.scorecard_data import Org
-    from saleslens.scorecards import SCORED_ROLES
+    from saleslens.rankings import data as scorecard_data
+    from saleslens.rankings import scorecards
+    from saleslens.rankings.data import Org
+    from saleslens.rankings.scorecards import SCORED_ROLES
 
     f = ctx.filters
     start, end = f.start, f.end
@@ -283,8 +284,9 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
 def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.DataFrame, start: date, end: date,
                        window: object, org: object, role: str) -> list:
     """The Leaderboard tab, ranked by bookings: the table with its trend column, the ranking chart."""
-    from saleslens import charts_leaderboard as lbc
-    from saleslens import scorecard_data, scorecards
+    from saleslens.rankings import charts as lbc
+    from saleslens.rankings import data as scorecard_data
+    from saleslens.rankings import scorecards
 
     kpi = "bookings"
     board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
@@ -302,10 +304,13 @@ def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.Data
 def _leaderboard_scored_tab(ctx: BenchContext, tab: str, kpis: pl.DataFrame, start: date, end: date,
                             window: object, role: str) -> list:
     """The Scorecard, Rep profile and Top performers tabs for the role's default scorecard."""
-    from saleslens import charts, review, scorecard_data, scorecard_defs, scorecards
-    from saleslens import charts_leaderboard as lbc
-    from saleslens.filters import add_months
-    from saleslens.scorecard_data import Org
+    from saleslens.core import charts
+    from saleslens.core.filters import add_months
+    from saleslens.rankings import charts as lbc
+    from saleslens.rankings import data as scorecard_data
+    from saleslens.rankings import definitions as scorecard_defs
+    from saleslens.rankings import review, scorecards
+    from saleslens.rankings.data import Org
 
     f, lang = ctx.filters, ctx.lang
     definition = scorecard_defs.get(ctx.data_dir, f"default:{role}", role)
@@ -360,7 +365,8 @@ def whatif(ctx: BenchContext) -> list:
 
 def whatif_recompute(ctx: BenchContext, base: pl.DataFrame, target_change_pct: float) -> list:
     """What a slider move redoes (the base query is a cache hit): the scenario, its tables and charts."""
-    from saleslens import charts_whatif, commission, scenarios
+    from saleslens.whatif import charts as charts_whatif
+    from saleslens.whatif import commission, scenarios
 
     f, lang = ctx.filters, ctx.lang
     plans = commission.load(commission.default_path(ctx.data_dir))

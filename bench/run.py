@@ -83,7 +83,8 @@ def in_subprocess(*args: str) -> dict:
 
 def ensure_data(data_dir: Path, size: str, seed: int, as_of: date | None) -> dict:
     """The demo in data_dir, built (and timed) when there is none; how long building took, by phase."""
-    from saleslens import demo, store
+    from saleslens import demo
+    from saleslens.core import store
 
     if store.list_snapshots(data_dir):
         return {"built": False}
@@ -105,7 +106,7 @@ def import_time(data_dir: Path) -> dict:
     import polars as pl
 
     from queries.runner import build_derived
-    from saleslens import schema, store
+    from saleslens.core import schema, store
 
     snap = store.open_snapshot(data_dir)
     tables = {t: pl.read_parquet(snap.table_path(t)) for t in schema.TABLES if snap.table_path(t)}
@@ -140,7 +141,7 @@ def worker(data_dir: Path, rounds: int, page_names: list[str], whatif_moves: int
     """Time our pages for each filter change and on a first visit, then the what-if recompute."""
     from bench import pages
     from queries.runner import Runner
-    from saleslens import charts, store  # noqa: F401  (imported before the first reading: libraries, no data)
+    from saleslens.core import charts, store  # noqa: F401  (imported before the first reading: libraries, no data)
 
     rss_start = peak_rss_mb()
 
@@ -189,7 +190,7 @@ def whatif_times(data_dir: Path, snap, runner, changes, moves: int) -> dict | No
     from bench import pages
 
     try:
-        from saleslens import scenarios  # noqa: F401  (the page's model; without it there is nothing to time)
+        from saleslens.whatif import scenarios  # noqa: F401  (the page's model; without it there is nothing to time)
     except ImportError:
         return None
     seconds = []
@@ -217,7 +218,7 @@ def apptest_worker(data_dir: Path, rounds: int) -> dict:
 
     from bench import pages
     from queries import runner as runner_module
-    from saleslens import store
+    from saleslens.core import store
 
     original = PagesManager.__init__
 
@@ -540,7 +541,7 @@ def run(args: argparse.Namespace, data_dir: Path, command: str) -> int:
     """Orchestrate: data, import, workers, cold start, report."""
     sys.path.insert(0, str(ROOT))
     from bench import pages
-    from saleslens import store
+    from saleslens.core import store
 
     build = ensure_data(data_dir, args.size, args.seed, args.as_of)
     if args.quiet_load:

@@ -1,7 +1,7 @@
 """Funnel: where deals stall and what converts, and how the pipeline moved between two snapshots.
 
 Thin page: shared filters -> named queries (queries/funnel_*, velocity_*, stuck_*, win_rate_*, lead_funnel_*,
-payments_*, pipeline_changes_*, deals_*) -> saleslens.funnel helpers -> saleslens.charts_funnel -> st.*.
+payments_*, pipeline_changes_*, deals_*) -> saleslens.funnel.logic helpers -> saleslens.funnel.logic.charts -> st.*.
 Every chart that stands for deals opens them: click a bar, or pick it in the selectbox under the chart.
 Tabs (Stages, Leads & payments, Speed, Win rates, Pipeline changes); only the open one runs its queries and draws.
 """
@@ -14,8 +14,10 @@ import polars as pl
 import streamlit as st
 
 from queries.runner import runner_for
-from saleslens import charts_funnel, funnel, i18n, store
-from saleslens.i18n import t
+from saleslens.core import i18n, store
+from saleslens.core.i18n import t
+from saleslens.funnel import charts as charts_funnel
+from saleslens.funnel import logic as funnel
 from ui import context, widgets
 
 ctx = context.current()

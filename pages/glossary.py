@@ -1,12 +1,12 @@
-"""Glossary: every KPI with its written definition, read from saleslens.metrics."""
+"""Glossary: every KPI with its written definition, read from saleslens.kpis.registry."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from saleslens.i18n import t
-from saleslens.metrics import METRICS
+from saleslens.core.i18n import t
+from saleslens.kpis.registry import METRICS
 from ui import context
 
 lang = context.current().lang

@@ -1,6 +1,6 @@
 """Data health: how fresh and complete the data is, and the deals and accounts that need a clean-up.
 
-Thin page: named queries (queries/health_*) -> saleslens.charts_health -> st.*. The organisation filters
+Thin page: named queries (queries/health_*) -> saleslens.health.charts -> st.*. The organisation filters
 of the sidebar (region, team, rep) apply to the deal lists; the period does not: health is about now.
 """
 
@@ -11,8 +11,9 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from saleslens import charts_health, i18n, store
-from saleslens.i18n import t
+from saleslens.core import i18n, store
+from saleslens.core.i18n import t
+from saleslens.health import charts as charts_health
 from ui import context, widgets
 
 FRESH_DAYS = 7  # a snapshot older than a week is flagged as stale

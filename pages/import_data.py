@@ -11,8 +11,8 @@ from datetime import date
 
 import streamlit as st
 
-from saleslens import access, i18n
-from saleslens.i18n import t
+from saleslens.core import access, i18n
+from saleslens.core.i18n import t
 from saleslens.ingest import ImportFailed, MappingError, build, publish, readers
 from saleslens.ingest import mapping as mp
 from saleslens.ingest import report as rp

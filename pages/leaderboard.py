@@ -5,12 +5,15 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens import charts, i18n, ratings, review, scorecard_data, scorecard_defs, scorecards
-from saleslens import charts_leaderboard as lbc
-from saleslens.filters import add_months
-from saleslens.i18n import t
-from saleslens.scorecard_data import Org
-from saleslens.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, SCORED_ROLES, Definition
+from saleslens.core import charts, i18n
+from saleslens.core.filters import add_months
+from saleslens.core.i18n import t
+from saleslens.rankings import charts as lbc
+from saleslens.rankings import data as scorecard_data
+from saleslens.rankings import definitions as scorecard_defs
+from saleslens.rankings import ratings, review, scorecards
+from saleslens.rankings.data import Org
+from saleslens.rankings.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, SCORED_ROLES, Definition
 from ui import context, widgets
 
 NUMBER_FORMATS = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f"}

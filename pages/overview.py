@@ -5,9 +5,10 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens import charts, i18n, overview
-from saleslens.i18n import t
-from saleslens.metrics import GROUP_BY, METRICS
+from saleslens.core import charts, i18n
+from saleslens.core.i18n import t
+from saleslens.kpis.registry import GROUP_BY, METRICS
+from saleslens.overview import calls as overview
 from ui import context, widgets
 
 HEADLINE = ["bookings", "attainment", "win_rate", "avg_deal_size", "open_pipeline", "cycle_days"]

@@ -7,11 +7,12 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from saleslens import charts_targets as ch
-from saleslens import i18n, target_sets
-from saleslens import targets as tg
-from saleslens import targets_data as td
-from saleslens.i18n import money, percent, t
+from saleslens.core import i18n
+from saleslens.core.i18n import money, percent, t
+from saleslens.targets import charts as ch
+from saleslens.targets import data as td
+from saleslens.targets import logic as tg
+from saleslens.targets import sets as target_sets
 from ui import context, widgets
 
 ctx = context.current()

@@ -1,7 +1,7 @@
 """What-if: move target and driver sliders, see attainment, reps at quota and commission cost at once.
 
 The per-rep base is one cached query per snapshot, period and scope; every widget change recomputes
-the scenario in memory (saleslens.scenarios). Inputs live in st.query_params (p_ keys) for links.
+the scenario in memory (saleslens.whatif.scenarios). Inputs live in st.query_params (p_ keys) for links.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from saleslens import access, charts_whatif, commission, export, i18n, scenario_store, scenarios
-from saleslens.i18n import t
-from saleslens.scenarios import Scenario, ScenarioError
+from saleslens.core import access, export, i18n
+from saleslens.core.i18n import t
+from saleslens.whatif import charts as charts_whatif
+from saleslens.whatif import commission, scenarios
+from saleslens.whatif import store as scenario_store
+from saleslens.whatif.scenarios import Scenario, ScenarioError
 from ui import context, widgets
 
 LEVELS = scenarios.LEVELS

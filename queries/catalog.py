@@ -82,10 +82,22 @@ def parse(path: Path) -> Query:
     return Query(path.stem, text, fields["purpose"], fields["grain"], tuple(params))
 
 
+def query_files(folder: Path | None = None) -> list[Path]:
+    """Every named query's file: queries/<feature>/*.sql (derived/ holds stored tables, not named queries)."""
+    root = folder or QUERY_DIR
+    return sorted((p for p in root.rglob("*.sql") if "derived" not in p.relative_to(root).parts[:-1]),
+                  key=lambda p: p.stem)
+
+
 @cache
 def catalog() -> dict[str, Query]:
-    """Every named query, by name."""
-    return {p.stem: parse(p) for p in sorted(QUERY_DIR.glob("*.sql"))}
+    """Every named query, by name; names are unique across the feature folders."""
+    queries: dict[str, Query] = {}
+    for path in query_files():
+        if path.stem in queries:
+            raise QueryError(f"{path}: a query named {path.stem} exists in another folder; names must be unique")
+        queries[path.stem] = parse(path)
+    return queries
 
 
 def get(name: str) -> Query:

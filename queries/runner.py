@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from queries import catalog
-from saleslens import schema, settings, store
+from saleslens.core import schema, settings, store
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import argparse
 import getpass
 import importlib
 import json
-import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -18,9 +17,9 @@ import polars as pl
 
 from queries.catalog import QueryError
 from queries.runner import Runner, Scope, runner_for
-from saleslens import access, commands, export, settings, store
-from saleslens.filters import FilterError
-from saleslens.store import StoreError
+from saleslens.core import access, export, settings, store
+from saleslens.core.filters import FilterError
+from saleslens.core.store import StoreError
 
 
 class CliError(Exception):
@@ -84,12 +83,17 @@ def emit(frame: pl.DataFrame, fmt: str) -> None:
             sys.stdout.write(str(frame) + "\n")
 
 
+# Each feature's commands live in its package; this order is the order `--help` lists them in.
+COMMAND_MODULES = ("saleslens.core.cli", "saleslens.funnel.cli", "saleslens.ingest.cli", "saleslens.rankings.cli",
+                   "saleslens.whatif.cli", "saleslens.targets.cli")
+
+
 def build_parser() -> Parser:
-    """The parser with every command of every module in saleslens/commands/."""
+    """The parser with every command of every feature's cli module, in a fixed order."""
     parser = Parser(prog="saleslens", description="Sales Lens: sales-performance analytics over CRM snapshots.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        importlib.import_module(f"saleslens.commands.{info.name}").register(sub)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from saleslens import schema, store
+from saleslens.core import schema, store
 
 # ---------------------------------------------------------------------------------------------------------
 # Parameters and vocabularies

@@ -12,7 +12,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from saleslens import settings, store
+from saleslens.core import settings, store
 
 log = logging.getLogger(__name__)
 _ONCE = threading.Lock()
@@ -21,8 +21,8 @@ _done = False
 
 def overview_calls(as_of: date) -> list[tuple[str, dict[str, object]]]:
     """The queries of the Overview's default view (this quarter, no filters, the default group)."""
-    from saleslens import overview
-    from saleslens.filters import from_query
+    from saleslens.core.filters import from_query
+    from saleslens.overview import calls as overview
 
     f = from_query({}, as_of)
     return [*overview.header_calls(f, as_of)[1], overview.group_call(f)]
@@ -41,7 +41,7 @@ def warm(data_dir: Path | None = None) -> float:
     import plotly.graph_objects  # noqa: F401
 
     from queries.runner import runner_for
-    from saleslens import charts  # noqa: F401
+    from saleslens.core import charts  # noqa: F401
 
     data_dir = data_dir or settings.data_dir()
     try:

@@ -13,7 +13,7 @@ The org (every person is a row of `reps`):
     R5 Olly Orphan (AE, West 1), whose manager GONE is not in the table: nobody above him sees him
     X1 Xia Loop and X2 Xan Loop manage each other (a cycle), and nobody else
 
-The helpers here compute who sees what *without* saleslens.access, so tests check the code against them.
+The helpers here compute who sees what *without* saleslens.core.access, so tests check the code against them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens import store
+from saleslens.core import store
 
 AS_OF = date(2026, 6, 30)
 EARLIER = date(2026, 6, 23)  # a second snapshot, so pipeline changes and slips have something to compare
@@ -257,7 +257,7 @@ def build_store(data_dir: Path) -> store.Snapshot:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The oracle: who may see which reps, and the dataset such a viewer sees, computed here without saleslens.access.
+# The oracle: who may see which reps, and the dataset such a viewer sees, computed here without saleslens.core.access.
 
 def reports_of(reps: pl.DataFrame) -> dict[str, set[str]]:
     """Direct reports per person."""

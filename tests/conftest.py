@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from queries.runner import Runner
-from saleslens import store
+from saleslens.core import store
 from tests import fixtures
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens import store
+from saleslens.core import store
 
 AS_OF = date(2026, 6, 30)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from queries import runner
-from saleslens import store
+from saleslens.core import store
 
 AS_OF_A = date(2026, 6, 23)
 AS_OF_B = date(2026, 6, 30)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens import store
+from saleslens.core import store
 
 AS_OF = date(2026, 9, 30)
 Q3 = (date(2026, 7, 1), date(2026, 9, 30))

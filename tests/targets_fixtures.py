@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from queries import runner
-from saleslens import store
+from saleslens.core import store
 
 AS_OF = date(2026, 5, 12)
 SNAPSHOT_DATES = (date(2026, 3, 4), date(2026, 3, 18), AS_OF)

@@ -9,8 +9,8 @@ from datetime import date
 
 import polars as pl
 
-from saleslens import commission
-from saleslens.scenarios import Scenario
+from saleslens.whatif import commission
+from saleslens.whatif.scenarios import Scenario
 
 # Q1 2027: 1 Jan - 31 Mar = 31 + 28 + 31 = 90 days, 3 months.
 START, END = date(2027, 1, 1), date(2027, 3, 31)

@@ -7,8 +7,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from saleslens import access, settings, store
-from saleslens.i18n import t
+from saleslens.core import access, settings, store
+from saleslens.core.i18n import t
 
 _SIGNED_IN = "_saleslens_signed_in"
 

@@ -9,8 +9,8 @@ import polars as pl
 import streamlit as st
 
 from queries.runner import Runner, Scope, runner_for
-from saleslens import access, settings, store
-from saleslens.filters import Filters
+from saleslens.core import access, settings, store
+from saleslens.core.filters import Filters
 
 _KEY = "_saleslens_context"
 

@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from saleslens import i18n, store
-from saleslens.filters import LIST_FILTERS, PERIODS, URL_NAMES, FilterError, Filters, from_query
-from saleslens.i18n import t
+from saleslens.core import i18n, store
+from saleslens.core.filters import LIST_FILTERS, PERIODS, URL_NAMES, FilterError, Filters, from_query
+from saleslens.core.i18n import t
 
 
 def language() -> str:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
-from saleslens import access, export, i18n
-from saleslens.i18n import t
-from saleslens.metrics import METRICS
+from saleslens.core import access, export, i18n
+from saleslens.core.i18n import t
+from saleslens.kpis.registry import METRICS
 from ui import context
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from saleslens import store
+from saleslens.core import store
 from saleslens.ingest import build, mapping, publish, readers, report
 from saleslens.ingest.errors import ImportFailed, MappingError, Problem
 

@@ -13,7 +13,7 @@ from time import perf_counter
 
 import polars as pl
 
-from saleslens import schema, settings
+from saleslens.core import schema, settings
 from saleslens.ingest import mapping as mp
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.parsers import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from saleslens.i18n import t
+from saleslens.core.i18n import t
 
 # How many problems an error message lists before it says "and N more".
 SHOWN = 10

@@ -1,6 +1,6 @@
 """Mapping files: which file feeds which canonical table, which column feeds which field, how values map.
 
-A mapping is a TOML file (see docs/MAPPING.md). Built-in profiles live in saleslens/mappings/.
+A mapping is a TOML file (see docs/MAPPING.md). Built-in profiles live in saleslens/ingest/mappings/.
 Loading checks the whole mapping and raises MappingError with a line a user can act on.
 """
 
@@ -11,11 +11,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from saleslens import schema
+from saleslens.core import schema
 from saleslens.ingest.errors import MappingError
 from saleslens.ingest.parsers import DELIMITERS, ENCODINGS, key_of
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "mappings"
+BUILTIN_DIR = Path(__file__).resolve().parent / "mappings"
 
 # Canonical references: (table, field) -> the table whose key it points to.
 RELATIONS: dict[tuple[str, str], str] = {

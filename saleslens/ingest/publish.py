@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens import store
+from saleslens.core import store
 from saleslens.ingest.build import Prepared, Progress
 from saleslens.ingest.report import diff
 

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from saleslens import schema, store
-from saleslens.i18n import t
+from saleslens.core import schema, store
+from saleslens.core.i18n import t
 from saleslens.ingest.errors import Problem
 from saleslens.ingest.mapping import Mapping
 

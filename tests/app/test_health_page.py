@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import ingest, store
+from saleslens import ingest
+from saleslens.core import store
 from tests import fixtures
 from tests.ingest_cases import MAVEN
 from tests.support import use_data

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import store
+from saleslens.core import store
 from tests.ingest_cases import HUBSPOT_DEALS, TINY_MAPPING, tiny_files, tree_state
 
 PAGE = "pages/import_data.py"
@@ -156,7 +156,7 @@ def test_first_import_into_an_empty_data_directory(tmp_path: Path, monkeypatch, 
 def test_empty_data_directory_offers_no_import_to_a_non_admin(tmp_path: Path, monkeypatch,
                                                               app: Callable[..., AppTest]) -> None:
     """With a users file that makes the local user a rep, the empty data directory shows only the message."""
-    from saleslens import access
+    from saleslens.core import access
     from tests import support
 
     data_dir = support.use_data(monkeypatch, tmp_path / "empty")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import ratings, store
+from saleslens.core import store
+from saleslens.rankings import ratings
 from tests import scorecard_fixtures as F
 from tests import support
 from tests.support import use_data

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import store
-from saleslens.i18n import t
-from saleslens.metrics import METRICS
+from saleslens.core import store
+from saleslens.core.i18n import t
+from saleslens.kpis.registry import METRICS
 from tests import fixtures, support
 from tests.support import use_data
 

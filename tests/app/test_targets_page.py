@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import target_sets
+from saleslens.targets import sets as target_sets
 from tests import targets_fixtures as fx
 from tests.support import use_data
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens import commission, scenario_store, store
+from saleslens.core import store
+from saleslens.whatif import commission
+from saleslens.whatif import store as scenario_store
 from tests import fixtures
 from tests import whatif_fixtures as wf
 from tests.support import use_data

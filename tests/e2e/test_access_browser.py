@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from saleslens import access, store
+from saleslens.core import access, store
 from tests import support
 from tests.e2e.test_browser import assert_no_error, sidebar_widget
 

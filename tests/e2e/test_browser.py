@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from queries.runner import runner_for
-from saleslens import store
-from saleslens.filters import period_bounds
+from saleslens.core import store
+from saleslens.core.filters import period_bounds
 from tests import support
 from tests.e2e.conftest import start_server
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from saleslens import store
+from saleslens.core import store
 from tests import fixtures, support
 from tests.e2e.conftest import start_server
 from tests.ingest_cases import HUBSPOT_DEALS

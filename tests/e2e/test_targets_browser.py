@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from saleslens import target_sets
+from saleslens.targets import sets as target_sets
 from tests import support
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from saleslens import scenario_store
+from saleslens.whatif import store as scenario_store
 from tests import support
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,1 @@
+"""Shared foundations: schema, store, settings, filters, i18n, access, export, base charts."""

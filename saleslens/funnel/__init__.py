@@ -1,0 +1,1 @@
+"""The Funnel feature: stage logic, charts, CLI."""

@@ -1,0 +1,1 @@
+"""Rankings & reviews: leaderboard, scorecards, ratings, review pack."""

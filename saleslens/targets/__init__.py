@@ -1,0 +1,1 @@
+"""The Targets & forecast feature: facts, arithmetic, target sets, charts, CLI."""

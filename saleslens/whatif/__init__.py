@@ -1,0 +1,1 @@
+"""The What-if feature: scenarios, commission plans, saved scenarios, charts, CLI."""

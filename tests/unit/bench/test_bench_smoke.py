@@ -1,0 +1,112 @@
+"""A fast smoke run of the benchmark on the S demo, so it cannot rot; no timed assertions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bench import baseline_pandas, pages, run
+from queries.runner import Runner
+from saleslens.core import store
+from saleslens.core.filters import add_months
+from tests import support
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The S demo, built once for this module."""
+    path = tmp_path_factory.mktemp("bench_s")
+    support.build_demo(path, "S")
+    return path
+
+
+@pytest.fixture(scope="module")
+def runner(demo: Path) -> Runner:
+    """A runner over the latest S snapshot."""
+    r = Runner(store.open_snapshot(demo))
+    yield r
+    r.close()
+
+
+def test_filter_changes_pick_real_values(demo: Path) -> None:
+    """Organisation, a region, a team, a rep and another quarter; the picked values exist in the reps table."""
+    snap = store.open_snapshot(demo)
+    changes = pages.filter_changes(snap)
+    assert [c.name for c in changes] == ["organisation", "one region", "one team", "one rep", "last quarter"]
+    reps = pl.read_parquet(snap.table_path("reps"))
+    assert changes[1].query["region"] in reps["region"].to_list()
+    assert changes[2].query["team"] in reps["team"].to_list()
+    assert changes[3].query["rep"] in reps["rep_id"].to_list()
+
+
+@pytest.mark.parametrize("page", pages.PAGES, ids=lambda p: p.name)
+def test_every_page_function_runs(page: pages.Page, demo: Path, runner: Runner) -> None:
+    """Each benchmarked page computes its data and figures for the organisation and for one rep."""
+    snap = runner.snapshot
+    changes = pages.filter_changes(snap)
+    for change in (changes[0], changes[3]):
+        ctx = pages.BenchContext(demo, snap, runner, pages.filters_for(change, snap.as_of))
+        figures = page.compute(ctx)
+        assert figures, f"{page.name} drew nothing for {change.name}"
+        assert ctx.calls, f"{page.name} ran no query for {change.name}"
+
+
+@pytest.mark.parametrize("by", ["org", "region", "team", "rep", "segment"])
+def test_baseline_matches_the_sql(by: str, demo: Path, runner: Runner) -> None:
+    """The pandas baseline computes the same KPIs as queries/kpis_by_group.sql, so the comparison is fair."""
+    data = baseline_pandas.load(demo)
+    for change in pages.filter_changes(runner.snapshot):
+        f = pages.filters_for(change, runner.snapshot.as_of)
+        sql = runner.run("kpis_by_group", by=by, **f.params())
+        ours = pl.from_pandas(baseline_pandas.kpis_by_group(data, f, by))
+        assert ours["group_key"].to_list() == sql["group_key"].to_list(), change.name
+        for col in ("bookings", "target", "deals_won", "deals_lost", "open_deals", "open_pipeline", "activities",
+                    "win_rate", "cycle_days", "pipeline_coverage"):
+            assert ours[col].cast(pl.Float64).round(6).to_list() == sql[col].cast(pl.Float64).round(6).to_list(), \
+                f"{change.name}: {col}"
+
+
+def test_baseline_trend_matches_the_sql(demo: Path, runner: Runner) -> None:
+    """The pandas monthly trend equals queries/bookings_by_month.sql for each filter change."""
+    data = baseline_pandas.load(demo)
+    for change in pages.filter_changes(runner.snapshot):
+        f = pages.filters_for(change, runner.snapshot.as_of)
+        start = add_months(f.end, -11)
+        sql = runner.run("bookings_by_month", start=start, end=f.end,
+                         **{k: v for k, v in f.params().items() if k not in ("start", "end")})
+        ours = pl.from_pandas(baseline_pandas.bookings_by_month(data, f, start, f.end))
+        assert ours.select(sql.columns).equals(sql), change.name
+
+
+def test_one_command_writes_results(demo: Path, tmp_path: Path) -> None:
+    """bench.run end to end on S (two pages, one round, no browser): RESULTS.md with every section."""
+    out = tmp_path / "RESULTS.md"
+    code = run.main(["--size", "S", "--data", str(demo), "--out", str(out), "--rounds", "1", "--cold-runs", "0",
+                     "--pages", "overview,whatif", "--whatif-moves", "1"])
+    assert code == 0
+    text = out.read_text(encoding="utf-8")
+    for heading in ("## Machine", "## Import time", "## Page times", "## Against the usual way", "## Cold start",
+                    "## What-if recompute"):
+        assert heading in text
+    assert "| overview |" in text and "ratio (pandas / ours)" in text
+
+
+def test_load_report_states_the_server_cpu_share() -> None:
+    """The load section says how much of the machine the server used (the browsers share the same cores)."""
+    import os
+
+    from bench import load
+
+    spent = load.cpu_seconds(os.getpid())
+    assert spent is not None and spent > 0
+    result = {"sessions": 20, "minutes": 2.0, "load_avg_at_start": 0.5, "think_seconds": 5, "visits": 3,
+              "error_count": 0, "errors": [], "page_median_s": 1.5, "page_p95_s": 2.0, "rss_before_mb": 300.0,
+              "rss_during_median_mb": 310.0, "rss_during_max_mb": 320.0, "rss_after_mb": 305.0,
+              "settle_seconds": 30, "by_page": {"/": {"n": 3, "median_s": 1.5, "p95_s": 2.0}},
+              "server_cpu_seconds": 48.0, "server_cpu_share": 0.2}
+    text = load.markdown(result, Path("/data"))
+    assert "| server CPU while the sessions ran (share of all cores; the browsers used the rest) | 48 s (20%) |" in text
+    del result["server_cpu_seconds"]
+    assert "server CPU" not in load.markdown(result, Path("/data"))  # older results have no such row
