@@ -102,6 +102,36 @@ class FunnelView:
     win_rates: WinRates | None = None
     changes: Changes | None = None
 
+    def figures(self) -> list[go.Figure]:
+        """The figures the page draws for this view, in page order."""
+        parts: list[go.Figure | None] = []
+        if self.stages is not None:
+            parts += [self.stages.current_fig, self.stages.cohort_fig]
+        if self.leads_payments is not None:
+            parts += [self.leads_payments.lead_fig, self.leads_payments.payments_fig]
+        if self.speed is not None:
+            parts.append(self.speed.velocity_fig)
+        if self.win_rates is not None:
+            parts.append(self.win_rates.fig)
+        if self.changes is not None:
+            parts.append(self.changes.fig)
+        return [fig for fig in parts if fig is not None]
+
+    def downloads(self) -> list[pl.DataFrame]:
+        """The tables the page offers for download on every run (the drill-downs' only when opened)."""
+        frames: list[pl.DataFrame] = []
+        if self.stages is not None:
+            s = self.stages
+            frames += [s.current] if s.current_fig is not None else []
+            frames += [s.cohorts] if s.cohort_fig is not None else []
+        if self.leads_payments is not None and self.leads_payments.lead_fig is not None:
+            frames.append(self.leads_payments.leads)
+        if self.speed is not None and self.speed.stuck is not None and self.speed.stuck.height:
+            frames.append(self.speed.stuck)
+        if self.win_rates is not None and self.win_rates.rates.height:
+            frames.append(self.win_rates.rates.drop("band_order"))
+        return frames
+
 
 def period_text(start: date | None, end: date | None, lang: str) -> str:
     """A period as words: '1 Apr 2026 – 30 Jun 2026', or all time."""
