@@ -353,32 +353,28 @@ def _leaderboard_scored_tab(ctx: BenchContext, tab: str, kpis: pl.DataFrame, sta
 
 
 def whatif(ctx: BenchContext) -> list:
-    """pages/whatif.py on opening: the per-rep base for the period, the scenario computed, its two charts."""
-    f = ctx.filters
-    if f.start is None or f.end is None:
+    """pages/whatif.py on opening: its setup and load (the per-rep base, the scenario, two charts), the Reps tab."""
+    from saleslens.whatif import load as whatif_load
+
+    if whatif_load.load_setup(ctx) is None:
         return []
-    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
-    if base.height == 0:
-        return []
-    return whatif_recompute(ctx, base, 0.0)
+    return _whatif_view(ctx, 0.0, 0.0)
 
 
 def whatif_recompute(ctx: BenchContext, base: pl.DataFrame, target_change_pct: float) -> list:
-    """What a slider move redoes (the base query is a cache hit): the scenario, its tables and charts."""
-    from saleslens.whatif import charts as charts_whatif
-    from saleslens.whatif import commission, scenarios
+    """What a slider move redoes (the base query is a cache hit): the page's load and its open Reps tab."""
+    return _whatif_view(ctx, target_change_pct, 5.0)
 
-    f, lang = ctx.filters, ctx.lang
-    plans = commission.load(commission.default_path(ctx.data_dir))
-    sc = scenarios.Scenario(start=f.start, end=f.end, snapshot=ctx.snapshot.id, regions=f.regions, teams=f.teams,
-                            reps=f.reps, target_change_pct=target_change_pct, win_rate_pct=5.0,
-                            plans=dict(plans.raw))
-    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
-    result = scenarios.compute(base, sc, plans, ctx.snapshot.as_of)
-    scenarios.to_query(sc)
-    return [charts_whatif.attainment_histogram(result.reps, lang),
-            charts_whatif.bookings_by_group(result.teams, "team", "Team", lang),
-            result.reps.sort("attainment", descending=True, nulls_last=True)]
+
+def _whatif_view(ctx: BenchContext, target_change_pct: float, win_rate_pct: float) -> list:
+    """The What-if page's load for these slider values: its two charts and the Reps tab's table."""
+    from saleslens.whatif import load as whatif_load
+
+    choices = whatif_load.Choices(target_change_pct=target_change_pct, win_rate_pct=win_rate_pct)
+    view = whatif_load.load(ctx, choices)
+    if view.result is None:
+        return []
+    return [view.histogram, view.groups_chart, whatif_load.load_reps(view, ctx.lang)]
 
 
 @dataclass(frozen=True)
