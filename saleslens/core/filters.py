@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from saleslens.core.periods import add_months, quarter_start
+
 PERIODS = ("this_quarter", "last_quarter", "this_year", "last_year", "last_12_months", "all_time", "custom")
 LIST_FILTERS = ("regions", "teams", "reps", "products", "segments", "sources")
 # Short URL names, so a shared link stays readable.
@@ -16,17 +18,6 @@ URL_NAMES = {
 
 class FilterError(ValueError):
     """A filter value that cannot be used, told in one line."""
-
-
-def quarter_start(day: date) -> date:
-    """First day of the quarter a day is in."""
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def add_months(day: date, months: int) -> date:
-    """The first of the month `months` after (or before) the month of a day."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def period_bounds(preset: str, today: date) -> tuple[date | None, date | None]:
