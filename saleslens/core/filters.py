@@ -110,13 +110,22 @@ class Filters:
         return out
 
 
+# Dates a link may name: wide enough for any CRM history, narrow enough that the previous period and the day after
+# the end stay representable (date.min and date.max overflow as soon as a page compares periods).
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def _date(value: str, name: str) -> date | None:
+    """A date from the link, or a FilterError that names the parameter and what is wrong."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FilterError(f"'{name}' must be a date like 2026-07-01, not '{value}'") from None
+    if not EARLIEST <= day <= LATEST:
+        raise FilterError(f"'{name}' must be between {EARLIEST} and {LATEST}, not '{value}'")
+    return day
 
 
 def from_query(query: dict[str, str], today: date) -> Filters:
