@@ -221,30 +221,19 @@ def _funnel_win_rates(ctx: BenchContext) -> list:
 
 def targets(ctx: BenchContext) -> list:
     """pages/targets.py, headline and the Pacing section (open by default; the others compute when opened)."""
-    from saleslens.targets import charts as ch
-    from saleslens.targets import data as td
-    from saleslens.targets import logic as tg
+    from saleslens.targets import load as tl
 
-    f, lang, as_of = ctx.filters, ctx.lang, ctx.snapshot.as_of
-    runner = TimedRunner(ctx)
-    ctx.run_many(td.view_calls(f, as_of))  # the headline's and Pacing section's queries at once
-    people = td.members(runner, f)
-    if people.is_empty():
+    view = tl.load(ctx, tl.TargetsChoices())
+    if view is None:
         return []
-    rows = td.target_rows(runner, ctx.data_dir, td.SNAPSHOT_SOURCE)
-    pacing = td.pacing_report(runner, f, rows, people, as_of)
-    fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, tg.MIN_STAGE_DEALS)
-    cov = td.coverage_report(runner, f, pacing.q_start, pacing.pace.target, pacing.pace.closed,
-                             fc.forecast.open_total)
-    figs = [ch.pacing_chart(pacing.daily, pacing.expected, pacing.pace, as_of, lang),
-            ch.forecast_chart(fc.forecast, fc.categories, pacing.pace.target, lang)]
-    if cov.coverage.target is not None:
-        figs.append(ch.coverage_chart(cov.coverage, lang))
-    table = td.members_table(runner, f, rows, people, "rep", pacing, fc)
-    if not table.is_empty():
-        if table["gap"].is_not_null().any():
-            figs.append(ch.members_gap_chart(table, "Rep", lang))
-        downloads(table)
+    sec = tl.load_pacing(ctx, view)
+    figs = [sec.pacing_chart, sec.forecast_chart]
+    if sec.coverage_chart is not None:
+        figs.append(sec.coverage_chart)
+    if not sec.members.is_empty():
+        if sec.members_chart is not None:
+            figs.append(sec.members_chart)
+        downloads(sec.members)
     # the open deals' drill-down (and its download) is built only when its expander is opened
     return figs
 
