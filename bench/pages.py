@@ -243,101 +243,27 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
     compute only when opened: st.tabs(on_change="rerun") and tab.open), for the default choices.
 
     tab: board, score, profile or top (Ratings and Review pack only order the reps by score, as score does).
+    The same saleslens.rankings.load the page calls, so the two cannot drift apart.
     """
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import scorecards
-    from saleslens.rankings.data import Org
-    from saleslens.rankings.scorecards import SCORED_ROLES
+    from saleslens.rankings import load as rl
 
-    f = ctx.filters
-    start, end = f.start, f.end
-    if start is None or end is None:
-        start, end = scorecards.parse_quarter(scorecards.quarter_of(ctx.snapshot.as_of))
-    (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
-    window = scorecard_data.Window(start, end, scorecard_data.TREND_PERIODS)
-    org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
-    all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
-    roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
-    if not roles:
+    head = rl.load_header(ctx)
+    if not head.roles:
         return []
-    role = roles[0]
-    kpis = all_kpis.filter(pl.col("role") == role)
-    prev_kpis = scorecard_data.kpis(ctx, prev_start, prev_end, org, within=window).filter(pl.col("role") == role)
-    if tab == "board":
-        return _leaderboard_board(ctx, kpis, prev_kpis, start, end, window, org, role)
-    return _leaderboard_scored_tab(ctx, tab, kpis, start, end, window, role)
-
-
-
-
-def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.DataFrame, start: date, end: date,
-                       window: object, org: object, role: str) -> list:
-    """The Leaderboard tab, ranked by bookings: the table with its trend column, the ranking chart."""
-    from saleslens.rankings import charts as lbc
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import scorecards
-
-    kpi = "bookings"
-    board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
-    hist = scorecard_data.history(ctx, start, end, scorecard_data.TREND_PERIODS, org, within=window).filter(
-        pl.col("role") == role)
-    trend = hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(
-        pl.col(kpi).cast(pl.Float64).alias("trend"))
-    table = board.join(trend, on="rep_id", how="left").with_columns(
-        pl.col("trend").fill_null(pl.lit([], dtype=pl.List(pl.Float64))))
-    figs = [lbc.kpi_ranking(board, kpi, ctx.lang), table]
-    downloads(table.drop("trend"))
-    return figs
-
-
-def _leaderboard_scored_tab(ctx: BenchContext, tab: str, kpis: pl.DataFrame, start: date, end: date,
-                            window: object, role: str) -> list:
-    """The Scorecard, Rep profile and Top performers tabs for the role's default scorecard."""
-    from saleslens.core import charts
-    from saleslens.core.filters import add_months
-    from saleslens.rankings import charts as lbc
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import definitions as scorecard_defs
-    from saleslens.rankings import review, scorecards
-    from saleslens.rankings.data import Org
-
-    f, lang = ctx.filters, ctx.lang
-    definition = scorecard_defs.get(ctx.data_dir, f"default:{role}", role)
-    scored = scorecard_data.scored_with_change(ctx, start, end, definition, Org(f.regions, f.teams, f.reps),
-                                               ctx.data_dir, window)
-    scores = scored.scores.sort(["rank", "name"], nulls_last=True)
-    ranked = scores["rep_id"].to_list() or kpis["rep_id"].to_list()
-    figs: list = []
-    if tab == "score":
-        figs.append(lbc.score_stack(scores, scored.breakdown, lang))
-        parts = scored.breakdown.filter(pl.col("rep_id") == ranked[0])
-        review.breakdown_display(parts, lang)
-        figs.append(lbc.score_waterfall(parts, ranked[0], lang))
-        downloads(scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
-    by_stage = scorecard_data.conversion_by_stage(ctx, start, end, Org(f.regions, f.teams, f.reps, (role,))) \
-        if tab in ("profile", "top") else None
-    if tab == "profile":
-        rep = ranked[0]
-        position = scorecards.peer_position(scored.kpis, rep, min_sample=definition.min_sample)
-        scorecards.strengths_weaknesses(position)
-        review.position_display(position, lang)
-        figs.append(lbc.peer_percentiles(position, rep, kpis.height, lang))
-        trend = scorecard_data.monthly_trend(ctx, add_months(start, -9), end, (rep,), (), definition.ramp)
-        figs.append(charts.bookings_vs_target(trend, lang))
-        hist = scorecard_data.score_history(ctx, start, end, scorecard_data.TREND_PERIODS, definition,
-                                            Org(f.regions, f.teams, f.reps), ctx.data_dir, window)
-        figs.append(lbc.score_history(hist.filter(pl.col("rep_id") == rep), rep, lang))
-        peer_ids = set(kpis["rep_id"].to_list())
-        mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
-        figs.append(lbc.compare_bars(list(mine), list(mine.values()), list(theirs.values()), (rep, "peers"), "mix",
-                                     "type", "share", "percent", lang))
-        review.stage_conversion(by_stage, {rep})
-        review.stage_conversion(by_stage, peer_ids - {rep})
-        downloads(ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of))
-    if tab == "top":
-        _, comparison = scorecard_data.top_performers(scored, by_stage, definition.min_sample)
-        if comparison.height:
-            downloads(comparison)
+    view = rl.load(ctx, rl.Choices(tab=tab), head)
+    figs = view.figures()
+    if view.board:
+        figs.append(view.board.table)
+        downloads(view.board.table.drop("trend"))
+    if view.card and view.card.scores.height:
+        # The Scorecard tab opens the first rep's breakdown by default.
+        figs.append(rl.load_focus(view, view.card.scores["rep_id"][0], ctx.lang).figure)
+    if view.card:
+        downloads(view.card.download)
+    if view.profile:
+        downloads(view.profile.open_deals)
+    if view.top and view.top.comparison.height:
+        downloads(view.top.comparison)
     return figs
 
 
