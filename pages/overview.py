@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import polars as pl
 import streamlit as st
 
 from saleslens.core import charts, i18n
 from saleslens.core.i18n import t
-from saleslens.kpis.registry import GROUP_BY, METRICS
+from saleslens.kpis.registry import GROUP_BY, METRICS, ratio_expr
 from saleslens.overview import calls as overview
 from ui import context, widgets
 
@@ -32,12 +31,11 @@ now = kpis["now"]
 if "so_far" in kpis:
     # Open pipeline and targets cover the whole period; bookings, win rate and cycle the days so far.
     now = kpis["so_far"].with_columns(now.select("target", "open_deals", "open_pipeline", "weighted_pipeline"))
-    now = now.with_columns(attainment=now["bookings"] / now["target"])
+    now = now.with_columns(ratio_expr("attainment"))
 before = kpis.get("before", now.clear())
 if "full_before" in kpis and before.height:
     # The previous period's attainment is measured against its whole target, like this period's.
-    before = before.with_columns(kpis["full_before"].select("target")).with_columns(
-        attainment=pl.col("bookings") / pl.col("target"))
+    before = before.with_columns(kpis["full_before"].select("target")).with_columns(ratio_expr("attainment"))
 row = now.row(0, named=True) if now.height else {}
 prev_row = before.row(0, named=True) if before.height else {}
 

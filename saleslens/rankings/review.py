@@ -20,6 +20,7 @@ import polars as pl
 from saleslens.core import charts, export, i18n
 from saleslens.core.filters import add_months
 from saleslens.core.i18n import t
+from saleslens.kpis import registry
 from saleslens.rankings import charts as lbc
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import ratings, scorecards
@@ -248,15 +249,19 @@ def _definition_name(d: Definition, lang: str) -> str:
     return t("lb.default_scorecard", lang, role=d.role) if d.name.startswith("default:") else d.name
 
 
+def _kpi_spec(key: str) -> tuple[str, str, str]:
+    """A registered KPI's column in a sheet: its key, with label and format from the registry."""
+    kpi = registry.REGISTRY[key]
+    return key, kpi.label_key, kpi.format
+
+
 KPI_SPEC = [
     ("name", "lb.col.rep", "text"), ("role", "lb.col.role", "text"), ("team", "lb.col.team", "text"),
-    ("bookings", "lb.kpi.bookings", "money"), ("bookings_target", "lb.col.bookings_target", "money"),
-    ("attainment", "lb.kpi.attainment", "percent"), ("deals_won", "lb.col.deals_won", "count"),
-    ("deals_lost", "lb.col.deals_lost", "count"), ("win_rate", "lb.kpi.win_rate", "percent"),
-    ("avg_deal_size", "lb.kpi.avg_deal_size", "money"), ("cycle_days", "lb.kpi.cycle_days", "days"),
-    ("new_logos", "lb.kpi.new_logos", "count"), ("pipeline_created", "lb.kpi.pipeline_created", "money"),
-    ("activities", "lb.kpi.activities", "count"), ("conversion", "lb.kpi.conversion", "percent"),
-    ("lead_conversion", "lb.kpi.lead_conversion", "percent"), ("open_pipeline", "lb.col.open_pipeline", "money"),
+    _kpi_spec("bookings"), ("bookings_target", "lb.col.bookings_target", "money"),
+    *map(_kpi_spec, ("attainment", "deals_won", "deals_lost", "win_rate", "avg_deal_size", "cycle_days",
+                     "new_logos", "pipeline_created", "activities", "conversion", "lead_conversion")),
+    # The rep's pipeline open now, whatever its expected close: not the registry's in-period open_pipeline.
+    ("open_pipeline", "lb.col.open_pipeline", "money"),
 ]
 OPEN_SPEC = [
     ("owner_name", "lb.col.rep", "text"), ("account_name", "lb.col.account", "text"),
