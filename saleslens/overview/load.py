@@ -15,7 +15,7 @@ from saleslens.core import charts
 from saleslens.core.context import DataContext
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
-from saleslens.kpis.registry import METRICS
+from saleslens.kpis.registry import METRICS, ratio_expr
 from saleslens.overview import calls
 
 HEADLINE = ("bookings", "attainment", "win_rate", "avg_deal_size", "open_pipeline", "cycle_days")
@@ -72,12 +72,11 @@ def _tiles(kpis: dict[str, pl.DataFrame]) -> tuple[dict, dict]:
     if "so_far" in kpis:
         # Open pipeline and targets cover the whole period; bookings, win rate and cycle the days so far.
         now = kpis["so_far"].with_columns(now.select("target", "open_deals", "open_pipeline", "weighted_pipeline"))
-        now = now.with_columns(attainment=now["bookings"] / now["target"])
+        now = now.with_columns(ratio_expr("attainment"))
     before = kpis.get("before", now.clear())
     if "full_before" in kpis and before.height:
         # The previous period's attainment is measured against its whole target, like this period's.
-        before = before.with_columns(kpis["full_before"].select("target")).with_columns(
-            attainment=pl.col("bookings") / pl.col("target"))
+        before = before.with_columns(kpis["full_before"].select("target")).with_columns(ratio_expr("attainment"))
     return (now.row(0, named=True) if now.height else {}), (before.row(0, named=True) if before.height else {})
 
 
