@@ -21,12 +21,6 @@ inputs as (
         cast($band_edges as varchar[]) as raw_edges,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources,
         1.959963984540054 as z
 ),
 closed as (
@@ -34,12 +28,7 @@ closed as (
     from deals d
     cross join inputs i
     where d.status in ('won', 'lost') and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+      and {{ deal_filters(d) }}
 ),
 quartiles as (
     select quantile_cont(amount, [0.25, 0.5, 0.75]) as q from closed where amount > 0

@@ -18,12 +18,6 @@ inputs as (
         cast($by as varchar) as by_dim,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources,
         $by in ('org', 'region', 'team', 'manager', 'rep') as org_dim
 ),
 people as (
@@ -31,9 +25,7 @@ people as (
     from reps r
     left join reps m on m.rep_id = r.manager_id
     cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed_deals as (
     -- Parameters are used directly in the deal filters, not through the inputs CTE: DuckDB then folds the
@@ -64,12 +56,7 @@ closed_deals as (
         d.status, d.amount, d.created_date, d.close_date
     from deals d
     where d.status in ('won', 'lost') and d.close_date between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 open_deals as (
     select
@@ -96,12 +83,7 @@ open_deals as (
         d.amount, d.stage_probability
     from deals d
     where d.status = 'open' and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31')) between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 people_groups as (
     select

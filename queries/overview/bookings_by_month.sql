@@ -13,13 +13,7 @@ with
 inputs as (
     select
         date_trunc('month', cast($start as date)) as m_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+        cast($end as date) as d_end
 ),
 months as (
     select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
@@ -34,12 +28,7 @@ won as (
     from deals d
     where d.status = 'won'
       and d.close_date between cast(date_trunc('month', cast($start as date)) as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
     group by 1
 ),
 target_by_month as (
@@ -49,9 +38,7 @@ target_by_month as (
     cross join inputs i
     where t.owner_type = 'rep' and t.metric = 'bookings'
       and t.period_start between i.m_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+      and {{ org_filters(r.region, r.team, r.rep_id) }}
     group by 1
 ),
 final as (

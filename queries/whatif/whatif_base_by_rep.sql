@@ -15,9 +15,7 @@ with
 people as (
     select r.rep_id, r.name as rep_name, r.role, r.team, r.region, r.manager_id, r.hire_date, r.active
     from reps r
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed as (
     select
@@ -28,9 +26,7 @@ closed as (
         avg(d.close_date - d.created_date) filter (where d.status = 'won') as cycle_days
     from deals d
     where d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
     group by d.owner_id
 ),
 open_pipe as (
@@ -42,9 +38,7 @@ open_pipe as (
     from deals d
     where d.status = 'open'
       and coalesce(d.expected_close_date, cast($end as date)) between cast($start as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
     group by d.owner_id
 ),
 rep_targets as (
