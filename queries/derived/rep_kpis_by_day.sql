@@ -11,8 +11,8 @@ closed as (
         sum(o.amount) filter (where o.status = 'won') as bookings,
         count(*) filter (where o.status = 'won') as deals_won,
         count(*) filter (where o.status = 'lost') as deals_lost,
-        sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
-        count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
+        sum(cycle_days(o.created_date, o.close_date)) filter (where o.status = 'won') as cycle_day_sum,
+        count(cycle_days(o.created_date, o.close_date)) filter (where o.status = 'won') as cycle_deals
     from raw_opportunities o
     where o.status in ('won', 'lost') and o.close_date is not null
     group by all

@@ -116,7 +116,7 @@ final as (
         end as conv_from_prev,
         a.reached / nullif(t.top_deals, 0) as conv_from_top,
         case when a.kind = 'stage' then t.won / nullif(a.reached, 0) end as to_won,
-        t.won / nullif(t.won + t.lost, 0) as win_rate
+        win_rate(t.won, t.lost) as win_rate
     from all_rows a
     cross join totals t
 )

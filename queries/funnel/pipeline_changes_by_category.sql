@@ -40,15 +40,7 @@ first_open as (
     where d.status = 'open'
       and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
           between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
-      and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ opportunity_filters(d, reps_before, accounts_before) }}
 ),
 second_open as (
     -- the second snapshot's open pipeline
@@ -77,15 +69,7 @@ first_state as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
-        and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ opportunity_filters(d, reps_before, accounts_before) }}
             as in_filters
     from opportunities_before d
     where d.opportunity_id in (select opportunity_id from both_open where not in_first)
@@ -97,12 +81,7 @@ second_state as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ deal_filters(d) }}
             as in_filters
     from deals d
     where d.opportunity_id in (select opportunity_id from both_open where not in_second)

@@ -42,12 +42,7 @@ first_open as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ deal_filters(d) }}
             as in_filters
     from deals_before d
     where d.status = 'open'
@@ -63,12 +58,7 @@ second_open as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ deal_filters(d) }}
             as in_filters
     from deals d
     where d.status = 'open'
@@ -95,12 +85,7 @@ first_state as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ deal_filters(d) }}
             as in_filters
     from deals_before d
     where d.opportunity_id in (select opportunity_id from both_open where not in_first)
@@ -115,12 +100,7 @@ second_state as (
         coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
             between coalesce(cast($start as date), date '0001-01-01')
                 and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ deal_filters(d) }}
             as in_filters
     from deals d
     where d.opportunity_id in (select opportunity_id from both_open where not in_second)

@@ -17,7 +17,7 @@ outcomes as (
     select 'lost'
 ),
 closed as (
-    select d.status as outcome, d.close_date - d.created_date as days, d.amount
+    select d.status as outcome, cycle_days(d.created_date, d.close_date) as days, d.amount
     from deals d
     where d.status in ('won', 'lost')
       and d.close_date between coalesce(cast($start as date), date '0001-01-01')

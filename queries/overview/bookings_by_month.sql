@@ -48,7 +48,7 @@ final as (
         coalesce(w.deals_won, 0) as deals_won,
         t.target,
         -- a month with a target and nothing booked is at 0%, not unknown
-        coalesce(w.bookings, 0) / nullif(t.target, 0) as attainment,
+        attainment(w.bookings, t.target) as attainment,
         sum(coalesce(w.bookings, 0)) over (order by m.month) as cumulative_bookings,
         sum(t.target) over (order by m.month) as cumulative_target
     from months m

@@ -173,7 +173,7 @@ final as (
         cast(coalesce(s.deals_won, 0) as bigint) as deals_won,
         cast(coalesce(s.deals_lost, 0) as bigint) as deals_lost,
         cast(coalesce(s.deals_won, 0) + coalesce(s.deals_lost, 0) as bigint) as closed_deals,
-        s.deals_won / nullif(s.deals_won + s.deals_lost, 0) as win_rate,
+        win_rate(s.deals_won, s.deals_lost) as win_rate,
         s.bookings / nullif(s.deals_won, 0) as avg_deal_size,
         s.cycle_day_sum / nullif(s.cycle_deals, 0) as cycle_days,
         cast(coalesce(g.new_logos, 0) as bigint) as new_logos,

@@ -23,7 +23,7 @@ closed as (
         sum(d.amount) filter (where d.status = 'won') as bookings,
         count(*) filter (where d.status = 'won') as deals_won,
         count(*) filter (where d.status = 'lost') as deals_lost,
-        avg(d.close_date - d.created_date) filter (where d.status = 'won') as cycle_days
+        avg(cycle_days(d.created_date, d.close_date)) filter (where d.status = 'won') as cycle_days
     from deals d
     where d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
       and {{ org_filters(d.region, d.team, d.owner_id) }}
@@ -62,7 +62,7 @@ final as (
         coalesce(c.bookings, 0) as bookings,
         cast(coalesce(c.deals_won, 0) as bigint) as deals_won,
         cast(coalesce(c.deals_lost, 0) as bigint) as deals_lost,
-        c.deals_won / nullif(c.deals_won + c.deals_lost, 0) as win_rate,
+        win_rate(c.deals_won, c.deals_lost) as win_rate,
         c.bookings / nullif(c.deals_won, 0) as avg_deal_size,
         c.cycle_days,
         coalesce(o.open_pipeline, 0) as open_pipeline,
