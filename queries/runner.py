@@ -189,7 +189,7 @@ def derived_tables() -> list[Derived]:
     one's raw_ view)."""
     tables = [DEAL_FACTS]
     for path in sorted(DERIVED_DIR.glob("*.sql")):
-        sql = path.read_text(encoding="utf-8")
+        sql = catalog.expand(path.read_text(encoding="utf-8"), path.name)  # shared fragments, as in queries
         match = _SCOPE_LINE.search(sql)
         if match is None:
             raise catalog.QueryError(f"{path.name}: the header needs a line '-- scope: <column> by rep|opportunity'")

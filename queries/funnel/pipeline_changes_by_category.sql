@@ -38,8 +38,7 @@ first_open as (
     select d.opportunity_id, coalesce(d.amount, 0) as amount
     from opportunities_before d
     where d.status = 'open'
-      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and {{ expected_in_period(d) }}
       and {{ opportunity_filters(d, reps_before, accounts_before) }}
 ),
 second_open as (
@@ -47,8 +46,7 @@ second_open as (
     select d.opportunity_id, coalesce(d.amount, 0) as amount
     from deals d
     where d.status = 'open'
-      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and {{ expected_in_period(d) }}
       and {{ deal_filters(d) }}
 ),
 both_open as (
@@ -66,9 +64,7 @@ first_state as (
     -- the first snapshot's rows of the deals only in the second pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
-        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-            between coalesce(cast($start as date), date '0001-01-01')
-                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        {{ expected_in_period(d) }} as in_period,
         {{ opportunity_filters(d, reps_before, accounts_before) }}
             as in_filters
     from opportunities_before d
@@ -78,9 +74,7 @@ second_state as (
     -- the second snapshot's rows of the deals only in the first pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
-        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-            between coalesce(cast($start as date), date '0001-01-01')
-                and coalesce(cast($end as date), date '9999-12-31') as in_period,
+        {{ expected_in_period(d) }} as in_period,
         {{ deal_filters(d) }}
             as in_filters
     from deals d
@@ -106,40 +100,7 @@ pairs as (
 classified as (
     select
         p.*,
-        case
-            when p.in_first and p.in_second then
-                case
-                    when p.amount_after > p.amount_before then 'increased'
-                    when p.amount_after < p.amount_before then 'decreased'
-                    else 'remainder'
-                end
-            when p.in_first then
-                case
-                    when p.status_after = 'won' then 'won'
-                    when p.status_after = 'lost' then 'lost'
-                    when p.status_after = 'open' and p.filters_after then 'pushed_out'
-                    else 'remainder'
-                end
-            else
-                case
-                    when not p.in_first_snapshot then 'new'
-                    when p.status_before = 'open' and p.filters_before then 'pulled_in'
-                    else 'remainder'
-                end
-        end as category,
-        case
-            when p.in_first and p.in_second and p.amount_after = p.amount_before then 'unchanged'
-            when p.in_first and not p.in_second and not p.in_second_snapshot then 'deleted'
-            when p.in_first and not p.in_second and p.status_after = 'open' and not p.filters_after then 'left_filters'
-            when p.in_second and not p.in_first and p.status_before = 'open' and not p.filters_before
-                then 'entered_filters'
-            when p.in_second and not p.in_first and p.status_before in ('won', 'lost') then 'reopened'
-        end as remainder_reason,
-        case
-            when p.in_first and p.in_second then p.amount_after - p.amount_before
-            when p.in_first then -p.amount_before
-            else p.amount_after
-        end as change
+        {{ pipeline_change_columns(p) }}
     from pairs p
 ),
 categories as (

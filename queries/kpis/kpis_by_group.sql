@@ -44,7 +44,7 @@ open_deals as (
         {{ kpi_group(d) }},
         d.amount, d.stage_probability
     from deals d
-    where d.status = 'open' and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31')) between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+    where d.status = 'open' and {{ expected_in_period(d) }}
       and {{ deal_filters(d) }}
 ),
 people_groups as (
