@@ -22,19 +22,7 @@ inputs as (
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end
 ),
-open_stages as (
-    select stage, position, cast(row_number() over (order by position) as integer) as step
-    from stages
-    where not is_won and not is_lost
-),
-outcome_stages as (
-    select stage, case when is_won then 'won' else 'lost' end as kind
-    from stages
-    where is_won or is_lost
-),
-last_open_step as (
-    select coalesce(max(step), 1) as n_open from open_stages
-),
+{{ funnel_steps() }},
 population as (
     select d.*
     from deals d

@@ -37,19 +37,7 @@ cohorts as (
     from inputs
     where p_start is not null or p_end is not null
 ),
-open_stages as (
-    select stage, position, cast(row_number() over (order by position) as integer) as step
-    from stages
-    where not is_won and not is_lost
-),
-outcome_stages as (
-    select stage, case when is_won then 'won' else 'lost' end as kind
-    from stages
-    where is_won or is_lost
-),
-last_open_step as (
-    select coalesce(max(step), 1) as n_open from open_stages
-),
+{{ funnel_steps() }},
 filtered as (
     select f.opportunity_id, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
            f.furthest_step, f.regressed_steps

@@ -10,16 +10,7 @@
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
 with
-inputs as (
-    select
-        date_trunc('month', cast($start as date)) as m_start,
-        cast($end as date) as d_end
-),
-months as (
-    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
-        as month
-    from inputs i
-),
+{{ month_range() }},
 won as (
     -- the parameters themselves in the predicates (not the inputs CTE), so DuckDB folds the empty lists away
     -- and prunes the stored deals by close date

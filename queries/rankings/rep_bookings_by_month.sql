@@ -6,16 +6,7 @@
 --   $reps       text[]  []        only deals owned by these rep_ids (empty = all)
 --   $teams      text[]  []        only deals of reps in these teams (empty = all)
 with
-inputs as (
-    select
-        date_trunc('month', cast($start as date)) as m_start,
-        cast($end as date) as d_end
-),
-months as (
-    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
-        as month
-    from inputs i
-),
+{{ month_range() }},
 won as (
     select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
            count(*) as deals_won
