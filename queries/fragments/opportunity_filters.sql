@@ -1,14 +1,10 @@
 -- fragment: opportunity_filters(t, reps, accounts)
 -- The shared deal filter (as deal_filters) on `t`, a relation shaped like the opportunities table, without the
--- joins of the deals view: $reps, $products and $sources on t's own columns; $regions and $teams looked up in the
--- `reps` relation by t.owner_id, $segments in the `accounts` relation by t.account_id, each lookup read only when
+-- joins of the deals view: owner_filters (region and team looked up in `reps`), $products and $sources on t's own
+-- columns, $segments in the `accounts` relation by t.account_id, each lookup read only when
 -- its filter is set. For a snapshot's raw deals: `and {{ opportunity_filters(d, reps_before, accounts_before) }}`.
 -- Six predicates joined by `and`, the parameters directly in them. The query declares all six parameters.
-(len(cast($regions as varchar[])) = 0 or {t}.owner_id in (
-       select rep_id from {reps} where list_contains(cast($regions as varchar[]), region)))
-and (len(cast($teams as varchar[])) = 0 or {t}.owner_id in (
-       select rep_id from {reps} where list_contains(cast($teams as varchar[]), team)))
-and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), {t}.owner_id))
+{{ owner_filters({t}, {reps}) }}
 and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), {t}.product_id))
 and (len(cast($segments as varchar[])) = 0 or {t}.account_id in (
        select account_id from {accounts} where list_contains(cast($segments as varchar[]), segment)))

@@ -33,9 +33,7 @@ filtered as (
     left join accounts a on a.account_id = l.account_id
     left join opportunities o on o.opportunity_id = l.converted_opportunity_id
     where l.created_date between i.d_start and i.d_end
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), l.owner_id))
+      and {{ org_filters(r.region, r.team, l.owner_id) }}
       and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), a.segment))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), l.source))
 ),
