@@ -26,13 +26,7 @@ acts as (
     select
         a.rep_id,
         cast(date_trunc('month', a.occurred_at) as date) as month,
-        count(*) as activities,
-        count(*) filter (where a.type = 'call') as calls,
-        count(*) filter (where a.type = 'email') as emails,
-        count(*) filter (where a.type = 'meeting') as meetings,
-        count(*) filter (where a.type = 'demo') as demos,
-        count(*) filter (where a.type = 'visit') as visits,
-        count(*) filter (where a.opportunity_id is not null) as deal_activities
+        {{ activity_type_counts(a) }}
     from raw_activities a
     group by all
 ),
@@ -42,11 +36,7 @@ moves as (
         cast(date_trunc('month', sc.changed_at) as date) as month,
         count(*) as stage_exits,
         count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
-    from raw_stage_changes sc
-    join raw_opportunities o on o.opportunity_id = sc.opportunity_id
-    join raw_stages f on f.stage = sc.from_stage
-    join raw_stages t on t.stage = sc.to_stage
-    where not f.is_won and not f.is_lost
+    from {{ stage_exits() }}
     group by all
 ),
 touch_months as (

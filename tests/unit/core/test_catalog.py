@@ -408,7 +408,7 @@ def test_expand_nests_indents_and_reports_mistakes() -> None:
     assert lines[3].startswith("    and (len(cast($teams as varchar[])) = 0") and lines[3].endswith(", a.t))")
     assert lines[4].endswith(", a.id))") and lines[5] == "    and y"
     assert "{{" not in catalog.expand("select {{ deal_filters(d) }}")  # a fragment including another
-    with pytest.raises(QueryError, match=r"^q\.sql: unknown fragment 'nope' \(known: deal_filters, "):
+    with pytest.raises(QueryError, match=r"^q\.sql: unknown fragment 'nope' \(known: \w+, .*deal_filters, "):
         catalog.expand("select {{ nope(d) }}", "q.sql")
     with pytest.raises(QueryError, match=r"^fragment org_filters takes 3 arguments \(region, team, rep\), got 1$"):
         catalog.expand("select {{ org_filters(d) }}")
@@ -430,3 +430,28 @@ def test_no_query_keeps_a_copy_of_a_filter_block() -> None:
     )
     for path in [*QUERIES, *sorted((catalog.QUERY_DIR / "derived").glob("*.sql"))]:
         assert not block.search(path.read_text(encoding="utf-8")), f"{path.name}: write {{{{ org_filters(...) }}}}"
+
+
+def test_activity_type_counts_fragment() -> None:
+    sql = """
+    with a(rep_id, type, opportunity_id) as (values
+        ('R1', 'call', 'O1'), ('R1', 'call', null), ('R1', 'demo', 'O2'), ('R1', 'note', null), ('R2', 'visit', null))
+    select a.rep_id, {{ activity_type_counts(a) }} from a group by a.rep_id order by 1
+    """
+    # R1: 4 in all, 2 calls, 1 demo, 2 on a deal (the note counts in all only); R2: one visit
+    assert _rows(sql) == [("R1", 4, 2, 0, 0, 1, 0, 2), ("R2", 1, 0, 0, 0, 0, 1, 0)]
+
+
+def test_stage_exits_fragment_keeps_moves_out_of_open_stages() -> None:
+    sql = """
+    with raw_stages(stage, position, is_won, is_lost) as (values
+        ('Qualify', 1, false, false), ('Propose', 2, false, false), ('Won', 3, true, false), ('Lost', 4, false, true)),
+    raw_opportunities(opportunity_id, owner_id) as (values ('O1', 'R1'), ('O2', 'R2')),
+    raw_stage_changes(opportunity_id, from_stage, to_stage) as (values
+        ('O1', 'Qualify', 'Propose'), ('O1', 'Propose', 'Won'), ('O2', 'Propose', 'Lost'), ('O2', 'Won', 'Propose'))
+    select o.owner_id, count(*), count(*) filter (where t.position > f.position and not t.is_lost)
+    from {{ stage_exits() }}
+    group by all order by 1
+    """
+    # O2's move out of Won is not from an open stage; its move to Lost is an exit but not forward
+    assert _rows(sql) == [("R1", 2, 2), ("R2", 1, 0)]
