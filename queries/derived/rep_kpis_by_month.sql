@@ -13,13 +13,7 @@ closed as (
     select
         o.owner_id as rep_id,
         cast(date_trunc('month', o.close_date) as date) as month,
-        sum(o.amount) filter (where o.status = 'won') as bookings,
-        count(*) filter (where o.status = 'won') as deals_won,
-        count(*) filter (where o.status = 'lost') as deals_lost,
-        sum(cycle_days(o.created_date, o.close_date)) filter (where o.status = 'won') as cycle_day_sum,
-        count(cycle_days(o.created_date, o.close_date)) filter (where o.status = 'won') as cycle_deals
-    from raw_opportunities o
-    where o.status in ('won', 'lost') and o.close_date is not null
+        {{ rep_close_counts() }}
     group by all
 ),
 acts as (

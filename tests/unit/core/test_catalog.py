@@ -455,3 +455,18 @@ def test_stage_exits_fragment_keeps_moves_out_of_open_stages() -> None:
     """
     # O2's move out of Won is not from an open stage; its move to Lost is an exit but not forward
     assert _rows(sql) == [("R1", 2, 2), ("R2", 1, 0)]
+
+
+def test_rep_close_counts_fragment() -> None:
+    sql = """
+    with raw_opportunities(owner_id, status, amount, created_date, close_date) as (values
+        ('R1', 'won', 100.0, date '2026-01-01', date '2026-01-11'),
+        ('R1', 'won', 50.0, date '2026-01-05', date '2026-01-25'),
+        ('R1', 'lost', 70.0, date '2026-01-01', date '2026-01-02'),
+        ('R1', 'open', 90.0, date '2026-01-01', null),
+        ('R2', 'won', null, null, date '2026-01-03'))
+    select o.owner_id, {{ rep_close_counts() }} group by all order by 1
+    """
+    # R1: 150 booked, 2 won (10 + 20 cycle days), 1 lost, the open deal out; R2: a won deal with no amount or
+    # creation date: no bookings, no cycle days
+    assert _rows(sql) == [("R1", 150.0, 2, 1, 30, 2), ("R2", None, 1, 0, None, 0)]
