@@ -330,12 +330,21 @@ def _read_sheet(f: SourceFile, sheet: str | None, limits: Limits, stop_at_blank:
         ws = _pick_sheet(book, sheet, f.name)
         gaps = _formulas_without_value(data, ws._worksheet_path)
         del data
-        # One column past the limit is enough to see a sheet is too wide; never build rows wider than that.
-        cells = ws.iter_rows(values_only=True, max_col=limits.max_columns + 1)
+        # openpyxl pads every row to the width the sheet declares; when that is past the limit, rows stop one
+        # column past it: enough to see the sheet is too wide, never 16,384 cells a row. (Without a declared
+        # width rows are as long as their cells, which the sheet's size and the reader's memory limit bound.)
+        width = ws.max_column
+        wide = width is not None and width > limits.max_columns
+        cells = ws.iter_rows(values_only=True, max_col=limits.max_columns + 1 if wide else None)
         rows = ((i, [_cell(v) for v in row]) for i, row in enumerate(cells, start=1))
         label = f"{f.name} › {ws.title}" if len(book.sheetnames) > 1 or sheet else f.name
         unreadable = {row: [(col, f"{ws.title}!{ref}") for col, ref in found] for row, found in gaps.items()}
-        return _to_table(label, rows, limits, stop_at_blank, None, None, unreadable)
+        try:
+            return _to_table(label, rows, limits, stop_at_blank, None, None, unreadable)
+        except ReadError as exc:
+            if wide and exc.problem.code == "too_many_columns":  # the count seen was cut at the limit
+                exc.problem.values["count"] = f"more than {limits.max_columns:,}"
+            raise
     finally:
         book.close()
 

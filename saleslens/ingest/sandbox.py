@@ -27,9 +27,14 @@ from saleslens.ingest.readers import read as read_here
 MB = 1024 * 1024
 _REQUEST, _RESULT, _TABLE, _LOG = "request.json", "result.json", "table.parquet", "child.log"
 # Not 'fork': the server's threads and Polars' thread pool do not survive a fork. The fork server is a fresh
-# interpreter that only imports this module, so forking from it is safe and takes milliseconds.
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([__name__])
+# interpreter that imports this module (and the main script, which multiprocessing would otherwise run again
+# in every child: Streamlit's launcher imports all of Streamlit), so forking from it takes milliseconds.
+# As with any multiprocessing, a script that imports through here needs the `if __name__ == "__main__":` guard.
+if "forkserver" in multiprocessing.get_all_start_methods():
+    _CONTEXT = multiprocessing.get_context("forkserver")
+    _CONTEXT.set_forkserver_preload(["__main__", __name__])
+else:  # Windows: a fresh interpreter per file, slower but as safe
+    _CONTEXT = multiprocessing.get_context("spawn")
 # What a process that ran out of memory leaves on stderr: Python's MemoryError, Rust's allocation failure.
 _MEMORY_SIGNS = ("MemoryError", "memory allocation of", "Cannot allocate memory", "std::bad_alloc")
 
@@ -62,12 +67,15 @@ def _run_child(folder: Path, name: str, memory_mb: int, seconds: float) -> RawTa
     if child.is_alive():
         child.kill()
         child.join()
+        child.close()
         raise ReadError(Problem("read_timeout", {"file": name, "seconds": f"{seconds:g}"}))
+    exitcode = child.exitcode or 0
+    child.close()
     result_path = folder / _RESULT
     if not result_path.exists():
         log = folder / _LOG
         said = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-        raise ReadError(_death(name, child.exitcode or 0, said, memory_mb))
+        raise ReadError(_death(name, exitcode, said, memory_mb))
     result = json.loads(result_path.read_text(encoding="utf-8"))
     if "error" in result:
         raise ReadError(Problem(**result["error"]))

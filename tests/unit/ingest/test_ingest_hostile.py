@@ -184,6 +184,15 @@ def test_a_workbook_over_the_unzipped_limit_is_refused(tmp_path: Path, data_dir:
     assert "deals.xlsx: the workbook unpacks to 2 MB; the limit is 1 MB (setting import_max_unzipped_mb" in err
 
 
+def test_a_too_wide_sheet_is_refused(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """A sheet declaring 2,500 columns: rows are read one column past the limit, and the header is refused."""
+    header = [*DEALS_HEADER, *(f"x{i}" for i in range(2500 - len(DEALS_HEADER)))]
+    book = _workbook_bytes([("Deals", [header, ["D1", "R1", "Won", "2026-01-10", "2026-02-10", 1000]], "visible")])
+    files = {"reps.csv": TINY_REPS.encode(), "deals.xlsx": book}
+    err = _refused_in_one_line(tmp_path, data_dir, files, capsys, XLSX_MAPPING)
+    assert "deals.xlsx, row 1: the file has more than 2,000 columns; the limit is 2,000" in err
+
+
 # ----------------------------------------------------------------------------- item 5: Excel
 
 
