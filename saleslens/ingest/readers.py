@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import fnmatch
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -369,23 +370,42 @@ def _formulas_without_value(data: bytes, part: str) -> dict[int, list[tuple[int,
 
     ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     found: dict[int, list[tuple[int, str]]] = {}
-    row, col = 0, -1
-    with zipfile.ZipFile(io.BytesIO(data)) as z, z.open(part.lstrip("/")) as stream:
-        for event, el in iterparse(stream, events=("start", "end")):
-            if event == "start":
-                if el.tag == ns + "row":
-                    row, col = int(el.get("r") or row + 1), -1
-                continue
-            if el.tag == ns + "c":
-                ref = el.get("r")
-                col = _column_index(ref) if ref else col + 1
-                value = el.find(ns + "v")
-                if el.find(ns + "f") is not None and (value is None or not (value.text or "")):
-                    found.setdefault(row, []).append((col, ref or f"{_column_letters(col)}{row}"))
-                el.clear()
-            elif el.tag == ns + "row":
-                el.clear()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        name = part.lstrip("/")
+        if not _has_formulas(z, name):  # most exports hold none: skip the slower cell-by-cell scan
+            return found
+        row, col, holder = 0, -1, None
+        with z.open(name) as stream:
+            for event, el in iterparse(stream, events=("start", "end")):
+                if event == "start":
+                    if el.tag == ns + "row":
+                        row, col = int(el.get("r") or row + 1), -1
+                    elif el.tag == ns + "sheetData":
+                        holder = el
+                    continue
+                if el.tag == ns + "c":
+                    ref = el.get("r")
+                    col = _column_index(ref) if ref else col + 1
+                    value = el.find(ns + "v")
+                    if el.find(ns + "f") is not None and (value is None or not (value.text or "")):
+                        found.setdefault(row, []).append((col, ref or f"{_column_letters(col)}{row}"))
+                elif el.tag == ns + "row" and holder is not None:
+                    holder.clear()  # keep no finished rows: memory stays flat however long the sheet
     return found
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s/>]")
+
+
+def _has_formulas(z: zipfile.ZipFile, name: str) -> bool:
+    """Whether a sheet's XML holds any formula element, read in chunks (a tag may straddle two)."""
+    tail = b""
+    with z.open(name) as stream:
+        while chunk := stream.read(MB):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
 
 
 def _column_index(ref: str) -> int:
