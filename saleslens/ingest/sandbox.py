@@ -62,7 +62,10 @@ def read(f: SourceFile, limits: Limits, sheet: str | None = None, encoding: str 
 def _run_child(folder: Path, name: str, memory_mb: int, seconds: float) -> RawTable:
     """Run the child on a request folder and turn what it left into a table, or raise the problem."""
     child = _CONTEXT.Process(target=main, args=(str(folder),), name="saleslens-read", daemon=True)
-    child.start()
+    try:
+        child.start()
+    except (OSError, EOFError, RuntimeError) as exc:  # no process could be started: say so, do not crash
+        raise ReadError(Problem("read_failed", {"file": name, "error": f"{type(exc).__name__}: {exc}"[:200]})) from None
     child.join(seconds)
     if child.is_alive():
         child.kill()
