@@ -18,6 +18,7 @@ from saleslens.ingest import mapping as mp
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.parsers import (
     DELIMITER_NAMES,
+    clean_key,
     clean_text,
     key_of,
     parse_bool,
@@ -26,16 +27,21 @@ from saleslens.ingest.parsers import (
     parse_money,
     sniff_delimiter,
 )
-from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, find, read
+from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, find
 
 SRC = "__src"
+# Fields holding an id (a table's own or a reference): invisible characters are taken out of them.
+ID_FIELDS = frozenset({(t.name, c) for t in schema.TABLES.values() for c in t.key if c.endswith("_id")}
+                      | set(mp.RELATIONS))
 EXAMPLES = 5  # examples kept per reason in the report
 Progress = Callable[[float, str], None]
 
 
 def default_limits() -> Limits:
-    """The file size and row limits from settings."""
-    return Limits(float(settings.get("import_max_mb")), int(settings.get("import_max_rows")))
+    """The file size, row, column, cell and unpacked size limits from settings."""
+    return Limits(float(settings.get("import_max_mb")), int(settings.get("import_max_rows")),
+                  int(settings.get("import_max_columns")), int(settings.get("import_max_cells")),
+                  float(settings.get("import_max_unzipped_mb")))
 
 
 # ----------------------------------------------------------------------------- bookkeeping
@@ -189,6 +195,7 @@ def prepare(
     tell(0.7, "linking references")
     tables = _link(tables, mapping, book, by_index)
     tables = {name: _drop_rejected(frame, book) for name, frame in tables.items()}
+    tables = _break_manager_cycles(tables, book)
     _warn(tables, as_of, book)
     for run in runs:
         run.accepted = tables[run.spec.table].filter(pl.col(SRC) == run.index).height if run.raw else 0
@@ -232,12 +239,14 @@ def stages_frame(mapping: mp.Mapping) -> pl.DataFrame:
 def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mapping, limits: Limits,
               book: Book, tell: Progress) -> None:
     """Find and read the file of every source (each file once); unreadable files are fatal problems."""
+    from saleslens.ingest import sandbox  # here: `python -m saleslens.ingest.sandbox` must not find it imported
+
     patterns = {s.files for s in mapping.sources}
     cache: dict[tuple, RawTable | None] = {}
     for n, run in enumerate(runs):
         spec = run.spec
         try:
-            found = find(spec.files, spec.sheet, files, only_one_source=len(patterns) == 1)
+            found = find(spec.files, spec.sheet, files, only_one_source=len(patterns) == 1, limits=limits)
         except ReadError as exc:
             book.fatal.append(exc.problem)
             continue
@@ -251,7 +260,7 @@ def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mappin
         tell(0.05 + 0.4 * n / max(len(runs), 1), f"reading {f.name}")
         if key not in cache:
             try:
-                cache[key] = read(f, limits, sheet, enc, delim, spec.stop_at_blank)
+                cache[key] = sandbox.read(f, limits, sheet, enc, delim, spec.stop_at_blank)
             except ReadError as exc:
                 cache[key] = None
                 book.fatal.append(exc.problem)
@@ -259,9 +268,16 @@ def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mappin
         if run.raw is not None:
             run.label = run.raw.label
             run.read = run.raw.frame.height + len(run.raw.problems)
-            bad_rows = [p.row for p in run.raw.problems]
-            book.reject(run, bad_rows, "wrong_field_count", None,
-                        [p.values for p in run.raw.problems])
+            for (code, column), found_problems in _by_reason(run.raw.problems).items():
+                book.reject(run, [p.row for p in found_problems], code, column, [p.values for p in found_problems])
+
+
+def _by_reason(problems: list[Problem]) -> dict[tuple[str, str | None], list[Problem]]:
+    """A reader's row problems (wrong width, a formula without a value) grouped by code and column."""
+    out: dict[tuple[str, str | None], list[Problem]] = {}
+    for p in problems:
+        out.setdefault((p.code, p.column), []).append(p)
+    return out
 
 
 def _missing_source(run: SourceRun, mapping: mp.Mapping, runs: list[SourceRun], files: list[SourceFile],
@@ -335,6 +351,9 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
         if columns:
             run.columns[col.name] = " + ".join(columns)
         text = _field_text(base, fs, columns)
+        if (spec.table, col.name) in ID_FIELDS:
+            text, changed = clean_key(text)
+            book.derive(spec.table, col.name, run.label, "invisible", changed)
         text = _apply_map(text, fs, spec.table, col.name, book)
         if fs.default is not None and fs.default != mp.AS_OF_TOKEN:
             empty = int(text.is_null().sum())
@@ -724,6 +743,52 @@ def _link_one(frame: pl.DataFrame, child: str, field_name: str, parent: str, par
             book.reject(run, part[ROW].to_list(), "unlinked", run.columns.get(field_name) or field_name,
                         [{"value": v, "field": field_name, "parent": parent} for v in part[field_name].to_list()])
     return frame
+
+
+# ----------------------------------------------------------------------------- manager cycles
+
+
+def _break_manager_cycles(tables: dict[str, pl.DataFrame], book: Book) -> dict[str, pl.DataFrame]:
+    """Report each circle of managers (A manages A, or A -> B -> A) and break it, so the team tree has a top.
+
+    Walking the circle from its smallest rep_id, the rep whose link leads back to that start closes it and
+    loses his manager: the same choice for the same file, whatever the row order.
+    """
+    reps = tables.get("reps")
+    if reps is None or reps.is_empty():
+        return tables
+    manager = {r: m for r, m in reps.select("rep_id", "manager_id").iter_rows() if m is not None}
+    cleared = []
+    for cycle in _cycles(manager):
+        start = min(cycle)
+        walk = [start]
+        while manager[walk[-1]] != start:
+            walk.append(manager[walk[-1]])
+        cleared.append(walk[-1])
+        book.warnings.append(Problem("manager_cycle", {"cycle": " → ".join([*walk, start]), "cleared": walk[-1]},
+                                     table="reps"))
+    if not cleared:
+        return tables
+    tables["reps"] = reps.with_columns(
+        pl.when(pl.col("rep_id").is_in(cleared)).then(None).otherwise(pl.col("manager_id")).alias("manager_id")
+    )
+    return tables
+
+
+def _cycles(manager: dict[str, str]) -> list[list[str]]:
+    """The circles of a who-manages-whom map (each rep has at most one manager), each once, in id order."""
+    done: set[str] = set()
+    found = []
+    for first in sorted(manager):
+        path: dict[str, int] = {}
+        node = first
+        while node in manager and node not in done and node not in path:
+            path[node] = len(path)
+            node = manager[node]
+        if node in path:  # the walk came back to itself: the circle is the path from that node on
+            found.append(list(path)[path[node]:])
+        done.update(path)
+    return found
 
 
 # ----------------------------------------------------------------------------- warnings

@@ -60,8 +60,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             sys.stderr.write(f"\r{fraction:4.0%} {message:<50}")
 
-    prepared = build.prepare(files, chosen, as_of=args.as_of, max_rejected=args.max_rejected, progress=progress,
-                             source_label=str(Path(args.source).resolve()))
+    try:
+        prepared = build.prepare(files, chosen, as_of=args.as_of, max_rejected=args.max_rejected, progress=progress,
+                                 source_label=str(Path(args.source).resolve()))
+    except ImportFailed as exc:
+        _refuse(exc)
+        raise
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
@@ -75,6 +79,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(t("ingest.report.published", "en", snapshot=snap.id, rows=snap.manifest["row_counts"]["opportunities"],
             data=data_dir))
     return 0
+
+
+def _refuse(exc: ImportFailed) -> None:
+    """A file refused whole (too big, too wide, a zip bomb, out of memory) is told in one line, like other refusals."""
+    if exc.problems and all(p.code in readers.REFUSALS for p in exc.problems):
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")  # end the progress line
+        raise CliError("; ".join(p.text("en") for p in exc.problems)) from None
 
 
 def _print(report: dict, fmt: str) -> None:
