@@ -154,7 +154,8 @@ def _summary(opps: pl.DataFrame, stuck: pl.Series, rate: pl.Series, rates: Rates
         bad_rates = sorted({r for r in part["rate"].to_list() if r is not None})
         missing.append({"currency": code or "", "rate": ", ".join(f"{r:g}" for r in bad_rates) or None,
                         "deals": part.height, "examples": part["opportunity_id"].head(EXAMPLES).to_list()})
-    converted = int((usable & ~keep & opps["amount_original"].is_not_null()
-                     & (opps["currency"] != rates.reporting).fill_null(False)).sum())
+    foreign = (opps["currency"] != rates.reporting).fill_null(False) if rates.reporting else \
+        opps["currency"].is_not_null()
+    converted = int((usable & ~keep & opps["amount_original"].is_not_null() & foreign).sum())
     return {"reporting": rates.reporting, "deals_per_currency": per_currency, "converted": converted,
             "kept_from_crm": int(keep.sum()), "missing": missing, "rates": rates.to_dict()}

@@ -509,3 +509,87 @@ def test_decode_rules() -> None:
     assert salesforce.decode("Négociation".encode("cp1252")) == ("Négociation", "cp1252", 0)
     assert salesforce.decode("阶段 é".encode() + b"\x81") == ("阶段 é\ufffd", "utf-8", 1)
     assert salesforce.decode(b"Caf\xe9 \x81") == ("Café \ufffd", "cp1252", 1)
+
+
+# ----------------------------------------------------------------------------- other CRMs: [currency]
+
+CURRENCY_DEALS = """id,owner,stage,created,closed,amount,cur
+D1,R1,Won,2026-01-10,2026-02-10,1000,EUR
+D2,R1,Won,2026-01-15,2026-03-20,800,eur
+D3,R2,Open,2026-02-01,,3000,MXN
+D4,R2,Won,2026-02-01,2026-02-02,700,USD
+D5,R2,Lost,2026-02-01,2026-02-03,100,ARS
+D6,R1,Won,2026-02-05,2026-02-06,50,
+"""
+CURRENCY_FIELD = 'currency = "cur"\n'
+INLINE_RATES = """
+[currency]
+reporting = "USD"
+rates = { MXN = 20 }
+[[currency.dated]]
+currency = "EUR"
+rate = 0.5
+start = 2026-01-01
+[[currency.dated]]
+currency = "EUR"
+rate = 0.8
+start = 2026-03-01
+"""
+RATES_FILE = """
+[currency]
+reporting = "usd"
+file = "rates.csv"
+"""
+RATES_CSV = "currency,rate,start\nEUR,0.5,2026-01-01\nEUR,0.8,2026-03-01\nMXN,20,\n"
+
+
+@pytest.mark.parametrize("section", [INLINE_RATES, RATES_FILE], ids=["inline", "file"])
+def test_currency_section_of_a_mapping(section: str, tmp_path: Path) -> None:
+    """Inline or file rates, dated or not. EUR is 0.5 per USD from 1 Jan 2026 and 0.8 from 1 Mar; MXN 20.
+    D1 1,000 EUR closed 10 Feb / 0.5 = 2,000; D2 800 EUR closed 20 Mar / 0.8 = 1,000; D3 3,000 MXN open / 20 = 150;
+    D4 700 USD; D5 100 ARS: no rate, no amount; D6 has no currency: the reporting one, 50."""
+    from tests.ingest_cases import TINY_MAPPING, tiny_files
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(TINY_MAPPING + CURRENCY_FIELD + section, encoding="utf-8")
+    files = {**tiny_files(deals=CURRENCY_DEALS), "rates.csv": RATES_CSV.encode()}
+    snap = ingest.run_import(write(tmp_path / "x", files), str(mapping), tmp_path / "data")
+    opps = _frame(snap, "opportunities", "opportunity_id")
+    amounts = opps["amount"].to_list()
+    assert amounts[4] is None
+    assert [amounts[i] for i in (0, 1, 2, 3, 5)] == pytest.approx([2000, 1000, 150, 700, 50])
+    assert opps["currency"].to_list() == ["EUR", "EUR", "MXN", "USD", "ARS", "USD"]
+    assert opps["amount_original"].to_list() == [1000, 800, 3000, 700, 100, 50]
+    assert snap.reporting_currency == "USD"
+    # Won in USD: 2,000 + 1,000 + 700 + 50 = 3,750.
+    assert opps.filter(pl.col("status") == "won")["amount"].sum() == pytest.approx(3750)
+    missing = snap.manifest["import_report"]["currency"]["missing"]
+    assert [(m["currency"], m["deals"], m["examples"]) for m in missing] == [("ARS", 1, ["D5"])]
+
+
+def test_without_currencies_amounts_stay_as_they_are(tmp_path: Path) -> None:
+    """A mapping with no currency field and no [currency]: amounts as written, nothing converted or recorded."""
+    from tests.ingest_cases import TINY_MAPPING, tiny_files
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(TINY_MAPPING, encoding="utf-8")
+    snap = ingest.run_import(write(tmp_path / "x", tiny_files()), str(mapping), tmp_path / "data")
+    opps = _frame(snap, "opportunities", "opportunity_id")
+    assert opps["amount"].to_list() == [1000.0, 500.0, 2500.0]
+    assert opps["amount_original"].null_count() == 3 and opps["currency"].null_count() == 3
+    assert snap.reporting_currency is None and "currency" not in snap.manifest["import_report"]
+
+
+def test_hubspot_amount_in_company_currency(tmp_path: Path) -> None:
+    """HubSpot's company-currency amount is used when the export has it; the deal's own amount is kept beside it."""
+    deals = ("Record ID,Deal Stage,Amount,Currency,Amount in company currency,Close Date,Create Date,Deal owner,"
+             "Associated Company,Original Source Type\n"
+             "1,Closed Won,1000,EUR,1100,2026-02-10,2026-01-05,Ann Able,Acme,Direct Traffic\n"
+             "2,Closed Won,500,USD,500,2026-02-11,2026-01-06,Bob Best,Acme,Direct Traffic\n")
+    snap = ingest.run_import(write(tmp_path / "hs", {"deals.csv": deals.encode()}), "hubspot", tmp_path / "data",
+                             AS_OF)
+    opps = _frame(snap, "opportunities", "opportunity_id")
+    assert opps["amount"].to_list() == [1100.0, 500.0]
+    assert opps["amount_original"].to_list() == [1000.0, 500.0]
+    assert opps["currency"].to_list() == ["EUR", "USD"]
+    assert snap.manifest["import_report"]["currency"]["missing"] == []
