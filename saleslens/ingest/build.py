@@ -148,6 +148,9 @@ class Prepared:
     report: dict
     # Keys for the snapshot manifest beyond the usual ones: reporting_currency, rates, backfilled.
     manifest: dict = field(default_factory=dict)
+    # For the weekly backfill: deals' past states from the export's history (an adapter's), and the rates.
+    history: pl.DataFrame | None = None
+    rates: currency.Rates | None = None
 
 
 def prepare(
@@ -218,7 +221,8 @@ def prepare(
         report["export"] = adapted.notes
     tell(0.8, "checked")
     manifest = {"reporting_currency": money["reporting"], "rates": money["rates"]} if money else {}
-    return Prepared(mapping, as_of, canonical, events, report, manifest)
+    history = adapted.history if adapted is not None else None
+    return Prepared(mapping, as_of, canonical, events, report, manifest, history, rates)
 
 
 # ----------------------------------------------------------------------------- adapters and currencies

@@ -11,7 +11,7 @@ from pathlib import Path
 from saleslens.cli import CliError, add_data_arg, cli_user
 from saleslens.core import access, settings
 from saleslens.core.i18n import t
-from saleslens.ingest import build, mapping, publish, readers
+from saleslens.ingest import backfill, build, mapping, publish, readers
 from saleslens.ingest import report as report_mod
 from saleslens.ingest.errors import ImportFailed
 
@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-rejected", type=int, default=0, metavar="N",
                    help="publish even if up to N rows are rejected (default 0: any bad row stops the import)")
     p.add_argument("--check", action="store_true", help="check and print the report, publish nothing")
+    p.add_argument("--backfill", choices=backfill.BACKFILL_CHOICES, default=None,
+                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce)")
     p.add_argument("--report", choices=["text", "json"], default="text", help="report format")
     add_data_arg(p)
     p.set_defaults(func=cmd_import)
@@ -62,12 +64,21 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     prepared = build.prepare(files, chosen, as_of=args.as_of, max_rejected=args.max_rejected, progress=progress,
                              source_label=str(Path(args.source).resolve()))
+    if args.backfill and (prepared.history is None or prepared.history.is_empty()):
+        raise CliError("--backfill weekly needs the deals' history: a Salesforce Data Export with "
+                       "OpportunityHistory.csv (--mapping salesforce)")
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
         print(t("ingest.report.checked", "en"))
         return 0
-    snap = publish.publish(prepared, data_dir, progress)
+    if args.backfill:
+        snaps = backfill.publish_weekly(prepared, data_dir, progress)
+        snap, weeks = snaps[-1], snaps[:-1]
+        if weeks:
+            print(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id))
+    else:
+        snap = publish.publish(prepared, data_dir, progress)
     access.audit(data_dir, cli_user(args), "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     if sys.stderr.isatty():
         sys.stderr.write("\n")

@@ -55,7 +55,7 @@ class Adapted:
     rates: currency.Rates | None
     notes: list[dict] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    history: pl.DataFrame | None = None  # OpportunityHistory, typed, for the weekly backfill
+    history: pl.DataFrame | None = None  # OpportunityHistory as past states (see past_states), for the backfill
 
 
 class Notes:
@@ -106,7 +106,7 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
             tables[name] = activities(raw[name], kind, notes)
     rates = rates_of(raw.get("CurrencyType.csv"), raw.get("DatedConversionRate.csv"))
     history = raw.get("OpportunityHistory.csv")
-    return Adapted(tables, stages, rates, notes.items, history=history.frame if history else None)
+    return Adapted(tables, stages, rates, notes.items, history=past_states(history) if history else None)
 
 
 def unzip(files: list[SourceFile]) -> list[SourceFile]:
@@ -302,6 +302,27 @@ def activities(table: RawTable, kind: str, notes: Notes) -> RawTable:
     frame = table.frame.with_columns(opp.alias("_OpportunityId"), account.alias("_AccountId"),
                                      when.alias("_When"), kind_text.alias("_Type"))
     return _with(table, frame)
+
+
+# History's ForecastCategory values (the API names) -> the canonical forecast categories.
+FORECAST = {"pipeline": "pipeline", "bestcase": "best_case", "forecast": "commit", "commit": "commit",
+            "closed": "commit", "omitted": "omitted"}
+
+
+def past_states(table: RawTable) -> pl.DataFrame:
+    """OpportunityHistory as the state each row put a deal in from its CreatedDate on: stage, amount (in the deal's
+    currency), close date and forecast category. Rows whose time cannot be read are left out."""
+    forecast = [FORECAST.get(key_of(v)) if v else None for v in _text(table, "ForecastCategory").to_list()]
+    frame = pl.DataFrame({
+        "opportunity_id": _text(table, "OpportunityId"),
+        "at": parse_dates(_text(table, "CreatedDate"), "datetime")[0],
+        "stage": _text(table, "StageName"),
+        "amount": parse_money(_text(table, "Amount"), ".")[0],
+        "close_date": parse_dates(_text(table, "CloseDate"))[0],
+        "forecast_category": pl.Series(forecast, dtype=pl.String),
+        ROW: table.frame[ROW],
+    })
+    return frame.drop_nulls(["opportunity_id", "at", "stage"]).sort(["opportunity_id", "at", ROW]).drop(ROW)
 
 
 # ----------------------------------------------------------------------------- stages

@@ -593,3 +593,80 @@ def test_hubspot_amount_in_company_currency(tmp_path: Path) -> None:
     assert opps["amount_original"].to_list() == [1000.0, 500.0]
     assert opps["currency"].to_list() == ["EUR", "USD"]
     assert snap.manifest["import_report"]["currency"]["missing"] == []
+
+
+# ----------------------------------------------------------------------------- weekly backfill
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory: pytest.TempPathFactory) -> dict[str, store.Snapshot]:
+    """The main org imported with a weekly backfill, by snapshot id."""
+    from saleslens.ingest import backfill, build, mapping, readers
+
+    tmp = tmp_path_factory.mktemp("weekly")
+    files = readers.files_from_path(write(tmp / "export", main_org()))
+    prepared = build.prepare(files, mapping.load("salesforce"), as_of=AS_OF)
+    snaps = backfill.publish_weekly(prepared, tmp / "data")
+    return {s.id: s for s in snaps}
+
+
+def _deal(snap: store.Snapshot, opp: str) -> dict:
+    rows = pl.read_parquet(snap.table_path("opportunities")).filter(pl.col("opportunity_id") == opp)
+    return rows.row(0, named=True)
+
+
+def test_one_snapshot_per_week_then_the_export(weekly: dict[str, store.Snapshot]) -> None:
+    """First deal created Monday 5 Jan 2026: Sundays 11 Jan ... 28 Jun = 25 weeks, then the export of 30 Jun."""
+    ids = list(weekly)
+    assert len(ids) == 26
+    assert ids[0] == "2026-01-11" and ids[-2] == "2026-06-28" and ids[-1] == "2026-06-30"
+    assert all(weekly[i].manifest["backfilled"] is True for i in ids[:-1])
+    assert "backfilled" not in weekly["2026-06-30"].manifest
+    assert weekly["2026-01-11"].reporting_currency == "USD"
+    data = weekly["2026-06-30"].data_dir
+    assert [s.id for s in store.list_snapshots(data)] == ids
+
+
+def test_backfilled_weeks_follow_the_history(weekly: dict[str, store.Snapshot]) -> None:
+    """O2 by week: 11 Jan Prospección 12,000 EUR (0.8 -> 15,000 USD, expected close 31 Mar, pipeline); 1 Feb back in
+    Calificación; 15 Feb 16,000 EUR -> 20,000; 15 Mar won on 10 Mar. O5 (created 2 May): 3 May Prospección 4,000 EUR
+    at 0.9 -> 4,444.44; 24 May Revisión 4,500 -> 5,000."""
+    o2 = _deal(weekly["2026-01-11"], OPP[2])
+    assert (o2["stage"], o2["status"], o2["amount_original"], o2["forecast_category"]) == (
+        "Prospección", "open", 12000.0, "pipeline")
+    assert o2["amount"] == pytest.approx(15000)
+    assert (str(o2["expected_close_date"]), o2["close_date"]) == ("2026-03-31", None)
+    assert _deal(weekly["2026-01-25"], OPP[2])["stage"] == "Négociation"
+    assert _deal(weekly["2026-02-01"], OPP[2])["stage"] == "Calificación"
+    assert _deal(weekly["2026-02-15"], OPP[2])["amount"] == pytest.approx(20000)
+    won = _deal(weekly["2026-03-15"], OPP[2])
+    assert (won["status"], str(won["close_date"]), won["expected_close_date"]) == ("won", "2026-03-10", None)
+    o5 = _deal(weekly["2026-05-03"], OPP[5])
+    assert (o5["stage"], o5["amount_original"]) == ("Prospección", 4000.0)
+    assert o5["amount"] == pytest.approx(4000 / 0.9)
+    assert _deal(weekly["2026-05-24"], OPP[5])["stage"] == "Revisión"
+
+
+def test_backfilled_weeks_hold_only_what_existed(weekly: dict[str, store.Snapshot]) -> None:
+    """11 Jan: deals O1 and O2 (created 5 Jan), leads L1 (10 Jan) and L2 (2 Jan). 26 Apr: O1-O4 and O6 (1 Apr)."""
+    first = weekly["2026-01-11"]
+    assert sorted(pl.read_parquet(first.table_path("opportunities"))["opportunity_id"]) == [OPP[1], OPP[2]]
+    assert sorted(pl.read_parquet(first.table_path("leads"))["lead_id"]) == [LEAD1, LEAD2]
+    april = pl.read_parquet(weekly["2026-04-26"].table_path("opportunities"))["opportunity_id"]
+    assert sorted(april) == [OPP[1], OPP[2], OPP[3], OPP[4], OPP[6]]
+    assert weekly["2026-04-26"].manifest["events"]["stage_changes"] == 4  # O2's four moves, all before April
+
+
+def test_backfill_needs_history(tmp_path: Path) -> None:
+    """A mapping without history cannot backfill: one line, exit status 2, nothing published."""
+    from tests.ingest_cases import TINY_MAPPING, tiny_files
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(TINY_MAPPING, encoding="utf-8")
+    source = write(tmp_path / "x", tiny_files())
+    done = subprocess.run([sys.executable, "-m", "saleslens", "import", str(source), "--mapping", str(mapping),
+                           "--backfill", "weekly", "--data", str(tmp_path / "data")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "OpportunityHistory.csv" in done.stderr
+    assert not (tmp_path / "data" / "snapshots").exists()
