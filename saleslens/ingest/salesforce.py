@@ -423,21 +423,21 @@ def _seen_stages(opps: RawTable, history: RawTable | None) -> list[_Stage]:
 
 def _history_stages(history: RawTable, rows: dict[str, dict]) -> None:
     """Add the history's stages, their probabilities and their rank in each deal's sequence of stages."""
-    ordered = _history_order(history)
-    forecast = dict(zip(history.frame[ROW].to_list(), _text(history, "ForecastCategory").to_list(), strict=True))
-    probability = dict(zip(history.frame[ROW].to_list(), _percent(history, "Probability"), strict=True))
-    for (_,), part in ordered.partition_by("opp", as_dict=True).items():
-        seq = []
-        for row, stage in zip(part[ROW].to_list(), part["stage"].to_list(), strict=True):
-            if not stage:
-                continue
-            r = rows.setdefault(stage, {"sort": [], "closed": [], "won": [], "prob": [], "rank": []})
-            r["prob"].append(probability[row])
-            r.setdefault("forecast", forecast[row])
-            if not seq or seq[-1] != stage:
-                seq.append(stage)
-        for i, stage in enumerate(seq):
-            rows[stage]["rank"].append(i / max(len(seq) - 1, 1))
+    extra = pl.DataFrame({ROW: history.frame[ROW], "prob": pl.Series(_percent(history, "Probability"),
+                                                                     dtype=pl.Float64),
+                          "forecast": _text(history, "ForecastCategory")})
+    ordered = _history_order(history).join(extra, on=ROW, how="left").filter(pl.col("stage").is_not_null())
+    # Each deal's sequence of stages (repeats in a row folded), and each stage's place in it from 0 to 1.
+    seq = ordered.filter(pl.col("stage") != pl.col("stage").shift(1).over("opp").fill_null(""))
+    seq = seq.with_columns(
+        (pl.int_range(pl.len()).over("opp") / (pl.len().over("opp") - 1).clip(lower_bound=1)).alias("rank"))
+    ranks = dict(seq.group_by("stage").agg(pl.col("rank")).iter_rows())
+    stats = ordered.group_by("stage", maintain_order=True).agg(pl.col("prob"), pl.col("forecast").first())
+    for stage, probs, forecast in stats.iter_rows():
+        r = rows.setdefault(stage, {"sort": [], "closed": [], "won": [], "prob": [], "rank": []})
+        r["prob"] += probs
+        r.setdefault("forecast", forecast)
+        r["rank"] += ranks.get(stage, [])
 
 
 # ----------------------------------------------------------------------------- currencies
