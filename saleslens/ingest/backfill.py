@@ -61,7 +61,8 @@ def opportunities_at(prepared: Prepared, day: date) -> pl.DataFrame:
     won = stages.filter("is_won")["stage"].to_list()
     lost = stages.filter("is_lost")["stage"].to_list()
     state = _states(prepared.history, day).rename(
-        {"stage": "h_stage", "amount": "h_amount", "close_date": "h_close", "forecast_category": "h_forecast"})
+        {"stage": "h_stage", "amount": "h_amount", "close_date": "h_close", "forecast_category": "h_forecast",
+         "currency": "h_currency"})
     df = opps.join(state, on="opportunity_id", how="left").with_columns(
         pl.col("h_stage").is_not_null().alias("h_known"))
     status = (pl.when(pl.col("h_stage").is_in(won)).then(pl.lit("won"))
@@ -73,13 +74,14 @@ def opportunities_at(prepared: Prepared, day: date) -> pl.DataFrame:
         # The deal's own-currency amount: converted again below at the rate of that week.
         pl.when(known).then(pl.col("h_amount")).otherwise(pl.coalesce("amount_original", "amount")).alias("amount"),
         pl.when(known).then(pl.col("h_forecast")).otherwise(pl.col("forecast_category")).alias("forecast_category"),
+        pl.coalesce("h_currency", "currency").alias("currency"),
     )
     df = df.with_columns(
         pl.when(known & (pl.col("status") != "open")).then(pl.col("h_close"))
         .when(known).then(None).otherwise(pl.col("close_date")).alias("close_date"),
         pl.when(known & (pl.col("status") == "open")).then(pl.col("h_close"))
         .when(known).then(None).otherwise(pl.col("expected_close_date")).alias("expected_close_date"),
-    ).drop("h_stage", "h_amount", "h_close", "h_forecast", "h_known")
+    ).drop("h_stage", "h_amount", "h_close", "h_forecast", "h_currency", "h_known")
     if "reporting_currency" in prepared.manifest:
         df, _ = currency.convert(df, prepared.rates, day, pre_converted=False)
     return df.select(prepared.tables["opportunities"].columns)

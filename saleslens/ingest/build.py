@@ -201,7 +201,7 @@ def prepare(
     tell(0.7, "linking references")
     tables = _link(tables, mapping, book, by_index)
     tables = {name: _drop_rejected(frame, book) for name, frame in tables.items()}
-    rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits, book)
+    rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits)
     tables, money = _convert_money(tables, mapping, rates, as_of, book)
     _warn(tables, as_of, book)
     for run in runs:
@@ -236,8 +236,7 @@ def _adapt(files: list[SourceFile], mapping: mp.Mapping, limits: Limits):
     return module.adapt(files, limits)
 
 
-def _mapping_rates(files: list[SourceFile], mapping: mp.Mapping, limits: Limits,
-                   book: Book) -> currency.Rates | None:
+def _mapping_rates(files: list[SourceFile], mapping: mp.Mapping, limits: Limits) -> currency.Rates | None:
     """Rates from the mapping's [currency] section and its rates file; a bad rates file is fatal."""
     spec = mapping.currency
     if spec is None:

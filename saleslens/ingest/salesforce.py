@@ -30,8 +30,9 @@ REQUIRED = ("Opportunity.csv", "User.csv")
 OBJECTS = (
     "Opportunity.csv", "OpportunityHistory.csv", "User.csv", "UserRole.csv", "Account.csv", "Lead.csv",
     "Task.csv", "Event.csv", "CurrencyType.csv", "DatedConversionRate.csv", "OpportunityStage.csv",
-    "OpportunityLineItem.csv", "Product2.csv", "OpportunityFieldHistory.csv", "Period.csv",
+    "OpportunityLineItem.csv", "Product2.csv",
 )
+# OpportunityFieldHistory.csv (owner changes) and Period.csv (fiscal periods) are in the export too; not read yet.
 # Key prefixes of the records a WhatId or WhoId can point at (the first three characters of an id).
 PREFIXES = {"006": "opportunity", "001": "account", "00Q": "lead", "003": "contact"}
 # Salesforce writes an empty lookup as an all-zero id in some exports: 15 zeros, maybe a 3-letter suffix.
@@ -305,13 +306,14 @@ def activities(table: RawTable, kind: str, notes: Notes) -> RawTable:
 
 
 # History's ForecastCategory values (the API names) -> the canonical forecast categories.
-FORECAST = {"pipeline": "pipeline", "bestcase": "best_case", "forecast": "commit", "commit": "commit",
-            "closed": "commit", "omitted": "omitted"}
+FORECAST = {"pipeline": "pipeline", "bestcase": "best_case", "mostlikely": "best_case", "forecast": "commit",
+            "commit": "commit", "closed": "commit", "omitted": "omitted"}
 
 
 def past_states(table: RawTable) -> pl.DataFrame:
     """OpportunityHistory as the state each row put a deal in from its CreatedDate on: stage, amount (in the deal's
-    currency), close date and forecast category. Rows whose time cannot be read are left out."""
+    currency, CurrencyIsoCode in multi-currency orgs), close date and forecast category. Rows whose time cannot be
+    read are left out."""
     forecast = [FORECAST.get(key_of(v)) if v else None for v in _text(table, "ForecastCategory").to_list()]
     frame = pl.DataFrame({
         "opportunity_id": _text(table, "OpportunityId"),
@@ -320,6 +322,7 @@ def past_states(table: RawTable) -> pl.DataFrame:
         "amount": parse_money(_text(table, "Amount"), ".")[0],
         "close_date": parse_dates(_text(table, "CloseDate"))[0],
         "forecast_category": pl.Series(forecast, dtype=pl.String),
+        "currency": _text(table, "CurrencyIsoCode").str.to_uppercase(),
         ROW: table.frame[ROW],
     })
     return frame.drop_nulls(["opportunity_id", "at", "stage"]).sort(["opportunity_id", "at", ROW]).drop(ROW)

@@ -670,3 +670,28 @@ def test_backfill_needs_history(tmp_path: Path) -> None:
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "OpportunityHistory.csv" in done.stderr
     assert not (tmp_path / "data" / "snapshots").exists()
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('[currency]\nreporting = "dollars"\n', "three-letter currency code"),
+    ('[currency]\nrates = { EUR = "high" }\n', "must be a number"),
+    ('[currency]\n[[currency.dated]]\ncurrency = "EUR"\nrate = 0.9\n', "needs start"),
+    ('[currency]\nrate = 1\n', "did you mean 'rates'"),
+])
+def test_bad_currency_sections_are_told_in_one_line(section: str, message: str) -> None:
+    """A [currency] section that cannot be used says what is wrong."""
+    from saleslens.ingest import mapping
+    from tests.ingest_cases import TINY_MAPPING
+
+    with pytest.raises(ingest.MappingError, match=message):
+        mapping.parse(TINY_MAPPING + section)
+
+
+def test_missing_rates_file_is_told(tmp_path: Path) -> None:
+    """A rates file the mapping names but the export lacks stops the import, naming it."""
+    from tests.ingest_cases import TINY_MAPPING, tiny_files
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(TINY_MAPPING + CURRENCY_FIELD + RATES_FILE, encoding="utf-8")
+    with pytest.raises(ingest.ImportFailed, match=r"rates\.csv named in \[currency\] is not among the files"):
+        ingest.run_import(write(tmp_path / "x", tiny_files(deals=CURRENCY_DEALS)), str(mapping), tmp_path / "data")
