@@ -55,6 +55,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         files = readers.files_from_path(Path(args.source))
     except readers.ReadError as exc:
         raise ImportFailed([exc.problem]) from None
+    if chosen.adapter == "salesforce":  # a folder of the zips a large Salesforce export comes in
+        from saleslens.ingest import salesforce
+
+        files += salesforce.zips_in(Path(args.source))
     if not files:
         raise CliError(f"{args.source} holds no CSV or Excel files (.csv, .tsv, .txt, .xlsx)")
 

@@ -10,13 +10,14 @@ linked by the ordinary import like any file, with their original row numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import statistics
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -78,7 +79,9 @@ class Notes:
 def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
     """Read a Salesforce Data Export into plain tables; raise MissingObjects without Opportunity.csv or User.csv."""
     files = unzip(files)
-    by_name = {PurePosixPath(f.name).name.lower(): f for f in files}
+    by_name: dict[str, list[SourceFile]] = {}
+    for f in files:  # a large export comes in several zips; an object may be in more than one
+        by_name.setdefault(PurePosixPath(f.name).name.lower(), []).append(f)
     missing = [n for n in REQUIRED if n.lower() not in by_name]
     if missing:
         given = ", ".join(sorted(PurePosixPath(f.name).name for f in files)) or "-"
@@ -87,9 +90,10 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
     notes = Notes()
     raw: dict[str, RawTable] = {}
     for name in OBJECTS:
-        f = by_name.get(name.lower())
-        if f is not None:
-            raw[name] = _without_deleted(_zero_ids(read_object(f, limits, notes), notes), notes)
+        parts = by_name.get(name.lower())
+        if parts:
+            table = _joined([read_object(f, limits, notes) for f in parts])
+            raw[name] = _without_deleted(_zero_ids(table, notes), notes)
     stages = stage_list(raw, notes)
     tables = {
         "User.csv": users(raw["User.csv"], raw.get("UserRole.csv"), notes),
@@ -126,6 +130,28 @@ def unzip(files: list[SourceFile]) -> list[SourceFile]:
         except zipfile.BadZipFile:
             raise ImportFailed([Problem("bad_zip", file=f.name)]) from None
     return out
+
+
+def zips_in(folder: Path) -> list[SourceFile]:
+    """The .zip files of a folder (Salesforce splits a large export into several), for the CLI to add."""
+    if not folder.is_dir():
+        return []
+    found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".zip")
+    return [SourceFile(p.name, p.stat().st_size, p.read_bytes) for p in found]
+
+
+def _joined(parts: list[RawTable]) -> RawTable:
+    """One object's parts as one table; the rows of each later part are numbered on from the one before."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    label = f"{first.label} ({len(parts)} parts)"
+    frames, problems, offset = [], [], 0
+    for part in parts:
+        frames.append(part.frame.with_columns(pl.col(ROW) + offset))
+        problems += [dataclasses.replace(p, file=label, row=(p.row or 0) + offset) for p in part.problems]
+        offset += max([int(part.frame[ROW].max() or 0)] + [p.row or 0 for p in part.problems])
+    return RawTable(label, pl.concat(frames, how="diagonal"), first.encoding, first.delimiter, problems, 0)
 
 
 def decode(data: bytes) -> tuple[str, str, int]:

@@ -695,3 +695,27 @@ def test_missing_rates_file_is_told(tmp_path: Path) -> None:
     mapping.write_text(TINY_MAPPING + CURRENCY_FIELD + RATES_FILE, encoding="utf-8")
     with pytest.raises(ingest.ImportFailed, match=r"rates\.csv named in \[currency\] is not among the files"):
         ingest.run_import(write(tmp_path / "x", tiny_files(deals=CURRENCY_DEALS)), str(mapping), tmp_path / "data")
+
+
+def test_a_folder_of_zips_with_an_object_split_in_two(tmp_path: Path, org: store.Snapshot) -> None:
+    """A large export comes as several zips; Opportunity.csv in two parts (each with its header) reads as one."""
+    files = main_org()
+    lines = files.pop("Opportunity.csv").split(b"\r\n")
+    header, rows = lines[0], [line for line in lines[1:] if line]
+    first = b"\r\n".join([header, *rows[:4]]) + b"\r\n"
+    second = b"\r\n".join([header, *rows[4:]]) + b"\r\n"
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for n, members in enumerate(({**files, "Opportunity.csv": first}, {"Opportunity.csv": second}), start=1):
+        with zipfile.ZipFile(folder / f"WE_00D000000000001_{n}.ZIP", "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+    done = subprocess.run([sys.executable, "-m", "saleslens", "import", str(folder), "--mapping", "salesforce",
+                           "--as-of", AS_OF.isoformat(), "--data", str(tmp_path / "data")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    snap = store.list_snapshots(tmp_path / "data")[-1]
+    cols = ["opportunity_id", "amount", "stage"]
+    assert _frame(snap, "opportunities", "opportunity_id").select(cols).equals(
+        _frame(org, "opportunities", "opportunity_id").select(cols))
+    assert snap.manifest["import_report"]["sources"][3]["file"] == "Opportunity.csv (2 parts)"
