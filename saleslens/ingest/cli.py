@@ -107,6 +107,7 @@ def cmd_mappings(args: argparse.Namespace) -> int:
             raise CliError(f"no built-in mapping '{args.name}' (built-ins: {', '.join(names)})")
         sys.stdout.write(mapping.builtin_text(args.name))
         return 0
+    width = max(12, *(len(n) + 1 for n in names))
     for name in names:
-        print(f"{name:<12} {mapping.load(name).description}")
+        print(f"{name:<{width}} {mapping.load(name).description}")
     return 0
