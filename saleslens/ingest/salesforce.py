@@ -25,7 +25,7 @@ from saleslens.ingest import currency
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.mapping import StageSpec
 from saleslens.ingest.parsers import clean_text, key_of, parse_bool, parse_dates, parse_money
-from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, read
+from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, check_size, read
 
 REQUIRED = ("Opportunity.csv", "User.csv")
 OBJECTS = (
@@ -121,15 +121,21 @@ def unzip(files: list[SourceFile]) -> list[SourceFile]:
         if f.suffix != ".zip":
             out.append(f)
             continue
+        blob = f.load()
         try:
-            with zipfile.ZipFile(io.BytesIO(f.load())) as archive:
-                for info in archive.infolist():
-                    if not info.is_dir() and info.filename.lower().endswith(".csv"):
-                        data = archive.read(info)
-                        out.append(SourceFile(PurePosixPath(info.filename).name, len(data), lambda d=data: d))
+            with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+                members = [i for i in archive.infolist() if not i.is_dir() and i.filename.lower().endswith(".csv")]
         except zipfile.BadZipFile:
             raise ImportFailed([Problem("bad_zip", file=f.name)]) from None
+        # Unpacked only when read: an export holds many objects the import does not use.
+        out += [SourceFile(PurePosixPath(i.filename).name, i.file_size, lambda i=i, blob=blob: _member(blob, i))
+                for i in members]
     return out
+
+
+def _member(blob: bytes, info: zipfile.ZipInfo) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        return archive.read(info)
 
 
 def zips_in(folder: Path) -> list[SourceFile]:
@@ -178,13 +184,14 @@ def decode(data: bytes) -> tuple[str, str, int]:
 
 def read_object(f: SourceFile, limits: Limits, notes: Notes) -> RawTable:
     """One object's CSV as text cells, decoded the Salesforce way; unreadable files stop the import."""
-    text, encoding, replaced = decode(f.load())
-    notes.add("replaced_characters", f.name, replaced, encoding=encoding)
-    utf8 = text.encode("utf-8")
     try:
+        check_size(f, limits)  # before unpacking or decoding it
+        text, encoding, replaced = decode(f.load())
+        utf8 = text.encode("utf-8")
         table = read(SourceFile(f.name, len(utf8), lambda: utf8), limits, None, "utf-8", ",")
     except ReadError as exc:
         raise ImportFailed([exc.problem]) from None
+    notes.add("replaced_characters", f.name, replaced, encoding=encoding)
     table.encoding = encoding
     return table
 
