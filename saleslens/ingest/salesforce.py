@@ -94,7 +94,8 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
         if parts:
             table = _joined([read_object(f, limits, notes) for f in parts])
             raw[name] = _without_deleted(_zero_ids(table, notes), notes)
-    stages = stage_list(raw, notes)
+    history = history_rows(raw["OpportunityHistory.csv"]) if "OpportunityHistory.csv" in raw else None
+    stages = stage_list(raw, history, notes)
     tables = {
         "User.csv": users(raw["User.csv"], raw.get("UserRole.csv"), notes),
         "Opportunity.csv": opportunities(raw["Opportunity.csv"], raw.get("OpportunityLineItem.csv")),
@@ -104,14 +105,13 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
             tables[name] = raw[name]
     if "Lead.csv" in raw:
         tables["Lead.csv"] = leads(raw["Lead.csv"])
-    if "OpportunityHistory.csv" in raw:
-        tables["OpportunityHistory.csv"] = stage_moves(raw["OpportunityHistory.csv"], notes)
+    if history is not None:
+        tables["OpportunityHistory.csv"] = stage_moves(raw["OpportunityHistory.csv"], history, notes)
     for name, kind in (("Task.csv", "task"), ("Event.csv", "event")):
         if name in raw:
             tables[name] = activities(raw[name], kind, notes)
     rates = rates_of(raw.get("CurrencyType.csv"), raw.get("DatedConversionRate.csv"))
-    history = raw.get("OpportunityHistory.csv")
-    return Adapted(tables, stages, rates, notes.items, history=past_states(history) if history else None)
+    return Adapted(tables, stages, rates, notes.items, history=past_states(history) if history is not None else None)
 
 
 def unzip(files: list[SourceFile]) -> list[SourceFile]:
@@ -291,21 +291,28 @@ def leads(table: RawTable) -> RawTable:
     return _with(table, table.frame.with_columns(status.to_series().alias("_Status")))
 
 
-def _history_order(table: RawTable) -> pl.DataFrame:
-    """OpportunityHistory rows typed and in time order per opportunity."""
-    when = parse_dates(_text(table, "CreatedDate"), "datetime")[0]
+def history_rows(table: RawTable) -> pl.DataFrame:
+    """OpportunityHistory typed once, in time order per opportunity, for the stage moves, the stage order and the
+    backfill."""
+    forecast = _text(table, "ForecastCategory")
     return pl.DataFrame({
         ROW: table.frame[ROW], "opp": _text(table, "OpportunityId"), "stage": _text(table, "StageName"),
-        "at": when, "at_text": _text(table, "CreatedDate"),
+        "at": parse_dates(_text(table, "CreatedDate"), "datetime")[0], "at_text": _text(table, "CreatedDate"),
+        "prob": _percent(table, "Probability"), "forecast_text": forecast,
+        "forecast": forecast.str.to_lowercase().str.replace_all(r"[^a-z]", "").replace_strict(
+            FORECAST, default=None, return_dtype=pl.String),
+        "amount": parse_money(_text(table, "Amount"), ".")[0],
+        "close_date": parse_dates(_text(table, "CloseDate"))[0],
+        "currency": _text(table, "CurrencyIsoCode").str.to_uppercase(),
     }).sort(["opp", "at", ROW], nulls_last=True)
 
 
-def stage_moves(table: RawTable, notes: Notes) -> RawTable:
+def stage_moves(table: RawTable, history: pl.DataFrame, notes: Notes) -> RawTable:
     """Stage changes from OpportunityHistory: a row per change of StageName, with the stage it left.
 
     The history also records amount and close-date edits; rows that keep the stage are not moves.
     """
-    rows = _history_order(table).with_columns(pl.col("stage").shift(1).over("opp").alias("_FromStage"))
+    rows = history.with_columns(pl.col("stage").shift(1).over("opp").alias("_FromStage"))
     moves = rows.filter(pl.col("_FromStage").is_null() | (pl.col("_FromStage") != pl.col("stage")))
     notes.add("history_not_moves", table.label, rows.height - moves.height)
     frame = moves.select(pl.col("opp").alias("OpportunityId"), "_FromStage", pl.col("stage").alias("StageName"),
@@ -343,22 +350,13 @@ FORECAST = {"pipeline": "pipeline", "bestcase": "best_case", "mostlikely": "best
             "commit": "commit", "closed": "commit", "omitted": "omitted"}
 
 
-def past_states(table: RawTable) -> pl.DataFrame:
-    """OpportunityHistory as the state each row put a deal in from its CreatedDate on: stage, amount (in the deal's
+def past_states(history: pl.DataFrame) -> pl.DataFrame:
+    """The history as the state each row put a deal in from its CreatedDate on: stage, amount (in the deal's
     currency, CurrencyIsoCode in multi-currency orgs), close date and forecast category. Rows whose time cannot be
     read are left out."""
-    forecast = [FORECAST.get(key_of(v)) if v else None for v in _text(table, "ForecastCategory").to_list()]
-    frame = pl.DataFrame({
-        "opportunity_id": _text(table, "OpportunityId"),
-        "at": parse_dates(_text(table, "CreatedDate"), "datetime")[0],
-        "stage": _text(table, "StageName"),
-        "amount": parse_money(_text(table, "Amount"), ".")[0],
-        "close_date": parse_dates(_text(table, "CloseDate"))[0],
-        "forecast_category": pl.Series(forecast, dtype=pl.String),
-        "currency": _text(table, "CurrencyIsoCode").str.to_uppercase(),
-        ROW: table.frame[ROW],
-    })
-    return frame.drop_nulls(["opportunity_id", "at", "stage"]).sort(["opportunity_id", "at", ROW]).drop(ROW)
+    return history.drop_nulls(["opp", "at", "stage"]).select(
+        pl.col("opp").alias("opportunity_id"), "at", "stage", "amount", "close_date",
+        pl.col("forecast").alias("forecast_category"), "currency")
 
 
 # ----------------------------------------------------------------------------- stages
@@ -373,13 +371,13 @@ class _Stage:
     probability: float | None
 
 
-def stage_list(raw: dict[str, RawTable], notes: Notes) -> tuple[StageSpec, ...]:
+def stage_list(raw: dict[str, RawTable], history: pl.DataFrame | None, notes: Notes) -> tuple[StageSpec, ...]:
     """The ordered stage list: OpportunityStage when exported, else read from the deals and their history.
 
     Stages used by deals or history but missing from the list are added (and noted), never dropped.
     """
     listed = _listed_stages(raw["OpportunityStage.csv"]) if "OpportunityStage.csv" in raw else []
-    seen = _seen_stages(raw["Opportunity.csv"], raw.get("OpportunityHistory.csv"))
+    seen = _seen_stages(raw["Opportunity.csv"], history)
     known = {key_of(s.name) for s in listed}
     added = [s for s in seen if key_of(s.name) not in known]
     if listed:
@@ -403,10 +401,9 @@ def _spec(stage: _Stage, position: int) -> StageSpec:
     return StageSpec(stage.name, position, 0.5 if prob is None else prob, derived_probability=prob is None)
 
 
-def _percent(table: RawTable, column: str) -> list[float | None]:
+def _percent(table: RawTable, column: str) -> pl.Series:
     """A 0-100 percentage column as 0-1 values."""
-    values = parse_money(_text(table, column), ".")[0]
-    return [None if v is None else min(max(v / 100, 0.0), 1.0) for v in values.to_list()]
+    return (parse_money(_text(table, column), ".")[0] / 100).clip(0.0, 1.0)
 
 
 def _listed_stages(table: RawTable) -> list[_Stage]:
@@ -416,7 +413,7 @@ def _listed_stages(table: RawTable) -> list[_Stage]:
         names = _text(table, "ApiName")
     order = parse_money(_text(table, "SortOrder"), ".")[0].to_list()
     closed, won = _flag(table, "IsClosed").to_list(), _flag(table, "IsWon").to_list()
-    probs = _percent(table, "DefaultProbability")
+    probs = _percent(table, "DefaultProbability").to_list()
     out, seen = [], set()
     for i, name in enumerate(names.to_list()):
         if name and key_of(name) not in seen:
@@ -426,54 +423,49 @@ def _listed_stages(table: RawTable) -> list[_Stage]:
     return out
 
 
-def _seen_stages(opps: RawTable, history: RawTable | None) -> list[_Stage]:
+def _seen_stages(opps: RawTable, history: pl.DataFrame | None) -> list[_Stage]:
     """Stages as the deals and the history use them, ordered by StageSortOrder when exported, else by
     typical probability, then by where they come in each deal's history."""
-    rows: dict[str, dict] = {}
-    names = _text(opps, "StageName").to_list()
-    sort = parse_money(_text(opps, "StageSortOrder"), ".")[0].to_list()
-    closed, won = _flag(opps, "IsClosed").to_list(), _flag(opps, "IsWon").to_list()
-    for name, s, c, w, p in zip(names, sort, closed, won, _percent(opps, "Probability"), strict=True):
-        if name:
-            r = rows.setdefault(name, {"sort": [], "closed": [], "won": [], "prob": [], "rank": []})
-            r["sort"].append(s)
-            r["closed"].append(c)
-            r["won"].append(w)
-            r["prob"].append(p)
+    deals = pl.DataFrame({"stage": _text(opps, "StageName"), "sort": parse_money(_text(opps, "StageSortOrder"),
+                                                                                 ".")[0],
+                          "closed": _flag(opps, "IsClosed"), "won": _flag(opps, "IsWon"),
+                          "prob": _percent(opps, "Probability")})
+    stats = deals.drop_nulls("stage").group_by("stage", maintain_order=True).agg(
+        pl.col("sort").min(), pl.col("closed").mean(), pl.col("won").mean(), pl.col("prob").drop_nulls())
+    seen = {name: {"sort": sort, "closed": closed, "won": won, "prob": probs, "rank": None, "forecast": None}
+            for name, sort, closed, won, probs in stats.iter_rows()}
     if history is not None:
-        _history_stages(history, rows)
+        _history_stages(history, seen)
     out = []
-    for first_seen, (name, r) in enumerate(rows.items()):
-        probs = [p for p in r["prob"] if p is not None]
-        prob = statistics.median(probs) if probs else None
-        won = bool(r["won"]) and sum(r["won"]) * 2 > len(r["won"])
-        lost = bool(r["closed"]) and not won and sum(r["closed"]) * 2 > len(r["closed"])
-        if not r["closed"]:  # only in history: Salesforce records a closed stage at 100 % or 0 %
-            won, lost = prob == 1.0 and r.get("forecast") == "Closed", prob == 0.0 and r.get("forecast") == "Omitted"
-        sorts = [s for s in r["sort"] if s is not None]
-        rank = statistics.fmean(r["rank"]) if r["rank"] else 1e6
-        order = min(sorts) if sorts else (prob if prob is not None else 0.5) * 1e6 + rank + first_seen / 1e3
-        out.append(_Stage(name, order, won, lost, prob))
+    for first_seen, (name, r) in enumerate(seen.items()):
+        prob = statistics.median(r["prob"]) if r["prob"] else None
+        if r["closed"] is None:  # only in history: Salesforce records a closed stage at 100 % or 0 %
+            won, lost = prob == 1.0 and r["forecast"] == "Closed", prob == 0.0 and r["forecast"] == "Omitted"
+        else:  # most deals in the stage say so
+            won = r["won"] > 0.5
+            lost = not won and r["closed"] > 0.5
+        rank = r["rank"] if r["rank"] is not None else 1e6
+        by_probability = (prob if prob is not None else 0.5) * 1e6 + rank + first_seen / 1e3
+        out.append(_Stage(name, r["sort"] if r["sort"] is not None else by_probability, won, lost, prob))
     return out
 
 
-def _history_stages(history: RawTable, rows: dict[str, dict]) -> None:
-    """Add the history's stages, their probabilities and their rank in each deal's sequence of stages."""
-    extra = pl.DataFrame({ROW: history.frame[ROW], "prob": pl.Series(_percent(history, "Probability"),
-                                                                     dtype=pl.Float64),
-                          "forecast": _text(history, "ForecastCategory")})
-    ordered = _history_order(history).join(extra, on=ROW, how="left").filter(pl.col("stage").is_not_null())
+def _history_stages(history: pl.DataFrame, seen: dict[str, dict]) -> None:
+    """Add the history's stages, their probabilities and their mean place in each deal's sequence of stages."""
+    ordered = history.filter(pl.col("stage").is_not_null())
     # Each deal's sequence of stages (repeats in a row folded), and each stage's place in it from 0 to 1.
     seq = ordered.filter(pl.col("stage") != pl.col("stage").shift(1).over("opp").fill_null(""))
     seq = seq.with_columns(
         (pl.int_range(pl.len()).over("opp") / (pl.len().over("opp") - 1).clip(lower_bound=1)).alias("rank"))
-    ranks = dict(seq.group_by("stage").agg(pl.col("rank")).iter_rows())
-    stats = ordered.group_by("stage", maintain_order=True).agg(pl.col("prob"), pl.col("forecast").first())
+    ranks = dict(seq.group_by("stage").agg(pl.col("rank").mean()).iter_rows())
+    stats = ordered.group_by("stage", maintain_order=True).agg(pl.col("prob").drop_nulls(),
+                                                               pl.col("forecast_text").first())
     for stage, probs, forecast in stats.iter_rows():
-        r = rows.setdefault(stage, {"sort": [], "closed": [], "won": [], "prob": [], "rank": []})
-        r["prob"] += probs
-        r.setdefault("forecast", forecast)
-        r["rank"] += ranks.get(stage, [])
+        r = seen.setdefault(stage, {"sort": None, "closed": None, "won": None, "prob": [], "rank": None,
+                                    "forecast": None})
+        r["prob"] = r["prob"] + probs
+        r["forecast"] = r["forecast"] or forecast
+        r["rank"] = ranks.get(stage)
 
 
 # ----------------------------------------------------------------------------- currencies
