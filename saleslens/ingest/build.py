@@ -6,6 +6,8 @@ report, or raises ImportFailed listing the problems (file, row and column where 
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +16,7 @@ from time import perf_counter
 import polars as pl
 
 from saleslens.core import schema, settings
+from saleslens.ingest import currency
 from saleslens.ingest import mapping as mp
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.parsers import (
@@ -149,6 +152,11 @@ class Prepared:
     tables: dict[str, pl.DataFrame]
     events: dict[str, pl.DataFrame]
     report: dict
+    # Keys for the snapshot manifest beyond the usual ones: reporting_currency, rates, backfilled.
+    manifest: dict = field(default_factory=dict)
+    # For the weekly backfill: deals' past states from the export's history (an adapter's), and the rates.
+    history: pl.DataFrame | None = None
+    rates: currency.Rates | None = None
 
 
 def prepare(
@@ -167,8 +175,12 @@ def prepare(
     book = Book()
     if not files:
         raise ImportFailed([Problem("no_files")])
+    adapted = _adapt(files, mapping, limits)
+    if adapted is not None:
+        mapping = dataclasses.replace(mapping, stages=adapted.stages or mapping.stages)
+        book.warnings += adapted.warnings
     runs = [SourceRun(i, spec) for i, spec in enumerate(mapping.sources)]
-    _read_all(runs, files, mapping, limits, book, tell)
+    _read_all(runs, files, mapping, limits, book, tell, adapted.tables if adapted else None)
     frames: dict[str, list[pl.DataFrame]] = {}
     for run in runs:
         if run.raw is None:
@@ -196,6 +208,8 @@ def prepare(
     tables = _link(tables, mapping, book, by_index)
     tables = {name: _drop_rejected(frame, book) for name, frame in tables.items()}
     tables = _break_manager_cycles(tables, book)
+    rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits)
+    tables, money = _convert_money(tables, mapping, rates, as_of, book)
     _warn(tables, as_of, book)
     for run in runs:
         run.accepted = tables[run.spec.table].filter(pl.col(SRC) == run.index).height if run.raw else 0
@@ -208,8 +222,75 @@ def prepare(
 
     report = build_report(mapping, as_of, runs, book, canonical, events, source_label,
                           seconds=perf_counter() - started, max_rejected=max_rejected)
+    if money:
+        report["currency"] = money
+    if adapted is not None:
+        report["export"] = adapted.notes
     tell(0.8, "checked")
-    return Prepared(mapping, as_of, canonical, events, report)
+    manifest = {"reporting_currency": money["reporting"], "rates": money["rates"]} if money else {}
+    history = adapted.history if adapted is not None else None
+    return Prepared(mapping, as_of, canonical, events, report, manifest, history, rates)
+
+
+# ----------------------------------------------------------------------------- adapters and currencies
+
+
+def _adapt(files: list[SourceFile], mapping: mp.Mapping, limits: Limits):
+    """The mapping's adapter run over the files (its tables, stages, rates and notes), or None."""
+    if not mapping.adapter:
+        return None
+    module = importlib.import_module(f"saleslens.ingest.{mapping.adapter}")
+    return module.adapt(files, limits)
+
+
+def _mapping_rates(files: list[SourceFile], mapping: mp.Mapping, limits: Limits) -> currency.Rates | None:
+    """Rates from the mapping's [currency] section and its rates file; a bad rates file is fatal."""
+    spec = mapping.currency
+    if spec is None:
+        return None
+    table = None
+    if spec.file:
+        try:
+            found = find((spec.file,), None, files, only_one_source=False)
+            if found is None:
+                raise ReadError(Problem("missing_rates_file", {"file": spec.file}))
+            from saleslens.ingest import sandbox  # as in _read_all: a rates file is read under the same limits
+
+            table = sandbox.read(found[0], limits, found[1], mapping.encoding, mapping.delimiter)
+        except ReadError as exc:
+            raise ImportFailed([exc.problem]) from None
+    try:
+        return currency.from_spec(spec, table)
+    except ValueError as exc:
+        raise ImportFailed([Problem("bad_rates_file", {"error": str(exc)}, file=spec.file)]) from None
+
+
+def _convert_money(tables: dict[str, pl.DataFrame], mapping: mp.Mapping, rates: currency.Rates | None,
+                   as_of: date, book: Book) -> tuple[dict[str, pl.DataFrame], dict]:
+    """Deal amounts into the reporting currency; deals whose currency has no rate keep no amount, and say so.
+
+    A mapping that says nothing about currencies (no rates, no currency field) leaves amounts as they are.
+    """
+    opps = tables.get("opportunities")
+    if opps is None:
+        return tables, {}
+    gives = {name for s in mapping.sources_for("opportunities") for name in s.fields}
+    pre_converted = "amount_original" in gives
+    if rates is None and opps["currency"].null_count() == opps.height:
+        if pre_converted:  # the CRM's converted amount where it has one, else the only amount there is
+            opps = opps.with_columns(pl.coalesce("amount", "amount_original").alias("amount"),
+                                     pl.lit(None, dtype=pl.Float64).alias("amount_original"))
+            tables["opportunities"] = opps
+        return tables, {}
+    opps, money = currency.convert(opps, rates, as_of, pre_converted)
+    tables["opportunities"] = opps
+    for item in money["missing"]:
+        book.warnings.append(Problem(
+            "no_rate", {"currency": item["currency"] or "?", "rate": item["rate"] or "-", "deals": item["deals"],
+                        "examples": ", ".join(item["examples"]), "reporting": money["reporting"] or "?"},
+            table="opportunities",
+        ))
+    return tables, money
 
 
 def _report_stub(book: Book, runs: list[SourceRun]) -> dict:
@@ -237,14 +318,20 @@ def stages_frame(mapping: mp.Mapping) -> pl.DataFrame:
 
 
 def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mapping, limits: Limits,
-              book: Book, tell: Progress) -> None:
-    """Find and read the file of every source (each file once); unreadable files are fatal problems."""
+              book: Book, tell: Progress, given: dict[str, RawTable] | None = None) -> None:
+    """Find and read the file of every source (each file once); unreadable files are fatal problems.
+
+    An adapter's tables (`given`, by file name) stand in for the files: the adapter has read them already.
+    """
     from saleslens.ingest import sandbox  # here: `python -m saleslens.ingest.sandbox` must not find it imported
 
     patterns = {s.files for s in mapping.sources}
     cache: dict[tuple, RawTable | None] = {}
     for n, run in enumerate(runs):
         spec = run.spec
+        if given is not None:
+            _take_given(run, given, mapping, runs, files, book)
+            continue
         try:
             found = find(spec.files, spec.sheet, files, only_one_source=len(patterns) == 1, limits=limits)
         except ReadError as exc:
@@ -278,6 +365,19 @@ def _by_reason(problems: list[Problem]) -> dict[tuple[str, str | None], list[Pro
     for p in problems:
         out.setdefault((p.code, p.column), []).append(p)
     return out
+
+
+def _take_given(run: SourceRun, given: dict[str, RawTable], mapping: mp.Mapping, runs: list[SourceRun],
+                files: list[SourceFile], book: Book) -> None:
+    """A source fed by an adapter's table instead of a file."""
+    run.raw = next((given[name] for name in run.spec.files if name in given), None)
+    if run.raw is None:
+        _missing_source(run, mapping, runs, files, book)
+        return
+    run.label = run.raw.label
+    run.read = run.raw.frame.height + len(run.raw.problems)
+    for (code, column), found_problems in _by_reason(run.raw.problems).items():
+        book.reject(run, [p.row for p in found_problems], code, column, [p.values for p in found_problems])
 
 
 def _missing_source(run: SourceRun, mapping: mp.Mapping, runs: list[SourceRun], files: list[SourceFile],
@@ -318,7 +418,7 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
     missing = []
     for name, fs in spec.fields.items():
         for col in fs.source_columns:
-            if _find_column(col, lookup) is None:
+            if _find_column(col, lookup) is None and not fs.optional:
                 missing.append((name, col))
     if missing and len(raw.columns) == 1 and raw.delimiter:
         # One wide column whose name holds another delimiter: the file is split by something else.
@@ -345,7 +445,7 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
     out: dict[str, pl.Series] = {}
     for col in table.columns:
         fs = spec.fields.get(col.name)
-        if fs is None:
+        if fs is None or _absent(fs, lookup):
             continue
         columns = [_find_column(c, lookup) for c in fs.source_columns]
         if columns:
@@ -369,6 +469,11 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
         run.skipped = frame.height - frame.filter(keyed).height
         frame = frame.filter(keyed)
     return frame
+
+
+def _absent(fs: mp.FieldSpec, lookup: dict[str, str]) -> bool:
+    """An optional field whose column this file lacks: it stays empty."""
+    return fs.optional and any(_find_column(c, lookup) is None for c in fs.source_columns)
 
 
 def _field_text(base: pl.DataFrame, fs: mp.FieldSpec, columns: list[str]) -> pl.Series:
