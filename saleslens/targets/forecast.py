@@ -6,8 +6,8 @@ show the same number for the same filters. See docs/FORECAST.md for the model, i
 The model, in short:
 - Learning rows: every deal open at each published snapshot, as the snapshot held it (stage, amount, expected
   close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter".
-- Each deal's chance is a cell of a tree of features (stage > weeks left > expected close vs. the period >
-  pushes > age > segment > owner), each cell's rate shrunk toward its parent's: (wins + k x parent) / (n + k).
+- Each deal's chance is a cell of a tree of features (stage > segment > weeks left > expected close vs. the
+  period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's: (wins + k x parent) / (n + k).
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
@@ -32,7 +32,7 @@ from saleslens.core import store
 from saleslens.core.filters import Filters
 from saleslens.core.periods import add_months, quarter_bounds
 
-LEVELS = ("stage", "horizon", "close", "pushed", "age", "segment", "owner_id")  # coarse to fine
+LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 1  # past errors within this many weeks of today's week (before period end) make the range
@@ -105,17 +105,25 @@ class Model:
 
 
 def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
-    """Learn each cell's chance of winning within the period, shrunk toward its parent cell.
+    """Learn each cell's chance of winning within the period, by value, shrunk toward its parent cell.
 
-    train: the feature columns and won (bool: won within the period of its row). At each level a cell's
-    rate is (wins + prior x parent rate) / (rows + prior); the first level's parent is the overall rate.
+    train: the feature columns, amount and won (bool: won within the period of its row). Each row weighs
+    amount / mean amount, so a cell's rate is the share of its value that was won (big deals that win less
+    weigh more, as they do in the forecast) and its size n is in average deals. At each level a cell's rate
+    is (won weight + prior x parent rate) / (n + prior); the first level's parent is the overall rate.
     """
-    won = pl.col("won").cast(pl.Float64)
-    root = float(train["won"].cast(pl.Float64).mean()) if train.height else 0.0
+    if train.is_empty():
+        return Model(0.0, tuple(levels), tuple(), 0, 0)
+    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
+    mean = float(train.select(amount.mean()).item()) or 1.0
+    frame = train.with_columns((amount / mean).alias("_w") if mean > 0 else pl.lit(1.0).alias("_w"))
+    won = pl.col("_w") * pl.col("won").cast(pl.Float64)
+    total = float(frame["_w"].sum())
+    root = float(frame.select(won.sum()).item()) / total if total > 0 else 0.0
     tables: list[pl.DataFrame] = []
     for j in range(len(levels)):
         keys = list(levels[: j + 1])
-        cells = train.group_by(keys).agg(pl.len().alias("n"), won.sum().alias("wins"))
+        cells = frame.group_by(keys).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
         if j == 0:
             cells = cells.with_columns(pl.lit(root).alias("parent"))
         else:
@@ -123,7 +131,7 @@ def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIO
             cells = cells.join(above, on=keys[:-1], how="left")
         cells = cells.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
         tables.append(cells.sort(keys))
-    periods = train["period_start"].n_unique() if "period_start" in train.columns and train.height else 0
+    periods = train["period_start"].n_unique() if "period_start" in train.columns else 0
     return Model(root, tuple(levels), tuple(tables), train.height, periods)
 
 
