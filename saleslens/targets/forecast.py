@@ -7,7 +7,8 @@ The model, in short:
 - Learning rows: every deal open at each published snapshot, as the snapshot held it (stage, amount, expected
   close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter".
 - Each deal's chance is a cell of a tree of features (stage > segment > weeks left > expected close vs. the
-  period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's: (wins + k x parent) / (n + k).
+  period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's:
+  (wins + k x parent) / (n + k).
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
