@@ -457,10 +457,21 @@ def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
     return History(label(points), calendar, facts, wins)
 
 
-def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> tuple:
-    """The cache key: snapshot (they never change), filters, row scope and period."""
+def _scope_key(runner: object) -> str | None:
+    """The viewer's row-scope key, from the runner or the runner behind a page context; None when unknown."""
+    for obj in (runner, getattr(runner, "runner", None)):
+        scope = getattr(obj, "scope", None)
+        if scope is not None:
+            return str(getattr(scope, "key", scope))
+    return None
+
+
+def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> tuple | None:
+    """The cache key: snapshot (they never change), filters, row scope and period; None when the scope is unknown."""
+    scope = _scope_key(runner)
+    if scope is None:  # never risk serving one viewer's forecast to another
+        return None
     snap = runner.snapshot
-    scope = getattr(getattr(runner, "scope", None), "key", None)
     frozen = tuple(sorted((k, tuple(v)) for k, v in _deal_params(f).items()))
     return snap.id, snap.manifest.get("created_at"), frozen, scope, period
 
@@ -472,10 +483,14 @@ def model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | 
     group's open deals; closed so far and new business are the group's own. A period other than the snapshot's
     quarter (What-if) gets no new-business part and no range: both are learned per quarter.
     """
+    if period == period_of(runner.snapshot.as_of):
+        period = None  # the quarter asked for by its dates is the default: one cache entry, one number
     key = _key(runner, f, period)
     if key in _CACHE:
         return _CACHE[key]
     out = _model_forecast(runner, f, period)
+    if key is None:
+        return out
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[key] = out
