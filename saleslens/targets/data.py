@@ -253,6 +253,8 @@ def forecast_report(runner: Runner, f: Filters, q_start: date, q_end: date, clos
     deals = out.deals.with_columns(pl.col("current_owner_id").alias("owner_id"),
                                    pl.col("expected").alias("weighted")).sort("weighted", "amount", descending=True)
     due = _due_deals(deals, q_start, q_end)
+    # the deals in the forecast: those it counts (a chance above 0) and those the reps expect this quarter
+    deals = deals.filter((pl.col("probability") > 0) | pl.col("opportunity_id").is_in(due["opportunity_id"].to_list()))
     expected = out.expected
     low = out.low if out.low is not None else expected
     high = out.high if out.high is not None else expected

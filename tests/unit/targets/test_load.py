@@ -90,7 +90,7 @@ def test_headline_for_the_organisation(data_dir: Path, runner: Runner) -> None:
     assert (v.q_label, v.day, v.days) == ("Q2 2026", 42, 91)
     assert v.group == "Whole organisation" and v.source == "" and v.bad_set is None
     assert set(v.people["rep_id"]) >= {"R1", "R2", "R3", "R4"}
-    assert "forecast_by_deal" in ctx.names  # the queries went through the context
+    assert "forecast_points_by_deal" in ctx.names  # the queries went through the context
 
 
 def test_a_rep_is_named_and_nobody_gives_none(data_dir: Path, runner: Runner) -> None:
