@@ -104,7 +104,7 @@ def view_calls(f: Filters, as_of: date, members_table: bool = True) -> list[Call
     saved target set is chosen).
     """
     q_start = tg.quarter_bounds(as_of)[0]
-    calls = [win_rates_call(f, *coverage_window(q_start)), members_call(f),
+    calls = [*fm.calls(f, as_of), win_rates_call(f, *coverage_window(q_start)), members_call(f),
              weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL, target_rows_call()]
     return [*calls, rep_months_call(f, q_start, as_of)] if members_table else calls
 
@@ -223,10 +223,11 @@ class ForecastReport:
     outcome: fm.Outcome
 
 
-def stage_probabilities(runner: Runner, min_deals: int = tg.MIN_STAGE_DEALS) -> tuple[pl.DataFrame, bool]:
-    """Per stage: the learning rows and the value share won within the period; whether there is any history."""
+def stage_probabilities(runner: Runner, learned: bool = True) -> pl.DataFrame:
+    """Per stage: the learning rows and the value share won within the period (the defaults when not learned)."""
     stages = _run(runner, STAGE_STATS_CALL).select("stage", "position", "is_won", "is_lost", "default_probability")
-    learned = fm.stage_table(runner)
+    learned = fm.stage_table(runner) if learned else pl.DataFrame(
+        schema={"stage": pl.String, "n": pl.Float64, "wins": pl.Float64, "p": pl.Float64})
     frame = stages.filter(~pl.col("is_won") & ~pl.col("is_lost")).join(learned, on="stage", how="left")
     frame = frame.with_columns(
         pl.col("n").fill_null(0).cast(pl.Int64).alias("rows"),
@@ -234,7 +235,7 @@ def stage_probabilities(runner: Runner, min_deals: int = tg.MIN_STAGE_DEALS) -> 
         pl.when(pl.col("p").is_not_null()).then(pl.lit("learned")).otherwise(pl.lit("default")).alias("source"),
     )
     return frame.select("stage", "position", "rows", "won_within_period", "default_probability", "source").sort(
-        "position"), learned.height > 0
+        "position")
 
 
 def _due_deals(deals: pl.DataFrame, q_start: date, q_end: date) -> pl.DataFrame:
@@ -249,7 +250,7 @@ def forecast_report(runner: Runner, f: Filters, q_start: date, q_end: date, clos
     `closed` is the pacing's closed to date; the model counts the same won deals, so the two agree.
     """
     out = fm.model_forecast(runner, f)
-    probs, _ = stage_probabilities(runner, min_deals)
+    probs = stage_probabilities(runner, out.method == "model")
     deals = out.deals.with_columns(pl.col("current_owner_id").alias("owner_id"),
                                    pl.col("expected").alias("weighted")).sort("weighted", "amount", descending=True)
     due = _due_deals(deals, q_start, q_end)

@@ -444,14 +444,33 @@ class History:
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
 
 
+def _first(as_of: date) -> date:
+    """The oldest snapshot day the forecast reads."""
+    return add_months(period_of(as_of)[0], -3 * HISTORY_QUARTERS)
+
+
+def _calls_for(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
+    """The two queries behind one group's history: learning rows, and won deals (a year more, for last year's pace)."""
+    first = _first(as_of)
+    return [("forecast_points_by_deal", {"first": first, **_deal_params(f)}),
+            ("forecast_wins_by_deal", {"start": add_months(first, -12), "end": as_of, **_deal_params(f)})]
+
+
+def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
+    """Every query model_forecast runs for a group (the organisation's, and the group's when filtered), so a page
+    can run them side by side beforehand."""
+    org = _calls_for(Filters(), as_of)
+    return org if not any(_deal_params(f).values()) else org + _calls_for(f, as_of)
+
+
 def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
     """The group's learning rows, snapshot days, point facts and won deals, from the snapshots up to `as_of`."""
-    first = add_months(period_of(as_of)[0], -3 * HISTORY_QUARTERS)
+    first = _first(as_of)
     days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
     days = sorted(set(days) | {as_of})
-    points = runner.run("forecast_points_by_deal", first=first, **_deal_params(f))
-    points = points.filter(pl.col("as_of") <= as_of)
-    wins = runner.run("forecast_wins_by_deal", start=add_months(first, -12), end=as_of, **_deal_params(f))
+    (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
+    points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+    wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
     return History(label(points), calendar, facts, wins)
