@@ -291,6 +291,8 @@ def render_accuracy(view: tl.TargetsView) -> None:
               delta_color="off", delta_arrow="off", help=t("targets.accuracy.mid_mape.help", lang))
     m3.metric(t("targets.accuracy.coverage", lang), percent(mid.get("coverage"), lang, 0), border=True,
               help=t("targets.accuracy.coverage.help", lang))
+    if sec.chart is not None:
+        st.plotly_chart(sec.chart, width="stretch", key="chart_accuracy")
     pct_cols = {c: pct_col(f"targets.bt.{c}") for c in sec.table.columns if c.endswith(("_mape", "_bias"))}
     st.dataframe(sec.table, hide_index=True, width="stretch", column_config={
         "weeks_left": t("targets.bt.weeks_left", lang), "periods": t("targets.bt.periods", lang), **pct_cols,

@@ -252,7 +252,8 @@ def forecast_report(runner: Runner, f: Filters, q_start: date, q_end: date, clos
     out = fm.model_forecast(runner, f)
     probs = stage_probabilities(runner, out.method == "model")
     deals = out.deals.with_columns(pl.col("current_owner_id").alias("owner_id"),
-                                   pl.col("expected").alias("weighted")).sort("weighted", "amount", descending=True)
+                                   pl.col("expected").alias("weighted")).sort(
+        ["amount", "opportunity_id"], descending=[True, False])
     due = _due_deals(deals, q_start, q_end)
     # the deals in the forecast: those it counts (a chance above 0) and those the reps expect this quarter
     deals = deals.filter((pl.col("probability") > 0) | pl.col("opportunity_id").is_in(due["opportunity_id"].to_list()))

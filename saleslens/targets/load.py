@@ -198,6 +198,7 @@ class AccuracySection:
     table: pl.DataFrame  # per week before quarter end: MAPE, bias, coverage of the model and the baselines
     outcome: fm.Outcome  # this quarter's forecast, its range and the range's past coverage
     mid: dict | None  # the table's row at mid-quarter (six weeks before the end), when there is one
+    chart: go.Figure | None  # the error at each backtested day, one line per quarter; None without a backtest
 
 
 MID_WEEKS = 6  # weeks before quarter end that count as "mid-quarter"
@@ -208,7 +209,14 @@ def load_accuracy(ctx: DataContext, view: TargetsView) -> AccuracySection:
     bt = td.accuracy(runner_of(ctx), ctx.filters)
     table = td.accuracy_summary(bt)
     mid = table.filter(pl.col("weeks_left") == MID_WEEKS).to_dicts() if "model_mape" in table.columns else []
-    return AccuracySection(bt, table, view.fc.outcome, mid[0] if mid else None)
+    chart = None
+    if bt.height:  # the error chart reads quarter, week of the quarter and error_pct
+        errors = bt.with_columns(
+            pl.col("period_start").alias("quarter"),
+            pl.col("as_of").map_elements(tg.week_of_quarter, return_dtype=pl.Int64).alias("week"),
+            pl.when(pl.col("actual") > 0).then(pl.col("forecast") / pl.col("actual") - 1).alias("error_pct"))
+        chart = ch.accuracy_chart(errors, ctx.lang)
+    return AccuracySection(bt, table, view.fc.outcome, mid[0] if mid else None, chart)
 
 
 # ---------------------------------------------------------------- leading indicators
