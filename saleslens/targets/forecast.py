@@ -12,8 +12,8 @@ The model, in short:
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
-- The 80% range comes from the model's own past relative errors at the same week of past periods (empirical
-  10th and 90th percentiles), and its coverage is how often past actuals fell inside such a range.
+- The 80% range comes from the model's own past relative errors near the same week of past periods (empirical
+  10th and 90th percentiles, finite-sample), and its coverage is how often past actuals fell inside such a range.
 - Only periods before the one forecast are learned from. With fewer than MIN_PERIODS of them: a fallback
   (the dataset's stage probabilities) and no range.
 Pure functions first (frames in, frames out), then the part that runs the named queries.
@@ -36,7 +36,7 @@ from saleslens.core.periods import add_months, quarter_bounds
 LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
-RANGE_WEEKS = 1  # past errors within this many weeks of today's week (before period end) make the range
+RANGE_WEEKS = 2  # past errors within this many weeks of today's week (before period end) make the range
 LOW_Q, HIGH_Q = 0.10, 0.90  # the range's quantiles of past relative errors: an 80% range
 HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
 AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
@@ -266,18 +266,32 @@ def by_owner(deals: pl.DataFrame, closed: pl.DataFrame, new: pl.DataFrame) -> pl
         "owner_id")
 
 
+def _order_stat(values: Sequence[float], level: float, upper: bool) -> float:
+    """The finite-sample (split-conformal) empirical quantile: the ceil((n+1) x level)-th smallest value for an
+    upper bound, the floor((n+1) x level)-th for a lower one, kept within the n values.
+
+    With few past errors this reaches for the extremes rather than interpolating between them, so the range
+    is not narrower than the errors seen justify.
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    k = math.ceil((n + 1) * level) if upper else math.floor((n + 1) * level)
+    return ordered[min(max(k, 1), n) - 1]
+
+
 def error_range(forecast: float, past: pl.DataFrame, week: int, before: date) -> tuple[float | None, float | None, int]:
-    """The 80% range from past relative errors: forecast x (1 + 10th and 90th percentile of actual/forecast - 1).
+    """The 80% range from past relative errors: forecast x (1 + low and high quantile of actual/forecast - 1).
 
     past: backtest rows (period_start, weeks_left, forecast, actual) of the model. Only periods before `before`
-    and weeks within RANGE_WEEKS of `week` count; fewer than MIN_PERIODS such periods give no range.
+    and weeks within RANGE_WEEKS of `week` count; fewer than MIN_PERIODS such periods give no range. The
+    quantiles are the 10th and 90th in the finite-sample sense of _order_stat.
     """
     near = past.filter((pl.col("period_start") < before) & ((pl.col("weeks_left") - week).abs() <= RANGE_WEEKS)
                        & (pl.col("forecast") > 0) & pl.col("actual").is_not_null())
     if near.is_empty() or near["period_start"].n_unique() < MIN_PERIODS:
         return None, None, near.height
-    r = near["actual"] / near["forecast"] - 1.0
-    lo, hi = r.quantile(LOW_Q, "linear"), r.quantile(HIGH_Q, "linear")
+    r = (near["actual"] / near["forecast"] - 1.0).to_list()
+    lo, hi = _order_stat(r, LOW_Q, upper=False), _order_stat(r, HIGH_Q, upper=True)
     return forecast * (1.0 + lo), forecast * (1.0 + hi), near.height
 
 

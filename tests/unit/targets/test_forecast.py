@@ -143,10 +143,21 @@ def test_range_comes_from_past_relative_errors_near_the_same_week() -> None:
     past = _past([(p1, 6, 100.0, 110.0), (p2, 6, 100.0, 90.0), (p2, 7, 100.0, 90.0), (p1, 9, 100.0, 300.0),
                   (now, 6, 100.0, 500.0)])
     low, high, n = fm.error_range(200.0, past, 6, now)
-    # Weeks 5-7 of earlier periods: errors +0.1, -0.1, -0.1 (week 9 is too far, the current period is not past).
-    # 10th percentile (linear): -0.1; 90th: -0.1 + 0.8 x 0.2 = 0.06. Range 200 x 0.9 to 200 x 1.06.
+    # Weeks 4-8 of earlier periods: errors +0.1, -0.1, -0.1 (week 9 is too far, the current period is not past).
+    # n = 3: the lower bound is the floor(4 x 0.1) = 0th -> at least the 1st smallest, -0.1; the upper the
+    # ceil(4 x 0.9) = 4th -> at most the 3rd, +0.1. Range 200 x 0.9 to 200 x 1.1.
     assert n == 3
-    assert (low, high) == (pytest.approx(180.0), pytest.approx(212.0))
+    assert (low, high) == (pytest.approx(180.0), pytest.approx(220.0))
+
+
+def test_the_range_quantiles_reach_for_the_extremes_with_few_errors() -> None:
+    errors = [0.05 * i for i in range(-9, 10)]  # 19 errors: -0.45 .. +0.45
+    # n = 19: lower = floor(20 x 0.1) = 2nd smallest (-0.40), upper = ceil(20 x 0.9) = 18th (+0.40).
+    assert fm._order_stat(errors, 0.1, upper=False) == pytest.approx(-0.40)
+    assert fm._order_stat(errors, 0.9, upper=True) == pytest.approx(0.40)
+    # n = 4: lower = floor(0.5) -> the smallest, upper = ceil(4.5) = 5 -> the largest.
+    assert (fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.1, False), fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.9, True)) == (
+        1.0, 4.0)
 
 
 def test_no_range_from_a_single_past_period() -> None:
@@ -175,9 +186,10 @@ def test_with_ranges_uses_only_earlier_periods() -> None:
     bt = pl.DataFrame({"period_start": [q3, q4, q1], "weeks_left": [6, 6, 6], "forecast": [100.0, 100.0, 100.0],
                        "actual": [90.0, 110.0, 150.0]})
     out = fm.with_ranges(bt)
-    # Q3 and Q4 have fewer than two earlier periods: no range. Q1: errors -0.1 and +0.1 -> 92 to 108; 150 is out.
+    # Q3 and Q4 have fewer than two earlier periods: no range. Q1: errors -0.1 and +0.1, two of them, so the
+    # range spans both: 90 to 110; 150 is out.
     assert out["low"].to_list()[:2] == [None, None]
-    assert out["low"][2] == pytest.approx(92.0) and out["high"][2] == pytest.approx(108.0)
+    assert out["low"][2] == pytest.approx(90.0) and out["high"][2] == pytest.approx(110.0)
     assert out["in_range"].to_list() == [None, None, False]
 
 
