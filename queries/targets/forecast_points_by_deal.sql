@@ -9,7 +9,8 @@
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
 -- Stage, amount, expected close date and forecast category are the ones the snapshot held (what was known that
--- day); pushes counts the snapshots up to that day in which the expected close date moved later. The outcome
+-- day); pushes counts the snapshots up to that day in which the expected close date moved later than in the
+-- snapshot before (while the deal was open: only open rows are read, which keeps the scan small). The outcome
 -- (final_status, final_close_date, final_amount) is the current snapshot's. The group filters apply to the deal
 -- as it is now, so the rows of a group are the same deals whose bookings count as the group's.
 with
@@ -35,7 +36,7 @@ seen as (
         select o.*, lag(o.expected_close_date) over (partition by o.opportunity_id order by o.snapshot_as_of)
                    as previous_expected
         from opportunity_history o
-        where o.opportunity_id in (select opportunity_id from current_deals)
+        where o.status = 'open' and o.opportunity_id in (select opportunity_id from current_deals)
     ) h
 ),
 final as (
@@ -47,7 +48,7 @@ final as (
     from seen s
     join current_deals c on c.opportunity_id = s.opportunity_id
     left join stages st on st.stage = s.stage
-    where s.status = 'open' and s.as_of >= cast($first as date)
+    where s.as_of >= cast($first as date)
 )
 select * from final
 order by as_of, opportunity_id

@@ -121,17 +121,19 @@ def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIO
     won = pl.col("_w") * pl.col("won").cast(pl.Float64)
     total = float(frame["_w"].sum())
     root = float(frame.select(won.sum()).item()) / total if total > 0 else 0.0
+    # every level is a roll-up of the finest cells, which are far fewer than the rows
+    finest = frame.group_by(list(levels)).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
     tables: list[pl.DataFrame] = []
     for j in range(len(levels)):
         keys = list(levels[: j + 1])
-        cells = frame.group_by(keys).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
+        cells = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
         if j == 0:
             cells = cells.with_columns(pl.lit(root).alias("parent"))
         else:
             above = tables[-1].select(*keys[:-1], pl.col("p").alias("parent"))
             cells = cells.join(above, on=keys[:-1], how="left")
         cells = cells.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
-        tables.append(cells.sort(keys))
+        tables.append(cells)
     periods = train["period_start"].n_unique() if "period_start" in train.columns else 0
     return Model(root, tuple(levels), tuple(tables), train.height, periods)
 
