@@ -287,7 +287,8 @@ def render_accuracy(view: tl.TargetsView) -> None:
               border=True)
     mid = sec.mid or {}
     m2.metric(t("targets.accuracy.mid_mape", lang), percent(mid.get("model_mape"), lang), border=True,
-              delta=t("targets.accuracy.bias", lang, pct=percent(mid.get("model_bias"), lang)) if mid else None,
+              delta=t("targets.accuracy.bias", lang, pct=("+" if (mid.get("model_bias") or 0) > 0 else "")
+                      + percent(mid.get("model_bias"), lang)) if mid else None,
               delta_color="off", delta_arrow="off", help=t("targets.accuracy.mid_mape.help", lang))
     m3.metric(t("targets.accuracy.coverage", lang), percent(mid.get("coverage"), lang, 0), border=True,
               help=t("targets.accuracy.coverage.help", lang))
