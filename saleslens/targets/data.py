@@ -67,11 +67,6 @@ def weekly_call(f: Filters, as_of: date) -> Call:
     return "seasonality_by_week", {"as_of": as_of, "quarters": HISTORY_QUARTERS, **deal_params(f)}
 
 
-def open_deals_call(f: Filters, start: date, end: date) -> Call:
-    """Open deals due in a period."""
-    return "forecast_by_deal", {"start": start, "end": end, **deal_params(f)}
-
-
 def win_rates_call(f: Filters, start: date, end: date) -> Call:
     """Won and lost value per rep in a window."""
     return "coverage_by_rep", {"start": start, "end": end, **deal_params(f)}
