@@ -13,6 +13,7 @@ from saleslens.cli import CliError, add_data_arg, emit, open_runner
 from saleslens.core import settings, store
 from saleslens.whatif import commission, scenarios
 from saleslens.whatif import store as scenario_store
+from saleslens.whatif.load import with_model_pipeline
 
 LEVELS = ("summary", "reps", "teams", "regions", "all")
 
@@ -88,6 +89,7 @@ def compute(runner, data_dir: Path, sc: scenarios.Scenario, plans_file: Path | N
         plans = commission.load(data_dir=data_dir)
     base = runner.run("whatif_base_by_rep", start=sc.start, end=sc.end, regions=list(sc.regions),
                       teams=list(sc.teams), reps=list(sc.reps))
+    base = with_model_pipeline(runner, base, sc.start, sc.end, sc.regions, sc.teams, sc.reps)
     if sc.target_set:
         base = scenario_store.with_targets(
             base, scenario_store.target_set_targets(data_dir, sc.target_set, sc.start, sc.end))

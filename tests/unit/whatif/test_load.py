@@ -78,7 +78,7 @@ def test_default_view(ctx: Ctx) -> None:
     assert view.query == {}  # nothing differs from the defaults
     plans_file = ctx.data_dir / "config" / commission.PLANS_FILE
     assert view.plans_note == f"Commission: plans from {plans_file}."
-    assert view.baseline_note.startswith("Baseline = $8.0K won so far + $100 open pipeline")
+    assert view.baseline_note.startswith("Baseline = $8.0K won so far + $100 more expected to close won")
     assert view.baseline_note.endswith(view.plans_note)
     assert isinstance(view.histogram, go.Figure)
     # By team, the largest target last (drawn at the top): West 1 6,000 then East 1 3,000 + 6,000 = 9,000.
