@@ -35,6 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
     Setting("import_max_mb", "200", "Largest file (in MB) an import accepts; bigger files are refused before reading."),
     Setting("import_max_rows", "2000000", "Most data rows an import accepts per file or sheet."),
+    Setting("database_url", "", "Database of saved work (ratings, target sets, scorecards, scenarios, users, audit "
+            "log): empty means a SQLite file in the data directory; a postgresql:// URL uses PostgreSQL."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
