@@ -8,6 +8,7 @@ Items from files have no known owner: they are owned by LEGACY_OWNER and visible
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -178,10 +179,8 @@ def import_files(conn: sa.Connection, data_dir: Path) -> dict[str, int]:
         _record(conn, str(audit_file), counts[str(audit_file)])
     users_file = data_dir / "users.toml"
     if users_file.is_file():
-        try:
+        with contextlib.suppress(ValueError):  # a broken users file: sign-in reports it; saved work still opens
             import_users(conn, users_file)
-        except ValueError:  # a broken users file: sign-in reports it; saved work still opens
-            pass
     if counts:
         conn.execute(tables.audit_log.insert().values(
             at=_now(), who="(upgrade)", action="import-files",
