@@ -34,7 +34,7 @@ def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberCol
 
 def source_options() -> list[str]:
     """The target sources: the snapshot's targets, then the saved sets."""
-    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
+    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir, who=ctx.grant)]
 
 
 def source_from_link(options: list[str]) -> str:
@@ -492,8 +492,8 @@ def plan_tab(view: tl.TargetsView) -> None:
         try:
             saved = target_sets.save(ctx.data_dir, name, plan, description, merge=merge,
                                      extra={"source_snapshot": ctx.snapshot.id, "team": team, "year": year,
-                                            "months_method": m_method, "reps_method": r_method})
-        except target_sets.TargetSetError as exc:
+                                            "months_method": m_method, "reps_method": r_method}, who=ctx.grant)
+        except target_sets.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
             st.error(t("targets.plan.save_failed", lang, error=str(exc)))
         else:
             st.success(t("targets.plan.saved", lang, name=saved.name, rows=saved.meta["rows"]))
@@ -501,15 +501,17 @@ def plan_tab(view: tl.TargetsView) -> None:
                                .alias("owner_name"))
     widgets.downloads(export, f"target_plan_{team}_{year}".replace(" ", "_"), lang, key="dl_plan")
 
-    saved_sets = target_sets.list_meta(ctx.data_dir)
+    saved_sets = target_sets.list_meta(ctx.data_dir, who=ctx.grant)
     if saved_sets:
         st.markdown(f"**{t('targets.plan.saved_sets', lang)}**")
         st.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
-                                                          "last_period", "updated_at")} for s in saved_sets]),
+                                                          "last_period", "updated_at", "owner", "version")}
+                                   for s in saved_sets]),
                      hide_index=True, width="stretch", column_config={
                          "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
                          "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
-                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang)})
+                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang),
+                         "owner": t("targets.col.owner", lang), "version": t("targets.col.version", lang)})
 
 
 

@@ -286,6 +286,19 @@ def actor(who: User | Grant | Actor | None, data_dir: Path | None = None, reps: 
     return Actor(user, rep_ids, _team(reps, user.rep_id))
 
 
+NOBODY = Actor(User("(nobody)", "(nobody)", "rep"), frozenset())
+
+
+def viewer(who: User | Grant | Actor | None, data_dir: Path | None = None) -> Actor | None:
+    """Who reads: None for the whole library (no filter), else the actor; nobody when no one is signed in."""
+    if who is None:
+        return None
+    try:
+        return actor(who, data_dir)
+    except PermissionDenied:
+        return NOBODY
+
+
 def may_see_rep(who: Actor, rep_id: str) -> bool:
     """Whether the rep's rows, ratings and rating history are in the user's scope."""
     return who.rep_ids is None or rep_id in who.rep_ids

@@ -116,8 +116,7 @@ def delete(data_dir: Path, name: str, who: Who | None = None) -> bool:
 
 def saved_items(data_dir: Path, who: Who | None = None) -> list[items.Item]:
     """The stored definitions with owner, visibility and version (only those `who` may see, when given)."""
-    actor = None if who is None else access.actor(who, data_dir)
-    return items.list_items(db.get(data_dir), KIND, actor)
+    return items.list_items(db.get(data_dir), KIND, access.viewer(who, data_dir))
 
 
 def load_all(data_dir: Path, role: str | None = None, who: Who | None = None) -> list[Definition]:

@@ -148,7 +148,8 @@ def delete(data_dir: Path, quarter: str, rep_id: str, who: Who | None = None) ->
 
 
 def _visible(data_dir: Path, who: Who | None) -> access.Actor | None:
-    return None if who is None else access.actor(who, data_dir)
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
 
 
 def load(data_dir: Path, quarter: str, rep_id: str, who: Who | None = None) -> Rating | None:

@@ -126,7 +126,8 @@ def _meta(item: items.Item) -> dict:
 
 
 def _actor(data_dir: Path, who: Who | None) -> access.Actor | None:
-    return None if who is None else access.actor(who, data_dir)
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
 
 
 def save(data_dir: Path, name: str, rows: pl.DataFrame, description: str = "", merge: bool = False,

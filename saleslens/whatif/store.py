@@ -229,7 +229,8 @@ def _entry(item: items.Item) -> Saved:
 
 
 def _actor(data_dir: Path, who: Who | None) -> access.Actor | None:
-    return None if who is None else access.actor(who, data_dir)
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
 
 
 def save(data_dir: Path, sc: Scenario, overwrite: bool = False, who: Who | None = None,
