@@ -75,8 +75,8 @@ def mask(url: str) -> str:
     """The URL with any password replaced by ***."""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not even a URL: hide everything between :// and @
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    except Exception:  # not even a URL: hide whatever sits between a user's colon and the @
+        return re.sub(r":[^:@/\s]*@", ":***@", url)
 
 
 def _reason(exc: BaseException, url: str) -> str:
