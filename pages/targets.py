@@ -511,7 +511,7 @@ def plan_tab(view: tl.TargetsView) -> None:
                          "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
                          "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
                          "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang),
-                         "owner": t("targets.col.owner", lang), "version": t("targets.col.version", lang)})
+                         "owner": t("targets.col.set_owner", lang), "version": t("targets.col.version", lang)})
 
 
 
