@@ -329,7 +329,8 @@ def check_may_edit(who: Actor, kind: str, name: str, owner: str) -> None:
     """Refuse unless the user may change or delete a saved item: its owner, or a role allowed for the kind."""
     if owner.lower() == who.login.lower() or who.role in EDIT_ROLES.get(kind, frozenset()):
         return
-    roles = " and ".join(["its owner", *sorted(f"{r}s" for r in EDIT_ROLES.get(kind, ()))])
+    names = ["its owner", *(f"{r}s" for r in ROLES if r in EDIT_ROLES.get(kind, ()))]
+    roles = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     raise PermissionDenied(f"'{name}' belongs to {owner}; only {roles} may change or delete it")
 
 
