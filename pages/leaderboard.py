@@ -327,6 +327,7 @@ def render_ratings(head: rl.Header, role: str) -> None:
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
     else:
         st.info(t("lb.no_ratings_yet", lang))
+    rating_history(quarter, rate_rep)
 
 
 def rating_form(quarter: str, rate_rep: str, names: dict[str, str]) -> None:
@@ -360,7 +361,6 @@ def rating_form(quarter: str, rate_rep: str, names: dict[str, str]) -> None:
                 if isinstance(exc, ratings.StaleRating):
                     st.session_state.pop(version_key, None)  # the next run opens the newer version
                 st.error(t("lb.rating_error", lang, error=str(exc)))
-    rating_history(quarter, rate_rep)
 
 
 def rating_history(quarter: str, rate_rep: str) -> None:
