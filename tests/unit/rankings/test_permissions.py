@@ -6,16 +6,19 @@ Mia (manager, M2) sits beside Sam with B1 below her. Ana is an analyst, Adm an a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from saleslens import cli
 from saleslens.core import access
 from saleslens.rankings import definitions as defs
 from saleslens.rankings import ratings
 from saleslens.rankings.ratings import Rating
 from saleslens.rankings.scorecards import Definition
+from tests import targets_fixtures as fx
 from tests.database_fixtures import backend  # noqa: F401 - the fixture, used by name
 
 REPS = pl.DataFrame({
@@ -134,3 +137,49 @@ def test_a_private_scorecard_is_hidden_and_its_name_not_taken_over(tmp_path: Pat
         defs.save(tmp_path, card("Mine"), who=who("mia"))
     assert not defs.delete(tmp_path, "Mine", who=who("mia"))
     assert [d.name for d in defs.load_all(tmp_path, who=who("adm"))] == ["Mine"]
+
+
+# ---------------------------------------------------------------- the CLI: ratings list|set|history under --as
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path) -> Path:
+    """The targets fixture store (Mia M1 manages R1-R3; Max M2 manages R4) with users of each kind."""
+    fx.build_store(tmp_path)
+    access.write_users(tmp_path / "users.toml", [
+        {"login": "mia", "name": "Mia Manager", "role": "manager", "rep_id": "M1"},
+        {"login": "max", "name": "Max Mgr", "role": "manager", "rep_id": "M2"},
+        {"login": "ann", "name": "Ann Able", "role": "rep", "rep_id": "R1"},
+    ])
+    return tmp_path
+
+
+def run_cli(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ratings_cli_follows_the_same_rules(cli_store: Path, capsys: pytest.CaptureFixture) -> None:
+    data = ("--data", str(cli_store))
+    code, out, _ = run_cli(capsys, "ratings", "set", "--rep", "R1", "--quarter", "2026q2", "--score", "teamwork=4",
+                           "--comment", "Solid", "--as", "mia", *data)
+    assert code == 0 and out.strip() == "rated R1 for 2026Q2: version 1 by mia"
+    for who_, rep, says in (("ann", "R1", "ann may not rate themselves"),
+                            ("max", "R1", "max (manager) may not rate R1")):
+        code, _, err = run_cli(capsys, "ratings", "set", "--rep", rep, "--quarter", "2026Q2", "--score",
+                               "teamwork=1", "--as", who_, *data)
+        assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli(capsys, "ratings", "set", "--rep", "R1", "--quarter", "2026Q2", "--score", "teamwork=5",
+                           "--version", "0", "--as", "mia", *data)
+    assert code == 2 and "changed by mia" in err and "reload to see their change" in err
+    code, out, _ = run_cli(capsys, "ratings", "history", "--rep", "R1", "--quarter", "2026Q2", "--as", "ann",
+                           "--format", "json", *data)
+    assert code == 0 and [(r["version"], r["teamwork"], r["updated_by"]) for r in json.loads(out)] == [(1, 4, "mia")]
+    code, out, _ = run_cli(capsys, "ratings", "list", "--quarter", "2026Q2", "--as", "max", "--format", "json", *data)
+    assert code == 0 and json.loads(out) == []  # R1 is not in Max's branch
+    code, _, err = run_cli(capsys, "ratings", "history", "--rep", "R1", "--quarter", "2026Q2", "--as", "max", *data)
+    assert code == 2 and "max may not see the ratings of R1" in err
+    code, _, err = run_cli(capsys, "ratings", "set", "--rep", "R1", "--quarter", "2026Q2", "--score", "teamwork",
+                           "--as", "mia", *data)
+    assert code == 2 and "--score must look like teamwork=4" in err
