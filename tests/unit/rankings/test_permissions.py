@@ -183,3 +183,22 @@ def test_ratings_cli_follows_the_same_rules(cli_store: Path, capsys: pytest.Capt
     code, _, err = run_cli(capsys, "ratings", "set", "--rep", "R1", "--quarter", "2026Q2", "--score", "teamwork",
                            "--as", "mia", *data)
     assert code == 2 and "--score must look like teamwork=4" in err
+
+
+@pytest.mark.usefixtures("backend")
+def test_two_saves_racing_on_one_version_one_wins_the_other_is_told(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Max read 'no rating' just before Sam's save landed: the unique version refuses Max's row, naming Sam."""
+    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 5}), who=who("sam"))
+    real = ratings._latest
+    calls = []
+
+    def stale_first(conn, quarter, rep_id):  # the first read happens before Sam's save, as in a race
+        calls.append(1)
+        return None if len(calls) == 1 else real(conn, quarter, rep_id)
+
+    monkeypatch.setattr(ratings, "_latest", stale_first)
+    with pytest.raises(ratings.StaleRating, match=r"changed by sam at .* \(version 1\)"):
+        ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 1}), who=who("max"))
+    monkeypatch.setattr(ratings, "_latest", real)  # not undo(): that would also drop the backend's database URL
+    assert [(r.version, r.updated_by) for r in ratings.history(tmp_path, "2026Q3", "A1")] == [(1, "sam")]
