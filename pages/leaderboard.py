@@ -17,6 +17,7 @@ from saleslens.rankings import ratings, review, scorecards
 from saleslens.rankings.data import TREND_PERIODS
 from saleslens.rankings.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, Definition
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 NUMBER_FORMATS = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f"}
 
@@ -168,13 +169,16 @@ def scorecard_widgets(role: str) -> tuple[str, dict[str, float], bool, int]:
 
 def save_buttons(role: str, def_name: str, weights: dict[str, float], ramp_on: bool, min_sample: int) -> None:
     """Save the weights under a name, or delete the open saved scorecard."""
-    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    c1, c4, c2, c3 = st.columns([3, 1.4, 1, 1], vertical_alignment="bottom")
     new_name = c1.text_input(t("lb.save_as", lang), key="lb_save_name", max_chars=scorecard_defs.MAX_NAME,
                              placeholder=t("lb.save_placeholder", lang))
+    with c4:
+        visibility = visibility_choice("lb_save_visibility", lang)
     if c2.button(t("lb.save", lang), key="lb_save_btn", icon=":material/save:"):
         try:
             stored = scorecard_defs.save(ctx.data_dir, Definition(
-                new_name, role, weights, scorecards.DEFAULT_RAMP if ramp_on else (), min_sample), who=ctx.grant)
+                new_name, role, weights, scorecards.DEFAULT_RAMP if ramp_on else (), min_sample), who=ctx.grant,
+                visibility=visibility)
             st.session_state["_lb_pending_def"] = stored.name
             st.session_state["_lb_flash"] = t("lb.saved_def", lang, name=stored.name)
             st.rerun()

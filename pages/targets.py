@@ -15,6 +15,7 @@ from saleslens.targets import load as tl
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 ctx = context.current()
 lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
@@ -486,13 +487,17 @@ def plan_tab(view: tl.TargetsView) -> None:
     name = s1.text_input(t("targets.plan.set_name", lang), value=f"{team} {year}", key="plan_set_name",
                          max_chars=target_sets.NAME_MAX)
     description = s2.text_input(t("targets.plan.description", lang), key="plan_set_description")
-    merge = st.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
+    m1, m2 = st.columns([2, 1])
+    merge = m1.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
                         help=t("targets.plan.merge.help", lang))
+    with m2:
+        visibility = visibility_choice("plan_visibility", lang)
     if st.button(t("targets.plan.save", lang), type="primary", key="plan_save", icon=":material/save:"):
         try:
             saved = target_sets.save(ctx.data_dir, name, plan, description, merge=merge,
                                      extra={"source_snapshot": ctx.snapshot.id, "team": team, "year": year,
-                                            "months_method": m_method, "reps_method": r_method}, who=ctx.grant)
+                                            "months_method": m_method, "reps_method": r_method}, who=ctx.grant,
+                                     visibility=visibility)
         except target_sets.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
             st.error(t("targets.plan.save_failed", lang, error=str(exc)))
         else:

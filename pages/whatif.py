@@ -21,6 +21,7 @@ from saleslens.whatif import store as scenario_store
 from saleslens.whatif.load import COUNT, MONEY, PCT, Choices, View
 from saleslens.whatif.scenarios import Scenario, ScenarioError
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 LEVELS = scenarios.LEVELS
 SLIDERS = {  # widget key -> (scenario field, min, max)
@@ -108,7 +109,8 @@ def save_current(sc: Scenario) -> None:
     opened_name, opened_version = ss.get("wi_opened", ("", None))
     try:
         saved = scenario_store.save(ctx.data_dir, named, overwrite=bool(ss.get("wi_overwrite")), who=ctx.grant,
-                                    expected_version=opened_version if opened_name == named.name.strip() else None)
+                                    expected_version=opened_version if opened_name == named.name.strip() else None,
+                                    visibility=ss.get("wi_visibility", "everyone"))
     except scenario_store.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told; the save audits
         ss["wi_flash"] = ("error", t("whatif.save_failed", lang, error=str(exc)))
         return
@@ -421,6 +423,7 @@ def keep_share(view: View, saved: list[scenario_store.Saved], link: str) -> None
             s1.button(t("whatif.save_button", lang), key="wi_save", on_click=save_current, args=(scenario,),
                       type="primary", icon=":material/save:")
             s2.checkbox(t("whatif.overwrite", lang), key="wi_overwrite")
+            visibility_choice("wi_visibility", lang)
         with k3:
             st.markdown(f"**{t('whatif.share', lang)}**")
             workbook = f"whatif-{scenario.start}-{scenario.end}.xlsx"

@@ -149,6 +149,19 @@ def test_a_save_over_a_newer_version_is_refused_naming_who(data: Path, whatif: C
     assert scenario_store.load(data, "Plan").target_change_pct == 30.0
 
 
+def test_a_private_scenario_is_saved_private(data: Path, whatif: Callable[..., AppTest]) -> None:
+    """The visibility picked on the page is what the database records: others do not see a private one."""
+    at = whatif()
+    at.text_input(key="wi_name").set_value("Just mine").run()
+    at.selectbox(key="wi_visibility").select("private").run()
+    at.button(key="wi_save").click().run()
+    assert not at.error, errors(at)
+    mine = scenario_store.saved_item(data, "Just mine")
+    assert (mine.owner, mine.visibility) == ("admin", "private")
+    other = access.User("bea", "Bea", "analyst")
+    assert [s.name for s in scenario_store.list_saved(data, who=other)] == []
+
+
 def test_link_opens_the_same_scenario(data: Path, whatif: Callable[..., AppTest]) -> None:
     """p_ parameters set the inputs; a bad one is reported and the defaults are shown."""
     at = whatif(p_tgt="10")
