@@ -82,141 +82,26 @@ def downloads(frame: pl.DataFrame) -> None:
 
 
 def overview(ctx: BenchContext) -> list:
-    """pages/overview.py: KPIs now and before, the monthly trend, KPIs by region (the default group)."""
-    from saleslens.core import charts
-    from saleslens.kpis.registry import METRICS
-    from saleslens.overview import calls as ov
+    """pages/overview.py: the page's own saleslens.overview.load with the default choices (KPIs now and before,
+    the monthly trend, KPIs by region)."""
+    from saleslens.overview import load as overview_load
 
-    f, lang = ctx.filters, ctx.lang
-    periods, calls = ov.header_calls(f, ctx.snapshot.as_of)
-    *frames, trend = ctx.run_many(calls)
-    tiles = dict(zip(periods, frames, strict=True))
-    figs = [charts.bookings_vs_target(trend, lang, False)]
-    group = ov.DEFAULT_GROUP
-    metric = next(iter(METRICS))
-    name, params = ov.group_call(f, group)
-    by_group = ctx.run(name, **params)
-    if by_group.height:
-        figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
-    downloads(by_group)
-    assert tiles["now"].height <= 1
-    return figs
+    view = overview_load.load(ctx, overview_load.Choices())
+    downloads(view.group.by_group)
+    return view.figures()
 
 
 def funnel(ctx: BenchContext, tab: str = "stages") -> list:
-    """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened)."""
-    from saleslens.funnel import logic as fn
+    """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened): the
+    page's own saleslens.funnel.load, with the default choices (the waterfall: this snapshot and the one before)."""
+    from saleslens.funnel import load as funnel_load
 
-    f = ctx.filters
-    params, prev = f.params(), f.previous()
-    has_prev = f.start is not None and f.end is not None
-    has_history = ctx.snapshot.has("stage_changes")
-    # The waterfall's default pickers: this snapshot against the one before it (newest first).
-    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
-    to = ctx.snapshot.id if ctx.snapshot.id in ids else (ids[0] if ids else None)
-    pair = fn.compare_pair(ids, ids[min(ids.index(to) + 1, len(ids) - 1)], to) if len(ids) >= 2 else None
-    # Like the page: the open tab's queries side by side first; the calls below are then cache hits.
-    ctx.run_many(fn.view_calls(fn.View(
-        params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
-        has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"), win_by=fn.WIN_RATE_BY[0],
-        compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None, tab=tab)))
-    if tab == "stages":
-        return _funnel_stages(ctx)
-    if tab == "leads_payments":
-        return _funnel_leads_payments(ctx)
-    if tab == "speed":
-        return _funnel_speed(ctx)
-    if tab == "win_rates":
-        return _funnel_win_rates(ctx)
-    if pair and pair[1] == ctx.snapshot.id:  # Pipeline changes
-        from saleslens.funnel import charts as charts_funnel
-
-        bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
-        return [charts_funnel.waterfall(bars, ctx.lang, pair[0], pair[1])]
-    return []
-
-
-def _funnel_stages(ctx: BenchContext) -> list:
-    """The Funnel page's Stages tab: bottlenecks, current-state and cohort funnels."""
-    from saleslens.funnel import charts as charts_funnel
-    from saleslens.funnel import logic as fn
-
-    f, lang = ctx.filters, ctx.lang
-    params, prev = f.params(), f.previous()
-    has_prev = f.start is not None and f.end is not None
-    has_history = ctx.snapshot.has("stage_changes")
-    filtered = fn.has_filters(params)
-    figs: list = []
-    current = ctx.run("funnel_by_stage", **params)
-    cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
-                       prev_end=prev.end if has_prev else None) if has_history else None)
-    if has_history:
-        now = cohorts.filter(pl.col("cohort") == "current")
-        before = cohorts.filter(pl.col("cohort") == "previous")
-        org = ctx.run("funnel_by_cohort", start=f.start, end=f.end).filter(pl.col("cohort") == "current") \
-            if filtered else None
-    else:
-        now = current
-        before = ctx.run("funnel_by_stage", **prev.params()) if has_prev else current.clear()
-        org = ctx.run("funnel_by_stage", start=f.start, end=f.end) if filtered else None
-    if has_prev:
-        fn.drop_vs_previous(now, before)
-    fn.lowest_vs_org(now, org)
-    top = current.filter(pl.col("kind") == "stage").sort("step")
-    if top.height and int(top["reached"][0]):
-        figs.append(charts_funnel.stage_funnel(current, lang))
-        downloads(current)
-    if has_history and now.height and int(now["cohort_deals"][0]):
-        figs.append(charts_funnel.cohort_funnel(cohorts, lang, {"current": "this period", "previous": "before"}))
-        downloads(cohorts)
-    return figs
-
-
-def _funnel_leads_payments(ctx: BenchContext) -> list:
-    """The Funnel page's Leads & payments tab: the lead funnel and the payment stage."""
-    from saleslens.funnel import charts as charts_funnel
-
-    params, lang, figs = ctx.filters.params(), ctx.lang, []
-    if ctx.snapshot.has("leads"):
-        leads = ctx.run("lead_funnel_by_source", **{k: v for k, v in params.items() if k != "products"})
-        total = leads.filter(pl.col("is_total")).row(0, named=True) if leads.height else None
-        if total and total["leads"]:
-            figs.append(charts_funnel.lead_funnel(total, lang))
-            downloads(leads)
-    if ctx.snapshot.has("payments"):
-        pay = ctx.run("payments_by_stage", **params)
-        if pay.filter(pl.col("step") == "won")["deals"].sum():
-            figs.append(charts_funnel.payments(pay, lang))
-    return figs
-
-
-def _funnel_speed(ctx: BenchContext) -> list:
-    """The Funnel page's Speed tab: sales cycles, days in each stage, stuck deals."""
-    from saleslens.funnel import charts as charts_funnel
-
-    params, figs = ctx.filters.params(), []
-    ctx.run("velocity_by_outcome", **params)
-    if ctx.snapshot.has("stage_changes"):
-        stays = ctx.run("velocity_by_stage", **params)
-        if stays["stays"].sum():
-            figs.append(charts_funnel.velocity(stays, ctx.lang))
-        stuck = ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")})
-        if stuck.height:
-            downloads(stuck)
-    return figs
-
-
-def _funnel_win_rates(ctx: BenchContext) -> list:
-    """The Funnel page's Win rates tab, on its first dimension."""
-    from saleslens.funnel import charts as charts_funnel
-    from saleslens.funnel import logic as fn
-
-    by = fn.WIN_RATE_BY[0]
-    rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **ctx.filters.params()), by, ctx.lang, "(none)")
-    if not rates.height:
-        return []
-    downloads(rates.drop("band_order"))
-    return [charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, ctx.lang)]
+    ids = funnel_load.snapshot_ids(ctx) if tab == "changes" else []  # the page reads them on that tab only
+    pc_from, pc_to = funnel_load.default_pair(ids, ctx.snapshot.id) if len(ids) >= 2 else (None, None)
+    view = funnel_load.load(ctx, funnel_load.Choices(tab=tab, snapshots=tuple(ids), pc_from=pc_from, pc_to=pc_to))
+    for frame in view.downloads():
+        downloads(frame)
+    return view.figures()
 
 
 def targets(ctx: BenchContext) -> list:

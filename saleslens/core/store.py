@@ -61,6 +61,11 @@ class Snapshot:
         """The data directory the snapshot lives in."""
         return self.home or self.root.parent.parent
 
+    @property
+    def reporting_currency(self) -> str | None:
+        """ISO code of the currency amounts are in; None (older or single-currency imports): the setting's."""
+        return self.manifest.get("reporting_currency")
+
     def table_path(self, table: str) -> Path | None:
         """The Parquet file of a snapshot table, or None when the dataset lacks it."""
         path = self.root / f"{table}.parquet"
@@ -133,11 +138,13 @@ def publish_snapshot(
     source: str,
     report: dict | None = None,
     derive: Callable[[Snapshot], dict[str, int]] | None = None,
+    extra: dict | None = None,
 ) -> Snapshot:
     """Write the snapshot tables aside, then publish them with one rename; nothing half-written shows.
 
     `derive` writes the tables computed from the snapshot (rollups, see queries/derived/) into the staging
-    folder before the rename, so a published snapshot never lacks them halfway.
+    folder before the rename, so a published snapshot never lacks them halfway. `extra` adds manifest keys
+    (an import's reporting_currency and rates, backfilled).
     """
     unknown = set(tables) - set(schema.SNAPSHOT_TABLES)
     if unknown:
@@ -162,6 +169,7 @@ def publish_snapshot(
             "events": event_counts(data_dir, as_of),
             "stages": tables["stages"].sort("position")["stage"].to_list(),
             "import_report": report or {},
+            **(extra or {}),
         }
         if derive is not None:
             manifest["derived"] = derive(Snapshot(stage, manifest, home=data_dir))

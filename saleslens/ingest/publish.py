@@ -80,7 +80,7 @@ def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None
     tell(0.92, "writing snapshot")
     snap = store.publish_snapshot(
         data_dir, prepared.as_of, _PausingTables(prepared.tables), source=f"import:{prepared.mapping.name}",
-        report=report, derive=build_derived,
+        report=report, derive=build_derived, extra=prepared.manifest,
     )
     tell(1.0, f"published snapshot {snap.id}")
     return snap

@@ -366,7 +366,7 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
         conv_rep.select("stage", "conversion"), on="stage", how="full", coalesce=True).sort("position")
     conversion = lbc.compare_bars(conv["stage"].to_list(), conv["conversion"].to_list(), conv["peers"].to_list(),
                                   pair, t("lb.chart.conversion_title", lang), t("lb.col.stage", lang),
-                                  t("lb.kpi.conversion", lang), "percent", lang) if conv.height else None
+                                  t("metric.conversion", lang), "percent", lang) if conv.height else None
     open_deals = ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of)
     return Profile(rep, info, months, ramp_note, profile_tiles(pos, lang), strength_lines(strong, pos, lang),
                    strength_lines(weak, pos, lang), lbc.peer_percentiles(position, info["name"], kpis.height, lang),
@@ -427,7 +427,7 @@ def load_top(ctx: DataContext, view: View) -> Top:
                                t("lb.chart.activity_type", lang), t("lb.chart.share", lang), "percent", lang)
     stage_fig = lbc.compare_bars(stage["measure"].to_list(), stage["top"].to_list(), stage["rest"].to_list(), groups,
                                  t("lb.chart.top_conv_title", lang), t("lb.col.stage", lang),
-                                 t("lb.kpi.conversion", lang), "percent", lang) if stage.height else None
+                                 t("metric.conversion", lang), "percent", lang) if stage.height else None
     return Top(top, scored_reps, names, comparison, mix_fig, stage_fig, per_rep_table(comparison, groups, lang))
 
 
