@@ -15,6 +15,7 @@ from saleslens.targets import load as tl
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 ctx = context.current()
 lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
@@ -34,7 +35,7 @@ def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberCol
 
 def source_options() -> list[str]:
     """The target sources: the snapshot's targets, then the saved sets."""
-    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
+    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir, who=ctx.grant)]
 
 
 def source_from_link(options: list[str]) -> str:
@@ -490,14 +491,18 @@ def plan_tab(view: tl.TargetsView) -> None:
     name = s1.text_input(t("targets.plan.set_name", lang), value=f"{team} {year}", key="plan_set_name",
                          max_chars=target_sets.NAME_MAX)
     description = s2.text_input(t("targets.plan.description", lang), key="plan_set_description")
-    merge = st.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
+    m1, m2 = st.columns([2, 1])
+    merge = m1.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
                         help=t("targets.plan.merge.help", lang))
+    with m2:
+        visibility = visibility_choice("plan_visibility", lang)
     if st.button(t("targets.plan.save", lang), type="primary", key="plan_save", icon=":material/save:"):
         try:
             saved = target_sets.save(ctx.data_dir, name, plan, description, merge=merge,
                                      extra={"source_snapshot": ctx.snapshot.id, "team": team, "year": year,
-                                            "months_method": m_method, "reps_method": r_method})
-        except target_sets.TargetSetError as exc:
+                                            "months_method": m_method, "reps_method": r_method}, who=ctx.grant,
+                                     visibility=visibility)
+        except target_sets.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
             st.error(t("targets.plan.save_failed", lang, error=str(exc)))
         else:
             st.success(t("targets.plan.saved", lang, name=saved.name, rows=saved.meta["rows"]))
@@ -505,15 +510,17 @@ def plan_tab(view: tl.TargetsView) -> None:
                                .alias("owner_name"))
     widgets.downloads(export, f"target_plan_{team}_{year}".replace(" ", "_"), lang, key="dl_plan")
 
-    saved_sets = target_sets.list_meta(ctx.data_dir)
+    saved_sets = target_sets.list_meta(ctx.data_dir, who=ctx.grant)
     if saved_sets:
         st.markdown(f"**{t('targets.plan.saved_sets', lang)}**")
         st.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
-                                                          "last_period", "updated_at")} for s in saved_sets]),
+                                                          "last_period", "updated_at", "owner", "version")}
+                                   for s in saved_sets]),
                      hide_index=True, width="stretch", column_config={
                          "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
                          "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
-                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang)})
+                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang),
+                         "owner": t("targets.col.set_owner", lang), "version": t("targets.col.version", lang)})
 
 
 

@@ -45,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory (MB of address space) the process reading import files may use; a file needing more is refused."),
     Setting("import_read_seconds", "900",
             "Longest time (in seconds) reading an import's files may take before it is stopped."),
+    Setting("database_url", "", "Database of saved work (ratings, target sets, scorecards, scenarios, users, audit "
+            "log): empty means a SQLite file in the data directory; a postgresql:// URL uses PostgreSQL."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

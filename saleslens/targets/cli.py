@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
 from queries.runner import Runner
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
-from saleslens.core import settings
+from saleslens.cli import CliError, acting_user, add_data_arg, add_format_arg, emit, open_runner, writer
+from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
 from saleslens.targets import forecast as fm
@@ -60,6 +61,8 @@ def _open(args: argparse.Namespace) -> tuple[Runner, Filters, pl.DataFrame, pl.D
     people = td.members(runner, f)
     if people.is_empty():
         raise CliError("nobody in the data matches the --region/--team/--rep filters")
+    if getattr(args, "target_set", "") and args.as_user:  # --as may use only the sets that user may see
+        target_sets.load(settings.data_dir(args.data), args.target_set, who=acting_user(args))
     rows = td.target_rows(runner, settings.data_dir(args.data), getattr(args, "target_set", ""))
     return runner, f, people, rows
 
@@ -320,9 +323,10 @@ def cmd_decompose(args: argparse.Namespace) -> int:
         sys.stderr.write("note: " + tg.t(key, "en", **values) + "\n")
     rows = tg.plan_rows(args.team, months, split)
     if args.save:
-        saved = target_sets.save(data_dir, args.save, rows, merge=not args.replace,
+        saved = target_sets.save(data_dir, args.save, rows, merge=not args.replace, who=writer(args),
                                  extra={"source_snapshot": runner.snapshot.id, "team": args.team, "year": args.year})
-        sys.stderr.write(f"saved target set '{saved.name}' ({saved.meta['rows']} rows)\n")
+        sys.stderr.write(f"saved target set '{saved.name}' ({saved.meta['rows']} rows, "
+                         f"version {saved.meta['version']})\n")
     shown = {"reps": split.reps, "months": months, "quarters": tg.quarters_of(months), "rows": rows}[args.show]
     emit(shown, args.format)
     return 0
@@ -340,23 +344,34 @@ def _pair(text: str) -> tuple[str, float]:
 
 
 def cmd_sets(args: argparse.Namespace) -> int:
-    """List the saved target sets."""
-    sets = target_sets.list_meta(settings.data_dir(args.data))
+    """List the saved target sets (those --as USER may see)."""
+    sets = target_sets.list_meta(settings.data_dir(args.data), who=acting_user(args))
     if not sets:
         raise CliError("no saved target set yet (save one with `targets decompose ... --save NAME` or in the app)")
-    cols = ("name", "description", "rows", "owners", "first_period", "last_period", "updated_at")
+    cols = ("name", "description", "rows", "owners", "first_period", "last_period", "updated_at", "owner",
+            "visibility", "version")
     emit(pl.DataFrame([{c: s.get(c) for c in cols} for s in sets]), args.format)
     return 0
 
 
+def visible_rows(rows: pl.DataFrame, who: access.Actor | None, data_dir: Path) -> pl.DataFrame:
+    """The rows of a set the user may see: their reps' rows and those reps' teams' rows, as the page shows."""
+    if who is None or who.rep_ids is None:
+        return rows
+    reps = access.reps_of(store.open_snapshot(data_dir)).filter(pl.col("rep_id").is_in(list(who.rep_ids)))
+    return tg.rows_for_group(rows, reps, team_rows=True)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    """Print a saved target set's rows."""
-    emit(target_sets.load(settings.data_dir(args.data), args.name).rows, args.format)
+    """Print a saved target set's rows (only those --as USER may see)."""
+    data_dir = settings.data_dir(args.data)
+    who = acting_user(args)
+    emit(visible_rows(target_sets.load(data_dir, args.name, who=who).rows, who, data_dir), args.format)
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    """Delete a saved target set."""
-    target_sets.delete(settings.data_dir(args.data), args.name)
+    """Delete a saved target set (as --as USER: its owner, analysts and admins)."""
+    target_sets.delete(settings.data_dir(args.data), args.name, who=writer(args))
     print(f"deleted target set '{args.name}'")
     return 0

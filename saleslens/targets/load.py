@@ -101,6 +101,8 @@ def load(ctx: DataContext, choices: TargetsChoices) -> TargetsView | None:
         return None
     source, bad_set = choices.source, None
     try:
+        if source and source not in target_sets.names(ctx.data_dir, who=getattr(ctx, "grant", None)):
+            raise target_sets.TargetSetError(f"There is no target set '{source}' you may see.")  # a private one
         rows = td.target_rows(runner, ctx.data_dir, source)
     except target_sets.TargetSetError as exc:
         source, bad_set = td.SNAPSHOT_SOURCE, str(exc)

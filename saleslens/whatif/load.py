@@ -327,7 +327,7 @@ def load_compare(ctx: DataContext, view: View, chosen: list[str], with_current: 
         named.append((t("whatif.on_screen", lang), view.scenario, view.result))
     for name in chosen:
         try:
-            sc = scenario_store.load(ctx.data_dir, name)
+            sc = scenario_store.load(ctx.data_dir, name, who=getattr(ctx, "grant", None))
             named.append((name, sc, result_of(ctx, sc, view.plans)))
         except (ValueError, commission.CommissionError) as exc:
             errors.append(t("whatif.open_failed", lang, name=name, error=str(exc)))

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from queries.runner import Runner
-from saleslens.core import store
+from saleslens.core import access, store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
 from saleslens.targets import sets as target_sets
@@ -256,7 +256,7 @@ def test_team_annual_target_and_plan_inputs(runner: Runner, data_dir: Path) -> N
 def test_a_saved_set_replaces_the_snapshot_targets(runner: Runner, tmp_path: Path) -> None:
     target_sets.save(tmp_path, "Ann stretch", pl.DataFrame([{
         "owner_type": "rep", "owner_id": "R1", "period_start": Q2_START, "period_end": Q2_END,
-        "metric": "bookings", "value": 9000.0}]))
+        "metric": "bookings", "value": 9000.0}]), who=access.User("ana", "Ana", "analyst"))
     f = group(reps=("R1",))
     people = td.members(runner, f)
     rows = td.target_rows(runner, tmp_path, "Ann stretch")
