@@ -23,6 +23,7 @@ from saleslens.ingest.parsers import (
     DELIMITER_NAMES,
     clean_key,
     clean_text,
+    date_flaw,
     key_of,
     parse_bool,
     parse_dates,
@@ -75,6 +76,7 @@ class SourceRun:
     merged: int = 0  # identical or distinct duplicates folded into one row
     accepted: int = 0
     columns: dict[str, str] = field(default_factory=dict)  # canonical field -> file column(s)
+    used: set[str] = field(default_factory=set)  # the file's columns this source reads
 
 
 class Book:
@@ -450,6 +452,7 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
         columns = [_find_column(c, lookup) for c in fs.source_columns]
         if columns:
             run.columns[col.name] = " + ".join(columns)
+            run.used.update(columns)
         text = _field_text(base, fs, columns)
         if (spec.table, col.name) in ID_FIELDS:
             text, changed = clean_key(text)
@@ -531,6 +534,7 @@ def _typed(text: pl.Series, col: schema.Column, fs: mp.FieldSpec, mapping: mp.Ma
             order = "day/month" if info.order == "day_first" else "month/day"
             book.warnings.append(Problem("ambiguous_dates", {"order": order}, file=run.label, column=column))
         code = "bad_date" if kind == "date" else "bad_datetime"
+        bad = _reject_date_flaws(text, bad, info.order != "month_first", col.name, run, column, rows, book)
     elif isinstance(dtype, pl.Float64):
         decimal = fs.decimal or mapping.decimal
         values, bad, money = parse_money(text, decimal)
@@ -549,6 +553,25 @@ def _typed(text: pl.Series, col: schema.Column, fs: mp.FieldSpec, mapping: mp.Ma
         book.reject(run, rows.gather(idx).to_list(), code, column,
                     [{"value": v, "field": col.name} for v in text.gather(idx).to_list()])
     return values.alias(col.name)
+
+
+def _reject_date_flaws(text: pl.Series, bad: pl.Series, day_first: bool, field_name: str, run: SourceRun,
+                       column: str | None, rows: pl.Series, book: Book) -> pl.Series:
+    """Reject the bad dates whose fault can be named ('month 13 does not exist'); the rest stay bad."""
+    if not bad.any():
+        return bad
+    named = bad.to_list()
+    by_flaw: dict[str, tuple[list[int], list[dict]]] = {}
+    for i in bad.arg_true().to_list():
+        flaw, values = date_flaw(text[i], day_first)
+        if flaw:
+            named[i] = False
+            found = by_flaw.setdefault(flaw, ([], []))
+            found[0].append(rows[i])
+            found[1].append({"value": text[i], "field": field_name, **values})
+    for flaw, (flaw_rows, values) in by_flaw.items():
+        book.reject(run, flaw_rows, f"date_{flaw}", column, values)
+    return pl.Series(named, dtype=pl.Boolean)
 
 
 def _derive_missing(frame: pl.DataFrame, run: SourceRun, book: Book) -> pl.DataFrame:

@@ -6,6 +6,7 @@ of the cells that were not empty but could not be read, so the caller can name e
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
@@ -193,8 +194,9 @@ def date_order(s: pl.Series, day_first: bool | None) -> DateInfo:
     seen = first.is_not_null()
     if not seen.any():
         return DateInfo()
-    day_evidence = (first > 12).fill_null(False)
-    month_evidence = (second > 12).fill_null(False)
+    # Only a value that fits one order is evidence: '31/13/2026' fits neither, it is a bad date, not a vote.
+    day_evidence = ((first > 12) & (first <= 31) & (second >= 1) & (second <= 12)).fill_null(False)
+    month_evidence = ((second > 12) & (second <= 31) & (first >= 1) & (first <= 12)).fill_null(False)
     if day_evidence.any() and month_evidence.any():
         return DateInfo("day_first", conflict=(int(day_evidence.arg_true()[0]), int(month_evidence.arg_true()[0])))
     if day_evidence.any():
@@ -235,6 +237,34 @@ def parse_dates(
             out = pl.select(pl.when(hit).then(parsed).otherwise(out)).to_series().alias(s.name)
             remaining = remaining & ~hit
     return out, remaining, info
+
+
+_YMD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DOTTED = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{2,4})")
+
+
+def date_flaw(text: str, day_first: bool) -> tuple[str, dict]:
+    """Why a numeric date is not a date: ('no_month', {n}), ('no_day', {n}), ('day_in_month', {day, month}).
+
+    ('', {}) when the value is not a numeric day-month-year date at all, or nothing is wrong with its parts.
+    """
+    if m := _YMD.match(text):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif m := _DOTTED.match(text):
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
+    elif m := _DMY.match(text):
+        a, b, year = int(m[1]), int(m[2]), int(m[3])
+        day, month = (a, b) if day_first else (b, a)
+    else:
+        return "", {}
+    if not 1 <= month <= 12:
+        return "no_month", {"n": month}
+    if not 1 <= day <= 31:
+        return "no_day", {"n": day}
+    year = year + 2000 if year < 100 else year
+    if day > calendar.monthrange(max(year, 1), month)[1]:
+        return "day_in_month", {"day": day, "month": month}
+    return "", {}
 
 
 def _strptime(text: pl.Series, fmt: str, dtype: pl.DataType) -> pl.Series:
