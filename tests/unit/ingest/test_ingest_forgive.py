@@ -111,3 +111,48 @@ def test_import_report_json_is_json_alone(tmp_path: Path, capsys: pytest.Capture
     report = json.loads(out.out)
     assert report["tables"]["opportunities"] == 3
     assert out.err.strip().endswith("Nothing was published (--check).")
+
+
+# ----------------------------------------------------------------------------- item 10: Chinese amounts
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("1.2万", 12_000.0),
+        ("3亿", 300_000_000.0),
+        ("1.2万元", 12_000.0),
+        ("￥３．５万", 35_000.0),
+        ("３５００", 3_500.0),
+        ("１，２００", 1_200.0),
+        ("-0.5万", -5_000.0),
+    ],
+)
+def test_chinese_amounts_read(cell: str, expected: float) -> None:
+    """万 is ten thousand, 亿 a hundred million; full-width digits and separators read as ASCII ones."""
+    values, bad, _ = parsers.parse_money(pl.Series([cell]))
+    assert (values[0], bad[0]) == (expected, False)
+
+
+@pytest.mark.parametrize("cell", ["1万2", "万", "1.2万万"])
+def test_misplaced_units_are_not_amounts(cell: str) -> None:
+    """A unit must end the number: '1万2' is refused, not read as 120,000."""
+    values, bad, _ = parsers.parse_money(pl.Series([cell]))
+    assert (values[0], bad[0]) == (None, True)
+
+
+def test_full_width_dates_read() -> None:
+    """'２０２６年３月１日' is 1 March 2026."""
+    values, bad, _ = parsers.parse_dates(pl.Series(["２０２６年３月１日"]))
+    assert (values[0].isoformat(), bad[0]) == ("2026-03-01", False)
+
+
+def test_gbk_export_with_wan_amounts_imports(tmp_path: Path) -> None:
+    """A GBK deals file with '1.2万' and '３５００' imports; amounts in units, as written."""
+    deals = "id,owner,stage,created,closed,amount\nD1,R1,Won,2026年1月10日,2026年2月10日,1.2万\n" \
+            "D2,R1,Open,2026年1月15日,,３５００\n"
+    files = tiny_files()
+    files["deals.csv"] = deals.encode("gbk")
+    prepared = _prepare(tmp_path, files)
+    opps = prepared.tables["opportunities"].sort("opportunity_id")
+    assert opps["amount"].to_list() == [12_000.0, 3_500.0]
