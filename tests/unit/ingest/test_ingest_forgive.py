@@ -156,3 +156,55 @@ def test_gbk_export_with_wan_amounts_imports(tmp_path: Path) -> None:
     prepared = _prepare(tmp_path, files)
     opps = prepared.tables["opportunities"].sort("opportunity_id")
     assert opps["amount"].to_list() == [12_000.0, 3_500.0]
+
+
+# ----------------------------------------------------------------------------- item 7: a deal names its lead
+
+DEAL_LEAD_FIELDS = 'amount = "amount"\nlead_id = "lead"\nsource = "source"'
+LEADS_MAPPING = TINY_MAPPING.replace('amount = "amount"', DEAL_LEAD_FIELDS) + """
+[[tables.leads]]
+file = "leads.csv"
+[tables.leads.fields]
+lead_id = "id"
+source = "source"
+created_date = "created"
+qualified_date = "qualified"
+"""
+# D1 came from L1 (won), D3 from L2 (open); L3 only got qualified; L4 went nowhere. No lead status column.
+LEAD_DEALS = """id,owner,stage,created,closed,amount,lead,source
+D1,R1,Won,2026-01-10,2026-02-10,1000,L1,
+D2,R1,Lost,2026-01-15,2026-03-20,500,,Partner
+D3,R2,Open,2026-02-01,,2500,L2,Event
+"""
+LEADS = """id,source,created,qualified
+L1,Web,2026-01-02,2026-01-05
+L2,Web,2026-01-20,
+L3,Event,2026-01-21,2026-01-25
+L4,Event,2026-01-22,
+"""
+
+
+def test_deals_name_their_lead(tmp_path: Path) -> None:
+    """Each lead gets the deal that names it and a status from the link; D1 takes its lead's source."""
+    files = {**tiny_files(deals=LEAD_DEALS), "leads.csv": LEADS.encode()}
+    prepared = _prepare(tmp_path, files, LEADS_MAPPING)
+    leads = prepared.tables["leads"].sort("lead_id")
+    assert leads["converted_opportunity_id"].to_list() == ["D1", "D3", None, None]
+    assert leads["status"].to_list() == ["converted", "converted", "qualified", None]
+    opps = prepared.tables["opportunities"].sort("opportunity_id")
+    assert opps["lead_id"].to_list() == ["L1", None, "L2"]
+    # D1 had no source: its lead's; D2 has none to take; D3 keeps its own even though its lead says Web.
+    assert opps["source"].to_list() == ["Web", "Partner", "Event"]
+    unlinked = {u["relation"]: u for u in prepared.report["unlinked"]}
+    assert unlinked["opportunities.lead_id → leads"]["linked"] == 2
+
+
+def test_a_deal_naming_a_missing_lead_is_reported(tmp_path: Path) -> None:
+    """L9 is no lead: kept (the default policy) and counted as unlinked; no lead becomes converted by it."""
+    deals = LEAD_DEALS.replace("D3,R2,Open,2026-02-01,,2500,L2", "D3,R2,Open,2026-02-01,,2500,L9")
+    files = {**tiny_files(deals=deals), "leads.csv": LEADS.encode()}
+    prepared = _prepare(tmp_path, files, LEADS_MAPPING)
+    unlinked = {u["relation"]: u for u in prepared.report["unlinked"]}["opportunities.lead_id → leads"]
+    assert (unlinked["rows"], unlinked["linked"]) == (1, 1)
+    leads = prepared.tables["leads"].sort("lead_id")
+    assert leads["status"].to_list() == ["converted", None, "qualified", None]
