@@ -24,11 +24,8 @@ filtered as (
         a.name as account_name, a.segment, l.qualified_date, l.converted_opportunity_id,
         o.status as opportunity_status, o.amount as opportunity_amount,
         l.qualified_date is not null or l.status in ('qualified', 'converted')
-            or coalesce(l.converted_opportunity_id in (select opportunity_id from raw_opportunities), false)
-            as is_qualified,
-        -- a deal that exists at all (raw_: the deal a rep's lead became may be another rep's); a link to no deal
-        -- (a lead id copied into the column, say) converts nothing, and Data health lists it
-        coalesce(l.converted_opportunity_id in (select opportunity_id from raw_opportunities), false) as is_converted,
+            or l.converted_opportunity_id is not null as is_qualified,
+        l.converted_opportunity_id is not null as is_converted,
         coalesce(o.status = 'won', false) as is_won
     from leads l
     cross join inputs i

@@ -10,8 +10,7 @@
 --   $sources    text[]  []    only leads from these sources (empty = all)
 -- Leads have no product, so the product filter does not apply here. Org filters use the lead's owner.
 --   qualified   the lead has a qualified date, its status is qualified or converted, or it converted
---   converted   the lead names the opportunity it became, and that opportunity exists (an import fills the
---               link from opportunities.lead_id when the export links deals to their leads)
+--   converted   the lead names the opportunity it became
 --   won         that opportunity is won (as of the snapshot, whenever it closed)
 -- Each rate is against the step before: qualified / leads, converted / qualified, won / converted;
 -- lead_to_won = won / leads.
@@ -21,11 +20,8 @@ filtered as (
         l.lead_id,
         coalesce(l.source, '(none)') as source,
         l.qualified_date is not null or l.status in ('qualified', 'converted')
-            or coalesce(l.converted_opportunity_id in (select opportunity_id from raw_opportunities), false)
-            as is_qualified,
-        -- a deal that exists at all (raw_: the deal a rep's lead became may be another rep's); a link to no deal
-        -- (a lead id copied into the column, say) converts nothing, and Data health lists it
-        coalesce(l.converted_opportunity_id in (select opportunity_id from raw_opportunities), false) as is_converted,
+            or l.converted_opportunity_id is not null as is_qualified,
+        l.converted_opportunity_id is not null as is_converted,
         o.opportunity_id is not null as is_won,
         o.amount as won_amount
     from leads l
