@@ -21,11 +21,11 @@ checks as (
            o.product_id is null and (select count(*) from products) > 0
     from opportunities o
     union all
-    -- whether the deal exists at all (raw_, not the viewer's deals): a lead of one's own may have become a deal
-    -- another rep owns, and that deal is no dangling link; only the id the lead already holds is tested
+    -- a lead's converted deal among the deals the viewer sees: like an activity's deal below, a viewer who sees
+    -- only some reps may find a lead that became another team's deal listed here
     select 'leads.converted_opportunity_id → opportunities', l.converted_opportunity_id,
            l.converted_opportunity_id is not null
-               and l.converted_opportunity_id not in (select opportunity_id from raw_opportunities),
+               and l.converted_opportunity_id not in (select opportunity_id from opportunities),
            false
     from leads l
     union all
