@@ -165,17 +165,18 @@ def lead_funnel(lp: funnel_load.LeadsPayments) -> None:
     deals_for(choice, lambda s: funnel_load.lead_deals(ctx, s), "leads", "funnel_leads_dl")
 
 
-def current_funnel(current: pl.DataFrame, fig) -> None:
-    """The current-state stage funnel and its outcomes."""
+def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
+    """The current-state stage funnel and its outcomes; the outcomes alone when the data has no open stage."""
     st.subheader(t("funnel.current.header", lang))
     st.caption(t("funnel.current.explain", lang))
     top = current.filter(pl.col("kind") == "stage").sort("step")
-    n_deals = int(top["reached"][0]) if top.height else 0
+    outcome = {r["kind"]: r for r in current.filter(pl.col("kind") != "stage").iter_rows(named=True)}
+    won, lost = outcome.get("won", {}), outcome.get("lost", {})
+    closed = (won.get("deals") or 0) + (lost.get("deals") or 0)
+    n_deals = int(top["reached"][0]) if top.height else closed
     if n_deals == 0:
         st.info(t("funnel.current.none", lang))
         return
-    outcome = {r["kind"]: r for r in current.filter(pl.col("kind") != "stage").iter_rows(named=True)}
-    won, lost = outcome.get("won", {}), outcome.get("lost", {})
     still_open = n_deals - (won.get("deals") or 0) - (lost.get("deals") or 0)
     m = st.columns(5)
     m[0].metric(t("funnel.current.won", lang), i18n.count(won.get("deals"), lang),
@@ -190,6 +191,12 @@ def current_funnel(current: pl.DataFrame, fig) -> None:
                 help=t("funnel.current.win_rate_help", lang))
     m[4].metric(t("funnel.current.rate_to_won", lang), i18n.percent(won.get("conv_from_top"), lang), border=True,
                 help=t("funnel.current.rate_to_won_help", lang))
+    if note:
+        st.info(note, icon=":material/info:")
+    if fig is None:  # outcomes only: no stage to chart or drill into
+        with st.expander(t("funnel.current.table", lang)):
+            table(current, "funnel_by_stage", "funnel_current_table_dl")
+        return
     picked = chart(fig, "funnel_current_chart")
     st.caption(charts_funnel.click_hint(lang))
     stage_opts = {r["stage"]: r["stage"] for r in current.sort("step").iter_rows(named=True)}
@@ -246,7 +253,7 @@ def stages_tab() -> None:
     """Where deals stand and stall: bottlenecks first, then the current-state and cohort funnels."""
     s = view.stages
     bottlenecks(s)
-    current_funnel(s.current, s.current_fig)
+    current_funnel(s.current, s.current_fig, s.note)
     cohort_funnel(s)
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from saleslens.core import i18n
 from saleslens.core.i18n import t
 from saleslens.health import load as health_load
+from saleslens.health.words import plural
 from ui import context, widgets
 
 MONEY_COLS = {"amount"}
@@ -80,7 +81,7 @@ def freshness(fr: health_load.Freshness) -> None:
     if age > health_load.FRESH_DAYS:
         st.warning(t("health.stale_snapshot", lang, days=age))
     else:
-        st.success(t("health.fresh_snapshot", lang, days=age))
+        st.success(plural("health.fresh_snapshot", age, lang, days=age))
     if fr.older:
         st.info(t("health.older_snapshot", lang, snapshot=snap.id, latest=latest.id))
     if fr.by_table.height:
@@ -97,7 +98,7 @@ def completeness(c: health_load.Completeness) -> None:
                           format_func=lambda name: t(f"health.table.{name}", lang))
     fig = c.fig if chosen == c.table else health_load.completeness_figure(c.by_field, chosen, lang)
     st.plotly_chart(fig, width="stretch")
-    st.caption(t("health.completeness_note", lang, fields=c.gaps, total=c.by_field.height))
+    st.caption(plural("health.completeness_note", c.gaps, lang, fields=c.gaps, total=c.by_field.height))
     with st.expander(t("health.all_fields", lang)):
         table(c.by_field, "completeness", "health_complete_dl")
 
@@ -138,15 +139,20 @@ def slips(view: health_load.HealthView) -> None:
 
 
 def amounts(a: health_load.Amounts) -> None:
-    """Deals without an amount, by stage, and their list."""
+    """Deals without an amount or with 0, by stage, and their list."""
     st.subheader(t("health.amounts", lang))
-    if not a.missing:
+    if a.deals is None:
         st.success(t("health.no_missing_amounts", lang))
         return
-    st.caption(t("health.amounts_note", lang, missing=i18n.count(a.missing, lang),
-                 total=i18n.count(a.by_stage["deals"].sum(), lang)))
+    total = i18n.count(a.by_stage["deals"].sum(), lang)
+    if a.missing:
+        st.caption(plural("health.amounts_note", a.missing, lang, missing=i18n.count(a.missing, lang), total=total))
+    if a.zero:
+        st.caption(plural("health.zero_amounts_note", a.zero, lang, zero=i18n.count(a.zero, lang), total=total,
+                          won=i18n.count(a.zero_won, lang)))
     st.plotly_chart(a.fig, width="stretch")
-    with st.expander(t("health.amounts_deals", lang, count=i18n.count(a.missing, lang))):
+    listed = a.deals.height
+    with st.expander(plural("health.amounts_deals", listed, lang, count=i18n.count(listed, lang))):
         table(a.deals, "deals_without_amount", "health_amounts_dl")
 
 
@@ -161,7 +167,7 @@ def duplicates(loaded: health_load.Duplicates | None) -> None:
     remember("p_similarity", round(similarity, 2), health_load.SIMILARITY)
     pairs = (loaded if loaded.similarity == similarity else health_load.load_duplicates(ctx, similarity)).pairs
     if pairs.height:
-        st.caption(t("health.duplicates_note", lang, pairs=pairs.height))
+        st.caption(plural("health.duplicates_note", pairs.height, lang, pairs=pairs.height))
         table(pairs, "duplicate_accounts", "health_dup_dl")
     else:
         st.success(t("health.no_duplicates", lang))

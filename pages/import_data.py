@@ -32,7 +32,7 @@ def show_report(report: dict) -> None:
     sources = report.get("sources", [])
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(t("import.files_read", lang), i18n.count(len(report.get("files", [])), lang), border=True)
-    c2.metric(t("import.rows_read", lang), i18n.count(sum(s["read"] for s in sources), lang), border=True)
+    c2.metric(t("import.rows_read", lang), i18n.count(rp.rows_read(report), lang), border=True)
     c3.metric(t("import.rows_accepted", lang), i18n.count(sum(s["accepted"] for s in sources), lang), border=True)
     c4.metric(t("import.rows_rejected", lang), i18n.count(sum(s["rejected"] for s in sources), lang), border=True)
     if report.get("files"):

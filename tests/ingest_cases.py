@@ -238,12 +238,13 @@ D2 = "D2,R1,Lost,2026-01-15,2026-03-20,500"
 
 BAD_INPUTS: list[Bad] = [
     # --- values that are not what the field needs
-    Bad("date_out_of_range", tiny_files(deals=_deals(D1, "D2,R1,Lost,2026-13-45,,500")), "bad_date",
-        "deals.csv", 3, "created", words=("2026-13-45",)),
+    # An impossible date names its fault (issue 16 item 6: these two were a plain bad_date before).
+    Bad("date_out_of_range", tiny_files(deals=_deals(D1, "D2,R1,Lost,2026-13-45,,500")), "date_no_month",
+        "deals.csv", 3, "created", words=("2026-13-45", "month 13 does not exist")),
     Bad("date_words", tiny_files(deals=_deals(D1, D2, "D3,R2,Open,yesterday,,10")), "bad_date",
         "deals.csv", 4, "created", words=("yesterday",)),
-    Bad("date_february_30", tiny_files(deals=_deals("D1,R1,Won,2026-01-10,2026-02-30,1000")), "bad_date",
-        "deals.csv", 2, "closed", words=("2026-02-30",)),
+    Bad("date_february_30", tiny_files(deals=_deals("D1,R1,Won,2026-01-10,2026-02-30,1000")), "date_day_in_month",
+        "deals.csv", 2, "closed", words=("2026-02-30", "month 2 has no day 30")),
     Bad("dates_mix_day_and_month_first",
         tiny_files(deals=_deals("D1,R1,Won,13/01/2026,,1", "D2,R1,Lost,01/14/2026,,2")),
         "mixed_date_order", "deals.csv", None, "created", words=("13/01/2026", "01/14/2026")),

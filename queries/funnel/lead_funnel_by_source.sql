@@ -10,7 +10,8 @@
 --   $sources    text[]  []    only leads from these sources (empty = all)
 -- Leads have no product, so the product filter does not apply here. Org filters use the lead's owner.
 --   qualified   the lead has a qualified date, its status is qualified or converted, or it converted
---   converted   the lead names the opportunity it became
+--   converted   the lead names the opportunity it became (an import fills that from opportunities.lead_id
+--               when the export links each deal to its lead instead)
 --   won         that opportunity is won (as of the snapshot, whenever it closed)
 -- Each rate is against the step before: qualified / leads, converted / qualified, won / converted;
 -- lead_to_won = won / leads.

@@ -3,6 +3,8 @@
 -- params: none
 -- Required fields are always complete after an import; the optional ones show what the CRM export left empty.
 -- History tables count the rows up to the snapshot date.
+-- A deal field that applies to some deals only is counted on those (row_count is theirs): lost_reason on lost
+-- deals, close_date on won and lost deals, forecast_category and expected_close_date on open deals.
 with
 reps_fields as (
     unpivot (select count(*) as n_rows, count(columns(*)) from reps)
@@ -17,8 +19,30 @@ products_fields as (
     on columns(* exclude (n_rows)) into name field value filled
 ),
 opportunities_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from opportunities)
+    unpivot (
+        select count(*) as n_rows,
+               count(columns(* exclude (lost_reason, close_date, forecast_category, expected_close_date)))
+        from opportunities
+    )
     on columns(* exclude (n_rows)) into name field value filled
+),
+-- the fields that apply to some deals: counted on those deals only
+opportunities_applicable as (
+    select 'lost_reason' as field, count(*) filter (where status = 'lost') as n_rows,
+           count(lost_reason) filter (where status = 'lost') as filled
+    from opportunities
+    union all
+    select 'close_date', count(*) filter (where status in ('won', 'lost')),
+           count(close_date) filter (where status in ('won', 'lost'))
+    from opportunities
+    union all
+    select 'forecast_category', count(*) filter (where status = 'open'),
+           count(forecast_category) filter (where status = 'open')
+    from opportunities
+    union all
+    select 'expected_close_date', count(*) filter (where status = 'open'),
+           count(expected_close_date) filter (where status = 'open')
+    from opportunities
 ),
 leads_fields as (
     unpivot (select count(*) as n_rows, count(columns(*)) from leads)
@@ -41,6 +65,7 @@ all_fields as (
     union all select 2, 'accounts', field, n_rows, filled from accounts_fields
     union all select 3, 'products', field, n_rows, filled from products_fields
     union all select 4, 'opportunities', field, n_rows, filled from opportunities_fields
+    union all select 4, 'opportunities', field, n_rows, filled from opportunities_applicable
     union all select 5, 'leads', field, n_rows, filled from leads_fields
     union all select 6, 'activities', field, n_rows, filled from activities_fields
     union all select 7, 'stage_changes', field, n_rows, filled from stage_changes_fields

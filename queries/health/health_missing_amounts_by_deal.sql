@@ -1,5 +1,5 @@
--- purpose: Data health: the deals without an amount, to fix in the CRM.
--- grain: one row per deal without an amount, open deals first, then by stage and age
+-- purpose: Data health: the deals without an amount or with an amount of 0, to fix in the CRM.
+-- grain: one row per deal without an amount or with 0, open deals first, then by stage and age
 -- params:
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)
 --   $teams      text[]  []    only deals of reps in these teams (empty = all)
@@ -14,10 +14,11 @@ final as (
         d.product_name,
         d.stage,
         d.status,
+        d.amount,
         d.created_date,
         d.stage_position
     from deals d
-    where d.amount is null
+    where (d.amount is null or d.amount = 0)
       and {{ org_filters(d.region, d.team, d.owner_id) }}
 )
 select * exclude (stage_position) from final

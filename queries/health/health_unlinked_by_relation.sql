@@ -1,4 +1,5 @@
--- purpose: Data health: references that point nowhere or are empty (a deal's owner, account or product, an activity's deal).
+-- purpose: Data health: references that point nowhere or are empty (a deal's owner, account or product, a lead's
+-- converted deal, an activity's deal).
 -- grain: one row per relation with at least one unlinked or empty row
 -- params: none
 -- Imports keep such rows (shown as unlinked) rather than dropping them; not_found counts values that match
@@ -19,6 +20,14 @@ checks as (
            o.product_id is not null and o.product_id not in (select product_id from products),
            o.product_id is null and (select count(*) from products) > 0
     from opportunities o
+    union all
+    -- a lead's converted deal among the deals the viewer sees: like an activity's deal below, a viewer who sees
+    -- only some reps may find a lead that became another team's deal listed here
+    select 'leads.converted_opportunity_id → opportunities', l.converted_opportunity_id,
+           l.converted_opportunity_id is not null
+               and l.converted_opportunity_id not in (select opportunity_id from opportunities),
+           false
+    from leads l
     union all
     select 'activities.opportunity_id → opportunities', a.opportunity_id,
            a.opportunity_id is not null and a.rep_id in (select rep_id from reps)

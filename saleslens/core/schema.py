@@ -106,11 +106,13 @@ LEADS = Table(
         Column("lead_id", S, True, "Stable identifier of the lead."),
         Column("source", S, True, "Where the lead came from (Inbound, Outbound, Partner, Event, ...)."),
         Column("created_date", D, True, "Day the lead was created."),
-        Column("status", S, True, "new, working, qualified, disqualified or converted."),
+        Column("status", S, False, "new, working, qualified, disqualified or converted; when the export has none, "
+               "an import sets converted for a lead with a linked deal and qualified for one with a qualified date."),
         Column("owner_id", S, False, "rep_id working the lead, usually an SDR."),
         Column("account_id", S, False, "Account the lead belongs to, when known."),
         Column("qualified_date", D, False, "Day the lead was qualified, if it was."),
-        Column("converted_opportunity_id", S, False, "Opportunity the lead became, if it converted."),
+        Column("converted_opportunity_id", S, False, "Opportunity the lead became, if it converted; an import "
+               "fills it from the deal's lead_id when the export links deals to leads instead."),
     ),
 )
 
@@ -135,6 +137,8 @@ OPPORTUNITIES = Table(
         Column("forecast_category", S, False, "commit, best_case, pipeline or omitted, where the CRM has it."),
         Column("currency", S, False, "ISO code of the deal's own currency (EUR, COP, ...), where the CRM has one."),
         Column("amount_original", F, False, "Deal value in its own currency, before conversion."),
+        Column("lead_id", S, False, "Lead the deal came from, where the CRM records it; the lead's converted "
+               "deal and the deal's source are filled from it at import when empty."),
     ),
 )
 

@@ -42,6 +42,7 @@ class Stages:
     current_fig: go.Figure | None  # None when no deal is in the funnel
     cohort_labels: dict[str, str]
     cohort_fig: go.Figure | None  # None without history or without a deal in the cohort
+    note: str | None = None  # one line on what the data lacks for the current-state funnel (no open stage or deal)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,25 @@ def load_stages(ctx: DataContext) -> Stages:
         drop=funnel.drop_vs_previous(now, before) if has_prev else None, low=funnel.lowest_vs_org(now, org),
         current_fig=charts_funnel.stage_funnel(current, lang) if top.height and int(top["reached"][0]) else None,
         cohort_labels=labels,
-        cohort_fig=charts_funnel.cohort_funnel(cohorts, lang, labels) if cohort_size else None)
+        cohort_fig=charts_funnel.cohort_funnel(cohorts, lang, labels) if cohort_size else None,
+        note=missing_note(current, lang))
+
+
+def missing_note(current: pl.DataFrame, lang: str) -> str | None:
+    """What the current-state funnel cannot show for lack of data, in one line; None when nothing is missing.
+
+    An export of closed deals only (a won-deals list) has won and lost deals but no open stage, or no open deal:
+    the outcomes are still worth showing, with a word on what is missing.
+    """
+    stages = current.filter(pl.col("kind") == "stage")
+    closed = int(current.filter(pl.col("kind") != "stage")["deals"].sum())
+    if not closed:
+        return None
+    if stages.height == 0:
+        return t("funnel.current.no_open_stages", lang)
+    if int(stages["still_open"].sum()) == 0:
+        return t("funnel.current.no_open_deals", lang)
+    return None
 
 
 def lead_params(ctx: DataContext) -> dict[str, object]:

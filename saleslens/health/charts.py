@@ -11,6 +11,7 @@ import polars as pl
 from saleslens.core import i18n
 from saleslens.core.charts import PALETTE, base_layout
 from saleslens.core.i18n import t
+from saleslens.health.words import plural
 
 
 def _horizontal(fig: go.Figure, n_bars: int) -> go.Figure:
@@ -38,13 +39,17 @@ def completeness(frame: pl.DataFrame, lang: str) -> go.Figure:
 
 
 def missing_amounts(frame: pl.DataFrame, lang: str) -> go.Figure:
-    """Deals per stage, split into those with and without an amount (stacked)."""
+    """Deals per stage, split into those with an amount, with an amount of 0 and without one (stacked)."""
     stages = frame["stage"].to_list()
     without = frame["without_amount"].to_list()
-    with_amount = [d - w for d, w in zip(frame["deals"].to_list(), without, strict=True)]
+    zero = frame["zero_amount"].to_list() if "zero_amount" in frame.columns else [0] * len(stages)
+    with_amount = [d - w - z for d, w, z in zip(frame["deals"].to_list(), without, zero, strict=True)]
     fig = go.Figure()
     fig.add_bar(x=stages, y=with_amount, name=t("health.chart.with_amount", lang), marker_color=PALETTE["actual"],
                 hovertemplate="%{x}: %{y:,d}<extra></extra>")
+    if any(zero):
+        fig.add_bar(x=stages, y=zero, name=t("health.chart.zero_amount", lang), marker_color=PALETTE["target"],
+                    hovertemplate="%{x}: %{y:,d}<extra></extra>")
     fig.add_bar(x=stages, y=without, name=t("health.chart.without_amount", lang), marker_color=PALETTE["bad"],
                 hovertemplate="%{x}: %{y:,d}<extra></extra>")
     fig = base_layout(fig, t("health.chart.amounts_title", lang), t("health.chart.stage", lang),
@@ -57,7 +62,7 @@ def stale_by_owner(frame: pl.DataFrame, lang: str, days: int, top: int = 20) -> 
     """Open deals without activity for the given days, counted per owner (the most first)."""
     counts = (frame.group_by("owner_name").agg(pl.len().alias("deals"), pl.col("amount").sum().alias("amount"))
               .sort(["deals", "owner_name"], descending=[True, False]).head(top))
-    text = [t("health.chart.stale_text", lang, deals=i18n.count(d, lang), amount=i18n.money(a, lang))
+    text = [plural("health.chart.stale_text", d, lang, deals=i18n.count(d, lang), amount=i18n.money(a, lang))
             for d, a in zip(counts["deals"].to_list(), counts["amount"].to_list(), strict=True)]
     fig = go.Figure(go.Bar(x=counts["deals"].to_list(), y=counts["owner_name"].to_list(), orientation="h",
                            marker_color=PALETTE["target"], text=text, textposition="auto",
@@ -73,7 +78,7 @@ def slips(frame: pl.DataFrame, lang: str) -> go.Figure:
     counts = (frame.group_by("pushes").agg(pl.len().alias("deals"), pl.col("amount").sum().alias("amount"))
               .sort("pushes"))
     labels = [t("health.chart.pushes_label", lang, n=n) for n in counts["pushes"].to_list()]
-    text = [t("health.chart.stale_text", lang, deals=i18n.count(d, lang), amount=i18n.money(a, lang))
+    text = [plural("health.chart.stale_text", d, lang, deals=i18n.count(d, lang), amount=i18n.money(a, lang))
             for d, a in zip(counts["deals"].to_list(), counts["amount"].to_list(), strict=True)]
     fig = go.Figure(go.Bar(x=labels, y=counts["deals"].to_list(), marker_color=PALETTE["bad"], text=text,
                            textposition="auto", hovertemplate="%{x}: %{text}<extra></extra>"))

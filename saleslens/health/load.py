@@ -67,12 +67,14 @@ class Stale:
 
 @dataclass(frozen=True)
 class Amounts:
-    """Deals without an amount, by stage, and the list behind them."""
+    """Deals without an amount or with an amount of 0, by stage, and the list behind them."""
 
     by_stage: pl.DataFrame
-    missing: int
-    fig: go.Figure | None  # None when every deal has an amount
-    deals: pl.DataFrame | None  # None when every deal has an amount
+    missing: int  # deals without an amount
+    fig: go.Figure | None  # None when every deal has an amount other than 0
+    deals: pl.DataFrame | None  # None when every deal has an amount other than 0
+    zero: int = 0  # deals whose amount is 0: as often an amount the export left out as a free deal
+    zero_won: int = 0  # of them, won deals (bookings understated)
 
 
 @dataclass(frozen=True)
@@ -137,14 +139,16 @@ def load_stale(ctx: DataContext, days: int) -> Stale:
 
 
 def load_amounts(ctx: DataContext) -> Amounts:
-    """Deals without an amount by stage; the list of them when there are any."""
+    """Deals without an amount or with 0, by stage; the list of them when there are any."""
     org = ctx.filters.org_params()
     by_stage = ctx.run("health_missing_amounts_by_stage", **org)
     missing = int(by_stage["without_amount"].sum()) if by_stage.height else 0
-    if not missing:
+    zero = int(by_stage["zero_amount"].sum()) if by_stage.height else 0
+    if not missing and not zero:
         return Amounts(by_stage, missing, None, None)
     deals = ctx.run("health_missing_amounts_by_deal", **org).drop("owner_id")
-    return Amounts(by_stage, missing, charts_health.missing_amounts(by_stage, ctx.lang), deals)
+    zero_won = int(by_stage.filter(pl.col("status") == "won")["zero_amount"].sum())
+    return Amounts(by_stage, missing, charts_health.missing_amounts(by_stage, ctx.lang), deals, zero, zero_won)
 
 
 def load_duplicates(ctx: DataContext, similarity: float) -> Duplicates:

@@ -23,6 +23,7 @@ from saleslens.ingest.parsers import (
     DELIMITER_NAMES,
     clean_key,
     clean_text,
+    date_flaw,
     key_of,
     parse_bool,
     parse_dates,
@@ -75,6 +76,7 @@ class SourceRun:
     merged: int = 0  # identical or distinct duplicates folded into one row
     accepted: int = 0
     columns: dict[str, str] = field(default_factory=dict)  # canonical field -> file column(s)
+    used: set[str] = field(default_factory=set)  # the file's columns this source reads
 
 
 class Book:
@@ -207,6 +209,7 @@ def prepare(
     tell(0.7, "linking references")
     tables = _link(tables, mapping, book, by_index)
     tables = {name: _drop_rejected(frame, book) for name, frame in tables.items()}
+    tables = _lead_links(tables, book)
     tables = _break_manager_cycles(tables, book)
     rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits)
     tables, money = _convert_money(tables, mapping, rates, as_of, book)
@@ -450,6 +453,7 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
         columns = [_find_column(c, lookup) for c in fs.source_columns]
         if columns:
             run.columns[col.name] = " + ".join(columns)
+            run.used.update(columns)
         text = _field_text(base, fs, columns)
         if (spec.table, col.name) in ID_FIELDS:
             text, changed = clean_key(text)
@@ -531,6 +535,7 @@ def _typed(text: pl.Series, col: schema.Column, fs: mp.FieldSpec, mapping: mp.Ma
             order = "day/month" if info.order == "day_first" else "month/day"
             book.warnings.append(Problem("ambiguous_dates", {"order": order}, file=run.label, column=column))
         code = "bad_date" if kind == "date" else "bad_datetime"
+        bad = _reject_date_flaws(text, bad, info.order != "month_first", col.name, run, column, rows, book)
     elif isinstance(dtype, pl.Float64):
         decimal = fs.decimal or mapping.decimal
         values, bad, money = parse_money(text, decimal)
@@ -549,6 +554,25 @@ def _typed(text: pl.Series, col: schema.Column, fs: mp.FieldSpec, mapping: mp.Ma
         book.reject(run, rows.gather(idx).to_list(), code, column,
                     [{"value": v, "field": col.name} for v in text.gather(idx).to_list()])
     return values.alias(col.name)
+
+
+def _reject_date_flaws(text: pl.Series, bad: pl.Series, day_first: bool, field_name: str, run: SourceRun,
+                       column: str | None, rows: pl.Series, book: Book) -> pl.Series:
+    """Reject the bad dates whose fault can be named ('month 13 does not exist'); the rest stay bad."""
+    if not bad.any():
+        return bad
+    named = bad.to_list()
+    by_flaw: dict[str, tuple[list[int], list[dict]]] = {}
+    for i in bad.arg_true().to_list():
+        flaw, values = date_flaw(text[i], day_first)
+        if flaw:
+            named[i] = False
+            found = by_flaw.setdefault(flaw, ([], []))
+            found[0].append(rows[i])
+            found[1].append({"value": text[i], "field": field_name, **values})
+    for flaw, (flaw_rows, values) in by_flaw.items():
+        book.reject(run, flaw_rows, f"date_{flaw}", column, values)
+    return pl.Series(named, dtype=pl.Boolean)
 
 
 def _derive_missing(frame: pl.DataFrame, run: SourceRun, book: Book) -> pl.DataFrame:
@@ -848,6 +872,47 @@ def _link_one(frame: pl.DataFrame, child: str, field_name: str, parent: str, par
             book.reject(run, part[ROW].to_list(), "unlinked", run.columns.get(field_name) or field_name,
                         [{"value": v, "field": field_name, "parent": parent} for v in part[field_name].to_list()])
     return frame
+
+
+# ----------------------------------------------------------------------------- leads and their deals
+
+
+def _lead_links(tables: dict[str, pl.DataFrame], book: Book) -> dict[str, pl.DataFrame]:
+    """Leads and deals linked both ways: a deal naming its lead gives the lead its converted deal, the lead its
+    status when the export has none, and the deal its source when empty."""
+    opps, leads = tables.get("opportunities"), tables.get("leads")
+    if opps is None or leads is None or leads.is_empty():
+        return tables
+    leads = _converted_from_deals(leads, opps, book)
+    linked = pl.col("converted_opportunity_id").is_in(opps["opportunity_id"].implode())
+    for rule, status, cond in (("lead_converted", "converted", linked),
+                               ("lead_qualified", "qualified", pl.col("qualified_date").is_not_null())):
+        fill = pl.col("status").is_null() & cond
+        book.derive("leads", "status", "", rule, leads.filter(fill).height)
+        leads = leads.with_columns(pl.when(fill).then(pl.lit(status)).otherwise(pl.col("status")).alias("status"))
+    tables["leads"] = leads
+    sources = leads.select("lead_id", pl.col("source").alias("__lead_source"))
+    opps = opps.join(sources, on="lead_id", how="left", maintain_order="left")
+    fill = pl.col("source").is_null() & pl.col("__lead_source").is_not_null()
+    book.derive("opportunities", "source", "", "lead_source", opps.filter(fill).height)
+    tables["opportunities"] = opps.with_columns(
+        pl.when(fill).then(pl.col("__lead_source")).otherwise(pl.col("source")).alias("source")
+    ).drop("__lead_source")
+    return tables
+
+
+def _converted_from_deals(leads: pl.DataFrame, opps: pl.DataFrame, book: Book) -> pl.DataFrame:
+    """Leads without a converted deal get the first deal (by created date, then id) that names them."""
+    first = (opps.filter(pl.col("lead_id").is_not_null()).sort("created_date", "opportunity_id")
+             .unique("lead_id", keep="first", maintain_order=True)
+             .select("lead_id", pl.col("opportunity_id").alias("__deal")))
+    leads = leads.join(first, on="lead_id", how="left", maintain_order="left")
+    fill = pl.col("converted_opportunity_id").is_null() & pl.col("__deal").is_not_null()
+    book.derive("leads", "converted_opportunity_id", "", "deal_lead", leads.filter(fill).height)
+    return leads.with_columns(
+        pl.when(fill).then(pl.col("__deal")).otherwise(pl.col("converted_opportunity_id"))
+        .alias("converted_opportunity_id")
+    ).drop("__deal")
 
 
 # ----------------------------------------------------------------------------- manager cycles

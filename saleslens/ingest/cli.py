@@ -78,21 +78,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
-        print(t("ingest.report.checked", "en"))
+        _say(t("ingest.report.checked", "en"), args.report)
         return 0
     if args.backfill:
         snaps = backfill.publish_weekly(prepared, data_dir, progress)
         snap, weeks = snaps[-1], snaps[:-1]
         if weeks:
-            print(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id))
+            _say(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id),
+                 args.report)
     else:
         snap = publish.publish(prepared, data_dir, progress)
     access.audit(data_dir, cli_user(args), "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     _print(snap.manifest["import_report"], args.report)
-    print(t("ingest.report.published", "en", snapshot=snap.id, rows=snap.manifest["row_counts"]["opportunities"],
-            data=data_dir))
+    _say(t("ingest.report.published", "en", snapshot=snap.id, rows=snap.manifest["row_counts"]["opportunities"],
+           data=data_dir), args.report)
     return 0
 
 
@@ -109,6 +110,11 @@ def _print(report: dict, fmt: str) -> None:
         print(json.dumps(report, indent=1, ensure_ascii=False, default=str))
     else:
         print(report_mod.text(report, "en"))
+
+
+def _say(line: str, fmt: str) -> None:
+    """A status line: on stdout under a text report, on stderr under JSON so stdout stays one JSON document."""
+    print(line, file=sys.stderr if fmt == "json" else sys.stdout)
 
 
 def cmd_mappings(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ RELATIONS: dict[tuple[str, str], str] = {
     ("opportunities", "owner_id"): "reps",
     ("opportunities", "account_id"): "accounts",
     ("opportunities", "product_id"): "products",
+    ("opportunities", "lead_id"): "leads",
     ("leads", "owner_id"): "reps",
     ("leads", "account_id"): "accounts",
     ("leads", "converted_opportunity_id"): "opportunities",

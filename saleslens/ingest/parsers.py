@@ -6,6 +6,7 @@ of the cells that were not empty but could not be read, so the caller can name e
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
@@ -193,8 +194,9 @@ def date_order(s: pl.Series, day_first: bool | None) -> DateInfo:
     seen = first.is_not_null()
     if not seen.any():
         return DateInfo()
-    day_evidence = (first > 12).fill_null(False)
-    month_evidence = (second > 12).fill_null(False)
+    # Only a value that fits one order is evidence: '31/13/2026' fits neither, it is a bad date, not a vote.
+    day_evidence = ((first > 12) & (first <= 31) & (second >= 1) & (second <= 12)).fill_null(False)
+    month_evidence = ((second > 12) & (second <= 31) & (first >= 1) & (first <= 12)).fill_null(False)
     if day_evidence.any() and month_evidence.any():
         return DateInfo("day_first", conflict=(int(day_evidence.arg_true()[0]), int(month_evidence.arg_true()[0])))
     if day_evidence.any():
@@ -211,7 +213,7 @@ def parse_dates(
 
     Returns the values, a mask of non-empty cells that are not a date, and how d/m order was chosen.
     """
-    text = clean_text(s)
+    text = half_width(clean_text(s))
     info = DateInfo()
     if formats:
         candidates = tuple(formats)
@@ -235,6 +237,34 @@ def parse_dates(
             out = pl.select(pl.when(hit).then(parsed).otherwise(out)).to_series().alias(s.name)
             remaining = remaining & ~hit
     return out, remaining, info
+
+
+_YMD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DOTTED = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{2,4})")
+
+
+def date_flaw(text: str, day_first: bool) -> tuple[str, dict]:
+    """Why a numeric date is not a date: ('no_month', {n}), ('no_day', {n}), ('day_in_month', {day, month}).
+
+    ('', {}) when the value is not a numeric day-month-year date at all, or nothing is wrong with its parts.
+    """
+    if m := _YMD.match(text):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif m := _DOTTED.match(text):
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
+    elif m := _DMY.match(text):
+        a, b, year = int(m[1]), int(m[2]), int(m[3])
+        day, month = (a, b) if day_first else (b, a)
+    else:
+        return "", {}
+    if not 1 <= month <= 12:
+        return "no_month", {"n": month}
+    if not 1 <= day <= 31:
+        return "no_day", {"n": day}
+    year = year + 2000 if year < 100 else year
+    if day > calendar.monthrange(max(year, 1), month)[1]:
+        return "day_in_month", {"day": day, "month": month}
+    return "", {}
 
 
 def _strptime(text: pl.Series, fmt: str, dtype: pl.DataType) -> pl.Series:
@@ -276,12 +306,38 @@ def _decimal_vote(nums: pl.Series) -> str:
     return "," if comma_decimal.any() else "."
 
 
+# Chinese counting units written after a number: 1.2万 = 12,000; 3亿 = 300,000,000.
+CJK_UNITS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+# The unit ends the amount (a currency may follow): '1万2' is not an amount.
+_UNIT = re.compile(r"(\d)\s*([万萬亿億])\s*(元|RMB|CNY)?\s*$")
+_FULL_WIDTH = "[\uff01-\uff5e]"
+
+
+def half_width(s: pl.Series) -> pl.Series:
+    """Full-width digits, signs and separators ('３５００', '１，２００．５') as their ASCII forms."""
+    uniques = s.drop_nulls().unique()
+    odd = uniques.filter(uniques.str.contains(_FULL_WIDTH))
+    if odd.is_empty():
+        return s
+    table = {v: "".join(chr(ord(c) - 0xFEE0) if "\uff01" <= c <= "\uff5e" else c for c in v) for v in odd}
+    return s.replace(table)
+
+
+def _units(text: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The text without a 万/亿 unit, and the factor each cell's unit stands for (1 without one)."""
+    unit = text.str.extract(_UNIT.pattern, 2)
+    factor = unit.replace_strict(CJK_UNITS, default=1, return_dtype=pl.Float64).fill_null(1.0)
+    return text.str.replace(_UNIT.pattern, "$1$3"), factor
+
+
 def parse_money(s: pl.Series, decimal: str = "auto") -> tuple[pl.Series, pl.Series, MoneyInfo]:
     """Amounts from text with currency symbols or codes, thousands separators and either decimal mark.
 
-    '$1,234.50', '1.234,50 €', '¥12,000', 'USD 900', '(120.00)' (negative) all read; anything else is bad.
+    '$1,234.50', '1.234,50 €', '¥12,000', 'USD 900', '(120.00)' (negative), '1.2万' (12,000) and full-width
+    digits ('３５００') all read; anything else is bad.
     """
-    text = clean_text(s)
+    original = clean_text(s)
+    text, factor = _units(half_width(original))
     present = text.is_not_null()
     shape_ok = text.str.contains(_MONEY.pattern).fill_null(False)
     nums = text.str.extract(_MONEY.pattern, 1).str.replace_all(r"[\s'\u00a0\u202f]", "")
@@ -293,11 +349,13 @@ def parse_money(s: pl.Series, decimal: str = "auto") -> tuple[pl.Series, pl.Seri
     values = plain.cast(pl.Float64, strict=False)
     negative = (text.str.starts_with("(") & text.str.ends_with(")")) | text.str.contains("-")
     values = pl.select(pl.when(negative.fill_null(False)).then(-values).otherwise(values)).to_series()
+    # round: 1.2 * 10,000 must be 12,000, not 12,000.000000000002
+    values = pl.select(pl.when(factor != 1).then((values * factor).round(6)).otherwise(values)).to_series()
     good = shape_ok & well_formed & values.is_not_null()
     bad = present & ~good
     values = pl.select(pl.when(good).then(values).otherwise(None)).to_series().alias(s.name)
     symbols = set(text.filter(good).str.extract_all(CURRENCY).explode().drop_nulls().unique().to_list())
-    reformatted = int((good & ~text.str.contains(r"^-?\d+(\.\d+)?$").fill_null(False)).sum())
+    reformatted = int((good & ~original.str.contains(r"^-?\d+(\.\d+)?$").fill_null(False)).sum())
     return values, bad, MoneyInfo(dec, symbols, reformatted)
 
 

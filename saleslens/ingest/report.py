@@ -31,6 +31,31 @@ def source_rows(runs: list, book) -> list[dict]:
     return out
 
 
+def rows_read(report: dict) -> int:
+    """Rows read from the files, each file counted once however many tables it feeds."""
+    per_file: dict[str, int] = {}
+    for s in report.get("sources", []):
+        per_file[s["file"]] = max(per_file.get(s["file"], 0), s["read"])
+    return sum(per_file.values())
+
+
+def unread_columns(runs: list) -> list[dict]:
+    """Per file, the columns no mapping source reads (the file may hold data the mapping leaves behind)."""
+    used: dict[str, set[str]] = {}
+    columns: dict[str, list[str]] = {}
+    for run in runs:
+        if run.raw is None:
+            continue
+        columns.setdefault(run.raw.label, run.raw.columns)
+        used.setdefault(run.raw.label, set()).update(run.used)
+    out = []
+    for label, cols in columns.items():
+        unread = [c for c in cols if c not in used[label] and c.strip()]
+        if unread:
+            out.append({"file": label, "columns": unread})
+    return out
+
+
 def reasons_dicts(book) -> list[dict]:
     """Rejection reasons with counts and first examples, largest first."""
     out = []
@@ -63,6 +88,7 @@ def build_report(mapping: Mapping, as_of: date, runs: list, book, tables: dict[s
         "max_rejected": max_rejected,
         "files": files,
         "sources": source_rows(runs, book),
+        "unread_columns": unread_columns(runs),
         "tables": {name: frame.height for name, frame in {**tables, **events}.items()},
         "missing_tables": [name for name in schema.TABLES if name not in present],
         "rejected": reasons_dicts(book),
@@ -283,6 +309,9 @@ def text(report: dict, lang: str = "en") -> str:
             frame = tables[key]
             if frame.height:
                 parts += ["", t(title, lang), str(frame.head(40))]
+    for item in report.get("unread_columns", []):
+        parts += ["", t("ingest.report.unread_columns", lang, file=item["file"], count=len(item["columns"]),
+                        columns=", ".join(item["columns"]))]
     if report.get("missing_tables"):
         parts += ["", t("ingest.report.missing_tables", lang, tables=", ".join(report["missing_tables"]))]
     parts += ["", t("ingest.section.diff", lang)] + ["  " + line for line in diff_lines(report, lang)]

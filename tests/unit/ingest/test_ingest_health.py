@@ -130,11 +130,16 @@ def test_duplicate_accounts(tmp_path: Path) -> None:
 
 
 def test_completeness(tiny: Runner) -> None:
-    """Per field: the tiny opportunities have no lost_reason or forecast_category; O5 and O6 lack a close date."""
+    """Per field: the tiny opportunities have no lost_reason or forecast_category; the open O5 and O6 lack a close date.
+
+    A field that applies to some deals is counted on those (issue 16 item 11; this expected (0, 7) and (5, 7),
+    counting the open deals' missing close dates and the won deals' missing lost reasons as gaps): lost_reason on
+    the 2 lost deals (O2, O7), close_date on the 5 closed ones (O1-O4, O7).
+    """
     complete = tiny.run("health_completeness_by_field")
     opp = {r["field"]: (r["filled"], r["row_count"]) for r in complete.filter(
         pl.col("table_name") == "opportunities").iter_rows(named=True)}
-    assert opp["lost_reason"] == (0, 7) and opp["close_date"] == (5, 7) and opp["opportunity_id"] == (7, 7)
+    assert opp["lost_reason"] == (0, 2) and opp["close_date"] == (5, 5) and opp["opportunity_id"] == (7, 7)
     # History tables count rows up to the snapshot date: X5 (2 Jul) is after it.
     assert complete.filter(pl.col("table_name") == "activities")["row_count"].unique().to_list() == [4]
     assert "leads" not in complete["table_name"].to_list()
