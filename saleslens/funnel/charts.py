@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout
+from saleslens.core.charts import PALETTE, base_layout, localize
 from saleslens.core.i18n import t
 
 _CLICK = "funnel.chart.click_hint"
@@ -170,7 +170,7 @@ def payments(frame: pl.DataFrame, lang: str) -> go.Figure:
     ))
     fig = base_layout(fig, t("funnel.chart.pay_title", lang), t("funnel.chart.amount", lang), "", "money")
     fig.update_xaxes(tickformat="~s", tickprefix=_sym())
-    return _horizontal(fig, rows.height)
+    return localize(_horizontal(fig, rows.height), lang)
 
 
 def _wrap(text: str, width: int = 14) -> str:
@@ -221,7 +221,7 @@ def waterfall(frame: pl.DataFrame, lang: str, first: str, second: str) -> go.Fig
     fig.update_yaxes(range=[bottom, top + 0.35 * span], rangemode="normal")
     fig.update_xaxes(tickangle=0)
     fig.update_layout(hovermode="closest", height=480, showlegend=False, margin={"b": 80})
-    return fig
+    return localize(fig, lang)
 
 
 def click_hint(lang: str) -> str:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
 from saleslens.core.i18n import t
 from saleslens.rankings.scorecards import KPIS, NEUTRAL, is_rating, parse_quarter, quarter_of
 
@@ -63,7 +63,7 @@ def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     label = t(kpi.label_key, lang)
     fig = base_layout(fig, t("lb.chart.ranking_title", lang, kpi=label) + ends_note(data.height, ranked.height, lang),
                       label, t("lb.col.rep", lang), "count")
-    return _hbar_axes(fig, kpi.format, len(values))
+    return localize(_hbar_axes(fig, kpi.format, len(values)), lang)
 
 
 def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.Figure:

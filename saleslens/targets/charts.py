@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
 from saleslens.core.i18n import money, percent, t
 from saleslens.targets.logic import Coverage, Forecast, Pace
 
@@ -17,10 +17,10 @@ TYPE_COLORS = {"call": "#2563eb", "email": "#0ea5e9", "meeting": "#16a34a", "dem
 
 def period_label(start: date, grain: str, lang: str) -> str:
     """A month as 'Jan 2026' (2026年1月) or a quarter as 'Q1 2026' (2026年第1季度)."""
+    if grain != "quarter":
+        return i18n.month(start, lang)  # CLDR's month names, as on every axis
     q = (start.month - 1) // 3 + 1
-    if lang == "zh":
-        return f"{start.year}年第{q}季度" if grain == "quarter" else f"{start.year}年{start.month}月"
-    return f"Q{q} {start.year}" if grain == "quarter" else start.strftime("%b %Y")
+    return f"{start.year}年第{q}季度" if lang == "zh" else f"Q{q} {start.year}"
 
 
 def tile_money(value: float | None, lang: str) -> str:
@@ -57,7 +57,7 @@ def attainment_trend(table: pl.DataFrame, grain: str, lang: str, cumulative: boo
         fig.add_annotation(text=t("targets.chart.partial_note", lang), xref="paper", yref="paper", x=0, y=-0.22,
                            showarrow=False, font={"size": 11, "color": PALETTE["neutral"]}, xanchor="left")
         fig.update_layout(margin={"b": 80})
-    return fig
+    return localize(fig, lang)
 
 
 def _hline(y: float, line: dict, text: str | None = None) -> tuple[dict, list[dict]]:
@@ -108,8 +108,8 @@ def pacing_chart(daily: pl.DataFrame, expected: pl.DataFrame, p: Pace, as_of: da
                       "text": t(word, lang, value=money(abs(p.gap), lang), pct=percent(abs(p.gap_pct or 0), lang, 0)),
                       "font": {"color": color, "size": 13}})
     fig = go.Figure(data=data, layout={"shapes": shapes, "annotations": notes, "xaxis": {"tickformat": "%d %b"}})
-    return base_layout(fig, t("targets.chart.pacing_title", lang), t("targets.chart.day_axis", lang),
-                       t("targets.chart.cum_bookings_axis", lang), "money")
+    return localize(base_layout(fig, t("targets.chart.pacing_title", lang), t("targets.chart.day_axis", lang),
+                       t("targets.chart.cum_bookings_axis", lang), "money"), lang)
 
 
 def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None, lang: str) -> go.Figure:
@@ -143,7 +143,7 @@ def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None,
                       t("targets.chart.bookings_axis", lang), "", "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "autorange": "reversed", "rangemode": "normal"},
                       hovermode="closest", height=120 + 48 * len(labels), margin={"l": 180, "t": 70})
-    return fig
+    return localize(fig, lang)
 
 
 def _money_ticks() -> dict:
@@ -165,7 +165,7 @@ def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     title = t("targets.chart.coverage_title", lang, ratio=i18n.ratio(cov.ratio, lang))
     fig = base_layout(fig, title, "", t("targets.chart.amount_axis", lang), "money")
     fig.update_layout(showlegend=False, hovermode="closest")
-    return fig
+    return localize(fig, lang)
 
 
 def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
@@ -196,7 +196,7 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Fi
     fig = base_layout(fig, title, t("targets.chart.gap_axis", lang), group_title, "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "rangemode": "normal"}, hovermode="closest",
                       height=max(260, 90 + 26 * len(gaps)), showlegend=False)
-    return fig
+    return localize(fig, lang)
 
 
 def accuracy_chart(frame: pl.DataFrame, lang: str) -> go.Figure:
@@ -238,7 +238,7 @@ def activities_chart(weekly: pl.DataFrame, weekly_target: float | None, lang: st
     fig.update_yaxes(tickformat=",.1f")
     fig.update_xaxes(tickformat="%d %b")
     fig.update_layout(barmode="stack", hovermode="x unified")
-    return fig
+    return localize(fig, lang)
 
 
 def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
@@ -299,4 +299,4 @@ def plan_chart(months: pl.DataFrame, lang: str) -> go.Figure:
     fig = base_layout(fig, t("targets.chart.plan_title", lang), t("targets.chart.month", lang),
                       t("targets.chart.target_axis", lang), "money")
     fig.update_layout(showlegend=False, hovermode="closest", height=320)
-    return fig
+    return localize(fig, lang)

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout
+from saleslens.core.charts import PALETTE, base_layout, localize
 from saleslens.core.i18n import t
 
 BIN = 0.1  # attainment bins of 10 points
@@ -120,4 +120,4 @@ def bookings_by_group(groups: pl.DataFrame, by: str, group_title: str, lang: str
                     "line": {"width": 4, "color": PALETTE["target"]}}},
     ]
     layout = _groups_layout(by, group_title, lang, len(names), groups.height, i18n.currency_symbol())
-    return _figure({"data": traces, "layout": layout})
+    return localize(_figure({"data": traces, "layout": layout}), lang)
