@@ -159,3 +159,15 @@ def test_bad_url_filter_warns_and_uses_defaults(
     assert at.session_state["f_regions"] == []
     assert at.query_params.get("period") == "this_quarter"
     assert "region" not in at.query_params
+
+
+def test_local_user_survives_a_reload(tiny_data: Path, app: Callable[..., AppTest]) -> None:
+    """Local mode writes the chosen user into the link; a reload (a new session on that link) keeps them."""
+    at = app(**H1)
+    assert at.selectbox(key="auth_user").value == "admin"  # the default login of a fresh users file
+    at.selectbox(key="auth_user").set_value("manager").run()
+    assert at.query_params.get("as") in ("manager", ["manager"])
+    reloaded = app(**H1, **{"as": "manager"})
+    assert_clean(reloaded)
+    assert reloaded.selectbox(key="auth_user").value == "manager"
+    assert app(**H1, **{"as": "nobody"}).selectbox(key="auth_user").value == "admin"  # unknown: the default
