@@ -403,7 +403,7 @@ def pack_downloads(files: review.Files) -> None:
         name = f"{files.slug}.{kind}"
         content = getattr(files, kind)
         col.download_button(t(f"lb.pack_{kind}", lang), widgets.audited(lambda c=content: c, name), name,
-                            mime[kind], key=f"lb_dl_{kind}", icon=icons[kind])
+                            mime[kind], key=f"lb_dl_{kind}", icon=icons[kind], on_click=widgets.NO_RERUN)
     if review.pdf_language(lang) != lang:
         st.caption(t("lb.pdf_english", lang))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import polars as pl
@@ -33,13 +34,24 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
     )
 
 
+# A download must not rerun the page: the rerun dropped the other buttons' prepared files, and a second download
+# right after the first (the review pack's PDF after its HTML) failed with MediaFileStorageError.
+NO_RERUN = "ignore"
+
+
 def audited(build: Callable[[], bytes], filename: str) -> Callable[[], bytes]:
     """Wrap an export so that building it (the user clicked download) is written to the audit log."""
     ctx = context.current()
 
     def run() -> bytes:
-        access.audit(ctx.data_dir, ctx.who, "export", f"{filename} (scope {ctx.runner.scope.key})")
-        return build()
+        scope = ctx.runner.scope.key if ctx.runner else "-"
+        access.audit(ctx.data_dir, ctx.who, "export", f"{filename} (scope {scope})")
+        try:
+            return build()
+        except Exception:
+            # Streamlit answers the browser with an error for a failed build; the log says which file and why.
+            logging.getLogger("saleslens.export").exception("building the download %s failed", filename)
+            raise
 
     return run
 
@@ -50,11 +62,11 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
     # 100k-row one (bench/RESULTS.md), while hardly anyone downloads on a given rerun.
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(t("export.csv", lang), audited(lambda: export.to_csv(frame), f"{name}.csv"), f"{name}.csv",
-                       "text/csv", key=f"{key}_csv", icon=":material/download:")
+                       "text/csv", key=f"{key}_csv", icon=":material/download:", on_click=NO_RERUN)
     c2.download_button(
         t("export.excel", lang), audited(lambda: export.to_excel({name: frame}), f"{name}.xlsx"), f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-        icon=":material/download:",
+        icon=":material/download:", on_click=NO_RERUN,
     )
 
 
