@@ -113,7 +113,7 @@ def main() -> None:
           source=snap.manifest.get("source", ""))
     )
     if grant.rep_ids is not None and not grant.rep_ids:
-        st.warning(t("auth.no_access", lang, reason=grant.reason))
+        st.warning(t("auth.no_access", lang, reason=grant.reason_in(lang)))
     st.navigation(pages_for(grant, lang)).run()
 
 

@@ -269,3 +269,23 @@ def test_fmt_by_metric_kind() -> None:
     assert i18n.fmt("percent", 0.5, "zh") == "50.0%"
     for kind in ("money", "percent", "count", "days", "ratio"):
         assert i18n.tick_format(kind)
+
+
+def test_access_reasons_are_translated() -> None:
+    """The "you see nothing because ..." reasons read in Chinese on a Chinese page; English stays as the CLI prints."""
+    import polars as pl
+
+    from saleslens.core import access
+
+    reps = pl.DataFrame({"rep_id": ["R1"], "name": ["Ann"], "role": ["Rep"], "manager_id": [None], "team": ["A"],
+                         "active": [True]})
+    users = [None, access.User("x", "X", "boss"), access.User("l", "L", "leader"), access.User("r", "R", "rep", "R9"),
+             access.User("r", "R", "rep", "R1")]
+    grants = [access.grant(None, reps, login="kim@example.com"), *(access.grant(u, reps) for u in users)]
+    assert grants[0].reason_in("zh") == ("您已以 kim@example.com 登录，但用户文件（数据目录中的 users.toml）中没有您；"
+                                         "请管理员添加。")
+    assert grants[3].reason == "leader: every rep" and grants[3].reason_in("zh") == "销售负责人：全部销售代表"
+    assert grants[4].reason_in("zh") == "您的销售代表编号“R9”不在此快照的销售代表中。"
+    for g in grants:
+        assert g.reason_in("en") == g.reason
+        assert g.reason_in("zh") != g.reason and "{" not in g.reason_in("zh")
