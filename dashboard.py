@@ -12,7 +12,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t, use_currency
-from ui import auth, context, sidebar
+from ui import auth, context, sidebar, widgets
 
 # Planned pages in menu order; a page appears once its file exists.
 PAGES = [
@@ -77,6 +77,7 @@ def main() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
+    widgets.page_style()
     lang = sidebar.language()
     data_dir = context.data_dir()
     try:

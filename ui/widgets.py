@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
 import polars as pl
 import streamlit as st
@@ -12,6 +14,20 @@ from saleslens.core import access, export, i18n
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
 from ui import context
+
+# The app's own CSS (ui/page.css): Streamlit has no option for these.
+PAGE_CSS = Path(__file__).with_name("page.css")
+
+
+def page_style() -> None:
+    """Add the app's CSS to the page (once per run, before any page draws)."""
+    st.html(f"<style>{_css()}</style>")
+
+
+@cache
+def _css() -> str:
+    """The CSS file, read once per process."""
+    return PAGE_CSS.read_text(encoding="utf-8")
 
 
 def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
@@ -26,7 +42,7 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
         delta = i18n.percent(change, lang)
     col.metric(
         t(metric.label_key, lang),
-        i18n.fmt(metric.format, value, lang),
+        i18n.fmt_short(metric.format, value, lang),  # three significant digits: a tile never cuts its number
         delta=delta,
         delta_color="normal" if metric.higher_is_better else "inverse",
         help=t(metric.definition_key, lang),

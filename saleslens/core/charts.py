@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from datetime import date, datetime
 
 import plotly.graph_objects as go
@@ -41,12 +43,50 @@ def ends_note(shown: int, total: int, lang: str) -> str:
     return " · " + t("chart.ends", lang, top=shown - shown // 2, bottom=shown // 2, total=i18n.count(total, lang))
 
 
+# A title longer than this (in columns; a Chinese character is two) wraps: a 390 px phone shows about 42 columns.
+TITLE_WIDTH = 40
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK ideographs, punctuation and full-width forms
+_TOKENS = re.compile(rf"<[^>]*>|[{_WIDE}]|[^\s<{_WIDE}]+|\s+")  # markup, one wide character, a word, spaces
+
+
+def _columns(token: str) -> int:
+    """Display width of a piece of title: markup none, a full-width (CJK) character two, others one each."""
+    if token.startswith("<"):
+        return 0
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in token)
+
+
+def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
+    """A chart title broken into lines (<br>) of at most `width` columns: at spaces, or between Chinese characters."""
+    lines, line, used = [], "", 0
+    for token in _TOKENS.findall(text):
+        if token == "<br>":
+            lines.append(line.rstrip())
+            line, used = "", 0
+            continue
+        size = _columns(token)
+        if token.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        if used + size > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + token, used + size
+    lines.append(line.rstrip())
+    return "<br>".join(lines)
+
+
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: str = "count") -> go.Figure:
-    """Apply the shared look: title, axis titles, number formats, legend on top."""
+    """Apply the shared look: title (wrapped for narrow screens), legend under it, axis titles, number formats."""
+    text = wrap_title(title)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        # The title at the top of the figure and the legend on its own row under it: on a phone a long title and a
+        # legend at the top right printed over each other (the cohort funnel).
+        title={"text": text, "x": 0, "xanchor": "left", "yref": "container", "y": 0.98, "yanchor": "top"},
+        margin={"l": 60, "r": 20, "t": 44 + 22 * lines, "b": 50},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         height=380,
         hovermode="x unified",
     )

@@ -125,7 +125,8 @@ def _compact(value: float, lang: str, decimals: str = "0") -> str:
     if "0" not in pattern or pattern.strip("0") == "":
         # No unit below the first step (CLDR writes Chinese 9999 bare): grouped digits, as everywhere else.
         return format_decimal(round(value), locale=loc)
-    return format_decimal(scaled, re.sub(r"0+", "#,##0." + decimals, pattern, count=1), locale=loc)
+    digits = "#,##0." + decimals if decimals else "#,##0"
+    return format_decimal(scaled, re.sub(r"0+", digits, pattern, count=1), locale=loc)
 
 
 def money(value: float | None, lang: str = "en", compact: bool = True) -> str:
@@ -136,6 +137,18 @@ def money(value: float | None, lang: str = "en", compact: bool = True) -> str:
     v = abs(float(value))
     number = _compact(v, lang) if compact else format_decimal(round(v), locale=babel_locale(lang))
     return f"{sign}{currency_symbol()}{number}"
+
+
+def money_short(value: float | None, lang: str = "en") -> str:
+    """Money for a metric tile: at most three significant digits before the unit ($170万, $2,934万, $1.2M, $353K),
+    so a row of tiles never cuts a number; a decimal only while the unit's number is below 100."""
+    if _missing(value):
+        return "–"
+    v = abs(float(value))
+    loc = Locale.parse(babel_locale(lang))
+    scaled, _ = _get_compact_format(v, loc.compact_decimal_formats["short"], loc, 1)
+    number = _compact(v, lang, "0" if abs(scaled) < 100 else "")
+    return f"{'-' if value < 0 else ''}{currency_symbol()}{number}"
 
 
 def money_tick(value: float, lang: str = "en") -> str:
@@ -204,6 +217,11 @@ FORMATTERS = {"money": money, "percent": percent, "count": count, "days": days, 
 def fmt(kind: str, value: object, lang: str = "en") -> str:
     """Format a value by the kind named in a metric definition."""
     return FORMATTERS[kind](value, lang)
+
+
+def fmt_short(kind: str, value: object, lang: str = "en") -> str:
+    """A value for a metric tile: money with at most three significant digits, other kinds as fmt."""
+    return money_short(value, lang) if kind == "money" else fmt(kind, value, lang)
 
 
 def tick_format(kind: str) -> str:

@@ -24,11 +24,8 @@ def period_label(start: date, grain: str, lang: str) -> str:
 
 
 def tile_money(value: float | None, lang: str) -> str:
-    """Money short enough for a metric tile: in Chinese, whole 万 from 100万 up ($1,045万, not $1,044.8万)."""
-    if lang == "zh" and value is not None and 1e6 <= abs(value) < 1e8:
-        sign = "-" if value < 0 else ""
-        return f"{sign}{i18n.currency_symbol()}{abs(value) / 1e4:,.0f}万"
-    return money(value, lang)
+    """Money short enough for a metric tile ($1,045万, not $1,044.8万): i18n.money_short, as every tile."""
+    return i18n.money_short(value, lang)
 
 
 def attainment_trend(table: pl.DataFrame, grain: str, lang: str, cumulative: bool = False) -> go.Figure:

@@ -59,3 +59,18 @@ def test_kpi_bars_axis_in_language_units(lang: str) -> None:
     expected = {"en": ["$0", "$250K", "$500K", "$750K", "$1M", "$1.25M"],
                 "zh": ["$0", "$25万", "$50万", "$75万", "$100万", "$125万"]}
     assert list(fig.layout.xaxis.ticktext) == expected[lang]
+
+
+def test_titles_wrap_for_a_phone() -> None:
+    # 40 columns a line: words stay whole in English; a Chinese character is two columns and may break anywhere
+    assert charts.wrap_title("Win rate by segment with 90% intervals and the overall rate") == (
+        "Win rate by segment with 90% intervals<br>and the overall rate")
+    assert charts.wrap_title("各阶段队列转化率：本期与上期对比（按创建日期的商机队列）") == (
+        "各阶段队列转化率：本期与上期对比（按创建<br>日期的商机队列）")
+    assert charts.wrap_title("Short <b>title</b>") == "Short <b>title</b>"
+
+
+def test_legend_sits_under_the_title() -> None:
+    fig = charts.bookings_vs_target(_trend(), "en")
+    assert fig.layout.title.yref == "container" and fig.layout.legend.x == 0
+    assert fig.layout.margin.t == 44 + 22  # one title line and the legend row above the plot
