@@ -253,35 +253,48 @@ def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
+# Colour-blind safe (ColorBrewer PuOr): orange well below target, near white at target, purple above; red and
+# green told the same story to one reader in twelve.
+HEAT_SCALE = [[0, "#b35806"], [0.4, "#fdb863"], [0.6667, "#f7f7f7"], [0.8, "#b2abd2"], [1, "#542788"]]
+
+
 def heatmap(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
-    """Attainment per group (rows) and month (columns); green at or above target, red well below, blank without one."""
+    """Attainment per group (rows) and month (columns): orange below target, purple above, blank without one; the
+    month in progress uncoloured with its attainment so far (it showed as a solid red 0% on its first day)."""
     months = sorted(table["period_start"].unique().to_list())
     groups = sorted(table["group_label"].unique().to_list(), reverse=True)
     cell = {(r["group_label"], r["period_start"]): r for r in table.iter_rows(named=True)}
+    running = {r["period_start"] for r in table.iter_rows(named=True) if r.get("partial")}
     z, text, hover = [], [], []
     for g in groups:
         z_row, t_row, h_row = [], [], []
         for m in months:
             r = cell.get((g, m), {})
             a = r.get("attainment")
-            z_row.append(min(a, 1.5) if a is not None else None)
-            t_row.append(percent(a, lang, 0) if a is not None else "")
+            shown = percent(a, lang, 0) if a is not None else ""
+            z_row.append(min(a, 1.5) if a is not None and m not in running else None)
+            t_row.append(t("targets.chart.heat_so_far", lang, pct=shown) if shown and m in running else shown)
             h_row.append(t("targets.chart.hover_heat", lang, group=g, month=period_label(m, "month", lang),
                            bookings=money(r.get("bookings"), lang), target=money(r.get("target"), lang),
-                           attainment=percent(a, lang, 0)))
+                           attainment=percent(a, lang, 0))
+                         + (" · " + t("targets.chart.in_progress", lang) if m in running else ""))
         z.append(z_row)
         text.append(t_row)
         hover.append(h_row)
+    x = [period_label(m, "month", lang) + ("<br>" + t("targets.chart.in_progress", lang) if m in running else "")
+         for m in months]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[period_label(m, "month", lang) for m in months], y=groups, text=text, texttemplate="%{text}",
+        z=z, x=x, y=groups, text=text, texttemplate="%{text}", textfont={"size": 11},
         customdata=hover, hovertemplate="%{customdata}<extra></extra>", zmin=0, zmax=1.5, zmid=1.0,
-        colorscale=[[0, "#dc2626"], [0.4, "#fca5a5"], [0.6667, "#f8fafc"], [0.8, "#86efac"], [1, "#15803d"]],
-        colorbar={"title": {"text": t("targets.chart.attainment", lang)}, "tickformat": ".0%"}, xgap=2, ygap=2,
+        colorscale=HEAT_SCALE,
+        colorbar={"title": {"text": t("targets.chart.attainment", lang)}, "tickformat": ".0%", "thickness": 12},
+        xgap=2, ygap=2,
     ))
     fig = base_layout(fig, t("targets.chart.heatmap_title", lang, group=group_title), t("targets.chart.month", lang),
                       group_title, "count")
-    fig.update_yaxes(tickformat="", rangemode="normal")
-    fig.update_layout(hovermode="closest", height=max(300, 120 + 34 * len(groups)))
+    fig.update_yaxes(tickformat="", rangemode="normal", automargin=True)
+    fig.update_xaxes(automargin=True)
+    fig.update_layout(hovermode="closest", height=max(300, 140 + 34 * len(groups)))
     return fig
 
 
