@@ -97,12 +97,21 @@ def money_format() -> str:
     return _MONEY_PRESETS.get(symbol) or f"{symbol}%.0f"
 
 
+def money_column(label: str, **options: object) -> st.column_config.NumberColumn:
+    """A money column in the data's currency, in whole units: "$121,881", not "$121,880.64" (step sets the
+    display precision of Streamlit's named formats)."""
+    return st.column_config.NumberColumn(label, format=money_format(), step=1, **options)
+
+
 def metric_columns(lang: str, keys: list[str]) -> dict:
     """Column configs that show metric columns with their translated labels and formats."""
     formats = {"money": money_format(), "percent": "percent", "count": "localized", "days": "%.0f", "ratio": "%.1fx"}
     config = {}
     for key in keys:
         m = METRICS[key]
+        if m.format == "money":
+            config[key] = money_column(t(m.label_key, lang), help=t(m.definition_key, lang))
+            continue
         config[key] = st.column_config.NumberColumn(
             t(m.label_key, lang), help=t(m.definition_key, lang), format=formats[m.format]
         )
@@ -116,7 +125,7 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
     for col in frame.columns:
         label = t(f"{prefix}.{col}", lang)
         if col in money:
-            config[col] = st.column_config.NumberColumn(label, format=money_format())
+            config[col] = money_column(label)
         elif col in percent:
             config[col] = st.column_config.NumberColumn(label, format="percent")
         elif frame.schema[col] == pl.Date:
@@ -126,9 +135,14 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
     return config
 
 
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table for the screen: empty text cells show "–" (Streamlit printed a raw "None")."""
+    return frame.with_columns(pl.col(pl.String).fill_null("–")) if pl.String in frame.schema.dtypes() else frame
+
+
 def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> None:
     """A table with its column config and its CSV and Excel downloads."""
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(readable(frame), hide_index=True, width="stretch", column_config=config)
     downloads(frame, name, lang, key=key)
 
 

@@ -179,6 +179,13 @@ def days(value: float | None, lang: str = "en") -> str:
     return format_unit(round(float(value)), "duration-day", length="long", format="#,##0", locale=babel_locale(lang))
 
 
+def number(value: float | None, lang: str = "en", digits: int = 1) -> str:
+    """A plain number with the language's separators and a fixed number of decimals (12.3)."""
+    if _missing(value):
+        return "–"
+    return format_decimal(float(value), "#,##0" + ("." + "0" * digits if digits else ""), locale=babel_locale(lang))
+
+
 def ratio(value: float | None, lang: str = "en") -> str:
     """A multiple such as pipeline coverage (3.2x)."""
     return "–" if _missing(value) else format_decimal(float(value), "#,##0.0", locale=babel_locale(lang)) + "x"

@@ -226,10 +226,12 @@ def activities_chart(weekly: pl.DataFrame, weekly_target: float | None, lang: st
         part = weekly.filter(pl.col("type") == kind).sort("week")
         fig.add_bar(x=part["week"].to_list(), y=part["per_rep"].to_list(), name=t(f"targets.activity.{kind}", lang),
                     marker_color=TYPE_COLORS[kind], hovertemplate="%{x|%d %b}: %{y:.1f}<extra>%{fullData.name}</extra>")
-    if weekly_target:
-        fig.add_hline(y=weekly_target, line={"color": PALETTE["target"], "width": 3, "dash": "dash"},
-                      annotation_text=t("targets.chart.activity_target", lang, value=f"{weekly_target:,.1f}"),
-                      annotation_position="top left")
+    weeks = sorted(set(weekly["week"].to_list()))
+    if weekly_target and weeks:
+        # The target as a dashed line named in the legend: its label written on the plot sat on the bars.
+        fig.add_scatter(x=weeks, y=[weekly_target] * len(weeks), mode="lines", hoverinfo="skip",
+                        name=t("targets.chart.activity_target", lang, value=i18n.number(weekly_target, lang)),
+                        line={"color": PALETTE["target"], "width": 3, "dash": "dash", "shape": "hvh"})
     fig = base_layout(fig, t("targets.chart.activities_title", lang), t("targets.chart.week_of_axis", lang),
                       t("targets.chart.per_rep_axis", lang), "count")
     fig.update_yaxes(tickformat=",.1f")

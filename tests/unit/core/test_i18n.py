@@ -205,6 +205,8 @@ FORMATS = [
     (i18n.ratio, 1000 / 11000 * 10, "en", "0.9x"),
     (i18n.ratio, 3.21, "zh", "3.2x"),
     (i18n.ratio, None, "en", "–"),
+    (i18n.number, 40 * 12 / 52, "en", "9.2"),
+    (i18n.number, 1234.56, "zh", "1,234.6"),
     # dates
     (i18n.day, date(2026, 6, 30), "en", "30 Jun 2026"),
     (i18n.day, date(2026, 1, 5), "en", "5 Jan 2026"),

@@ -76,3 +76,14 @@ def test_heatmap_shows_the_month_in_progress_uncoloured_on_a_colour_blind_safe_s
     assert list(heat.x) == ["May 2026", "Jun 2026<br>in progress"]
     colours = [c for _, c in heat.colorscale]
     assert not {"#dc2626", "#15803d", "#16a34a"} & set(colours)  # no red/green pair
+
+
+def test_activity_target_is_a_legend_entry_not_a_label_on_the_bars() -> None:
+    from datetime import date
+
+    weekly = pl.DataFrame({"week": [date(2026, 6, 1), date(2026, 6, 8)], "type": ["call", "call"],
+                           "per_rep": [8.0, 11.0]})
+    fig = ch.activities_chart(weekly, 40 * 12 / 52, "en")
+    line = fig.data[-1]
+    assert line.name == "Target 9.2 a week" and list(line.y) == [40 * 12 / 52] * 2  # 480 a year / 52 weeks
+    assert not fig.layout.annotations
