@@ -156,16 +156,16 @@ def compare_bars(categories: list[str], first: list[float | None], second: list[
     return fig
 
 
-def _period_label(start, end) -> str:
+def _period_label(start, end, lang: str = "en") -> str:
     """2026Q3 for a calendar quarter, else the first day."""
     q = quarter_of(start)
-    return q if parse_quarter(q) == (start, end) else f"{start:%d %b %Y}"
+    return q if parse_quarter(q) == (start, end) else i18n.day(start, lang)
 
 
 def score_history(history: pl.DataFrame, name: str, lang: str) -> go.Figure:
     """One rep's score per period with the rank written on each point."""
-    labels = [_period_label(s, e) for s, e in zip(history["period_start"].to_list(), history["period_end"].to_list(),
-                                                     strict=True)]
+    periods = zip(history["period_start"].to_list(), history["period_end"].to_list(), strict=True)
+    labels = [_period_label(s, e, lang) for s, e in periods]
     ranks = history["rank"].to_list()
     fig = go.Figure(go.Scatter(
         x=labels, y=history["score"].to_list(), mode="lines+markers+text",
