@@ -45,6 +45,7 @@ def ends_note(shown: int, total: int, lang: str) -> str:
 
 # A title longer than this (in columns; a Chinese character is two) wraps: a 390 px phone shows about 42 columns.
 TITLE_WIDTH = 40
+TITLE_LINE = 22  # px a title line takes (Plotly's 17 px title font)
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK ideographs, punctuation and full-width forms
 _TOKENS = re.compile(rf"<[^>]*>|[{_WIDE}]|[^\s<{_WIDE}]+|\s+")  # markup, one wide character, a word, spaces
 
@@ -84,8 +85,11 @@ def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: 
     fig.update_layout(
         # The title at the top of the figure and the legend on its own row under it: on a phone a long title and a
         # legend at the top right printed over each other (the cohort funnel).
-        title={"text": text, "x": 0, "xanchor": "left", "yref": "container", "y": 0.98, "yanchor": "top"},
-        margin={"l": 60, "r": 20, "t": 44 + 22 * lines, "b": 50},
+        # Above the legend row, anchored by its first line: Plotly anchors a multi-line title by one line whatever
+        # yanchor says (at "top" the first line left the figure), so the padding makes room for the others.
+        title={"text": text, "x": 0, "xanchor": "left", "yref": "paper", "y": 1, "yanchor": "bottom",
+               "pad": {"b": 30 + TITLE_LINE * (lines - 1)}},
+        margin={"l": 60, "r": 20, "t": 44 + TITLE_LINE * lines, "b": 50},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         height=380,
         hovermode="x unified",

@@ -15,7 +15,8 @@ CHART_PAGES = {"overview", "funnel", "targets", "leaderboard", "whatif"}
 PHONE = {"width": 390, "height": 844}
 
 # Elements of the main column wider than the column (the page would scroll sideways), and chart titles that run
-# past their chart's edge (Plotly cuts them). Tables (glide data grid) scroll inside themselves and are skipped.
+# past their chart's left, right or top edge (Plotly cuts them). Tables (glide data grid) scroll inside themselves
+# and are skipped.
 OVERFLOW_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
   const box = main.getBoundingClientRect();
@@ -36,7 +37,8 @@ TITLES_JS = """() => {
     const frame = plot.getBoundingClientRect();
     for (const title of plot.querySelectorAll('.gtitle')) {
       const r = title.getBoundingClientRect();
-      if (r.width > 0 && (r.right > frame.right + 1 || r.left < frame.left - 1)) cut.push(title.textContent);
+      if (r.width > 0 && (r.right > frame.right + 1 || r.left < frame.left - 1 || r.top < frame.top - 1))
+        cut.push(title.textContent);
     }
   }
   return cut;

@@ -72,5 +72,10 @@ def test_titles_wrap_for_a_phone() -> None:
 
 def test_legend_sits_under_the_title() -> None:
     fig = charts.bookings_vs_target(_trend(), "en")
-    assert fig.layout.title.yref == "container" and fig.layout.legend.x == 0
-    assert fig.layout.margin.t == 44 + 22  # one title line and the legend row above the plot
+    # the title above the legend row, the legend at the left under it; one title line and the legend in the margin
+    assert fig.layout.title.yanchor == "bottom" and fig.layout.title.pad.b == 30 and fig.layout.legend.x == 0
+    assert fig.layout.margin.t == 44 + 22
+    frame = pl.DataFrame({"group_label": ["East"], "bookings": [1.0]})
+    two_lines = charts.kpi_by_group_bar(frame, "bookings", "money", "a long group name for a title to wrap", "en")
+    assert two_lines.layout.title.text.count("<br>") == 1
+    assert two_lines.layout.title.pad.b == 30 + 22 and two_lines.layout.margin.t == 44 + 2 * 22
