@@ -12,7 +12,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from saleslens.core import access, db, settings, store
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t, use_currency
-from ui import auth, context, sidebar
+from ui import auth, context, sidebar, widgets
 
 # Planned pages in menu order; a page appears once its file exists.
 PAGES = [
@@ -87,6 +87,7 @@ def main() -> None:
         PagesManager.uses_pages_directory = False
         st.rerun()
     st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
+    widgets.page_style()
     lang = sidebar.language()
     data_dir = context.data_dir()
     try:
@@ -128,7 +129,7 @@ def main() -> None:
           source=snap.manifest.get("source", ""))
     )
     if grant.rep_ids is not None and not grant.rep_ids:
-        st.warning(t("auth.no_access", lang, reason=grant.reason))
+        st.warning(t("auth.no_access", lang, reason=grant.reason_in(lang)))
     st.navigation(pages_for(grant, lang)).run()
 
 

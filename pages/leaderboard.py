@@ -108,8 +108,8 @@ def render_board(head: rl.Header, role: str) -> None:
             "change": st.column_config.TextColumn(t("lb.col.change", lang), help=t("lb.col.change_help", lang)),
             "name": st.column_config.TextColumn(t("lb.col.rep", lang)),
             "team": st.column_config.TextColumn(t("lb.col.team", lang)),
-            "value": st.column_config.NumberColumn(t(KPIS[kpi].label_key, lang),
-                                                   format=NUMBER_FORMATS[KPIS[kpi].format]),
+            "value": widgets.money_column(t(KPIS[kpi].label_key, lang)) if KPIS[kpi].format == "money" else
+            st.column_config.NumberColumn(t(KPIS[kpi].label_key, lang), format=NUMBER_FORMATS[KPIS[kpi].format]),
             "basis": st.column_config.TextColumn(t("lb.col.basis", lang)),
             "trend": st.column_config.LineChartColumn(t("lb.col.trend", lang, n=TREND_PERIODS),
                                                       help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
@@ -278,7 +278,7 @@ def render_profile(head: rl.Header, role: str) -> None:
         column_config={
             "opportunity_id": t("lb.col.deal", lang), "account_name": t("lb.col.account", lang),
             "stage": t("lb.col.stage", lang),
-            "amount": st.column_config.NumberColumn(t("lb.col.amount", lang), format="dollar"),
+            "amount": widgets.money_column(t("lb.col.amount", lang)),
             "expected_close_date": st.column_config.DateColumn(t("lb.col.expected_close", lang)),
             "age_days": st.column_config.NumberColumn(t("lb.col.age", lang)),
             "overdue": st.column_config.CheckboxColumn(t("lb.col.overdue", lang)),
@@ -435,7 +435,7 @@ def pack_downloads(files: review.Files) -> None:
         name = f"{files.slug}.{kind}"
         content = getattr(files, kind)
         col.download_button(t(f"lb.pack_{kind}", lang), widgets.audited(lambda c=content: c, name), name,
-                            mime[kind], key=f"lb_dl_{kind}", icon=icons[kind])
+                            mime[kind], key=f"lb_dl_{kind}", icon=icons[kind], on_click=widgets.NO_RERUN)
     if review.pdf_language(lang) != lang:
         st.caption(t("lb.pdf_english", lang))
 

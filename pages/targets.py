@@ -19,13 +19,13 @@ from ui.saved import visibility_choice
 
 ctx = context.current()
 lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
-MONEY, PCT = "dollar", "percent"
+MONEY, PCT = widgets.money_format(), "percent"  # money in the data's currency
 VIEWS = list(tl.VIEWS)
 
 
 def money_col(key: str, help_key: str | None = None) -> st.column_config.NumberColumn:
     """A read-only money column with a translated header."""
-    return st.column_config.NumberColumn(t(key, lang), format=MONEY, help=t(help_key, lang) if help_key else None)
+    return widgets.money_column(t(key, lang), help=t(help_key, lang) if help_key else None)
 
 
 def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberColumn:
@@ -422,6 +422,7 @@ def plan_tab(view: tl.TargetsView) -> None:
     parent = float(c3.number_input(t("targets.plan.parent", lang), min_value=0.0, value=planned.current, step=1000.0,
                                    format="%.0f", key=f"plan_parent_{team}_{year}",
                                    help=t("targets.plan.parent.help", lang)))
+    c3.caption(i18n.money(parent, lang, compact=False))  # the input cannot group digits: 2001000 reads $2,001,000
     if parent <= 0:
         st.info(t("targets.note.zero_parent", lang))
         return

@@ -295,7 +295,7 @@ def column_config(cols: list[str]) -> dict:
     for c in cols:
         label = scenarios.column_label(c, lang)
         if c in money:
-            config[label] = st.column_config.NumberColumn(label, format="dollar")
+            config[label] = widgets.money_column(label)
         elif c in pct:
             config[label] = st.column_config.NumberColumn(label, format="percent")
     return config

@@ -11,6 +11,9 @@ from saleslens.core import access, settings, store
 from saleslens.core.i18n import t
 
 _SIGNED_IN = "_saleslens_signed_in"
+# Local mode keeps the chosen user in the link (?as=login): a page reload starts a new Streamlit session, which
+# signed the reader back in as the first user (an admin). No password is checked in local mode anyway.
+USER_PARAM = "as"
 
 
 def oidc_configured() -> bool:
@@ -57,14 +60,23 @@ def _local_user(users: dict[str, access.User], lang: str) -> access.User | None:
     logins = sorted(users, key=lambda k: (access.ROLES.index(users[k].role) * -1, k))
     if not logins:
         return None
-    default = settings.get("local_user").lower()
     if st.session_state.get("auth_user") not in logins:
-        st.session_state["auth_user"] = default if default in logins else logins[0]
+        st.session_state["auth_user"] = _remembered_login(logins)
     login = st.sidebar.selectbox(
         t("auth.signed_in_as", lang), logins, key="auth_user",
         format_func=lambda k: f"{users[k].name} · {t('role.' + users[k].role, lang)}",
     )
+    if st.query_params.get(USER_PARAM) != login:
+        st.query_params[USER_PARAM] = login
     return users[login]
+
+
+def _remembered_login(logins: list[str]) -> str:
+    """The login a new session starts as: the one in the link (a reload), else the setting, else the first."""
+    for wanted in (st.query_params.get(USER_PARAM, ""), settings.get("local_user")):
+        if wanted and wanted.lower() in logins:
+            return wanted.lower()
+    return logins[0]
 
 
 # With no snapshot there are no people to write a users file from. In local mode whoever runs the app on this

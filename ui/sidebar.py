@@ -100,7 +100,8 @@ def sync_url(lang: str, snapshot_id: str, latest_id: str, chosen: Filters) -> No
     if snapshot_id != latest_id:
         params["snapshot"] = snapshot_id
     params.update(chosen.to_query())
-    keep = {k: v for k, v in st.query_params.items() if k.startswith("p_")}  # page-owned state
+    # page-owned state, and the local-mode user (ui.auth), so a reload keeps both
+    keep = {k: v for k, v in st.query_params.items() if k.startswith("p_") or k == "as"}
     params.update(keep)
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
 import polars as pl
 import streamlit as st
@@ -11,6 +14,20 @@ from saleslens.core import access, export, i18n
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
 from ui import context
+
+# The app's own CSS (ui/page.css): Streamlit has no option for these.
+PAGE_CSS = Path(__file__).with_name("page.css")
+
+
+def page_style() -> None:
+    """Add the app's CSS to the page (once per run, before any page draws)."""
+    st.html(f"<style>{_css()}</style>")
+
+
+@cache
+def _css() -> str:
+    """The CSS file, read once per process."""
+    return PAGE_CSS.read_text(encoding="utf-8")
 
 
 def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
@@ -25,7 +42,7 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
         delta = i18n.percent(change, lang)
     col.metric(
         t(metric.label_key, lang),
-        i18n.fmt(metric.format, value, lang),
+        i18n.fmt_short(metric.format, value, lang),  # three significant digits: a tile never cuts its number
         delta=delta,
         delta_color="normal" if metric.higher_is_better else "inverse",
         help=t(metric.definition_key, lang),
@@ -33,13 +50,24 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
     )
 
 
+# A download must not rerun the page: the rerun dropped the other buttons' prepared files, and a second download
+# right after the first (the review pack's PDF after its HTML) failed with MediaFileStorageError.
+NO_RERUN = "ignore"
+
+
 def audited(build: Callable[[], bytes], filename: str) -> Callable[[], bytes]:
     """Wrap an export so that building it (the user clicked download) is written to the audit log."""
     ctx = context.current()
 
     def run() -> bytes:
-        access.audit(ctx.data_dir, ctx.who, "export", f"{filename} (scope {ctx.runner.scope.key})")
-        return build()
+        scope = ctx.runner.scope.key if ctx.runner else "-"
+        access.audit(ctx.data_dir, ctx.who, "export", f"{filename} (scope {scope})")
+        try:
+            return build()
+        except Exception:
+            # Streamlit answers the browser with an error for a failed build; the log says which file and why.
+            logging.getLogger("saleslens.export").exception("building the download %s failed", filename)
+            raise
 
     return run
 
@@ -50,11 +78,11 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
     # 100k-row one (bench/RESULTS.md), while hardly anyone downloads on a given rerun.
     c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(t("export.csv", lang), audited(lambda: export.to_csv(frame), f"{name}.csv"), f"{name}.csv",
-                       "text/csv", key=f"{key}_csv", icon=":material/download:")
+                       "text/csv", key=f"{key}_csv", icon=":material/download:", on_click=NO_RERUN)
     c2.download_button(
         t("export.excel", lang), audited(lambda: export.to_excel({name: frame}), f"{name}.xlsx"), f"{name}.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-        icon=":material/download:",
+        icon=":material/download:", on_click=NO_RERUN,
     )
 
 
@@ -69,12 +97,21 @@ def money_format() -> str:
     return _MONEY_PRESETS.get(symbol) or f"{symbol}%.0f"
 
 
+def money_column(label: str, **options: object) -> st.column_config.NumberColumn:
+    """A money column in the data's currency, in whole units: "$121,881", not "$121,880.64" (step sets the
+    display precision of Streamlit's named formats)."""
+    return st.column_config.NumberColumn(label, format=money_format(), step=1, **options)
+
+
 def metric_columns(lang: str, keys: list[str]) -> dict:
     """Column configs that show metric columns with their translated labels and formats."""
     formats = {"money": money_format(), "percent": "percent", "count": "localized", "days": "%.0f", "ratio": "%.1fx"}
     config = {}
     for key in keys:
         m = METRICS[key]
+        if m.format == "money":
+            config[key] = money_column(t(m.label_key, lang), help=t(m.definition_key, lang))
+            continue
         config[key] = st.column_config.NumberColumn(
             t(m.label_key, lang), help=t(m.definition_key, lang), format=formats[m.format]
         )
@@ -88,7 +125,7 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
     for col in frame.columns:
         label = t(f"{prefix}.{col}", lang)
         if col in money:
-            config[col] = st.column_config.NumberColumn(label, format=money_format())
+            config[col] = money_column(label)
         elif col in percent:
             config[col] = st.column_config.NumberColumn(label, format="percent")
         elif frame.schema[col] == pl.Date:
@@ -98,9 +135,14 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
     return config
 
 
+def readable(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table for the screen: empty text cells show "–" (Streamlit printed a raw "None")."""
+    return frame.with_columns(pl.col(pl.String).fill_null("–")) if pl.String in frame.schema.dtypes() else frame
+
+
 def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> None:
     """A table with its column config and its CSV and Excel downloads."""
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    st.dataframe(readable(frame), hide_index=True, width="stretch", column_config=config)
     downloads(frame, name, lang, key=key)
 
 

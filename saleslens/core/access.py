@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from saleslens.core import store
+from saleslens.core.i18n import t
 
 ROLES = ("rep", "manager", "leader", "analyst", "admin")
 # Pages each role may open; a page not listed for a role is hidden and refuses to run by link.
@@ -49,7 +50,18 @@ class Grant:
 
     user: User | None
     rep_ids: frozenset[str] | None
-    reason: str
+    reason: str  # in English, for the CLI and the logs; reason_in(lang) for a page
+    reason_key: str = ""
+    reason_values: tuple[tuple[str, str], ...] = ()
+
+    def reason_in(self, lang: str) -> str:
+        """Why the user sees what they see, in a language (keys access.reason.* in core/strings_access.toml)."""
+        if not self.reason_key:
+            return self.reason
+        values = dict(self.reason_values)
+        if "role" in values and lang != "en" and f"role.{values['role']}" in _role_keys():
+            values["role"] = t(f"role.{values['role']}", lang)  # English keeps the role's code, as the CLI prints
+        return t(self.reason_key, lang, **values)
 
     @property
     def scope_key(self) -> str:
@@ -122,20 +134,30 @@ def grant(user: User | None, reps: pl.DataFrame, login: str = "") -> Grant:
     `login` is who the identity provider signed in when the users file does not list them.
     """
     if user is None and login:
-        return Grant(None, frozenset(), f"You are signed in as {login}, but the users file (users.toml in the data "
-                                        "directory) does not list you; ask an admin to add you.")
+        return _grant(None, frozenset(), "unlisted", login=login)
     if user is None:
-        return Grant(None, frozenset(), "You are not signed in.")
+        return _grant(None, frozenset(), "signed_out")
     if user.role not in ROLES:
-        return Grant(user, frozenset(), f"Your role '{user.role}' is not one Sales Lens knows.")
+        return _grant(user, frozenset(), "unknown_role", role=user.role)
     if user.role in ("leader", "analyst", "admin"):
-        return Grant(user, None, f"{user.role}: every rep")
+        return _grant(user, None, "every_rep", role=user.role)
     known = set(reps["rep_id"].to_list())
     if user.rep_id not in known:
-        return Grant(user, frozenset(), f"Your rep id '{user.rep_id}' is not in this snapshot's reps.")
+        return _grant(user, frozenset(), "unknown_rep", rep_id=str(user.rep_id))
     if user.role == "rep":
-        return Grant(user, frozenset({user.rep_id}), "rep: your own deals")
-    return Grant(user, frozenset(below(reps, user.rep_id)), "manager: you and everyone below you")
+        return _grant(user, frozenset({user.rep_id}), "own_deals")
+    return _grant(user, frozenset(below(reps, user.rep_id)), "team")
+
+
+def _grant(user: User | None, rep_ids: frozenset[str] | None, reason: str, **values: str) -> Grant:
+    """A grant whose reason is the text of access.reason.<reason>, kept translatable for the page."""
+    key = f"access.reason.{reason}"
+    return Grant(user, rep_ids, t(key, "en", **values), key, tuple(sorted(values.items())))
+
+
+def _role_keys() -> set[str]:
+    """The role.* keys the catalog has (a role outside ROLES keeps its own name)."""
+    return {f"role.{r}" for r in ROLES}
 
 
 def demo_users(reps: pl.DataFrame) -> list[dict[str, str]]:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
+from datetime import date, datetime
+
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
@@ -38,12 +43,54 @@ def ends_note(shown: int, total: int, lang: str) -> str:
     return " · " + t("chart.ends", lang, top=shown - shown // 2, bottom=shown // 2, total=i18n.count(total, lang))
 
 
+# A title longer than this (in columns; a Chinese character is two) wraps: a 390 px phone shows about 42 columns.
+TITLE_WIDTH = 40
+TITLE_LINE = 22  # px a title line takes (Plotly's 17 px title font)
+_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"  # CJK ideographs, punctuation and full-width forms
+_TOKENS = re.compile(rf"<[^>]*>|[{_WIDE}]|[^\s<{_WIDE}]+|\s+")  # markup, one wide character, a word, spaces
+
+
+def _columns(token: str) -> int:
+    """Display width of a piece of title: markup none, a full-width (CJK) character two, others one each."""
+    if token.startswith("<"):
+        return 0
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in token)
+
+
+def wrap_title(text: str, width: int = TITLE_WIDTH) -> str:
+    """A chart title broken into lines (<br>) of at most `width` columns: at spaces, or between Chinese characters."""
+    lines, line, used = [], "", 0
+    for token in _TOKENS.findall(text):
+        if token == "<br>":
+            lines.append(line.rstrip())
+            line, used = "", 0
+            continue
+        size = _columns(token)
+        if token.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        if used + size > width and line.strip():
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + token, used + size
+    lines.append(line.rstrip())
+    return "<br>".join(lines)
+
+
 def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: str = "count") -> go.Figure:
-    """Apply the shared look: title, axis titles, number formats, legend on top."""
+    """Apply the shared look: title (wrapped for narrow screens), legend under it, axis titles, number formats."""
+    text = wrap_title(title)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        # The title at the top of the figure and the legend on its own row under it: on a phone a long title and a
+        # legend at the top right printed over each other (the cohort funnel).
+        # Above the legend row, anchored by its first line: Plotly anchors a multi-line title by one line whatever
+        # yanchor says (at "top" the first line left the figure), so the padding makes room for the others.
+        title={"text": text, "x": 0, "xanchor": "left", "yref": "paper", "y": 1, "yanchor": "bottom",
+               "pad": {"b": 30 + TITLE_LINE * (lines - 1)}},
+        margin={"l": 60, "r": 20, "t": 44 + TITLE_LINE * lines, "b": 50},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         height=380,
         hovermode="x unified",
     )
@@ -51,6 +98,97 @@ def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: 
     fig.update_yaxes(title_text=y_title, tickformat=i18n.tick_format(y_kind), rangemode="tozero")
     if y_kind == "money":
         fig.update_yaxes(tickprefix=i18n.currency_symbol())
+    return fig
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About n round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering lo..hi."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else [0.0]
+    raw = (hi - lo) / max(n, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(lo / step + 1e-9) * step
+    return [first + i * step for i in range(math.ceil((hi - first) / step - 1e-9) + 1)]
+
+
+def _axis_values(fig: go.Figure, axis: str) -> list:
+    """The data drawn on a layout axis ("xaxis", "yaxis2"): its traces' values, bar bases added, its range."""
+    letter, ref = axis[0], axis[0] + axis[5:]
+    values: list = []
+    for trace in fig.data:
+        if (getattr(trace, f"{letter}axis", None) or letter) != ref or getattr(trace, letter, None) is None:
+            continue
+        data = list(getattr(trace, letter))
+        base = getattr(trace, "base", None)
+        if base is not None and trace.type == "bar" and (trace.orientation == "h") == (letter == "x"):
+            bases = list(base) if isinstance(base, (list, tuple)) else [base] * len(data)
+            data += [b + v for b, v in zip(bases, data, strict=False) if b is not None and v is not None]
+            data += bases
+        values += data
+    if fig.layout[axis].range is not None:
+        values += list(fig.layout[axis].range)
+    return [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+
+
+def _money_axis(fig: go.Figure, axis: str, lang: str) -> None:
+    """Money ticks in the language's units ($10M, $1,000万) at round values: d3's ~s knows no 万 and says G."""
+    values = [float(v) for v in _axis_values(fig, axis) if isinstance(v, (int, float))]
+    lo, hi = min([0.0, *values]), max([0.0, *values])
+    ticks = nice_ticks(lo, hi)
+    fig.layout[axis].update(tickmode="array", tickvals=ticks, ticktext=[i18n.money_tick(v, lang) for v in ticks],
+                            tickformat=None, tickprefix=None)
+
+
+def _as_date(value: object) -> date | None:
+    """A date from a chart value (date, datetime or ISO text), else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _date_axis(fig: go.Figure, axis: str, lang: str) -> None:
+    """Month or day ticks named in the language (2026年6月, 6月30日): Plotly's own month names are English."""
+    fmt = fig.layout[axis].tickformat or ""
+    days = sorted({d for d in map(_as_date, _axis_values(fig, axis)) if d is not None})
+    if not days:
+        return
+    months = [date(y, m, 1) for y in range(days[0].year, days[-1].year + 1) for m in range(1, 13)
+              if days[0].replace(day=1) <= date(y, m, 1) <= days[-1]]
+    if "%d" in fmt:  # a quarter of days: the 1st and 15th of each month, or only the 1st for longer spans
+        ticks = [d for m in months for d in (m, m.replace(day=15)) if days[0] <= d <= days[-1]]
+        ticks = ticks if len(ticks) <= 8 else [d for d in ticks if d.day == 1]
+        text = [i18n.short_day(d, lang) for d in ticks]
+    else:
+        ticks = months if len(months) <= 12 else months[::3]
+        text = [i18n.month(d, lang) for d in ticks]
+    fig.layout[axis].update(tickmode="array", tickvals=ticks, ticktext=text, tickformat=None, dtick=None)
+
+
+def localize(fig: go.Figure, lang: str) -> go.Figure:
+    """Write a figure's money axes, date axes and hovers the way the language does, in the data's currency.
+
+    Plotly formats ticks with d3 ($10M, Jun 2026) whatever the language, while bars and tiles say 万 and 2026年6月:
+    charts call this last so that numbers, units and month names agree everywhere on the page.
+    """
+    for axis in [name for name in fig.layout.to_plotly_json() if name.startswith(("xaxis", "yaxis"))]:
+        fmt = fig.layout[axis].tickformat or ""
+        if fmt == "~s":
+            _money_axis(fig, axis, lang)
+        elif "%b" in fmt:
+            _date_axis(fig, axis, lang)
+    sym = i18n.currency_symbol()
+    for trace in fig.data:
+        template = getattr(trace, "hovertemplate", None)
+        if isinstance(template, str) and (":$," in template or "|%d %b}" in template):
+            # d3's $ is always the dollar and its %b is English: the data's symbol, and dates as ISO days
+            trace.hovertemplate = (template.replace("%{y:$,", sym + "%{y:,").replace("%{x:$,", sym + "%{x:,")
+                                   .replace("|%d %b}", "|%Y-%m-%d}"))
     return fig
 
 
@@ -68,7 +206,7 @@ def bookings_vs_target(trend: pl.DataFrame, lang: str, cumulative: bool = False)
     title = t("chart.cumulative_title" if cumulative else "chart.trend_title", lang)
     fig = base_layout(fig, title, t("chart.month", lang), t("chart.amount", lang), "money")
     fig.update_xaxes(tickformat="%b %Y", dtick="M1" if len(months) <= 12 else "M3")
-    return fig
+    return localize(fig, lang)
 
 
 def kpi_by_group_bar(frame: pl.DataFrame, metric: str, kind: str, group_title: str, lang: str) -> go.Figure:
@@ -88,4 +226,4 @@ def kpi_by_group_bar(frame: pl.DataFrame, metric: str, kind: str, group_title: s
     fig.update_xaxes(tickformat=i18n.tick_format(kind), tickprefix=prefix)
     fig.update_yaxes(tickformat="", rangemode="normal")
     fig.update_layout(hovermode="closest", height=max(300, 60 + 28 * len(values)))
-    return fig
+    return localize(fig, lang)

@@ -7,17 +7,30 @@ per language, so a feature's strings live together and every key carries every l
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from contextvars import ContextVar
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from babel.numbers import get_currency_symbol
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton
+from babel.numbers import (  # _get_compact_format: CLDR's unit choice, pinned babel==2.19.0
+    _get_compact_format,
+    format_decimal,
+    format_percent,
+    get_currency_symbol,
+)
+from babel.units import format_unit
 
 from saleslens.core import settings
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
+# The CLDR locale behind each language: numbers, money units (K/M or 万/亿), dates, month names and plurals come from
+# Babel's data for it, so a new language is one entry here plus its texts. International English (en_001) writes
+# "30 Jun 2026" and $1.2M.
+BABEL_LOCALES = {"en": "en_001", "zh": "zh_Hans_CN"}
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -91,52 +104,118 @@ def currency_symbol() -> str:
     return f"{symbol}\u2009" if symbol.isalpha() else symbol
 
 
+@cache
+def babel_locale(lang: str) -> str:
+    """The CLDR locale a language formats numbers and dates with (one Babel does not know formats as English)."""
+    name = BABEL_LOCALES.get(lang, lang or "en_001")
+    try:
+        Locale.parse(name)
+    except (ValueError, UnknownLocaleError):
+        return "en_001"
+    return name
+
+
+def _compact(value: float, lang: str, decimals: str = "0") -> str:
+    """A non-negative number in the language's short units (1.2M, 123.5万); below the first unit, grouped digits."""
+    loc = Locale.parse(babel_locale(lang))
+    # CLDR's unit and divisor for this magnitude (999,999 carries up to 1.0M), written with one decimal always so
+    # that a column of amounts lines up ("$2.0K", not Babel's trimmed "$2K").
+    scaled, found = _get_compact_format(value, loc.compact_decimal_formats["short"], loc, len(decimals))
+    pattern = getattr(found, "pattern", found) or ""
+    if "0" not in pattern or pattern.strip("0") == "":
+        # No unit below the first step (CLDR writes Chinese 9999 bare): grouped digits, as everywhere else.
+        return format_decimal(round(value), locale=loc)
+    digits = "#,##0." + decimals if decimals else "#,##0"
+    return format_decimal(scaled, re.sub(r"0+", digits, pattern, count=1), locale=loc)
+
+
 def money(value: float | None, lang: str = "en", compact: bool = True) -> str:
-    """Money for a language: $1.2M in English, $120.0万 in Chinese; full digits when not compact."""
+    """Money for a language: $1.2M in English, $123.5万 in Chinese (CLDR's units); full digits when not compact."""
     if _missing(value):
         return "–"
-    sym = currency_symbol()
     sign = "-" if value < 0 else ""
     v = abs(float(value))
-    if not compact:
-        return f"{sign}{sym}{v:,.0f}"
-    units = ((1e8, "亿"), (1e4, "万")) if lang == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "K"))
-    for size, unit in units:
-        # 999,999 reads $1.0M rather than $1,000.0K; below the smallest unit the digits are shown in full
-        if v >= size or (size > units[-1][0] and round(v / size, 1) >= 1):
-            return f"{sign}{sym}{v / size:,.1f}{unit}"
-    return f"{sign}{sym}{v:,.0f}"
+    number = _compact(v, lang) if compact else format_decimal(round(v), locale=babel_locale(lang))
+    return f"{sign}{currency_symbol()}{number}"
+
+
+def money_short(value: float | None, lang: str = "en") -> str:
+    """Money for a metric tile: at most three significant digits before the unit ($170万, $2,934万, $1.2M, $353K),
+    so a row of tiles never cuts a number; a decimal only while the unit's number is below 100."""
+    if _missing(value):
+        return "–"
+    v = abs(float(value))
+    loc = Locale.parse(babel_locale(lang))
+    scaled, _ = _get_compact_format(v, loc.compact_decimal_formats["short"], loc, 1)
+    number = _compact(v, lang, "0" if abs(scaled) < 100 else "")
+    return f"{'-' if value < 0 else ''}{currency_symbol()}{number}"
+
+
+def money_tick(value: float, lang: str = "en") -> str:
+    """Money for an axis tick at a round value: compact, exact to two decimals, no trailing zeros ($2M, $1.25M)."""
+    if _missing(value):
+        return "–"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{currency_symbol()}{_compact(abs(float(value)), lang, '##')}"
 
 
 def percent(value: float | None, lang: str = "en", digits: int = 1) -> str:
     """A share (0.25) as a percentage (25.0%)."""
-    return "–" if _missing(value) else f"{float(value) * 100:,.{digits}f}%"
+    if _missing(value):
+        return "–"
+    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
+    return format_percent(float(value), pattern, locale=babel_locale(lang))
 
 
 def count(value: float | None, lang: str = "en") -> str:
-    """A whole number with thousands separators."""
-    return "–" if _missing(value) else f"{float(value):,.0f}"
+    """A whole number with the language's thousands separators."""
+    return "–" if _missing(value) else format_decimal(round(float(value)), locale=babel_locale(lang))
 
 
 def days(value: float | None, lang: str = "en") -> str:
-    """A number of days."""
+    """A number of days, with the language's plural (1 day, 2 days, 2天)."""
     if _missing(value):
         return "–"
-    return f"{float(value):,.0f} 天" if lang == "zh" else f"{float(value):,.0f} days"
+    return format_unit(round(float(value)), "duration-day", length="long", format="#,##0", locale=babel_locale(lang))
+
+
+def number(value: float | None, lang: str = "en", digits: int = 1) -> str:
+    """A plain number with the language's separators and a fixed number of decimals (12.3)."""
+    if _missing(value):
+        return "–"
+    return format_decimal(float(value), "#,##0" + ("." + "0" * digits if digits else ""), locale=babel_locale(lang))
 
 
 def ratio(value: float | None, lang: str = "en") -> str:
     """A multiple such as pipeline coverage (3.2x)."""
-    return "–" if _missing(value) else f"{float(value):,.1f}x"
+    return "–" if _missing(value) else format_decimal(float(value), "#,##0.0", locale=babel_locale(lang)) + "x"
 
 
 def day(value: date | None, lang: str = "en") -> str:
-    """A date the way the language writes it."""
+    """A date the way the language writes it (30 Jun 2026, 2026年6月30日)."""
     if value is None:
         return "–"
-    if lang == "zh":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return value.strftime("%-d %b %Y")
+    return format_skeleton("yMMMd", value, locale=babel_locale(lang))
+
+
+def month(value: date | None, lang: str = "en") -> str:
+    """A month the way the language writes it (Jun 2026, 2026年6月)."""
+    if value is None:
+        return "–"
+    return format_skeleton("yMMM", value, locale=babel_locale(lang))
+
+
+def short_day(value: date | None, lang: str = "en") -> str:
+    """A day of the year without the year (30 Jun, 6月30日), for dense axes."""
+    if value is None:
+        return "–"
+    return format_skeleton("MMMd", value, locale=babel_locale(lang))
+
+
+def plural(n: int, one: str, other: str, lang: str = "en") -> str:
+    """The word form CLDR's plural rule picks for n in the language (Chinese has one form)."""
+    rule = Locale.parse(babel_locale(lang)).plural_form
+    return one if rule(n) == "one" else other
 
 
 FORMATTERS = {"money": money, "percent": percent, "count": count, "days": days, "ratio": ratio}
@@ -145,6 +224,11 @@ FORMATTERS = {"money": money, "percent": percent, "count": count, "days": days, 
 def fmt(kind: str, value: object, lang: str = "en") -> str:
     """Format a value by the kind named in a metric definition."""
     return FORMATTERS[kind](value, lang)
+
+
+def fmt_short(kind: str, value: object, lang: str = "en") -> str:
+    """A value for a metric tile: money with at most three significant digits, other kinds as fmt."""
+    return money_short(value, lang) if kind == "money" else fmt(kind, value, lang)
 
 
 def tick_format(kind: str) -> str:

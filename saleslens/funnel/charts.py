@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout
+from saleslens.core.charts import PALETTE, base_layout, localize
 from saleslens.core.i18n import t
 
 _CLICK = "funnel.chart.click_hint"
@@ -107,34 +107,51 @@ def velocity(frame: pl.DataFrame, lang: str) -> go.Figure:
 
 
 def win_rates(frame: pl.DataFrame, overall: float | None, dimension: str, lang: str) -> go.Figure:
-    """Win rate per group as bars with 95% Wilson intervals, the count on each bar, the overall rate as a line."""
+    """Win rate per group as bars with 95% Wilson intervals, each count after its whisker, the overall rate a line."""
     rates = frame["win_rate"].to_list()
+    highs = [hi if hi is not None else (r or 0.0) for r, hi in zip(rates, frame["ci_high"].to_list(), strict=True)]
+    labels = frame["label"].to_list()
+    texts = [t("funnel.chart.win_rate_text", lang, rate=_pct(r["win_rate"], lang), won=r["won"], n=r["closed"])
+             for r in frame.iter_rows(named=True)]
     fig = go.Figure(go.Bar(
-        x=rates, y=frame["label"].to_list(), orientation="h", marker_color=PALETTE["actual"],
+        x=rates, y=labels, orientation="h", marker_color=PALETTE["actual"],
         error_x={"type": "data", "symmetric": False,
-                 "array": [hi - r for r, hi in zip(rates, frame["ci_high"].to_list(), strict=True)],
-                 "arrayminus": [r - lo for r, lo in zip(rates, frame["ci_low"].to_list(), strict=True)],
+                 "array": [hi - (r or 0.0) for r, hi in zip(rates, highs, strict=True)],
+                 "arrayminus": [(r or 0.0) - (lo if lo is not None else (r or 0.0))
+                                for r, lo in zip(rates, frame["ci_low"].to_list(), strict=True)],
                  "color": "#334155", "thickness": 1.5, "width": 5},
-        text=[t("funnel.chart.win_rate_text", lang, rate=_pct(r["win_rate"], lang), won=r["won"], n=r["closed"])
-              for r in frame.iter_rows(named=True)],
-        # Short bars cannot hold their label inside: write it after the bar instead.
-        textposition=["inside" if (r or 0) >= 0.15 else "outside" for r in rates], insidetextanchor="start",
+        text=texts, textposition="none",
         customdata=[[k, _pct(lo, lang), _pct(hi, lang)] for k, lo, hi in
                     zip(frame["group_key"].to_list(), frame["ci_low"].to_list(), frame["ci_high"].to_list(),
                         strict=True)],
         hovertemplate="%{y}: %{text}<br>" + t("funnel.chart.interval", lang) + ": %{customdata[1]} – "
         "%{customdata[2]}<extra></extra>",
     ))
+    # Each label after its whisker, on a white ground: inside the bar it sat on the whisker and under the overall line.
+    notes = [{"x": hi, "y": label, "text": text, "xanchor": "left", "xshift": 6, "showarrow": False,
+              "bgcolor": "rgba(255,255,255,0.9)", "font": {"size": 12}}
+             for hi, label, text in zip(highs, labels, texts, strict=True)]
+    fig.update_layout(annotations=notes)
     if overall is not None:
-        fig.add_vline(x=overall, line_dash="dash", line_color=PALETTE["target"],
-                      annotation_text=t("funnel.chart.overall", lang, rate=_pct(overall, lang)),
-                      annotation_position="top")
+        fig.add_vline(x=overall, line_dash="dash", line_color=PALETTE["target"])
+        # the overall rate's label above the plot, where no bar label can cover it
+        fig.add_annotation(x=overall, y=1, yref="paper", yanchor="bottom", showarrow=False,
+                           text=t("funnel.chart.overall", lang, rate=_pct(overall, lang)),
+                           font={"color": PALETTE["target"], "size": 12})
     title = t("funnel.chart.win_rate_title", lang, dimension=dimension)
     fig = base_layout(fig, title, t("funnel.chart.win_rate_axis", lang), dimension, "percent")
-    # Zoom to the rates shown (with their intervals), so rates of 15% and 25% do not look alike.
-    right = max([v for v in frame["ci_high"].to_list() if v is not None] + [overall or 0.0, 0.1])
-    fig.update_xaxes(tickformat=".0%", range=[0, min(1.02, right * 1.1)])
+    # Zoom to the rates shown (with their intervals), so rates of 15% and 25% do not look alike; room on the right
+    # for the labels, with ticks only up to 100%.
+    right = min(1.0, max([*highs, overall or 0.0, 0.1]))
+    fig.update_xaxes(tickformat=".0%", range=[0, right * 1.6], tickvals=_percent_ticks(right))
+    fig.update_layout(margin={"t": fig.layout.margin.t + 18})  # the overall label above the plot
     return _horizontal(fig, frame.height)
+
+
+def _percent_ticks(right: float) -> list[float]:
+    """Round percentage ticks from 0 up to `right` (at most 100%)."""
+    step = next(s for s in (0.05, 0.1, 0.2, 0.25) if right / s <= 6)
+    return [round(i * step, 4) for i in range(int(right / step + 1e-9) + 1)]
 
 
 def lead_funnel(total: dict, lang: str) -> go.Figure:
@@ -170,7 +187,7 @@ def payments(frame: pl.DataFrame, lang: str) -> go.Figure:
     ))
     fig = base_layout(fig, t("funnel.chart.pay_title", lang), t("funnel.chart.amount", lang), "", "money")
     fig.update_xaxes(tickformat="~s", tickprefix=_sym())
-    return _horizontal(fig, rows.height)
+    return localize(_horizontal(fig, rows.height), lang)
 
 
 def _wrap(text: str, width: int = 14) -> str:
@@ -221,7 +238,7 @@ def waterfall(frame: pl.DataFrame, lang: str, first: str, second: str) -> go.Fig
     fig.update_yaxes(range=[bottom, top + 0.35 * span], rangemode="normal")
     fig.update_xaxes(tickangle=0)
     fig.update_layout(hovermode="closest", height=480, showlegend=False, margin={"b": 80})
-    return fig
+    return localize(fig, lang)
 
 
 def click_hint(lang: str) -> str:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
 from saleslens.core.i18n import t
 from saleslens.rankings.scorecards import KPIS, NEUTRAL, is_rating, parse_quarter, quarter_of
 
@@ -63,7 +63,7 @@ def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     label = t(kpi.label_key, lang)
     fig = base_layout(fig, t("lb.chart.ranking_title", lang, kpi=label) + ends_note(data.height, ranked.height, lang),
                       label, t("lb.col.rep", lang), "count")
-    return _hbar_axes(fig, kpi.format, len(values))
+    return localize(_hbar_axes(fig, kpi.format, len(values)), lang)
 
 
 def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.Figure:
@@ -156,16 +156,16 @@ def compare_bars(categories: list[str], first: list[float | None], second: list[
     return fig
 
 
-def _period_label(start, end) -> str:
+def _period_label(start, end, lang: str = "en") -> str:
     """2026Q3 for a calendar quarter, else the first day."""
     q = quarter_of(start)
-    return q if parse_quarter(q) == (start, end) else f"{start:%d %b %Y}"
+    return q if parse_quarter(q) == (start, end) else i18n.day(start, lang)
 
 
 def score_history(history: pl.DataFrame, name: str, lang: str) -> go.Figure:
     """One rep's score per period with the rank written on each point."""
-    labels = [_period_label(s, e) for s, e in zip(history["period_start"].to_list(), history["period_end"].to_list(),
-                                                     strict=True)]
+    periods = zip(history["period_start"].to_list(), history["period_end"].to_list(), strict=True)
+    labels = [_period_label(s, e, lang) for s, e in periods]
     ranks = history["rank"].to_list()
     fig = go.Figure(go.Scatter(
         x=labels, y=history["score"].to_list(), mode="lines+markers+text",

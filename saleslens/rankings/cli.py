@@ -163,7 +163,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     for path in review.write(files, Path(args.out)):
         print(path)
     if review.pdf_language(lang) != lang:
-        sys.stderr.write("note: the PDF is in English; no Chinese font is installed\n")
+        sys.stderr.write(f"note: {review.MISSING_CJK_FONT}\n")
     sys.stderr.write(f"review pack written in {time.perf_counter() - started:.1f} s\n")
     return 0
 

@@ -9,9 +9,11 @@ fpdf2 primitives (no browser needed).
 from __future__ import annotations
 
 import html as html_lib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -302,7 +304,7 @@ def _trend_section(runner, req: Request, start: date, end: date, reps: tuple[str
     trend = scorecard_data.monthly_trend(runner, add_months(start, -3 * (TREND_QUARTERS - 1)), end, reps, teams, ramp)
     fig = charts.bookings_vs_target(trend, lang)
     fig.update_layout(title={"text": t("lb.chart.monthly_title", lang)})
-    labels = [f"{m:%b %Y}" for m in trend["month"].to_list()]
+    labels = [i18n.month(m, lang) for m in trend["month"].to_list()]
     texts = [f"{i18n.money(b, lang)} / {i18n.money(tg, lang)}"
              for b, tg in zip(trend["bookings"].to_list(), trend["target"].to_list(), strict=True)]
     top = max([v for v in trend["bookings"].to_list() + trend["target"].to_list() if v is not None] or [1])
@@ -661,15 +663,56 @@ def to_excel(pack: Pack) -> bytes:
     return export.to_excel(frames)
 
 
+# Chinese PDFs use Noto Sans CJK from Debian's fonts-noto-cjk (installed by .ci/run, named in the README): .ttc
+# collections under /usr/share/fonts/opentype/noto. Other installs (a single .otf/.ttf, WenQuanYi, Source Han) work too.
+FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
+CJK_PATTERNS = ("**/NotoSansCJK-Regular.ttc", "**/NotoSansCJK*-Regular.otf", "**/NotoSansSC*-Regular.*tf",
+                "**/NotoSansCJK*.ttc", "**/NotoSansSC*.ttf", "**/NotoSansCJK*.ttf", "**/SourceHanSans*.ttc",
+                "**/SourceHanSans*.otf", "**/wqy*.ttc", "**/wqy*.ttf", "**/DroidSansFallback*.ttf")
+MISSING_CJK_FONT = ("no Chinese font found (looked for Noto Sans CJK under /usr/share/fonts): install Debian's "
+                    "fonts-noto-cjk (apt-get install fonts-noto-cjk) for a Chinese PDF; it is written in English")
+
+
+@dataclass(frozen=True)
+class CjkFont:
+    """A font file with Chinese glyphs: regular and bold files, and the Simplified Chinese face of a collection."""
+
+    regular: Path
+    bold: Path
+    index: int = 0
+
+
 def cjk_font() -> Path | None:
-    """A TrueType font with Chinese glyphs, if the system has one (the PDF needs it for Chinese)."""
-    for pattern in ("**/NotoSansSC*.ttf", "**/NotoSansCJK*.ttf", "**/wqy*.ttf", "**/SourceHanSans*.ttf",
-                    "**/DroidSansFallback*.ttf"):
-        for root in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
+    """A font file with Chinese glyphs, if the system has one (the PDF needs it for Chinese)."""
+    found = _cjk_font()
+    return found.regular if found else None
+
+
+@cache
+def _cjk_font() -> CjkFont | None:
+    """The first installed CJK font by CJK_PATTERNS, with its bold sibling when there is one."""
+    for pattern in CJK_PATTERNS:
+        for root in FONT_ROOTS:
             found = sorted(root.glob(pattern)) if root.is_dir() else []
             if found:
-                return found[0]
+                regular = found[0]
+                bold = regular.with_name(regular.name.replace("Regular", "Bold"))
+                bold = bold if bold != regular and bold.exists() else regular
+                return CjkFont(regular, bold, _sc_face(regular))
     return None
+
+
+def _sc_face(path: Path) -> int:
+    """The Simplified Chinese face of a font collection (.ttc holds JP, KR, SC, TC...); 0 for a single font."""
+    if path.suffix.lower() != ".ttc":
+        return 0
+    try:
+        from fontTools.ttLib import TTCollection  # fpdf2's own dependency
+
+        names = [str(f["name"].getDebugName(4) or "") for f in TTCollection(str(path), lazy=True).fonts]
+    except Exception:  # an unreadable collection: its first face still has the CJK ideographs
+        return 0
+    return next((i for i, n in enumerate(names) if n.endswith((" SC", " CN", "SC Regular"))), 0)
 
 
 def _fonts() -> tuple[Path, Path] | None:
@@ -682,7 +725,10 @@ def _fonts() -> tuple[Path, Path] | None:
 
 def pdf_language(lang: str) -> str:
     """The language the PDF can be written in: Chinese needs a Chinese font, else English."""
-    return lang if lang == "en" or cjk_font() is not None else "en"
+    if lang == "en" or _cjk_font() is not None:
+        return lang
+    logging.getLogger("saleslens.review").warning(MISSING_CJK_FONT)
+    return "en"
 
 
 def to_pdf(pack: Pack) -> bytes:
@@ -693,10 +739,10 @@ def to_pdf(pack: Pack) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.set_margins(15, 15, 15)
     fonts = _fonts()
-    cjk = cjk_font() if pack.lang == "zh" else None
+    cjk = _cjk_font() if pack.lang == "zh" else None
     if cjk is not None:
-        pdf.add_font("Body", "", str(cjk))
-        pdf.add_font("Body", "B", str(cjk))
+        pdf.add_font("Body", "", str(cjk.regular), collection_font_number=cjk.index)
+        pdf.add_font("Body", "B", str(cjk.bold), collection_font_number=cjk.index)
         family, clean = "Body", str
     elif fonts:
         pdf.add_font("Body", "", str(fonts[0]))

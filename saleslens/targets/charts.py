@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
 from saleslens.core.i18n import money, percent, t
 from saleslens.targets.logic import Coverage, Forecast, Pace
 
@@ -17,18 +17,15 @@ TYPE_COLORS = {"call": "#2563eb", "email": "#0ea5e9", "meeting": "#16a34a", "dem
 
 def period_label(start: date, grain: str, lang: str) -> str:
     """A month as 'Jan 2026' (2026年1月) or a quarter as 'Q1 2026' (2026年第1季度)."""
+    if grain != "quarter":
+        return i18n.month(start, lang)  # CLDR's month names, as on every axis
     q = (start.month - 1) // 3 + 1
-    if lang == "zh":
-        return f"{start.year}年第{q}季度" if grain == "quarter" else f"{start.year}年{start.month}月"
-    return f"Q{q} {start.year}" if grain == "quarter" else start.strftime("%b %Y")
+    return f"{start.year}年第{q}季度" if lang == "zh" else f"Q{q} {start.year}"
 
 
 def tile_money(value: float | None, lang: str) -> str:
-    """Money short enough for a metric tile: in Chinese, whole 万 from 100万 up ($1,045万, not $1,044.8万)."""
-    if lang == "zh" and value is not None and 1e6 <= abs(value) < 1e8:
-        sign = "-" if value < 0 else ""
-        return f"{sign}{i18n.currency_symbol()}{abs(value) / 1e4:,.0f}万"
-    return money(value, lang)
+    """Money short enough for a metric tile ($1,045万, not $1,044.8万): i18n.money_short, as every tile."""
+    return i18n.money_short(value, lang)
 
 
 def attainment_trend(table: pl.DataFrame, grain: str, lang: str, cumulative: bool = False) -> go.Figure:
@@ -57,7 +54,7 @@ def attainment_trend(table: pl.DataFrame, grain: str, lang: str, cumulative: boo
         fig.add_annotation(text=t("targets.chart.partial_note", lang), xref="paper", yref="paper", x=0, y=-0.22,
                            showarrow=False, font={"size": 11, "color": PALETTE["neutral"]}, xanchor="left")
         fig.update_layout(margin={"b": 80})
-    return fig
+    return localize(fig, lang)
 
 
 def _hline(y: float, line: dict, text: str | None = None) -> tuple[dict, list[dict]]:
@@ -108,8 +105,8 @@ def pacing_chart(daily: pl.DataFrame, expected: pl.DataFrame, p: Pace, as_of: da
                       "text": t(word, lang, value=money(abs(p.gap), lang), pct=percent(abs(p.gap_pct or 0), lang, 0)),
                       "font": {"color": color, "size": 13}})
     fig = go.Figure(data=data, layout={"shapes": shapes, "annotations": notes, "xaxis": {"tickformat": "%d %b"}})
-    return base_layout(fig, t("targets.chart.pacing_title", lang), t("targets.chart.day_axis", lang),
-                       t("targets.chart.cum_bookings_axis", lang), "money")
+    return localize(base_layout(fig, t("targets.chart.pacing_title", lang), t("targets.chart.day_axis", lang),
+                       t("targets.chart.cum_bookings_axis", lang), "money"), lang)
 
 
 def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None, lang: str) -> go.Figure:
@@ -143,7 +140,7 @@ def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None,
                       t("targets.chart.bookings_axis", lang), "", "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "autorange": "reversed", "rangemode": "normal"},
                       hovermode="closest", height=120 + 48 * len(labels), margin={"l": 180, "t": 70})
-    return fig
+    return localize(fig, lang)
 
 
 def _money_ticks() -> dict:
@@ -165,7 +162,7 @@ def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     title = t("targets.chart.coverage_title", lang, ratio=i18n.ratio(cov.ratio, lang))
     fig = base_layout(fig, title, "", t("targets.chart.amount_axis", lang), "money")
     fig.update_layout(showlegend=False, hovermode="closest")
-    return fig
+    return localize(fig, lang)
 
 
 def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
@@ -196,7 +193,7 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Fi
     fig = base_layout(fig, title, t("targets.chart.gap_axis", lang), group_title, "count")
     fig.update_layout(xaxis=_money_ticks(), yaxis={"tickformat": "", "rangemode": "normal"}, hovermode="closest",
                       height=max(260, 90 + 26 * len(gaps)), showlegend=False)
-    return fig
+    return localize(fig, lang)
 
 
 def accuracy_chart(frame: pl.DataFrame, lang: str) -> go.Figure:
@@ -229,16 +226,18 @@ def activities_chart(weekly: pl.DataFrame, weekly_target: float | None, lang: st
         part = weekly.filter(pl.col("type") == kind).sort("week")
         fig.add_bar(x=part["week"].to_list(), y=part["per_rep"].to_list(), name=t(f"targets.activity.{kind}", lang),
                     marker_color=TYPE_COLORS[kind], hovertemplate="%{x|%d %b}: %{y:.1f}<extra>%{fullData.name}</extra>")
-    if weekly_target:
-        fig.add_hline(y=weekly_target, line={"color": PALETTE["target"], "width": 3, "dash": "dash"},
-                      annotation_text=t("targets.chart.activity_target", lang, value=f"{weekly_target:,.1f}"),
-                      annotation_position="top left")
+    weeks = sorted(set(weekly["week"].to_list()))
+    if weekly_target and weeks:
+        # The target as a dashed line named in the legend: its label written on the plot sat on the bars.
+        fig.add_scatter(x=weeks, y=[weekly_target] * len(weeks), mode="lines", hoverinfo="skip",
+                        name=t("targets.chart.activity_target", lang, value=i18n.number(weekly_target, lang)),
+                        line={"color": PALETTE["target"], "width": 3, "dash": "dash", "shape": "hvh"})
     fig = base_layout(fig, t("targets.chart.activities_title", lang), t("targets.chart.week_of_axis", lang),
                       t("targets.chart.per_rep_axis", lang), "count")
     fig.update_yaxes(tickformat=",.1f")
     fig.update_xaxes(tickformat="%d %b")
     fig.update_layout(barmode="stack", hovermode="x unified")
-    return fig
+    return localize(fig, lang)
 
 
 def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
@@ -256,35 +255,48 @@ def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
+# Colour-blind safe (ColorBrewer PuOr): orange well below target, near white at target, purple above; red and
+# green told the same story to one reader in twelve.
+HEAT_SCALE = [[0, "#b35806"], [0.4, "#fdb863"], [0.6667, "#f7f7f7"], [0.8, "#b2abd2"], [1, "#542788"]]
+
+
 def heatmap(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
-    """Attainment per group (rows) and month (columns); green at or above target, red well below, blank without one."""
+    """Attainment per group (rows) and month (columns): orange below target, purple above, blank without one; the
+    month in progress uncoloured with its attainment so far (it showed as a solid red 0% on its first day)."""
     months = sorted(table["period_start"].unique().to_list())
     groups = sorted(table["group_label"].unique().to_list(), reverse=True)
     cell = {(r["group_label"], r["period_start"]): r for r in table.iter_rows(named=True)}
+    running = {r["period_start"] for r in table.iter_rows(named=True) if r.get("partial")}
     z, text, hover = [], [], []
     for g in groups:
         z_row, t_row, h_row = [], [], []
         for m in months:
             r = cell.get((g, m), {})
             a = r.get("attainment")
-            z_row.append(min(a, 1.5) if a is not None else None)
-            t_row.append(percent(a, lang, 0) if a is not None else "")
+            shown = percent(a, lang, 0) if a is not None else ""
+            z_row.append(min(a, 1.5) if a is not None and m not in running else None)
+            t_row.append(t("targets.chart.heat_so_far", lang, pct=shown) if shown and m in running else shown)
             h_row.append(t("targets.chart.hover_heat", lang, group=g, month=period_label(m, "month", lang),
                            bookings=money(r.get("bookings"), lang), target=money(r.get("target"), lang),
-                           attainment=percent(a, lang, 0)))
+                           attainment=percent(a, lang, 0))
+                         + (" · " + t("targets.chart.in_progress", lang) if m in running else ""))
         z.append(z_row)
         text.append(t_row)
         hover.append(h_row)
+    x = [period_label(m, "month", lang) + ("<br>" + t("targets.chart.in_progress", lang) if m in running else "")
+         for m in months]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[period_label(m, "month", lang) for m in months], y=groups, text=text, texttemplate="%{text}",
+        z=z, x=x, y=groups, text=text, texttemplate="%{text}", textfont={"size": 11},
         customdata=hover, hovertemplate="%{customdata}<extra></extra>", zmin=0, zmax=1.5, zmid=1.0,
-        colorscale=[[0, "#dc2626"], [0.4, "#fca5a5"], [0.6667, "#f8fafc"], [0.8, "#86efac"], [1, "#15803d"]],
-        colorbar={"title": {"text": t("targets.chart.attainment", lang)}, "tickformat": ".0%"}, xgap=2, ygap=2,
+        colorscale=HEAT_SCALE,
+        colorbar={"title": {"text": t("targets.chart.attainment", lang)}, "tickformat": ".0%", "thickness": 12},
+        xgap=2, ygap=2,
     ))
     fig = base_layout(fig, t("targets.chart.heatmap_title", lang, group=group_title), t("targets.chart.month", lang),
                       group_title, "count")
-    fig.update_yaxes(tickformat="", rangemode="normal")
-    fig.update_layout(hovermode="closest", height=max(300, 120 + 34 * len(groups)))
+    fig.update_yaxes(tickformat="", rangemode="normal", automargin=True)
+    fig.update_xaxes(automargin=True)
+    fig.update_layout(hovermode="closest", height=max(300, 140 + 34 * len(groups)))
     return fig
 
 
@@ -299,4 +311,4 @@ def plan_chart(months: pl.DataFrame, lang: str) -> go.Figure:
     fig = base_layout(fig, t("targets.chart.plan_title", lang), t("targets.chart.month", lang),
                       t("targets.chart.target_axis", lang), "money")
     fig.update_layout(showlegend=False, hovermode="closest", height=320)
-    return fig
+    return localize(fig, lang)

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout
+from saleslens.core.charts import PALETTE, base_layout, localize
 from saleslens.core.i18n import t
 
 BIN = 0.1  # attainment bins of 10 points
@@ -51,12 +51,9 @@ def bin_labels() -> list[str]:
 
 
 def _legend_under_title(fig: go.Figure) -> go.Figure:
-    """Title on its own line and the legend under it, so neither covers the other in a half-width chart."""
-    fig.update_layout(
-        title={"yref": "container", "y": 0.97, "yanchor": "top"},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
-        margin={"t": 95},
-    )
+    """Title on its own line and the legend under it, so neither covers the other in a half-width chart (what
+    charts.base_layout now does for every chart; kept for the layouts cached here)."""
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"})
     return fig
 
 
@@ -120,4 +117,4 @@ def bookings_by_group(groups: pl.DataFrame, by: str, group_title: str, lang: str
                     "line": {"width": 4, "color": PALETTE["target"]}}},
     ]
     layout = _groups_layout(by, group_title, lang, len(names), groups.height, i18n.currency_symbol())
-    return _figure({"data": traces, "layout": layout})
+    return localize(_figure({"data": traces, "layout": layout}), lang)

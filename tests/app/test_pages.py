@@ -103,10 +103,10 @@ def test_chinese_labels_and_formats(tiny_data: Path, app: Callable[..., AppTest]
     assert_clean(at)
     assert at.title[0].value == "概览"
     shown = {m.label: m.value for m in at.metric}
-    # 9,000 is below 1万, so it is written in full; 55 days -> "55 天".
+    # 9,000 is below 1万, so it is written in full; 55 days -> "55天" (CLDR writes no space in Chinese).
     assert shown.get("成交额") == "$9,000"
     assert shown.get("达成率") == "31.6%"
-    assert tiles(at, "zh")["cycle_days"] == "55 天"
+    assert tiles(at, "zh")["cycle_days"] == "55天"
 
 
 def test_empty_data_dir_says_how_to_get_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -159,3 +159,15 @@ def test_bad_url_filter_warns_and_uses_defaults(
     assert at.session_state["f_regions"] == []
     assert at.query_params.get("period") == "this_quarter"
     assert "region" not in at.query_params
+
+
+def test_local_user_survives_a_reload(tiny_data: Path, app: Callable[..., AppTest]) -> None:
+    """Local mode writes the chosen user into the link; a reload (a new session on that link) keeps them."""
+    at = app(**H1)
+    assert at.selectbox(key="auth_user").value == "admin"  # the default login of a fresh users file
+    at.selectbox(key="auth_user").set_value("manager").run()
+    assert at.query_params.get("as") in ("manager", ["manager"])
+    reloaded = app(**H1, **{"as": "manager"})
+    assert_clean(reloaded)
+    assert reloaded.selectbox(key="auth_user").value == "manager"
+    assert app(**H1, **{"as": "nobody"}).selectbox(key="auth_user").value == "admin"  # unknown: the default

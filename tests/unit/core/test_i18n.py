@@ -180,6 +180,8 @@ FORMATS = [
     (i18n.money, 2.5e8, "zh", "$2.5亿"),
     (i18n.money, 9_999, "zh", "$9,999"),
     (i18n.money, 99_999_999, "zh", "$1.0亿"),
+    (i18n.money, 3_530_000, "zh", "$353.0万"),
+    (i18n.money, -12_345, "en", "-$12.3K"),
     (i18n.money, -12_345, "zh", "-$1.2万"),
     (i18n.money, None, "en", "–"),
     (i18n.money, NAN, "zh", "–"),
@@ -193,19 +195,28 @@ FORMATS = [
     (i18n.percent, NAN, "en", "–"),
     # days, counts, ratios
     (i18n.days, 52, "en", "52 days"),
-    (i18n.days, 52.4, "zh", "52 天"),
+    (i18n.days, 52.4, "zh", "52天"),  # CLDR writes no space in Chinese
+    (i18n.days, 1, "en", "1 day"),  # CLDR's plural rule: one day, not "1 days"
+    (i18n.days, 1_234, "en", "1,234 days"),
+    (i18n.count, 1_234_567, "zh", "1,234,567"),
     (i18n.days, None, "en", "–"),
     (i18n.count, 12_345, "en", "12,345"),
     (i18n.count, None, "zh", "–"),
     (i18n.ratio, 1000 / 11000 * 10, "en", "0.9x"),
     (i18n.ratio, 3.21, "zh", "3.2x"),
     (i18n.ratio, None, "en", "–"),
+    (i18n.number, 40 * 12 / 52, "en", "9.2"),
+    (i18n.number, 1234.56, "zh", "1,234.6"),
     # dates
     (i18n.day, date(2026, 6, 30), "en", "30 Jun 2026"),
     (i18n.day, date(2026, 1, 5), "en", "5 Jan 2026"),
     (i18n.day, date(2026, 6, 30), "zh", "2026年6月30日"),
     (i18n.day, date(2026, 1, 5), "zh", "2026年1月5日"),
     (i18n.day, None, "zh", "–"),
+    (i18n.month, date(2026, 6, 1), "en", "Jun 2026"),
+    (i18n.month, date(2026, 6, 1), "zh", "2026年6月"),  # month names follow the language
+    (i18n.short_day, date(2026, 1, 5), "en", "5 Jan"),
+    (i18n.short_day, date(2026, 1, 5), "zh", "1月5日"),
 ]
 
 
@@ -223,9 +234,60 @@ def test_money_full_digits_and_currency_setting(monkeypatch: pytest.MonkeyPatch)
     assert i18n.money(15_000, "zh") == "¥1.5万"
 
 
+def test_money_in_any_reporting_currency() -> None:
+    """The reporting currency's symbol prefixes every amount; units still follow the language."""
+    try:
+        i18n.use_currency("EUR")
+        assert i18n.money(1_500_000, "en") == "€1.5M"
+        assert i18n.money(1_500_000, "zh") == "€150.0万"
+        i18n.use_currency("COP")
+        assert i18n.money(2_000, "en") == "COP\u20092.0K"
+    finally:
+        i18n.use_currency(None)
+
+
+@pytest.mark.parametrize(("value", "lang", "text"), [
+    (2_000_000, "en", "$2M"), (2_500_000, "en", "$2.5M"), (2_000_000, "zh", "$200万"), (0, "zh", "$0"),
+    (10_440_000, "zh", "$1,044万"), (1_250_000, "en", "$1.25M"), (-1_500, "zh", "-$1,500"),
+])
+def test_money_ticks_drop_a_trailing_zero(value: float, lang: str, text: str) -> None:
+    assert i18n.money_tick(value, lang) == text
+
+
+def test_unknown_language_formats_as_english() -> None:
+    assert i18n.money(1_234_567, "xx") == "$1.2M"
+    assert i18n.day(date(2026, 6, 30), "xx") == "30 Jun 2026"
+
+
+def test_plural_follows_the_language() -> None:
+    assert i18n.plural(1, "deal", "deals", "en") == "deal"
+    assert i18n.plural(2, "deal", "deals", "en") == "deals"
+    assert i18n.plural(1, "笔", "笔们", "zh") == "笔们"  # Chinese has one form: CLDR calls it "other"
+
+
 def test_fmt_by_metric_kind() -> None:
     assert [i18n.fmt(m.format, None) for m in METRICS.values()] == ["–"] * len(METRICS)
     assert i18n.fmt("money", 1_500) == "$1.5K"
     assert i18n.fmt("percent", 0.5, "zh") == "50.0%"
     for kind in ("money", "percent", "count", "days", "ratio"):
         assert i18n.tick_format(kind)
+
+
+def test_access_reasons_are_translated() -> None:
+    """The "you see nothing because ..." reasons read in Chinese on a Chinese page; English stays as the CLI prints."""
+    import polars as pl
+
+    from saleslens.core import access
+
+    reps = pl.DataFrame({"rep_id": ["R1"], "name": ["Ann"], "role": ["Rep"], "manager_id": [None], "team": ["A"],
+                         "active": [True]})
+    users = [None, access.User("x", "X", "boss"), access.User("l", "L", "leader"), access.User("r", "R", "rep", "R9"),
+             access.User("r", "R", "rep", "R1")]
+    grants = [access.grant(None, reps, login="kim@example.com"), *(access.grant(u, reps) for u in users)]
+    assert grants[0].reason_in("zh") == ("您已以 kim@example.com 登录，但用户文件（数据目录中的 users.toml）中没有您；"
+                                         "请管理员添加。")
+    assert grants[3].reason == "leader: every rep" and grants[3].reason_in("zh") == "销售负责人：全部销售代表"
+    assert grants[4].reason_in("zh") == "您的销售代表编号“R9”不在此快照的销售代表中。"
+    for g in grants:
+        assert g.reason_in("en") == g.reason
+        assert g.reason_in("zh") != g.reason and "{" not in g.reason_in("zh")

@@ -136,7 +136,7 @@ def test_waterfall_figure_adds_up_and_opens_categories() -> None:
     assert [c[0] for c in bar.customdata] == list(funnel.WATERFALL)
     # The last change bar ends where the second total starts: 16,100 + changes = 8,100.
     assert bar.base[8] + bar.y[8] == bar.y[9] == 8100.0
-    assert fig.layout.title.text.startswith("Open pipeline from 2026-06-23 to 2026-06-30")
+    assert fig.layout.title.text.replace("<br>", " ").startswith("Open pipeline from 2026-06-23 to 2026-06-30")
     assert fig.layout.yaxis.title.text
 
 

@@ -129,6 +129,30 @@ def test_chinese_pack(tmp_path: Path) -> None:
         runner.close()
     assert "季度评估" in files.html.decode("utf-8")
     assert pdf_pages(files.pdf) >= 1
+    if review.cjk_font() is not None:  # fonts-noto-cjk, as .ci/run installs: the PDF is the Chinese pack
+        assert review.pdf_language("zh") == "zh"
+        assert b"NotoSansCJK" in files.pdf or b"Noto" in files.pdf
+
+
+def test_cjk_font_is_found_in_a_collection_or_reported_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A .ttc under a font folder is found with its bold sibling; with none, the PDF is English and the log says
+    which package to install."""
+    folder = tmp_path / "opentype" / "noto"
+    folder.mkdir(parents=True)
+    (folder / "NotoSansCJK-Regular.ttc").write_bytes(b"not a real font")
+    (folder / "NotoSansCJK-Bold.ttc").write_bytes(b"not a real font")
+    monkeypatch.setattr(review, "FONT_ROOTS", (tmp_path,))
+    review._cjk_font.cache_clear()
+    try:
+        found = review._cjk_font()
+        assert found == review.CjkFont(folder / "NotoSansCJK-Regular.ttc", folder / "NotoSansCJK-Bold.ttc", 0)
+        monkeypatch.setattr(review, "FONT_ROOTS", (tmp_path / "empty",))
+        review._cjk_font.cache_clear()
+        assert review.pdf_language("zh") == "en" and review.pdf_language("en") == "en"
+        assert "fonts-noto-cjk" in caplog.text
+    finally:
+        review._cjk_font.cache_clear()
 
 
 @pytest.mark.parametrize(

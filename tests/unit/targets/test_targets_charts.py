@@ -56,6 +56,34 @@ def test_members_gap_chart_keeps_the_extremes_of_a_long_list() -> None:
     fig = ch.members_gap_chart(table, "Rep", "en").to_plotly_json()
     bars = fig["data"][0]
     assert list(bars["y"]) == [f"R{i:03d}" for i in range(99, 84, -1)] + [f"R{i:03d}" for i in range(14, -1, -1)]
-    assert "the top 15 and bottom 15 of 100 (all in the table)" in fig["layout"]["title"]["text"]
+    assert "the top 15 and bottom 15 of 100 (all in the table)" in fig["layout"]["title"]["text"].replace("<br>", " ")
     short = ch.members_gap_chart(table.head(30), "Rep", "en").to_plotly_json()
-    assert len(short["data"][0]["y"]) == 30 and "bottom" not in short["layout"]["title"]["text"]
+    assert len(short["data"][0]["y"]) == 30 and "bottom" not in short["layout"]["title"]["text"].replace("<br>", " ")
+
+
+def test_heatmap_shows_the_month_in_progress_uncoloured_on_a_colour_blind_safe_scale() -> None:
+    from datetime import date
+
+    table = pl.DataFrame({
+        "group_label": ["East", "East"], "period_start": [date(2026, 5, 1), date(2026, 6, 1)],
+        "partial": [False, True], "bookings": [1200.0, 0.0], "target": [1000.0, 1000.0], "attainment": [1.2, 0.0],
+    })
+    fig = ch.heatmap(table, "Team", "en")
+    heat = fig.data[0]
+    # May is done (120%, coloured); June runs: no colour (z empty) and its 0% said to be so far
+    assert list(heat.z[0]) == [1.2, None]
+    assert list(heat.text[0]) == ["120%", "0% so far"]
+    assert list(heat.x) == ["May 2026", "Jun 2026<br>in progress"]
+    colours = [c for _, c in heat.colorscale]
+    assert not {"#dc2626", "#15803d", "#16a34a"} & set(colours)  # no red/green pair
+
+
+def test_activity_target_is_a_legend_entry_not_a_label_on_the_bars() -> None:
+    from datetime import date
+
+    weekly = pl.DataFrame({"week": [date(2026, 6, 1), date(2026, 6, 8)], "type": ["call", "call"],
+                           "per_rep": [8.0, 11.0]})
+    fig = ch.activities_chart(weekly, 40 * 12 / 52, "en")
+    line = fig.data[-1]
+    assert line.name == "Target 9.2 a week" and list(line.y) == [40 * 12 / 52] * 2  # 480 a year / 52 weeks
+    assert not fig.layout.annotations
