@@ -13,6 +13,7 @@ from saleslens.core import i18n
 from saleslens.core.i18n import t
 from saleslens.health import load as health_load
 from ui import context, widgets
+from ui import money as ui_money
 
 MONEY_COLS = {"amount"}
 PERCENT_COLS = {"completeness", "share_without"}
@@ -22,8 +23,9 @@ lang, snap = ctx.lang, ctx.snapshot
 
 
 def columns(frame: pl.DataFrame) -> dict:
-    """Translated column headers with money, percent and date formats."""
-    return widgets.column_config(frame, "health.col", lang, MONEY_COLS, PERCENT_COLS)
+    """Translated column headers with money, percent and date formats; the amounts' currency named."""
+    return ui_money.deal_columns(widgets.column_config(frame, "health.col", lang, MONEY_COLS, PERCENT_COLS), frame,
+                                 lang)
 
 
 def table(frame: pl.DataFrame, name: str, key: str) -> None:

@@ -14,6 +14,8 @@ final as (
         d.product_name,
         d.stage,
         d.status,
+        d.amount_original,
+        d.currency,
         d.created_date,
         d.stage_position
     from deals d
