@@ -86,3 +86,17 @@ def test_with_original_puts_them_beside_the_amount() -> None:
     assert money.with_original(plain).columns == ["id", "amount", "stage"]
 
 
+
+
+def test_review_pack_tables_add_them_only_with_currencies(two_currencies: store.Snapshot,
+                                                         single_currency: store.Snapshot) -> None:
+    """The review pack's open-deals table: original amount and currency after the amount, only when deals have a
+    currency; the single-currency pack keeps its columns."""
+    from saleslens.rankings import review
+
+    with_money = Runner(two_currencies).run("rep_open_deals_by_deal", as_of=date(2026, 6, 30))
+    cols = [c for c, _, _ in review._with_original(review.OPEN_SPEC, with_money)]
+    assert cols == ["owner_name", "account_name", "stage", "amount", "amount_original", "currency",
+                    "expected_close_date", "age_days"]
+    plain = Runner(single_currency).run("rep_open_deals_by_deal", as_of=date(2026, 6, 30))
+    assert review._with_original(review.OPEN_SPEC, plain) == review.OPEN_SPEC
