@@ -125,7 +125,7 @@ def main() -> None:
     sidebar.sync_url(lang, snap.id, snaps[-1].id, chosen)
     context.set_current(context.Context(lang, data_dir, snap, runner, chosen, grant))
     st.sidebar.caption(
-        t("app.snapshot_caption", lang, date=snap.as_of.isoformat(), snapshot=snap.id,
+        t("app.snapshot_caption", lang, date=snap.as_of.isoformat(), snapshot=sidebar.snapshot_label(snap, lang),
           source=snap.manifest.get("source", ""))
     )
     if grant.rep_ids is not None and not grant.rep_ids:

@@ -19,6 +19,7 @@ from saleslens.funnel import load as funnel_load
 from saleslens.funnel import logic as funnel
 from saleslens.funnel.load import FunnelView
 from ui import context, widgets
+from ui import money as ui_money
 
 ctx = context.current()
 lang = ctx.lang
@@ -29,8 +30,9 @@ PERCENT_COLS = {"conv_from_prev", "conv_from_top", "to_won", "win_rate", "ci_low
 
 
 def columns(frame: pl.DataFrame) -> dict:
-    """Translated column headers with money, percent and date formats."""
-    return widgets.column_config(frame, "funnel.col", lang, MONEY_COLS, PERCENT_COLS)
+    """Translated column headers with money, percent and date formats; the amounts' currency named."""
+    return ui_money.deal_columns(widgets.column_config(frame, "funnel.col", lang, MONEY_COLS, PERCENT_COLS), frame,
+                                 lang)
 
 
 def table(frame: pl.DataFrame, name: str, key: str) -> None:
@@ -91,6 +93,7 @@ def choices(open_tab: str) -> funnel_load.Choices:
 # ---- title, which funnel is which, and what needs history
 st.title(t("funnel.title", lang))
 st.caption(t("funnel.caption", lang, period=funnel_load.period_text(ctx.filters.start, ctx.filters.end, lang)))
+ui_money.notes(ctx)
 if not ctx.snapshot.has("stage_changes"):
     st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")
 

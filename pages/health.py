@@ -14,6 +14,7 @@ from saleslens.core.i18n import t
 from saleslens.health import load as health_load
 from saleslens.health.words import plural
 from ui import context, widgets
+from ui import money as ui_money
 
 MONEY_COLS = {"amount"}
 PERCENT_COLS = {"completeness", "share_without"}
@@ -23,8 +24,9 @@ lang, snap = ctx.lang, ctx.snapshot
 
 
 def columns(frame: pl.DataFrame) -> dict:
-    """Translated column headers with money, percent and date formats."""
-    return widgets.column_config(frame, "health.col", lang, MONEY_COLS, PERCENT_COLS)
+    """Translated column headers with money, percent and date formats; the amounts' currency named."""
+    return ui_money.deal_columns(widgets.column_config(frame, "health.col", lang, MONEY_COLS, PERCENT_COLS), frame,
+                                 lang)
 
 
 def table(frame: pl.DataFrame, name: str, key: str) -> None:

@@ -1,7 +1,8 @@
 """Import: upload a CRM export, choose or edit a mapping, check and preview it, publish it, read the report.
 
 Thin page: uploads -> saleslens.ingest (prepare: read, map, check; publish: atomic) -> report tables -> st.*.
-Nothing is written to the data directory until Publish, and then in one step (see saleslens/ingest/publish.py).
+Nothing is written to the data directory until Publish, and then in one step (see saleslens/ingest/publish.py);
+with the weekly backfill, one step per rebuilt week and then the export's own snapshot (saleslens/ingest/backfill.py).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from datetime import date
 
 import streamlit as st
 
-from saleslens.core import access, i18n
+from saleslens.core import access, i18n, store
 from saleslens.core.i18n import t
-from saleslens.ingest import ImportFailed, MappingError, build, publish, readers
+from saleslens.ingest import ImportFailed, MappingError, backfill, build, publish, readers
 from saleslens.ingest import mapping as mp
 from saleslens.ingest import report as rp
 from ui import context
@@ -41,6 +42,7 @@ def show_report(report: dict) -> None:
               encoding=f.get("encoding") or "–", delimiter=f.get("delimiter") or "–")
             for f in report["files"]
         ))
+    show_money_and_export(report)
     sections = (("sources", "ingest.section.sources"), ("rejected", "ingest.section.rejected"),
                 ("unlinked", "ingest.section.unlinked"), ("normalised", "ingest.section.normalised"),
                 ("derived", "ingest.section.derived"), ("warnings", "ingest.section.warnings"),
@@ -54,6 +56,48 @@ def show_report(report: dict) -> None:
     if "diff" in report:
         st.markdown(f"**{t('ingest.section.diff', lang)}**")
         st.markdown("\n".join(f"- {line}" for line in rp.diff_lines(report, lang)))
+
+
+def show_money_and_export(report: dict) -> None:
+    """An adapter's notes on the export, the reporting currency and deals per currency, and each currency that had
+    no usable rate as a warning naming the deals it affects."""
+    for title, lines in (("import.export_notes", rp.export_lines(report, lang)),
+                         ("import.currency_notes", rp.currency_lines(report, lang))):
+        if lines:
+            st.markdown(f"**{t(title, lang)}**")
+            st.markdown("\n".join(f"- {line}" for line in lines))
+    money = report.get("currency") or {}
+    for item in money.get("missing") or []:
+        st.warning(t("ingest.problem.no_rate", lang, currency=item["currency"] or "?", rate=item["rate"] or "-",
+                     deals=item["deals"], examples=", ".join(item["examples"]),
+                     reporting=money.get("reporting") or "?"))
+
+
+def weeks_to_rebuild(prepared: build.Prepared) -> list[date]:
+    """The past weeks a backfill would publish now: none without history; weeks already published are kept."""
+    if prepared.history is None or prepared.history.is_empty():
+        return []
+    have = {s.as_of for s in store.list_snapshots(data_dir)}
+    return [d for d in backfill.week_ends(backfill.first_day(prepared), prepared.as_of) if d not in have]
+
+
+def publish_checked(prepared: build.Prepared, rebuild: bool) -> tuple[store.Snapshot, list[str]]:
+    """Publish the checked import, with the weeks rebuilt from its history first when asked; the export's snapshot
+    and the ids of the rebuilt ones. Progress shows over the weeks."""
+    bar = st.progress(0.0)
+    weeks = weeks_to_rebuild(prepared) if rebuild else []
+    done = []
+
+    def tell(frac: float, msg: str) -> None:
+        if msg.startswith("backfilling "):  # backfill.publish_weekly's message for each week
+            done.append(msg)
+            msg = t("import.backfilling", lang, day=msg.removeprefix("backfilling "), n=len(done), count=len(weeks))
+        bar.progress(min(max(frac, 0.0), 1.0), text=msg)
+
+    if not rebuild or prepared.history is None or prepared.history.is_empty():
+        return publish.publish(prepared, data_dir, progress=tell), []
+    snaps = backfill.publish_weekly(prepared, data_dir, tell)
+    return snaps[-1], [s.id for s in snaps[:-1]]
 
 
 def show_failure(failed: ImportFailed) -> None:
@@ -76,6 +120,16 @@ def preview(prepared: build.Prepared) -> None:
         tab.dataframe(tables[name].head(PREVIEW_ROWS), hide_index=True, width="stretch")
 
 
+def show_weeks(prepared: build.Prepared) -> None:
+    """What the backfill will add on Publish, or why it cannot."""
+    weeks = weeks_to_rebuild(prepared)
+    if weeks:
+        st.info(t("import.backfill_weeks", lang, count=len(weeks), first=i18n.day(weeks[0], lang),
+                  last=i18n.day(weeks[-1], lang)))
+    elif prepared.history is None or prepared.history.is_empty():
+        st.warning(t("import.backfill_no_history", lang))
+
+
 def signature(files: list[tuple[str, bytes]], text: str, as_of: date | None, max_rejected: int) -> str:
     """A fingerprint of everything the check depends on, so Publish only publishes what was checked."""
     h = hashlib.sha256()
@@ -89,14 +143,16 @@ st.title(t("import.title", lang))
 st.caption(t("import.caption", lang))
 
 if done := st.session_state.get(_PUBLISHED):
-    snapshot_id, report = done
+    snapshot_id, report, rebuilt = done
     st.success(t("import.published", lang, snapshot=snapshot_id))
+    if rebuilt:
+        st.success(t("ingest.report.backfilled", lang, count=len(rebuilt), first=rebuilt[0], last=rebuilt[-1]))
     with st.expander(t("import.published_report", lang), expanded=True):
         show_report(report)
 
 # ----------------------------------------------------------------------------- 1. files
 st.subheader(t("import.step_files", lang))
-uploads = st.file_uploader(t("import.files", lang), type=["csv", "tsv", "txt", "xlsx", "xlsm"],
+uploads = st.file_uploader(t("import.files", lang), type=["csv", "tsv", "txt", "xlsx", "xlsm", "zip"],
                            accept_multiple_files=True, key="import_files", help=t("import.files_help", lang))
 files = [(u.name, u.getvalue()) for u in uploads or []]
 
@@ -129,6 +185,9 @@ c1, c2 = st.columns(2)
 as_of = c1.date_input(t("import.as_of", lang), value=None, key="import_as_of", help=t("import.as_of_help", lang))
 max_rejected = int(c2.number_input(t("import.max_rejected", lang), min_value=0, value=0, step=1,
                                    key="import_max_rejected", help=t("import.max_rejected_help", lang)))
+# Only an adapter's export (Salesforce: OpportunityHistory) carries the deals' past states to rebuild weeks from.
+rebuild = chosen is not None and chosen.adapter is not None and st.checkbox(
+    t("import.backfill", lang), key="import_backfill", help=t("import.backfill_help", lang))
 sig = signature(files, text, as_of, max_rejected)
 b1, b2 = st.columns(2)
 check = b1.button(t("import.check", lang), key="import_check", disabled=not files or chosen is None,
@@ -161,13 +220,12 @@ publish_clicked = b2.button(t("import.publish", lang), key="import_publish", typ
 
 if publish_clicked and ready:
     _, prepared, _ = checked
-    with st.status(t("import.publishing", lang), expanded=False) as status:
-        bar = st.progress(0.0)
-        snap = publish.publish(prepared, data_dir,
-                               progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+    with st.status(t("import.publishing", lang), expanded=rebuild) as status:
+        snap, rebuilt = publish_checked(prepared, rebuild)
         status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
-    access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
-    st.session_state[_PUBLISHED] = (snap.id, snap.manifest["import_report"])
+    access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}"
+                 + (f", {len(rebuilt)} week(s) rebuilt from history" if rebuilt else ""))
+    st.session_state[_PUBLISHED] = (snap.id, snap.manifest["import_report"], rebuilt)
     st.session_state.pop(_CHECKED, None)
     # Show the new snapshot everywhere, even when it is dated before the latest one: forget the viewer's
     # snapshot choice and put the new one in the link, which the sidebar reads when it has no choice.
@@ -185,6 +243,8 @@ elif checked is not None:
         _, prepared, report = checked
         st.success(t("import.ready", lang, as_of=i18n.day(prepared.as_of, lang),
                      deals=i18n.count(prepared.tables["opportunities"].height, lang)))
+        if rebuild:
+            show_weeks(prepared)
         show_report(report)
         st.markdown(f"**{t('import.preview', lang)}**")
         preview(prepared)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from saleslens.core import i18n
 from saleslens.core.i18n import t
+from saleslens.core.money import ORIGINAL
 from saleslens.rankings import charts as lbc
 from saleslens.rankings import definitions as scorecard_defs
 from saleslens.rankings import load as rl
@@ -17,6 +18,7 @@ from saleslens.rankings import ratings, review, scorecards
 from saleslens.rankings.data import TREND_PERIODS
 from saleslens.rankings.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, Definition
 from ui import context, widgets
+from ui import money as ui_money
 from ui.saved import visibility_choice
 
 NUMBER_FORMATS = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f"}
@@ -126,7 +128,8 @@ def render_board(head: rl.Header, role: str) -> None:
     if drill:
         deals = rl.load_rep_deals(ctx, view, drill)
         st.caption(t("lb.drill_caption", lang, name=names.get(drill, drill), n=deals.height))
-        st.dataframe(deals.drop("owner_id"), hide_index=True, width="stretch")
+        st.dataframe(deals.drop("owner_id"), hide_index=True, width="stretch",
+                     column_config=ui_money.deal_columns({}, deals, lang))
     widgets.downloads(lb.table.drop("trend"), f"leaderboard_{role}_{kpi}", lang, key="lb_board_dl")
 
 
@@ -272,7 +275,8 @@ def render_profile(head: rl.Header, role: str) -> None:
     st.markdown(f"**{t('lb.review.open_deals', lang)}** · " + t(
         "lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang)))
     st.dataframe(
-        open_deals.select("opportunity_id", "account_name", "stage", "amount", "expected_close_date", "age_days",
+        open_deals.select("opportunity_id", "account_name", "stage", "amount",
+                          *[c for c in ORIGINAL if c in open_deals.columns], "expected_close_date", "age_days",
                           "overdue"),
         hide_index=True, width="stretch",
         column_config={
@@ -282,7 +286,7 @@ def render_profile(head: rl.Header, role: str) -> None:
             "expected_close_date": st.column_config.DateColumn(t("lb.col.expected_close", lang)),
             "age_days": st.column_config.NumberColumn(t("lb.col.age", lang)),
             "overdue": st.column_config.CheckboxColumn(t("lb.col.overdue", lang)),
-        },
+        } | ui_money.deal_columns({}, open_deals, lang),
     )
     widgets.downloads(open_deals, f"open_deals_{p.rep}", lang, key="lb_open_dl")
 

@@ -12,6 +12,7 @@ from saleslens.core.i18n import t
 from saleslens.kpis.registry import GROUP_BY, METRICS
 from saleslens.overview import load as overview_load
 from ui import context, widgets
+from ui import money as ui_money
 
 ctx = context.current()
 lang, f = ctx.lang, ctx.filters
@@ -33,6 +34,7 @@ if f.start and f.end:
                  prev_end=i18n.day(view.previous.end, lang)))
 else:
     st.caption(t("overview.caption_all_time", lang))
+ui_money.notes(ctx)
 
 if view.no_deals:
     st.info(t("overview.no_deals", lang))

@@ -44,16 +44,20 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_SQL_TYPES = {
+    pl.String: "varchar", pl.Date: "date", pl.Datetime: "timestamp", pl.Float64: "double",
+    pl.Int64: "bigint", pl.Boolean: "boolean",
+}
+
+
+def _nulls(columns: list[schema.Column]) -> list[str]:
+    """Typed empty values for some schema columns, as SELECT items."""
+    return [f"cast(null as {_SQL_TYPES[type(c.dtype)]}) as {c.name}" for c in columns]
+
+
 def _empty_select(table: str) -> str:
     """A typed zero-row SELECT for a table the dataset does not have."""
-    types = {
-        pl.String: "varchar", pl.Date: "date", pl.Datetime: "timestamp", pl.Float64: "double",
-        pl.Int64: "bigint", pl.Boolean: "boolean",
-    }
-    cols = ", ".join(
-        f"cast(null as {types[type(c.dtype)]}) as {c.name}" for c in schema.TABLES[table].columns
-    )
-    return f"select {cols} where false"
+    return f"select {', '.join(_nulls(schema.TABLES[table].columns))} where false"
 
 
 def _source(snap: store.Snapshot, table: str) -> str:
@@ -69,7 +73,13 @@ def _source(snap: store.Snapshot, table: str) -> str:
             f"where {spec.event_time} <= timestamp {_literal(limit)}"
         )
     path = snap.table_path(table)
-    return f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
+    if not path:
+        return _empty_select(table)
+    # A snapshot published before an optional column joined the schema (opportunities.currency, amount_original)
+    # lacks it: the view still has it, empty, so every query can name every schema column.
+    have = set(pl.read_parquet_schema(path))
+    fill = _nulls([c for c in spec.columns if c.name not in have])
+    return f"select *{''.join(', ' + f for f in fill)} from read_parquet({_literal(str(path))})"
 
 
 _HISTORY_COLUMNS = "opportunity_id, owner_id, stage, status, expected_close_date, close_date, amount, forecast_category"

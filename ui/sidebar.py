@@ -23,13 +23,19 @@ def language() -> str:
     )
 
 
+def snapshot_label(snap: store.Snapshot, lang: str) -> str:
+    """A snapshot's id, saying so when an import rebuilt it from the deals' history (--backfill weekly)."""
+    return t("app.snapshot_rebuilt", lang, snapshot=snap.id) if snap.manifest.get("backfilled") else snap.id
+
+
 def snapshot_picker(snaps: list[store.Snapshot], lang: str) -> str:
     """The snapshot picker, newest first; an unknown id in the link falls back to the newest."""
     ids = [s.id for s in reversed(snaps)]
+    labels = {s.id: snapshot_label(s, lang) for s in snaps}
     if st.session_state.get("snapshot") not in ids:
         wanted = st.query_params.get("snapshot", ids[0])
         st.session_state["snapshot"] = wanted if wanted in ids else ids[0]
-    return st.sidebar.selectbox(t("filter.snapshot", lang), ids, key="snapshot")
+    return st.sidebar.selectbox(t("filter.snapshot", lang), ids, key="snapshot", format_func=labels.get)
 
 
 def _init_from_url(today: date, options: pl.DataFrame, lang: str) -> None:

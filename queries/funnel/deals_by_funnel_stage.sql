@@ -60,7 +60,7 @@ reach as (
 final as (
     select
         r.opportunity_id, r.account_name, r.owner_name, r.team, r.region, r.segment, r.product_name, r.source,
-        r.created_date, r.stage, r.status, r.amount, r.expected_close_date, r.close_date,
+        r.created_date, r.stage, r.status, r.amount, r.amount_original, r.currency, r.expected_close_date, r.close_date,
         rs.stage as reached_stage, r.regressed
     from reach r
     cross join inputs i

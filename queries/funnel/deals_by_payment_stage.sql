@@ -40,6 +40,7 @@ billing as (
 final as (
     select
         w.opportunity_id, w.account_name, w.owner_name, w.team, w.product_name, w.close_date, w.amount,
+        w.amount_original, w.currency,
         cast(coalesce(b.invoices, 0) as bigint) as invoices,
         coalesce(b.invoiced_amount, 0) as invoiced_amount,
         coalesce(b.paid_amount, 0) as paid_amount,

@@ -35,7 +35,8 @@ final as (
     select
         coalesce(g.group_key, '(none)') as group_key, g.opportunity_id, g.account_name, g.owner_name, g.team,
         g.region, g.segment, g.industry, g.product_name, g.source, g.created_date, g.close_date,
-        cycle_days(g.created_date, g.close_date) as cycle_days, g.status, g.amount, g.lost_reason
+        cycle_days(g.created_date, g.close_date) as cycle_days, g.status, g.amount,
+        g.amount_original, g.currency, g.lost_reason
     from grouped g
     cross join inputs i
     where i.pick is null or coalesce(g.group_key, '(none)') = i.pick

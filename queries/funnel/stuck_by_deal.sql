@@ -79,7 +79,7 @@ stuck as materialized (
 ),
 final as (
     select
-        d.opportunity_id, d.account_name, d.owner_name, d.team, d.stage, d.amount,
+        d.opportunity_id, d.account_name, d.owner_name, d.team, d.stage, d.amount, d.amount_original, d.currency,
         cast(s.entered_at as date) as entered_stage,
         s.days_in_stage,
         s.p90_days as stage_p90_days,

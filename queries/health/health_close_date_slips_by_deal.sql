@@ -46,6 +46,8 @@ final as (
         d.stage,
         d.status,
         d.amount,
+        d.amount_original,
+        d.currency,
         p.pushes,
         p.first_expected,
         p.last_expected,

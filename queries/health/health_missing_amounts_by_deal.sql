@@ -15,6 +15,8 @@ final as (
         d.stage,
         d.status,
         d.amount,
+        d.amount_original,
+        d.currency,
         d.created_date,
         d.stage_position
     from deals d

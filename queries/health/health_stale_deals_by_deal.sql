@@ -33,6 +33,8 @@ final as (
         d.account_name,
         d.stage,
         d.amount,
+        d.amount_original,
+        d.currency,
         d.created_date,
         d.expected_close_date,
         l.last_activity,

@@ -12,7 +12,7 @@ with
 picked as (
     select
         d.opportunity_id, d.owner_id, d.owner_name, d.account_name, d.product_name, d.source,
-        d.stage, d.status, d.amount, d.created_date, d.close_date, d.account_id
+        d.stage, d.status, d.amount, d.amount_original, d.currency, d.created_date, d.close_date, d.account_id
     from deals d
     where ((d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date))
            or d.created_date between cast($start as date) and cast($end as date))
@@ -29,7 +29,7 @@ first_wins as (
 final as (
     select
         d.opportunity_id, d.owner_id, d.owner_name, d.account_name, d.product_name, d.source,
-        d.stage, d.status, d.amount, d.created_date, d.close_date,
+        d.stage, d.status, d.amount, d.amount_original, d.currency, d.created_date, d.close_date,
         case when d.status = 'won' then cast(cycle_days(d.created_date, d.close_date) as bigint) end as cycle_days,
         d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
             as closed_in_period,

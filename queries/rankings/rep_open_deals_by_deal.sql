@@ -10,6 +10,7 @@ final as (
     select
         d.opportunity_id, d.owner_id, d.owner_name, d.account_name, d.product_name, d.stage,
         d.stage_position, d.amount, d.stage_probability, d.amount * d.stage_probability as weighted_amount,
+        d.amount_original, d.currency,
         d.created_date, d.expected_close_date,
         cast(cast($as_of as date) - d.created_date as bigint) as age_days,
         d.expected_close_date < cast($as_of as date) as overdue

@@ -135,8 +135,10 @@ OPPORTUNITIES = Table(
         Column("status", S, True, "open, won or lost, from the stage's flags."),
         Column("lost_reason", S, False, "Why a lost deal was lost."),
         Column("forecast_category", S, False, "commit, best_case, pipeline or omitted, where the CRM has it."),
-        Column("currency", S, False, "ISO code of the deal's own currency (EUR, COP, ...), where the CRM has one."),
-        Column("amount_original", F, False, "Deal value in its own currency, before conversion."),
+        Column("currency", S, False, "ISO code of the deal's own currency (EUR, COP, ...), where the CRM has one; "
+               "deal lists show it beside the amount."),
+        Column("amount_original", F, False, "Deal value in its own currency, before conversion; deal lists show it "
+               "as the original amount. Empty in snapshots published before currencies were imported."),
         Column("lead_id", S, False, "Lead the deal came from, where the CRM records it; the lead's converted "
                "deal and the deal's source are filled from it at import when empty."),
     ),
@@ -251,4 +253,19 @@ def markdown() -> str:
             for c in t.columns
         ]
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out + _MONEY_NOTES)
+
+
+# Not columns: what the snapshot manifest says about money and history, and how the app shows it.
+_MONEY_NOTES = [
+    "## Money and rebuilt snapshots",
+    "",
+    "- `reporting_currency` (manifest): the ISO code every `amount`, KPI, chart, export and review pack is in; "
+    "money is labelled with it (\"Amounts in USD\", deal lists' \"Amount (USD)\"). Absent: single-currency data, "
+    "money in the `currency` setting. `rates` (manifest): the rates the import used.",
+    "- A deal whose currency had no usable rate keeps `currency` and `amount_original` and has no `amount`: it is "
+    "left out of money figures, and the Overview and Funnel say how many such deals each currency has.",
+    "- `backfilled: true` (manifest): a snapshot rebuilt from the deals' history by `import --backfill weekly` "
+    "(or the Import page's choice); the app labels it \"(rebuilt from history)\".",
+    "",
+]

@@ -15,6 +15,7 @@ import polars as pl
 from saleslens.core import i18n, store
 from saleslens.core.context import DataContext
 from saleslens.core.i18n import t
+from saleslens.core.money import with_original
 from saleslens.funnel import charts as charts_funnel
 from saleslens.funnel import logic as funnel
 
@@ -267,7 +268,7 @@ def load_speed(ctx: DataContext) -> Speed:
         return Speed(cycle, None, None, None)
     stays = ctx.run("velocity_by_stage", **params)
     fig = charts_funnel.velocity(stays, ctx.lang) if stays["stays"].sum() else None
-    stuck = ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")})
+    stuck = with_original(ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")}))
     return Speed(cycle, stays, fig, stuck)
 
 
@@ -300,7 +301,7 @@ def load_changes(ctx: DataContext, pair: tuple[str, str, bool]) -> Changes:
 
 def current_deals(ctx: DataContext, stage: str) -> pl.DataFrame:
     """The deals of one stage of the current-state funnel."""
-    return ctx.run("deals_by_funnel_stage", method="current", stage=stage, **ctx.filters.params())
+    return with_original(ctx.run("deals_by_funnel_stage", method="current", stage=stage, **ctx.filters.params()))
 
 
 def cohort_deals(ctx: DataContext, option: str) -> pl.DataFrame:
@@ -308,8 +309,8 @@ def cohort_deals(ctx: DataContext, option: str) -> pl.DataFrame:
     cohort, stage = option.split("|", 1)
     f = ctx.filters
     period = f.previous() if cohort == "previous" else f
-    return ctx.run("deals_by_funnel_stage", method="cohort", stage=stage,
-                   **{**f.params(), "start": period.start, "end": period.end})
+    return with_original(ctx.run("deals_by_funnel_stage", method="cohort", stage=stage,
+                                 **{**f.params(), "start": period.start, "end": period.end}))
 
 
 def lead_deals(ctx: DataContext, step: str) -> pl.DataFrame:
@@ -319,12 +320,12 @@ def lead_deals(ctx: DataContext, step: str) -> pl.DataFrame:
 
 def payment_deals(ctx: DataContext, step: str) -> pl.DataFrame:
     """The won deals at one payment step."""
-    return ctx.run("deals_by_payment_stage", step=step, **ctx.filters.params())
+    return with_original(ctx.run("deals_by_payment_stage", step=step, **ctx.filters.params()))
 
 
 def win_rate_deals(ctx: DataContext, by: str, group: str) -> pl.DataFrame:
     """The deals of one win-rate group."""
-    return ctx.run("deals_by_win_rate_group", by=by, group=group, **ctx.filters.params())
+    return with_original(ctx.run("deals_by_win_rate_group", by=by, group=group, **ctx.filters.params()))
 
 
 def change_deals(ctx: DataContext, changes: Changes, category: str) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import polars as pl
 
 from saleslens.core import store
 from saleslens.core.context import DataContext
+from saleslens.core.money import with_original
 from saleslens.health import charts as charts_health
 
 FRESH_DAYS = 7  # a snapshot older than a week is flagged as stale
@@ -132,7 +133,7 @@ def load_completeness(ctx: DataContext, table: str | None) -> Completeness:
 def load_stale(ctx: DataContext, days: int) -> Stale:
     """Open deals with no activity for days, beside the count of open deals they are out of."""
     org = ctx.filters.org_params()
-    deals = ctx.run("health_stale_deals_by_deal", days=days, **org)
+    deals = with_original(ctx.run("health_stale_deals_by_deal", days=days, **org))
     open_deals = ctx.run("health_missing_amounts_by_stage", **org).filter(pl.col("status") == "open")["deals"].sum()
     fig = charts_health.stale_by_owner(deals, ctx.lang, days) if deals.height else None
     return Stale(days, deals, open_deals, fig)
@@ -146,7 +147,7 @@ def load_amounts(ctx: DataContext) -> Amounts:
     zero = int(by_stage["zero_amount"].sum()) if by_stage.height else 0
     if not missing and not zero:
         return Amounts(by_stage, missing, None, None)
-    deals = ctx.run("health_missing_amounts_by_deal", **org).drop("owner_id")
+    deals = with_original(ctx.run("health_missing_amounts_by_deal", **org).drop("owner_id"))
     zero_won = int(by_stage.filter(pl.col("status") == "won")["zero_amount"].sum())
     return Amounts(by_stage, missing, charts_health.missing_amounts(by_stage, ctx.lang), deals, zero, zero_won)
 
@@ -162,7 +163,7 @@ def load(ctx: DataContext, choices: Choices, today: date | None = None) -> Healt
     fresh = load_freshness(ctx, today or date.today())
     complete = load_completeness(ctx, choices.table)
     stale = load_stale(ctx, choices.stale_days) if snap.has("activities") else None
-    slipped = ctx.run("health_close_date_slips_by_deal", min_pushes=2, **ctx.filters.org_params()) \
+    slipped = with_original(ctx.run("health_close_date_slips_by_deal", min_pushes=2, **ctx.filters.org_params())) \
         if fresh.history >= 2 else None
     slips_fig = charts_health.slips(slipped, lang) if slipped is not None and slipped.height else None
     amounts = load_amounts(ctx)

@@ -16,6 +16,7 @@ from saleslens.core import charts, i18n
 from saleslens.core.context import DataContext
 from saleslens.core.filters import add_months
 from saleslens.core.i18n import t
+from saleslens.core.money import with_original
 from saleslens.rankings import charts as lbc
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import definitions as scorecard_defs
@@ -303,7 +304,7 @@ def load_board(ctx: DataContext, view: View, kpi: str) -> Board:
 
 def load_rep_deals(ctx: DataContext, view: View, rep: str) -> pl.DataFrame:
     """The deals behind a rep's bar (a drill-down, run only when a rep is picked)."""
-    return ctx.run("rep_deals_by_deal", start=view.head.start, end=view.head.end, reps=[rep])
+    return with_original(ctx.run("rep_deals_by_deal", start=view.head.start, end=view.head.end, reps=[rep]))
 
 
 # ---------------------------------------------------------------- scorecard
@@ -367,7 +368,7 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
     conversion = lbc.compare_bars(conv["stage"].to_list(), conv["conversion"].to_list(), conv["peers"].to_list(),
                                   pair, t("lb.chart.conversion_title", lang), t("lb.col.stage", lang),
                                   t("metric.conversion", lang), "percent", lang) if conv.height else None
-    open_deals = ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of)
+    open_deals = with_original(ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of))
     return Profile(rep, info, months, ramp_note, profile_tiles(pos, lang), strength_lines(strong, pos, lang),
                    strength_lines(weak, pos, lang), lbc.peer_percentiles(position, info["name"], kpis.height, lang),
                    review.position_display(position, lang), monthly, lbc.score_history(score_hist, info["name"], lang),

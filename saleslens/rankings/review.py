@@ -22,6 +22,7 @@ import polars as pl
 from saleslens.core import charts, export, i18n
 from saleslens.core.filters import Filters, add_months
 from saleslens.core.i18n import t
+from saleslens.core.money import has_original
 from saleslens.kpis import registry
 from saleslens.rankings import charts as lbc
 from saleslens.rankings import data as scorecard_data
@@ -94,6 +95,16 @@ def _display(frame: pl.DataFrame, spec: list[tuple[str, str, str]], lang: str) -
             cells = [_fmt(kind, v, lang) for v in values]
         out[t(header, lang)] = cells
     return pl.DataFrame(out, schema={k: pl.String for k in out})
+
+
+def _with_original(spec: list[tuple[str, str, str]], frame: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """A deal table's columns with the original amount and currency after the amount when the deals carry a
+    currency; as it was for single-currency data."""
+    if not has_original(frame):
+        return spec
+    at = next((i + 1 for i, (col, _, _) in enumerate(spec) if col == "amount"), len(spec))
+    return [*spec[:at], ("amount_original", "money.col.amount_original", "count"),
+            ("currency", "money.col.currency", "text"), *spec[at:]]
 
 
 def _sheet(frame: pl.DataFrame, spec: list[tuple[str, str, str]], lang: str) -> pl.DataFrame:
@@ -434,7 +445,7 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
     sections.append(Section(
         t("lb.review.open_deals", lang),
         [t("lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang))],
-        _display(open_deals.head(MAX_OPEN_DEALS), OPEN_SPEC[1:], lang)))
+        _display(open_deals.head(MAX_OPEN_DEALS), _with_original(OPEN_SPEC[1:], open_deals), lang)))
     rating = ratings.load(data_dir, req.quarter, rep) if data_dir else None
     sections.append(_ratings_section({rep: name}, {rep: rating} if rating else {}, lang))
     names = [_definition_name(definition, lang)]
@@ -457,8 +468,8 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
         .rename({"type": t("lb.chart.activity_type", lang), "count": t("lb.col.count", lang),
                  "rep_share": name, "peer_share": t("lb.chart.peers", lang)}),
         t("lb.sheet.conversion", lang): _sheet(conv, CONV_SPEC, lang),
-        t("lb.sheet.deals", lang): _sheet(deals, DEALS_SPEC, lang),
-        t("lb.sheet.open_deals", lang): _sheet(open_deals, OPEN_SPEC, lang),
+        t("lb.sheet.deals", lang): _sheet(deals, _with_original(DEALS_SPEC, deals), lang),
+        t("lb.sheet.open_deals", lang): _sheet(open_deals, _with_original(OPEN_SPEC, open_deals), lang),
         t("lb.sheet.ratings", lang): _ratings_sheet({rep: name}, {rep: rating} if rating else {}, lang),
         t("lb.sheet.definitions", lang): sections[-1].table,
     }
@@ -584,7 +595,7 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
     sections.append(Section(
         t("lb.review.open_deals", lang),
         [t("lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang))],
-        _display(open_deals.head(MAX_OPEN_DEALS), OPEN_SPEC, lang)))
+        _display(open_deals.head(MAX_OPEN_DEALS), _with_original(OPEN_SPEC, open_deals), lang)))
     stored = {r: v for r, v in (ratings.load_quarter(data_dir, req.quarter) if data_dir else {}).items()
               if r in names}
     sections.append(_ratings_section(names, stored, lang))
@@ -600,8 +611,8 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
                                                     ("target", "lb.col.bookings_target", "money"),
                                                     ("attainment", "metric.attainment", "percent")], lang),
         t("lb.sheet.activity", lang): mix_display,
-        t("lb.sheet.deals", lang): _sheet(deals, DEALS_SPEC, lang),
-        t("lb.sheet.open_deals", lang): _sheet(open_deals, OPEN_SPEC, lang),
+        t("lb.sheet.deals", lang): _sheet(deals, _with_original(DEALS_SPEC, deals), lang),
+        t("lb.sheet.open_deals", lang): _sheet(open_deals, _with_original(OPEN_SPEC, open_deals), lang),
         t("lb.sheet.ratings", lang): _ratings_sheet(names, stored, lang),
         t("lb.sheet.definitions", lang): sections[-1].table,
     }

@@ -169,3 +169,73 @@ def test_empty_data_directory_offers_no_import_to_a_non_admin(tmp_path: Path, mo
     assert "No data to show yet" in texts(at.title)
     with pytest.raises(ValueError, match="Known pages"):  # the Import page is not among the app's pages
         at.switch_page(PAGE)
+
+
+def test_salesforce_zip_with_weekly_backfill(tmp_path: Path, monkeypatch, app: Callable[..., AppTest]) -> None:
+    """A Salesforce Data Export uploaded as a .zip, imported with the backfill: one snapshot per past week, then the
+    export's own; the rebuilt weeks are labelled; the report names the currencies that had no rate."""
+    from tests import support
+    from tests.salesforce_fixtures import AS_OF, export_zip, main_org
+
+    data_dir = support.use_data(monkeypatch, tmp_path / "empty")
+    at = app()
+    at.switch_page(PAGE).run()
+    at.file_uploader(key="import_files").set_value(
+        [("WE_00D000000000001_1.zip", export_zip(main_org()), "application/zip")]).run()
+    at.selectbox(key="import_mapping").set_value("salesforce").run()
+    at.date_input(key="import_as_of").set_value(AS_OF).run()
+    at.checkbox(key="import_backfill").check().run()
+    at.button(key="import_check").click().run(timeout=300)  # a child reads each file
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+    # 11 deals, one deleted: 10. First deal created Monday 5 Jan 2026: Sundays 11 Jan ... 28 Jun = 25 weeks.
+    assert "Ready to publish: 10 deals as of 30 Jun 2026" in texts(at.success)
+    assert "rebuild 25 past week(s) from the history, 11 Jan 2026 to 28 Jun 2026" in texts(at.info)
+    # GBP's rate is 0 (O9), JPY has none (O10), CHF's is -1.2 (O11): one deal each, told as warnings.
+    warned = texts(at.warning)
+    assert "1 deal(s) in GBP have no usable rate into USD (rate: 0)" in warned
+    assert "1 deal(s) in JPY have no usable rate into USD (rate: -)" in warned
+    assert "1 deal(s) in CHF have no usable rate into USD (rate: -1.2)" in warned
+    notes = texts(at.markdown)
+    assert "Opportunity.csv: 1 row(s) marked IsDeleted left out" in notes  # O7
+    # Converted: the EUR deals O2, O3, O5, O8. Per currency (O7 deleted): USD O1, O4, O6.
+    assert "Amounts are in USD: 4 deal(s) converted from another currency" in notes
+    assert "Deals per currency: CHF 1, EUR 4, GBP 1, JPY 1, USD 3" in notes
+    assert store.list_snapshots(data_dir) == []  # checking writes nothing
+
+    at.button(key="import_publish").click().run(timeout=600)  # 26 snapshots
+    assert not at.exception, texts(at.exception)
+    snaps = store.list_snapshots(data_dir)
+    assert len(snaps) == 26
+    assert (snaps[0].id, snaps[-2].id, snaps[-1].id) == ("2026-01-11", "2026-06-28", "2026-06-30")
+    assert [bool(s.manifest.get("backfilled")) for s in snaps] == [True] * 25 + [False]
+    assert "Published 25 backfilled weekly snapshot(s) from the deals' history, 2026-01-11 to 2026-06-28." \
+        in texts(at.success)
+    picker = at.sidebar.selectbox(key="snapshot")
+    assert picker.value == "2026-06-30"
+    assert picker.format_func("2026-06-28") == "2026-06-28 (rebuilt from history)"
+    assert picker.format_func("2026-06-30") == "2026-06-30"
+
+    # An older week chosen: the caption says it was rebuilt, in English and in Chinese.
+    picker.set_value("2026-06-28").run()
+    assert "snapshot 2026-06-28 (rebuilt from history)" in texts(at.sidebar.caption)
+
+
+def test_overview_says_which_deals_have_no_rate(tmp_path: Path, monkeypatch, app: Callable[..., AppTest]) -> None:
+    """The Salesforce org published as it is: amounts in USD, and GBP, JPY and CHF deals (one each) left out."""
+    from saleslens import ingest
+    from tests import support
+    from tests.ingest_cases import write
+    from tests.salesforce_fixtures import AS_OF, main_org
+
+    data_dir = support.use_data(monkeypatch, tmp_path / "data")
+    ingest.run_import(write(tmp_path / "export", main_org()), "salesforce", data_dir, AS_OF)
+    for lang, caption, note in (
+        ("en", "Amounts in USD.", "1 deal(s) in CHF, 1 deal(s) in GBP, 1 deal(s) in JPY have no conversion rate "
+                                  "and are left out of money figures"),
+        ("zh", "金额单位：USD。", "1 个 CHF 商机、1 个 GBP 商机、1 个 JPY 商机没有汇率"),
+    ):
+        at = app(lang=lang)
+        assert not at.exception, texts(at.exception)
+        assert caption in texts(at.caption)
+        assert note in texts(at.warning)
