@@ -482,12 +482,18 @@ def report(r: dict) -> str:
     load_runs = sorted((ROOT / "bench").glob("load*.json"))
     lines += ["", "## Load test", ""]
     if load_runs:
-        from bench.load import markdown
+        from bench.load import markdown, protocol_markdown
 
         for path in load_runs:
             lr = json.loads(path.read_text(encoding="utf-8"))
-            lines += [f"`python -m bench.load --data {lr.get('data')} --think {lr.get('think_seconds', 0):g}` on "
-                      f"{lr.get('date')} ({path.name}):", "", markdown(lr, lr.get("data"))]
+            if lr.get("mode") == "protocol":  # simulated users (bench/protocol.py), no browsers
+                lines += [f"`python -m bench.load --users {lr['users']} --minutes {lr['minutes']:g} --processes "
+                          f"{lr['processes']} --think {lr['think_seconds']:g} --data {lr.get('data')}` on "
+                          f"{lr.get('date')} ({path.name}):", "", protocol_markdown(lr)]
+                continue
+            lines += [f"`python -m bench.load --browsers --data {lr.get('data')} --think "
+                      f"{lr.get('think_seconds', 0):g}` on {lr.get('date')} ({path.name}):", "",
+                      markdown(lr, lr.get("data"))]
     else:
         lines.append("Not run yet: `python -m bench.load --data DIR_OF_THE_M_DEMO` writes bench/load.json, which the "
                      "next `bench.run` puts here.")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# Imported before plotly, and waited for: the warm start (saleslens/warmup.py) imports pandas in a thread, and
+# plotly peeks at sys.modules["pandas"] without importing it, so a first page run during that import met a
+# half-initialised pandas ("partially initialized module 'pandas' has no attribute 'Series"). An import statement
+# waits for another thread's import of the same module to finish; every feature's charts import this module.
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
