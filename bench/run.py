@@ -360,6 +360,24 @@ def all_samples(samples: dict[str, list[dict]]) -> list[float]:
     return [r["seconds"] for rows in samples.values() for r in changed(rows)]
 
 
+def polars_rows(pol: dict | None, o: dict) -> list[str]:
+    """The Polars baseline beside ours (same run, same changes): its own small table, or nothing."""
+    if not pol:
+        return []
+    p = stats(all_samples(pol["samples"]))
+    return [
+        "", "The same Overview with Polars (eager) instead of pandas: bench/baseline_polars.py loads the same "
+        "tables into Polars frames at start and filters and groups in memory (its numbers equal the SQL's: "
+        "tests/unit/bench/test_baseline_polars.py).", "",
+        "| Overview | ours | Polars | ratio (Polars / ours) |", "| --- | --- | --- | --- |",
+        f"| median page time | {o['median_ms']:,.0f} ms | {p['median_ms']:,.0f} ms | "
+        f"{p['median_ms'] / o['median_ms']:.1f}× |",
+        f"| p95 page time | {o['p95_ms']:,.0f} ms | {p['p95_ms']:,.0f} ms | {p['p95_ms'] / o['p95_ms']:.1f}× |",
+        f"| start: read and join | | {pol['load_seconds']:.1f} s | |",
+        f"| peak memory (RSS) | | {pol['peak_rss_mb']:,.0f} MB | |",
+    ]
+
+
 def report(r: dict) -> str:
     """RESULTS.md from the collected results."""
     m, ours, base, ov = r["machine"], r["ours"], r.get("baseline"), r.get("ours_overview")
@@ -448,6 +466,7 @@ def report(r: dict) -> str:
             f"Of those peaks, Python with the libraries imported and no data is {ov['rss_start_mb']:,.0f} MB "
             f"(ours) and {base['rss_start_mb']:,.0f} MB (pandas).",
         ]
+        lines += polars_rows(r.get("baseline_polars"), o)
     else:
         lines.append("Not measured in this run.")
     lines += ["", "## Memory", "",
@@ -512,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--as-of", type=date.fromisoformat, help="demo as-of date when building")
     ap.add_argument("--cold-runs", type=int, default=2, help="cold starts of a real server (0: skip)")
-    ap.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the pandas and Polars baselines")
     ap.add_argument("--no-import", action="store_true", help="skip the import (store write) timing")
     ap.add_argument("--apptest", action="store_true", help="also time the real page scripts with streamlit.testing")
     ap.add_argument("--pages", default=",".join(p for p in ("overview", "funnel", "targets", "leaderboard", "whatif")))
@@ -569,6 +588,9 @@ def run(args: argparse.Namespace, data_dir: Path, command: str) -> int:
         r["ours_overview"] = in_subprocess(*common, "--worker", "ours", "--pages", "overview", "--whatif-moves", "0")
         step("pandas baseline")
         r["baseline"] = in_subprocess("bench.baseline_pandas", "--data", str(data_dir), "--rounds", str(args.rounds))
+        step("polars baseline")
+        r["baseline_polars"] = in_subprocess("bench.baseline_polars", "--data", str(data_dir),
+                                             "--rounds", str(args.rounds))
     if args.apptest:
         step("page scripts under streamlit.testing")
         r["apptest"] = in_subprocess(*common, "--worker", "apptest")
