@@ -16,7 +16,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     """Start the warm-up beside the server: the server answers at once, the first page finds the work done."""
     from saleslens import warmup
 
-    threading.Thread(target=warmup.warm, kwargs={"freeze": True}, name="saleslens-warmup", daemon=True).start()
+    threading.Thread(target=warmup.warm_then_freeze, name="saleslens-warmup", daemon=True).start()
     yield
 
 

@@ -378,6 +378,39 @@ def protocol_run(data_dir: Path, users: int, minutes: float, think: float, settl
     return summarise(results, sampler, wall, users, minutes, think, processes, server_cpu, peak, load_before, logs)
 
 
+async def first_view(url: str):
+    """One session's first run of the default page (the Overview)."""
+    from bench import protocol
+
+    session = protocol.Session(url)
+    await session.connect()
+    try:
+        return await session.open("")
+    finally:
+        await session.close()
+
+
+def protocol_cold_start(data_dir: Path, runs: int, log_dir: Path) -> dict:
+    """Process start to the Overview's first run finished, as a protocol client sees it (no browser): the server's
+    share of a cold start. The client connects as soon as the health check answers, as a fast browser would."""
+    from bench import protocol  # noqa: F401  (imported before the clock starts: it imports Streamlit's protobufs)
+
+    out = []
+    for k in range(runs):
+        server = Server(data_dir, log_dir / f"cold-protocol-{k}.log")
+        try:
+            healthy = server.wait_healthy()
+            result = asyncio.run(first_view(server.url))
+            out.append({"healthy_s": healthy, "ready_s": time.perf_counter() - server.started,
+                        "first_run_s": result.seconds, "errors": result.errors, "elements": result.elements})
+        finally:
+            server.stop()
+    return {"runs": out, "median_ready_s": statistics.median(r["ready_s"] for r in out),
+            "median_healthy_s": statistics.median(r["healthy_s"] for r in out),
+            "median_first_run_s": statistics.median(r["first_run_s"] for r in out),
+            "errors": [e for r in out for e in r["errors"]]}
+
+
 def summarise(results: list, sampler: Sampler, wall: float, users: int, minutes: float, think: float,
               processes: int, server_cpu: float, peak: float, load_before: float, logs: str) -> dict:
     """Per-page p50/p95, errors, reruns per second and memory from the users' reruns and the RSS samples."""

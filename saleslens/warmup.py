@@ -51,10 +51,9 @@ def overview_calls(as_of: date) -> list[tuple[str, dict[str, object]]]:
     return [*overview.header_calls(f, as_of)[1], overview.group_call(f)]
 
 
-def warm(data_dir: Path | None = None, freeze: bool = False) -> float:
+def warm(data_dir: Path | None = None) -> float:
     """Import, open and query as the first visit would, once per process; returns the seconds it took (0 when
-    there is no data or it already ran: the server may enter its lifespan more than once). With freeze (the
-    server, not tests), the heap is frozen afterwards (freeze_heap)."""
+    there is no data or it already ran: the server may enter its lifespan more than once)."""
     global _done
     with _ONCE:
         if _done:
@@ -78,7 +77,14 @@ def warm(data_dir: Path | None = None, freeze: bool = False) -> float:
     except Exception as exc:  # a warm start must never stop the server; the page reports data problems itself
         log.warning("warm start skipped: %s", exc)
         return 0.0
-    finally:
-        if freeze:
-            freeze_heap()  # after the first view's work: the Overview comes first
     return time.perf_counter() - started
+
+
+def warm_then_freeze(data_dir: Path | None = None, freeze_after: float = 10.0) -> None:
+    """The server's warm start (serve.py): warm(), then freeze the heap some seconds later (freeze_heap).
+
+    Later, not at once: importing the other pages' modules would compete with the first Overview for the GIL.
+    """
+    warm(data_dir)
+    time.sleep(freeze_after)
+    freeze_heap()

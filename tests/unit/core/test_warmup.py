@@ -40,7 +40,7 @@ def test_warm_on_an_empty_or_broken_data_directory_does_nothing(tmp_path: Path, 
 
 
 def test_only_the_server_freezes_the_heap(tmp_path: Path, fresh: None) -> None:
-    """warm() as tests call it leaves the garbage collector alone; freeze=True (serve.py) freezes once."""
+    """warm() leaves the garbage collector alone; the server's warm_then_freeze() (serve.py) freezes the heap."""
     import gc
     import sys
 
@@ -50,7 +50,7 @@ def test_only_the_server_freezes_the_heap(tmp_path: Path, fresh: None) -> None:
         assert warmup.warm(tmp_path) > 0
         assert gc.get_freeze_count() == 0
         warmup._done = False
-        assert warmup.warm(tmp_path, freeze=True) > 0
+        warmup.warm_then_freeze(tmp_path, freeze_after=0.0)
         # the libraries and every page's feature module: tens of thousands of objects no collection rescans
         assert gc.get_freeze_count() > 10_000
         assert all(name in sys.modules for name in warmup.FEATURE_MODULES)
