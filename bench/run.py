@@ -377,6 +377,22 @@ def cold_split(proto: dict | None, cold: dict) -> list[str]:
             f"{max(cold['median_ready_s'] - server, 0):.1f} s |"]
 
 
+def capacity_section() -> list[str]:
+    """The capacity runs (bench/capacity-*.json, written by `python -m bench.capacity`), one table each."""
+    from bench import capacity
+
+    lines = ["", "## Capacity (simulated users, no browsers)", ""]
+    runs = sorted((ROOT / "bench").glob("capacity-*.json"))
+    if not runs:
+        return [*lines, "Not run yet: `python -m bench.capacity --data DIR` writes bench/capacity-NAME.json."]
+    for path in runs:
+        c = json.loads(path.read_text(encoding="utf-8"))
+        lines += [f"`python -m bench.capacity --data {c['data']} --minutes {c['minutes']:g} --think "
+                  f"{c['think_seconds']:g} --processes {c['processes']}` on {c['date']} ({path.name}):", "",
+                  capacity.markdown(c["runs"])]
+    return lines
+
+
 def polars_rows(pol: dict | None, o: dict) -> list[str]:
     """The Polars baseline beside ours (same run, same changes): its own small table, or nothing."""
     if not pol:
@@ -534,6 +550,7 @@ def report(r: dict) -> str:
     else:
         lines.append("Not run yet: `python -m bench.load --data DIR_OF_THE_M_DEMO` writes bench/load.json, which the "
                      "next `bench.run` puts here.")
+    lines += capacity_section()
     if r.get("notes"):
         lines += ["", "## Where targets are missed, and why", "", r["notes"]]
     return "\n".join(lines) + "\n"

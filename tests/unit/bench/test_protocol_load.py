@@ -87,3 +87,18 @@ def test_cold_start_split_between_server_and_browser() -> None:
     assert "| process start to the Overview sent, no browser | 2.8 s |" in text
     assert "(browser figure − the line above) | 1.2 s |" in text
     assert run.cold_split(None, {"median_ready_s": 4.0}) == []
+
+
+def test_capacity_is_the_largest_count_with_p95_under_two_seconds_and_no_error() -> None:
+    from bench import capacity
+
+    def row(users: int, p95: float, errors: int) -> dict:
+        return {"users": users, "processes": 1, "reruns_per_second": 1.0, "p50_s": p95 / 2, "p95_s": p95,
+                "error_count": errors, "rss_start_mb": 300.0, "rss_peak_mb": 400.0, "mb_per_session": 1.0,
+                "server_cpu_share": 0.5, "load_avg_at_start": 1.0}
+
+    # 25 users meet the limit; 50 have a fast p95 but an error; 100 are too slow
+    text = capacity.markdown([row(10, 0.4, 0), row(25, 1.9, 0), row(50, 1.5, 1), row(100, 2.5, 0)])
+    assert "(p95 < 2 s, no error): **25**" in text
+    assert "| 50 | 1 | 1.0 | 750 ms | 1,500 ms | 1 |" in text and text.count("| over |") == 2
+    assert "**none of those tried**" in capacity.markdown([row(10, 2.0, 0)])  # 2.0 s is not under 2 s
