@@ -62,17 +62,18 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float | None:
 class Server:
     """A real `streamlit run dashboard.py` on a free port over a data directory, output to a log file."""
 
-    def __init__(self, data_dir: Path, log_path: Path, entry: str = "serve.py", **env: str) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, entry: str = "serve.py", checkout: Path = ROOT,
+                 **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("w")
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless", "true",
+        cmd = [sys.executable, "-m", "streamlit", "run", str(checkout / entry), "--server.headless", "true",
                "--server.port", str(self.port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         full_env = {**os.environ, "SALESLENS_DATA": str(data_dir), "SALESLENS_AUTO_DEMO": "0", **env}
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=checkout, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, timeout: float = 120) -> float:
         """Block until /_stcore/health answers ok; the seconds since the process started."""
