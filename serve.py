@@ -9,6 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+# The app always routes with st.navigation. Left unset, Streamlit decides on the first session that pages/ is an
+# old-style page folder, and dashboard.py then spends the first visit of a fresh server on an extra st.rerun()
+# to switch that off (see its main()): part of every cold start.
+PagesManager.uses_pages_directory = False
 
 
 @asynccontextmanager

@@ -43,6 +43,7 @@ class RunResult:
     messages: int = 0
     elements: int = 0
     bytes: int = 0
+    restarts: int = 0  # runs that ended early for a rerun (st.rerun()) before this one finished
 
 
 def user_key(element_id: str) -> str | None:
@@ -125,6 +126,7 @@ class Session:
                 result.errors.append(f"page not found: {fwd.page_not_found.page_name}")
             elif kind == "script_finished":
                 if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    result.restarts += 1
                     continue  # st.rerun(): the run goes on
                 if fwd.script_finished not in FINISHED_OK:
                     result.errors.append(f"script finished with status {fwd.script_finished}")
