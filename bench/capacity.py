@@ -32,12 +32,12 @@ def markdown(rows: list[dict]) -> str:
         return "–" if v is None else f"{v * 1000:,.0f} ms"
 
     lines = ["| users | processes | reruns/s | p50 | p95 | errors | RSS start / peak | MB per session | "
-             "server CPU | load avg | verdict |", "| " + " | ".join(["---"] * 11) + " |"]
+             "server CPU | CPU per rerun | load avg | verdict |", "| " + " | ".join(["---"] * 12) + " |"]
     for r in rows:
         lines.append(f"| {r['users']} | {r['processes']} | {r['reruns_per_second']:.1f} | {ms(r['p50_s'])} | "
                      f"{ms(r['p95_s'])} | {r['error_count']} | {r['rss_start_mb'] or 0:,.0f} / "
                      f"{r['rss_peak_mb'] or 0:,.0f} MB | {r['mb_per_session'] or 0:.1f} | "
-                     f"{r['server_cpu_share']:.0%} | {r['load_avg_at_start']:.1f} | "
+                     f"{r['server_cpu_share']:.0%} | {ms(r.get('cpu_per_rerun_s'))} | {r['load_avg_at_start']:.1f} | "
                      f"{'ok' if passes(r) else 'over'} |")
     held = [r["users"] for r in rows if passes(r)]
     lines += ["", f"Largest user count held (p95 < {P95_LIMIT_S:g} s, no error): "

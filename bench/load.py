@@ -437,6 +437,8 @@ def summarise(results: list, sampler: Sampler, wall: float, users: int, minutes:
         "rss_end_mb": after[-1] if after else None,
         "mb_per_session": (rss_peak - rss_start) / users if rss_start is not None and rss_peak is not None else None,
         "server_cpu_seconds": server_cpu, "server_cpu_share": server_cpu / (wall * (os.cpu_count() or 1)),
+        # CPU per rerun holds on a busy machine where times do not: the server's cost, whatever it was given
+        "cpu_per_rerun_s": server_cpu / len(ok) if ok else None,
         "load_avg_at_start": load_before,
         "server_log_errors": [line for line in logs.splitlines() if "Traceback" in line or "Error" in line][-20:],
     }
@@ -463,6 +465,7 @@ def protocol_markdown(r: dict) -> str:
         f"| server RSS start / peak / end | {mb(r['rss_start_mb'])} / {mb(r['rss_peak_mb'])} / {mb(r['rss_end_mb'])} |",
         f"| memory per session ((peak − start) / users) | {mb(r['mb_per_session'])} |",
         f"| server CPU (share of all cores) | {r['server_cpu_seconds']:,.0f} s ({r['server_cpu_share']:.0%}) |",
+        f"| server CPU per rerun | {ms(r.get('cpu_per_rerun_s'))} |",
         "", "| step | reruns | p50 | p95 |", "| --- | --- | --- | --- |",
     ]
     lines += [f"| {p} | {v['n']} | {ms(v['p50_s'])} | {ms(v['p95_s'])} |" for p, v in r["by_page"].items()]

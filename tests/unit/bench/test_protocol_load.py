@@ -73,7 +73,9 @@ def test_summary_counts_pages_errors_and_memory() -> None:
     assert r["by_page"]["funnel"] == {"n": 1, "p50_s": 0.4, "p95_s": 0.4}
     assert r["p95_s"] == 0.4 and r["elements_per_rerun"] == 20
     assert (r["rss_start_mb"], r["rss_peak_mb"], r["rss_end_mb"], r["mb_per_session"]) == (300, 340, 310, 20)
-    assert "| errors | 1 |" in load.protocol_markdown(r)
+    assert r["cpu_per_rerun_s"] == pytest.approx(1 / 3)  # 1 s of server CPU over 3 reruns
+    assert "| errors | 1 |" in load.protocol_markdown(r) and "| server CPU per rerun | 333 ms |" in \
+        load.protocol_markdown(r)
 
 
 def test_cold_start_split_between_server_and_browser() -> None:
