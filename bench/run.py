@@ -393,6 +393,19 @@ def capacity_section() -> list[str]:
     return lines
 
 
+def interleaved_rows(i: dict | None) -> list[str]:
+    """The three Overviews timed in one process, change by change: the ratios a busy machine cannot skew."""
+    if not i:
+        return []
+    m = i["median_ms"]
+    return ["", f"The three in one process, interleaved (bench/baseline_same_run.py: each change computed by all "
+            f"three in turn, {i['views']} views; ratio = median of the per-view ratios):", "",
+            "| Overview, same moments | ours | pandas | Polars | pandas / ours | Polars / ours |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| median page time | {m['ours']:,.0f} ms | {m['pandas']:,.0f} ms | {m['polars']:,.0f} ms | "
+            f"{i['pandas_over_ours']:.1f}× | {i['polars_over_ours']:.1f}× |"]
+
+
 def polars_rows(pol: dict | None, o: dict) -> list[str]:
     """The Polars baseline beside ours (same run, same changes): its own small table, or nothing."""
     if not pol:
@@ -500,6 +513,7 @@ def report(r: dict) -> str:
             f"(ours) and {base['rss_start_mb']:,.0f} MB (pandas).",
         ]
         lines += polars_rows(r.get("baseline_polars"), o)
+        lines += interleaved_rows(r.get("interleaved"))
     else:
         lines.append("Not measured in this run.")
     lines += ["", "## Memory", "",
@@ -626,6 +640,9 @@ def run(args: argparse.Namespace, data_dir: Path, command: str) -> int:
         step("polars baseline")
         r["baseline_polars"] = in_subprocess("bench.baseline_polars", "--data", str(data_dir),
                                              "--rounds", str(args.rounds))
+        step("the three Overviews interleaved in one process")
+        r["interleaved"] = in_subprocess("bench.baseline_same_run", "--data", str(data_dir),
+                                         "--rounds", str(args.rounds))
     if args.apptest:
         step("page scripts under streamlit.testing")
         r["apptest"] = in_subprocess(*common, "--worker", "apptest")

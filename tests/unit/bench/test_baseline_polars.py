@@ -65,3 +65,10 @@ def test_polars_overview_draws_the_page_figures(demo: Path) -> None:
     result = baseline_polars.measure(demo, rounds=1)
     assert len(result["samples"]["overview"]) == 5  # one per filter change
     assert result["rows"]["deals"] > 0 and result["peak_rss_mb"] >= result["rss_start_mb"]
+
+
+def test_interleaved_ratio_is_the_median_of_per_view_ratios() -> None:
+    """Worked by hand: per-view ratios 2, 4 and 10 -> 4 (the median), not 16/4.5 of the totals."""
+    from bench import baseline_same_run
+
+    assert baseline_same_run.ratio([0.2, 0.4, 5.0], [0.1, 0.1, 0.5]) == 4.0
