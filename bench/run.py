@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"median_ms": 150, "p95_ms": 400, "speedup": 10, "memory_ratio": 5, "cold_s": 5, "whatif_ms": 100}
+TARGETS = {"median_ms": 150, "p95_ms": 400, "speedup": 10, "memory_ratio": 5, "cold_s": 3, "whatif_ms": 100}
 VERSIONS = ("duckdb", "polars", "pandas", "pyarrow", "streamlit", "plotly", "numpy")
 
 
@@ -360,6 +360,70 @@ def all_samples(samples: dict[str, list[dict]]) -> list[float]:
     return [r["seconds"] for rows in samples.values() for r in changed(rows)]
 
 
+def cold_split(proto: dict | None, cold: dict) -> list[str]:
+    """Where a cold start's time goes: the server's share (a protocol client, no browser) and the browser's."""
+    if not proto:
+        return []
+    server = proto["median_ready_s"]
+    return ["", "Where it goes (`bench.load.protocol_cold_start`: the same fresh server, a websocket client in place "
+            "of the browser, connecting the moment the health check answers):", "",
+            "| part | median |", "| --- | --- |",
+            f"| process start to health check answered (Python, Streamlit, the app's server) | "
+            f"{proto['median_healthy_s']:.1f} s |",
+            f"| first script run: request to the Overview's script_finished (waits for the warm-up's imports) | "
+            f"{proto['median_first_run_s']:.1f} s |",
+            f"| process start to the Overview sent, no browser | {server:.1f} s |",
+            f"| the browser: loading the frontend, connecting, drawing (browser figure − the line above) | "
+            f"{max(cold['median_ready_s'] - server, 0):.1f} s |"]
+
+
+def capacity_section() -> list[str]:
+    """The capacity runs (bench/capacity-*.json, written by `python -m bench.capacity`), one table each."""
+    from bench import capacity
+
+    lines = ["", "## Capacity (simulated users, no browsers)", ""]
+    runs = sorted((ROOT / "bench").glob("capacity-*.json"))
+    if not runs:
+        return [*lines, "Not run yet: `python -m bench.capacity --data DIR` writes bench/capacity-NAME.json."]
+    for path in runs:
+        c = json.loads(path.read_text(encoding="utf-8"))
+        lines += [f"`python -m bench.capacity --data {c['data']} --minutes {c['minutes']:g} --think "
+                  f"{c['think_seconds']:g} --processes {c['processes']}` on {c['date']} ({path.name}):", "",
+                  capacity.markdown(c["runs"])]
+    return lines
+
+
+def interleaved_rows(i: dict | None) -> list[str]:
+    """The three Overviews timed in one process, change by change: the ratios a busy machine cannot skew."""
+    if not i:
+        return []
+    m = i["median_ms"]
+    return ["", f"The three in one process, interleaved (bench/baseline_same_run.py: each change computed by all "
+            f"three in turn, {i['views']} views; ratio = median of the per-view ratios):", "",
+            "| Overview, same moments | ours | pandas | Polars | pandas / ours | Polars / ours |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| median page time | {m['ours']:,.0f} ms | {m['pandas']:,.0f} ms | {m['polars']:,.0f} ms | "
+            f"{i['pandas_over_ours']:.1f}× | {i['polars_over_ours']:.1f}× |"]
+
+
+def polars_rows(pol: dict | None, o: dict) -> list[str]:
+    """The Polars baseline beside ours (same run, same changes): its own small table, or nothing."""
+    if not pol:
+        return []
+    p = stats(all_samples(pol["samples"]))
+    return [
+        "", "The same Overview with Polars (eager) instead of pandas: bench/baseline_polars.py loads the same "
+        "tables into Polars frames at start and filters and groups in memory (its numbers equal the SQL's: "
+        "tests/unit/bench/test_baseline_polars.py).", "",
+        "| Overview | ours | Polars | ratio (Polars / ours) |", "| --- | --- | --- | --- |",
+        f"| median page time | {o['median_ms']:,.0f} ms | {p['median_ms']:,.0f} ms | "
+        f"{p['median_ms'] / o['median_ms']:.1f}× |",
+        f"| p95 page time | {o['p95_ms']:,.0f} ms | {p['p95_ms']:,.0f} ms | {p['p95_ms'] / o['p95_ms']:.1f}× |",
+        f"| start: read and join | | {pol['load_seconds']:.1f} s | |",
+        f"| peak memory (RSS) | | {pol['peak_rss_mb']:,.0f} MB | |",
+    ]
+
+
 def report(r: dict) -> str:
     """RESULTS.md from the collected results."""
     m, ours, base, ov = r["machine"], r["ours"], r.get("baseline"), r.get("ours_overview")
@@ -448,6 +512,8 @@ def report(r: dict) -> str:
             f"Of those peaks, Python with the libraries imported and no data is {ov['rss_start_mb']:,.0f} MB "
             f"(ours) and {base['rss_start_mb']:,.0f} MB (pandas).",
         ]
+        lines += polars_rows(r.get("baseline_polars"), o)
+        lines += interleaved_rows(r.get("interleaved"))
     else:
         lines.append("Not measured in this run.")
     lines += ["", "## Memory", "",
@@ -469,6 +535,7 @@ def report(r: dict) -> str:
                   f"{c['peak_mb'] or 0:,.0f} MB |" for k, c in enumerate(cold["runs"])]
         lines += ["", f"In a fresh process the first page's data (the {ours['first_page']}, DuckDB database new) took "
                   f"{ours['first_page_seconds'] * 1000:,.0f} ms."]
+        lines += cold_split(r.get("cold_protocol"), cold)
     else:
         lines.append(f"Browser cold start not measured in this run. In a fresh process the first page's data (the "
                      f"{ours['first_page']}, DuckDB database new) took {ours['first_page_seconds'] * 1000:,.0f} ms.")
@@ -482,15 +549,22 @@ def report(r: dict) -> str:
     load_runs = sorted((ROOT / "bench").glob("load*.json"))
     lines += ["", "## Load test", ""]
     if load_runs:
-        from bench.load import markdown
+        from bench.load import markdown, protocol_markdown
 
         for path in load_runs:
             lr = json.loads(path.read_text(encoding="utf-8"))
-            lines += [f"`python -m bench.load --data {lr.get('data')} --think {lr.get('think_seconds', 0):g}` on "
-                      f"{lr.get('date')} ({path.name}):", "", markdown(lr, lr.get("data"))]
+            if lr.get("mode") == "protocol":  # simulated users (bench/protocol.py), no browsers
+                lines += [f"`python -m bench.load --users {lr['users']} --minutes {lr['minutes']:g} --processes "
+                          f"{lr['processes']} --think {lr['think_seconds']:g} --data {lr.get('data')}` on "
+                          f"{lr.get('date')} ({path.name}):", "", protocol_markdown(lr)]
+                continue
+            lines += [f"`python -m bench.load --browsers --data {lr.get('data')} --think "
+                      f"{lr.get('think_seconds', 0):g}` on {lr.get('date')} ({path.name}):", "",
+                      markdown(lr, lr.get("data"))]
     else:
         lines.append("Not run yet: `python -m bench.load --data DIR_OF_THE_M_DEMO` writes bench/load.json, which the "
                      "next `bench.run` puts here.")
+    lines += capacity_section()
     if r.get("notes"):
         lines += ["", "## Where targets are missed, and why", "", r["notes"]]
     return "\n".join(lines) + "\n"
@@ -506,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--as-of", type=date.fromisoformat, help="demo as-of date when building")
     ap.add_argument("--cold-runs", type=int, default=2, help="cold starts of a real server (0: skip)")
-    ap.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the pandas and Polars baselines")
     ap.add_argument("--no-import", action="store_true", help="skip the import (store write) timing")
     ap.add_argument("--apptest", action="store_true", help="also time the real page scripts with streamlit.testing")
     ap.add_argument("--pages", default=",".join(p for p in ("overview", "funnel", "targets", "leaderboard", "whatif")))
@@ -563,12 +637,23 @@ def run(args: argparse.Namespace, data_dir: Path, command: str) -> int:
         r["ours_overview"] = in_subprocess(*common, "--worker", "ours", "--pages", "overview", "--whatif-moves", "0")
         step("pandas baseline")
         r["baseline"] = in_subprocess("bench.baseline_pandas", "--data", str(data_dir), "--rounds", str(args.rounds))
+        step("polars baseline")
+        r["baseline_polars"] = in_subprocess("bench.baseline_polars", "--data", str(data_dir),
+                                             "--rounds", str(args.rounds))
+        step("the three Overviews interleaved in one process")
+        r["interleaved"] = in_subprocess("bench.baseline_same_run", "--data", str(data_dir),
+                                         "--rounds", str(args.rounds))
     if args.apptest:
         step("page scripts under streamlit.testing")
         r["apptest"] = in_subprocess(*common, "--worker", "apptest")
     if args.cold_runs:
         step("cold start")
         r["cold"] = cold_start(data_dir, args.cold_runs)
+        step("cold start, server's share (protocol client)")
+        from bench.load import protocol_cold_start
+
+        with tempfile.TemporaryDirectory() as tmp:
+            r["cold_protocol"] = protocol_cold_start(data_dir, args.cold_runs, Path(tmp))
     if not args.no_import:
         step("import (store write)")
         r["import"] = import_time(data_dir)

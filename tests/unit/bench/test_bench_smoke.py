@@ -92,7 +92,8 @@ def test_one_command_writes_results(demo: Path, tmp_path: Path) -> None:
     for heading in ("## Machine", "## Import time", "## Page times", "## Against the usual way", "## Cold start",
                     "## What-if recompute"):
         assert heading in text
-    assert "| overview |" in text and "ratio (pandas / ours)" in text
+    assert "| overview |" in text and "ratio (pandas / ours)" in text and "ratio (Polars / ours)" in text
+    assert "| Overview, same moments | ours | pandas | Polars | pandas / ours | Polars / ours |" in text
 
 
 def test_load_report_states_the_server_cpu_share() -> None:

@@ -37,3 +37,22 @@ def test_warm_on_an_empty_or_broken_data_directory_does_nothing(tmp_path: Path, 
     warmup._done = False
     (tmp_path / "snapshots" / "2026-01-01").mkdir(parents=True)  # a snapshot folder with no manifest
     assert warmup.warm(tmp_path) == 0.0  # logged, never raised: the page tells the user
+
+
+def test_only_the_server_freezes_the_heap(tmp_path: Path, fresh: None) -> None:
+    """warm() leaves the garbage collector alone; the server's warm_then_freeze() (serve.py) freezes the heap."""
+    import gc
+    import sys
+
+    fixtures.build_store(tmp_path)
+    assert gc.get_freeze_count() == 0
+    try:
+        assert warmup.warm(tmp_path) > 0
+        assert gc.get_freeze_count() == 0
+        warmup._done = False
+        warmup.warm_then_freeze(tmp_path, freeze_after=0.0)
+        # the libraries and every page's feature module: tens of thousands of objects no collection rescans
+        assert gc.get_freeze_count() > 10_000
+        assert all(name in sys.modules for name in warmup.FEATURE_MODULES)
+    finally:
+        gc.unfreeze()
