@@ -11,7 +11,7 @@ from datetime import date
 
 import streamlit as st
 
-from saleslens.core import access, i18n
+from saleslens.core import access, i18n, store
 from saleslens.core.i18n import t
 from saleslens.ingest import ImportFailed, MappingError, build, publish, readers
 from saleslens.ingest import mapping as mp
@@ -163,8 +163,13 @@ if publish_clicked and ready:
     _, prepared, _ = checked
     with st.status(t("import.publishing", lang), expanded=False) as status:
         bar = st.progress(0.0)
-        snap = publish.publish(prepared, data_dir,
-                               progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        try:
+            snap = publish.publish(prepared, data_dir,
+                                   progress=lambda frac, msg: bar.progress(min(max(frac, 0.0), 1.0), text=msg))
+        except store.ImportBusy as exc:  # another import holds the lock: say so, publish nothing
+            status.update(label=str(exc), state="error")
+            st.error(str(exc))
+            st.stop()
         status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
     access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     st.session_state[_PUBLISHED] = (snap.id, snap.manifest["import_report"])

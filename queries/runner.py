@@ -60,12 +60,13 @@ def _source(snap: store.Snapshot, table: str) -> str:
     """The SELECT behind a raw base view: the snapshot's file, the event store, or an empty table."""
     spec = schema.TABLES[table]
     if spec.event_time:
-        glob = store.events_glob(snap.data_dir, table)
-        if glob is None:
+        # Exactly the history batches the snapshot was published with: a later import never changes its answers.
+        files = snap.event_files(table)
+        if not files:
             return _empty_select(table)
         limit = datetime.combine(snap.as_of, time.max).isoformat(sep=" ")
         return (
-            f"select * from read_parquet({_literal(glob)}) "
+            f"select * from read_parquet([{', '.join(_literal(f) for f in files)}]) "
             f"where {spec.event_time} <= timestamp {_literal(limit)}"
         )
     path = snap.table_path(table)
@@ -229,8 +230,8 @@ class Database:
                 # Serving never installs or loads extensions: Parquet is built in.
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
-                # Snapshot files never change and event files are replaced whole (the cache checks them):
-                # keeping their blocks in memory saves re-reading them at every query.
+                # Snapshot files and history batches never change (legacy event files are replaced whole and
+                # the cache checks them): keeping their blocks in memory saves re-reading them at every query.
                 "cache_local_files": True,
             },
         )
@@ -436,11 +437,13 @@ def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[
     unknown = sorted(set(names or []) - known)
     if unknown:
         raise catalog.QueryError(f"unknown derived table {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    db = Database(snap, Scope.everyone(), serving=False)
-    try:
-        return db.write_derived(snap.root / store.DERIVED, names)
-    finally:
-        db.close()
+    # Under the import lock (re-entrant: a publish holds it already), so no clean-up takes a file being written.
+    with store.import_lock(snap.data_dir):
+        db = Database(snap, Scope.everyone(), serving=False)
+        try:
+            return db.write_derived(snap.root / store.DERIVED, names)
+        finally:
+            db.close()
 
 
 _RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
