@@ -35,6 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
     Setting("import_max_mb", "200", "Largest file (in MB) an import accepts; bigger files are refused before reading."),
     Setting("import_max_rows", "2000000", "Most data rows an import accepts per file or sheet."),
+    Setting("runner_cache_mb", "1024", "Memory (MB) the open snapshot x scope runners may hold (databases and "
+            "cached results); beyond it the least recently used idle ones are closed, and reopen when used again."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
