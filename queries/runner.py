@@ -304,9 +304,10 @@ class Database:
             con.execute(f"create view raw_{d.name} as {source}")
             con.execute(f"create view {d.name} as {_scoped(f'raw_{d.name}', d.scope_filter(), everyone)}")
 
-    def write_derived(self, folder: Path, names: list[str] | None = None) -> dict[str, int]:
+    def write_derived(self, folder: Path, names: list[str] | None = None,
+                      on_step: Callable[[str], None] | None = None) -> dict[str, int]:
         """Compute the derived tables (default all) into folder/<name>-<version>.parquet, each file written in one
-        rename; files of a table's older definitions are removed."""
+        rename; files of a table's older definitions are removed. on_step is told each table written."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for d in derived_tables():
@@ -324,6 +325,8 @@ class Database:
             finally:
                 tmp.unlink(missing_ok=True)
             counts[d.name] = int(written[0]) if written else 0
+            if on_step is not None:
+                on_step(f"derived table {d.name}")
         # Files of older definitions of the tables just written go; a full rebuild also drops the files of tables
         # no longer defined. A file is named <table>-<fingerprint> (table names have no '-').
         current = {d.file_name() for d in derived_tables()}
@@ -525,7 +528,8 @@ def _freeze(values: dict[str, object]) -> tuple:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
 
 
-def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[str, int]:
+def build_derived(snap: store.Snapshot, names: list[str] | None = None,
+                  on_step: Callable[[str], None] | None = None) -> dict[str, int]:
     """Write the snapshot's derived tables (default all) into its folder; returns their row counts.
 
     store.publish_snapshot's `derive` hook, and `saleslens derive` for snapshots published before a derived
@@ -539,7 +543,7 @@ def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[
     with store.import_lock(snap.data_dir):
         db = Database(snap, Scope.everyone(), serving=False)
         try:
-            return db.write_derived(snap.root / store.DERIVED, names)
+            return db.write_derived(snap.root / store.DERIVED, names, on_step)
         finally:
             db.close()
 

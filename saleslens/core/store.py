@@ -209,11 +209,18 @@ def import_lock(data_dir: Path, timeout: float = 0.0) -> Iterator[None]:
 
 
 def _import_running(data_dir: Path) -> bool:
-    """Whether another thread or process holds the import lock now (this thread holding it does not count)."""
+    """Whether another thread or process holds the import lock now (this thread holding it does not count).
+
+    Page loads ask at every run: without a lock file and with no holder in this process there is nothing to
+    take, and a data directory that cannot be written (so cannot be locked) counts as busy.
+    """
+    key = str(data_dir.resolve())
+    if key not in _HELD and not (data_dir / LOCK_FILE).exists():
+        return False
     try:
         with import_lock(data_dir):
             return False
-    except ImportBusy:
+    except (ImportBusy, OSError):
         return True
 
 
@@ -310,7 +317,9 @@ def publish_snapshot(
     with import_lock(data_dir):
         step("import lock")
         clean_leftovers(data_dir)  # what a killed publisher left: no other one can be running now
+        step("leftovers removed")
         stage = staging_dir(data_dir)
+        step("staging folder")
         moved: list[Path] = []
         try:
             snap_id = _next_id(data_dir, as_of)
@@ -320,7 +329,9 @@ def publish_snapshot(
             manifest["event_batches"] = batches + ([snap_id] if own else [])
             staged = Snapshot(stage, manifest, home=data_dir)
             manifest["events"] = _count_events(staged, as_of)
+            step("history counted")
             manifest["import_report"] = (report(manifest["events"]) if callable(report) else report) or {}
+            step("import report")
             if derive is not None:
                 manifest["derived"] = derive(staged)
                 step("derived tables")
@@ -332,6 +343,7 @@ def publish_snapshot(
                 os.rename(_batch_dir(stage, table, snap_id), target)
                 moved.append(target)
                 step(f"history moved {table}")
+            shutil.rmtree(stage / EVENTS, ignore_errors=True)  # the emptied batch folders: not part of the snapshot
             (data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
             target = data_dir / SNAPSHOTS / snap_id
             os.rename(stage, target)  # the one step that makes the snapshot (and its batch) visible

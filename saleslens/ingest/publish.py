@@ -9,6 +9,7 @@ data/.tmp (or an unnamed batch), which the next run removes. One import at a tim
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -18,9 +19,10 @@ from saleslens.core import store
 from saleslens.ingest.build import Prepared, Progress
 from saleslens.ingest.report import diff
 
-# A testing hook, not a setting: "SECONDS" sleeps after each step of a publish (the lock taken, each snapshot
-# table, each history table, the derived tables, the manifest, each history batch moved in, the snapshot
-# published), "SECONDS@TEXT" only after the step whose name contains TEXT, so a test can kill the import there.
+# A testing hook, not a setting: "SECONDS" sleeps after each step of a publish (the lock taken, leftovers removed,
+# the staging folder, each snapshot table, each history table, the history counted, the report, each derived
+# table, the manifest, each history batch moved in, the snapshot published), "SECONDS@TEXT" only after the step
+# whose name contains TEXT, so a test can kill the import there.
 PAUSE_ENV = "SALESLENS_TEST_IMPORT_PAUSE"
 
 
@@ -66,7 +68,8 @@ def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None
 
         snap = store.publish_snapshot(
             data_dir, prepared.as_of, prepared.tables, source=f"import:{prepared.mapping.name}",
-            report=report, derive=build_derived, events=prepared.events, on_step=_pause,
+            report=report, derive=functools.partial(build_derived, on_step=_pause), events=prepared.events,
+            on_step=_pause,
         )
     tell(1.0, f"published snapshot {snap.id}")
     return snap
