@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from pathlib import Path
+from time import monotonic
 
 import duckdb
 import polars as pl
@@ -348,6 +349,7 @@ class Database:
 # What an open database costs beyond what DuckDB reports (its catalog, views, connection): measured as the growth
 # of a process's resident memory per runner opened on the S demo (6-10 MB).
 DATABASE_BASE_BYTES = 8 * 1024 * 1024
+_MEASURE_EVERY_SECONDS = 5.0
 
 
 class Runner:
@@ -366,6 +368,7 @@ class Runner:
         self._cache: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
         self._cache_bytes = 0
         self._db_bytes = 0  # what DuckDB reported after the last query, beyond DATABASE_BASE_BYTES per database
+        self._measured_at = -_MEASURE_EVERY_SECONDS
         self._busy: dict[int, int] = {}  # id(database) -> queries running on it now
         self._max = int(settings.get("cache_entries"))
         # Set by the registry: told when the runner's memory grows (a new result, a database opened again).
@@ -399,14 +402,14 @@ class Runner:
             cur = db.cursor()
             try:
                 frame = cur.sql(query.sql, params=bound).pl()
-                used = cur.execute("select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()").fetchone()
+                used = self._measure(cur)
             except duckdb.Error as exc:
                 # One line for the user; the SQL engine's own message names what went wrong.
                 raise catalog.QueryError(f"query {name} failed: {str(exc).splitlines()[0]}") from None
             finally:
                 cur.close()
         with self._lock:
-            self._db_bytes = int(used[0]) if used else 0
+            self._db_bytes = self._db_bytes if used is None else used
             if key not in self._cache:
                 self._cache_bytes += frame.estimated_size()
             self._cache[key] = frame
@@ -414,6 +417,15 @@ class Runner:
                 self._cache_bytes -= self._cache.popitem(last=False)[1].estimated_size()
         self._grew()
         return frame
+
+    def _measure(self, cur: duckdb.DuckDBPyConnection) -> int | None:
+        """DuckDB's memory in use, asked at most every few seconds (the question costs a few milliseconds)."""
+        now = monotonic()
+        if now - self._measured_at < _MEASURE_EVERY_SECONDS:
+            return None
+        self._measured_at = now
+        row = cur.execute("select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()").fetchone()
+        return int(row[0]) if row else 0
 
     @contextlib.contextmanager
     def _using(self, bound: dict[str, object]) -> Iterator[Database]:
