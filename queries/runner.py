@@ -552,7 +552,7 @@ def build_derived(snap: store.Snapshot, names: list[str] | None = None,
     if unknown:
         raise catalog.QueryError(f"unknown derived table {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     # Under the import lock (re-entrant: a publish holds it already), so no clean-up takes a file being written.
-    with store.import_lock(snap.data_dir):
+    with store.import_lock(snap.data_dir, timeout=store.LOCK_WAIT_SECONDS):
         db = Database(snap, Scope.everyone(), serving=False)
         try:
             return db.write_derived(snap.root / store.DERIVED, names, on_step)

@@ -1272,7 +1272,7 @@ def build(
     # The whole history is the first snapshot's batch (each snapshot sees it up to its own day), so the later
     # ones add none; the import lock keeps an import from publishing in between.
     history = {"stage_changes": demo.stage_changes, "activities": demo.activities}
-    with store.import_lock(data_dir):
+    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
         for k, day in enumerate(days):
             say(0.35 + 0.65 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
             tables = snapshot_tables(demo, day)

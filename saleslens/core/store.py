@@ -41,6 +41,9 @@ DERIVED = "derived"
 LOCK_FILE = ".import.lock"
 # The batch name of the unbatched event files of data directories written before batches existed.
 LEGACY_BATCH = "legacy"
+# How long a publisher waits for the import lock: a page load's clean-up holds it for milliseconds, an import
+# for minutes (then the second one is refused rather than left waiting).
+LOCK_WAIT_SECONDS = 5.0
 # An atomic save holds its temporary file for milliseconds: one older than this was left by a killed process.
 SAVE_TMP_GRACE_SECONDS = 60.0
 _ID = re.compile(r"^\d{4}-\d{2}-\d{2}(-\d+)?$")
@@ -208,22 +211,6 @@ def import_lock(data_dir: Path, timeout: float = 0.0) -> Iterator[None]:
         rlock.release()
 
 
-def _import_running(data_dir: Path) -> bool:
-    """Whether another thread or process holds the import lock now (this thread holding it does not count).
-
-    Page loads ask at every run: without a lock file and with no holder in this process there is nothing to
-    take, and a data directory that cannot be written (so cannot be locked) counts as busy.
-    """
-    key = str(data_dir.resolve())
-    if key not in _HELD and not (data_dir / LOCK_FILE).exists():
-        return False
-    try:
-        with import_lock(data_dir):
-            return False
-    except (ImportBusy, OSError):
-        return True
-
-
 def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
     """Remove what killed imports, demo builds and saves left behind; every start (and every import) calls this.
 
@@ -237,12 +224,16 @@ def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
         return []
     now = time.time()
     removed: list[str] = []
-    if not _import_running(data_dir):
-        candidates = list((data_dir / TMP).iterdir()) if (data_dir / TMP).exists() else []
-        candidates += _orphan_batches(data_dir)
-        for folder in (SNAPSHOTS, EVENTS):
-            candidates += list((data_dir / folder).rglob(".*.tmp"))
-        removed += _remove_older(candidates, now - min_age_seconds)
+    try:
+        # Holding the lock while removing: no import can start and have its fresh work taken meanwhile.
+        with import_lock(data_dir):
+            candidates = list((data_dir / TMP).iterdir()) if (data_dir / TMP).exists() else []
+            candidates += _orphan_batches(data_dir)
+            for folder in (SNAPSHOTS, EVENTS):
+                candidates += list((data_dir / folder).rglob(".*.tmp"))
+            removed += _remove_older(candidates, now - min_age_seconds)
+    except (ImportBusy, OSError):
+        pass  # an import is running (its work stays), or the directory cannot be written, so has nothing to clean
     saved = [p for p in data_dir.rglob(".*.tmp") if p.relative_to(data_dir).parts[0] not in (TMP, SNAPSHOTS, EVENTS)]
     removed += _remove_older(saved, now - SAVE_TMP_GRACE_SECONDS)
     return removed
@@ -314,7 +305,7 @@ def publish_snapshot(
     if missing:
         raise StoreError(f"A snapshot needs the tables {', '.join(missing)}.")
     step = on_step or (lambda name: None)
-    with import_lock(data_dir):
+    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):
         step("import lock")
         clean_leftovers(data_dir)  # what a killed publisher left: no other one can be running now
         step("leftovers removed")

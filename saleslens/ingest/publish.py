@@ -60,7 +60,7 @@ def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None
 
     tell = progress or (lambda f, m: None)
     data_dir.mkdir(parents=True, exist_ok=True)
-    with store.import_lock(data_dir):
+    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
         tell(0.85, "writing snapshot and history")
 
         def report(event_counts: dict[str, int]) -> dict:

@@ -37,7 +37,7 @@ TOM, LI = "005A2", "005A4"  # the Salesforce sample's user ids of Tom Berg and L
 @pytest.fixture
 def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> runner_module.Registry:
     """As in a new process: no runner open yet."""
-    registry = runner_module.Registry()
+    registry = type(runner_module._RUNNERS)()
     monkeypatch.setattr(runner_module, "_RUNNERS", registry)
     return registry
 
@@ -69,7 +69,7 @@ def test_many_users_open_more_combinations_than_any_cache_holds(
     store.write_events(tmp_path, "activities", fixtures.ACTIVITIES)
     for day in (JUNE, JULY):
         store.publish_snapshot(tmp_path, day, tables, source="tests", derive=runner_module.build_derived)
-    budget_mb = 4 * runner_module.DATABASE_BASE_BYTES / 2**20
+    budget_mb = 32  # four open databases of 8 MB (runner.DATABASE_BASE_BYTES) and their few results
     monkeypatch.setenv("SALESLENS_RUNNER_CACHE_MB", str(budget_mb))
     combos = [(day, scope) for day in (JUNE, JULY) for scope in SCOPES]
     assert len(combos) == 18  # more than the 16 either cache used to keep
