@@ -1267,6 +1267,7 @@ def build(
     data_dir.mkdir(parents=True, exist_ok=True)
     say(0.0, f"Generating the {size} demo")
     demo = generate(size, seed, as_of)
+    say(0.35, "Writing history and snapshots")
     days = snapshot_days(size, as_of)
     snaps = []
     # The whole history is the first snapshot's batch (each snapshot sees it up to its own day), so the later
@@ -1274,7 +1275,7 @@ def build(
     history = {"stage_changes": demo.stage_changes, "activities": demo.activities}
     with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
         for k, day in enumerate(days):
-            say(0.35 + 0.65 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
+            say(0.4 + 0.6 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
             tables = snapshot_tables(demo, day)
             # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
             # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
