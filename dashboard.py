@@ -11,7 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
-from saleslens.core.i18n import t
+from saleslens.core.i18n import t, use_currency
 from ui import auth, context, sidebar
 
 # Planned pages in menu order; a page appears once its file exists.
@@ -86,6 +86,7 @@ def main() -> None:
         snaps = store.list_snapshots(data_dir)
         snapshot_id = sidebar.snapshot_picker(snaps, lang) if snaps else None
         snap = store.open_snapshot(data_dir, snapshot_id)
+        use_currency(snap.manifest.get("reporting_currency"))  # every money figure of this run in the data's currency
         grant = auth.sign_in(data_dir, snap, lang)
         # Every query of this session runs on a runner scoped to the grant: charts, tables, filter options.
         runner = context.runner_for_grant(data_dir, snap, grant)

@@ -82,169 +82,43 @@ def downloads(frame: pl.DataFrame) -> None:
 
 
 def overview(ctx: BenchContext) -> list:
-    """pages/overview.py: KPIs now and before, the monthly trend, KPIs by region (the default group)."""
-    from saleslens.core import charts
-    from saleslens.kpis.registry import METRICS
-    from saleslens.overview import calls as ov
+    """pages/overview.py: the page's own saleslens.overview.load with the default choices (KPIs now and before,
+    the monthly trend, KPIs by region)."""
+    from saleslens.overview import load as overview_load
 
-    f, lang = ctx.filters, ctx.lang
-    periods, calls = ov.header_calls(f, ctx.snapshot.as_of)
-    *frames, trend = ctx.run_many(calls)
-    tiles = dict(zip(periods, frames, strict=True))
-    figs = [charts.bookings_vs_target(trend, lang, False)]
-    group = ov.DEFAULT_GROUP
-    metric = next(iter(METRICS))
-    name, params = ov.group_call(f, group)
-    by_group = ctx.run(name, **params)
-    if by_group.height:
-        figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
-    downloads(by_group)
-    assert tiles["now"].height <= 1
-    return figs
+    view = overview_load.load(ctx, overview_load.Choices())
+    downloads(view.group.by_group)
+    return view.figures()
 
 
 def funnel(ctx: BenchContext, tab: str = "stages") -> list:
-    """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened)."""
-    from saleslens.funnel import logic as fn
+    """pages/funnel.py with one tab open (Stages, open by default; the others compute only when opened): the
+    page's own saleslens.funnel.load, with the default choices (the waterfall: this snapshot and the one before)."""
+    from saleslens.funnel import load as funnel_load
 
-    f = ctx.filters
-    params, prev = f.params(), f.previous()
-    has_prev = f.start is not None and f.end is not None
-    has_history = ctx.snapshot.has("stage_changes")
-    # The waterfall's default pickers: this snapshot against the one before it (newest first).
-    ids = [s.id for s in reversed(store.list_snapshots(ctx.data_dir))]
-    to = ctx.snapshot.id if ctx.snapshot.id in ids else (ids[0] if ids else None)
-    pair = fn.compare_pair(ids, ids[min(ids.index(to) + 1, len(ids) - 1)], to) if len(ids) >= 2 else None
-    # Like the page: the open tab's queries side by side first; the calls below are then cache hits.
-    ctx.run_many(fn.view_calls(fn.View(
-        params=params, prev_params=prev.params() if has_prev else None, has_history=has_history,
-        has_leads=ctx.snapshot.has("leads"), has_payments=ctx.snapshot.has("payments"), win_by=fn.WIN_RATE_BY[0],
-        compare=pair[0] if pair and pair[1] == ctx.snapshot.id else None, tab=tab)))
-    if tab == "stages":
-        return _funnel_stages(ctx)
-    if tab == "leads_payments":
-        return _funnel_leads_payments(ctx)
-    if tab == "speed":
-        return _funnel_speed(ctx)
-    if tab == "win_rates":
-        return _funnel_win_rates(ctx)
-    if pair and pair[1] == ctx.snapshot.id:  # Pipeline changes
-        from saleslens.funnel import charts as charts_funnel
-
-        bars = ctx.run("pipeline_changes_by_category", compare=pair[0], **params)
-        return [charts_funnel.waterfall(bars, ctx.lang, pair[0], pair[1])]
-    return []
-
-
-def _funnel_stages(ctx: BenchContext) -> list:
-    """The Funnel page's Stages tab: bottlenecks, current-state and cohort funnels."""
-    from saleslens.funnel import charts as charts_funnel
-    from saleslens.funnel import logic as fn
-
-    f, lang = ctx.filters, ctx.lang
-    params, prev = f.params(), f.previous()
-    has_prev = f.start is not None and f.end is not None
-    has_history = ctx.snapshot.has("stage_changes")
-    filtered = fn.has_filters(params)
-    figs: list = []
-    current = ctx.run("funnel_by_stage", **params)
-    cohorts = (ctx.run("funnel_by_cohort", **params, prev_start=prev.start if has_prev else None,
-                       prev_end=prev.end if has_prev else None) if has_history else None)
-    if has_history:
-        now = cohorts.filter(pl.col("cohort") == "current")
-        before = cohorts.filter(pl.col("cohort") == "previous")
-        org = ctx.run("funnel_by_cohort", start=f.start, end=f.end).filter(pl.col("cohort") == "current") \
-            if filtered else None
-    else:
-        now = current
-        before = ctx.run("funnel_by_stage", **prev.params()) if has_prev else current.clear()
-        org = ctx.run("funnel_by_stage", start=f.start, end=f.end) if filtered else None
-    if has_prev:
-        fn.drop_vs_previous(now, before)
-    fn.lowest_vs_org(now, org)
-    top = current.filter(pl.col("kind") == "stage").sort("step")
-    if top.height and int(top["reached"][0]):
-        figs.append(charts_funnel.stage_funnel(current, lang))
-        downloads(current)
-    if has_history and now.height and int(now["cohort_deals"][0]):
-        figs.append(charts_funnel.cohort_funnel(cohorts, lang, {"current": "this period", "previous": "before"}))
-        downloads(cohorts)
-    return figs
-
-
-def _funnel_leads_payments(ctx: BenchContext) -> list:
-    """The Funnel page's Leads & payments tab: the lead funnel and the payment stage."""
-    from saleslens.funnel import charts as charts_funnel
-
-    params, lang, figs = ctx.filters.params(), ctx.lang, []
-    if ctx.snapshot.has("leads"):
-        leads = ctx.run("lead_funnel_by_source", **{k: v for k, v in params.items() if k != "products"})
-        total = leads.filter(pl.col("is_total")).row(0, named=True) if leads.height else None
-        if total and total["leads"]:
-            figs.append(charts_funnel.lead_funnel(total, lang))
-            downloads(leads)
-    if ctx.snapshot.has("payments"):
-        pay = ctx.run("payments_by_stage", **params)
-        if pay.filter(pl.col("step") == "won")["deals"].sum():
-            figs.append(charts_funnel.payments(pay, lang))
-    return figs
-
-
-def _funnel_speed(ctx: BenchContext) -> list:
-    """The Funnel page's Speed tab: sales cycles, days in each stage, stuck deals."""
-    from saleslens.funnel import charts as charts_funnel
-
-    params, figs = ctx.filters.params(), []
-    ctx.run("velocity_by_outcome", **params)
-    if ctx.snapshot.has("stage_changes"):
-        stays = ctx.run("velocity_by_stage", **params)
-        if stays["stays"].sum():
-            figs.append(charts_funnel.velocity(stays, ctx.lang))
-        stuck = ctx.run("stuck_by_deal", **{k: v for k, v in params.items() if k not in ("start", "end")})
-        if stuck.height:
-            downloads(stuck)
-    return figs
-
-
-def _funnel_win_rates(ctx: BenchContext) -> list:
-    """The Funnel page's Win rates tab, on its first dimension."""
-    from saleslens.funnel import charts as charts_funnel
-    from saleslens.funnel import logic as fn
-
-    by = fn.WIN_RATE_BY[0]
-    rates = fn.with_labels(ctx.run("win_rate_by_group", by=by, **ctx.filters.params()), by, ctx.lang, "(none)")
-    if not rates.height:
-        return []
-    downloads(rates.drop("band_order"))
-    return [charts_funnel.win_rates(rates.head(20), fn.overall_win_rate(rates), by, ctx.lang)]
+    ids = funnel_load.snapshot_ids(ctx) if tab == "changes" else []  # the page reads them on that tab only
+    pc_from, pc_to = funnel_load.default_pair(ids, ctx.snapshot.id) if len(ids) >= 2 else (None, None)
+    view = funnel_load.load(ctx, funnel_load.Choices(tab=tab, snapshots=tuple(ids), pc_from=pc_from, pc_to=pc_to))
+    for frame in view.downloads():
+        downloads(frame)
+    return view.figures()
 
 
 def targets(ctx: BenchContext) -> list:
     """pages/targets.py, headline and the Pacing section (open by default; the others compute when opened)."""
-    from saleslens.targets import charts as ch
-    from saleslens.targets import data as td
-    from saleslens.targets import logic as tg
+    from saleslens.targets import load as tl
 
-    f, lang, as_of = ctx.filters, ctx.lang, ctx.snapshot.as_of
-    runner = TimedRunner(ctx)
-    ctx.run_many(td.view_calls(f, as_of))  # the headline's and Pacing section's queries at once
-    people = td.members(runner, f)
-    if people.is_empty():
+    view = tl.load(ctx, tl.TargetsChoices())
+    if view is None:
         return []
-    rows = td.target_rows(runner, ctx.data_dir, td.SNAPSHOT_SOURCE)
-    pacing = td.pacing_report(runner, f, rows, people, as_of)
-    fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, tg.MIN_STAGE_DEALS)
-    cov = td.coverage_report(runner, f, pacing.q_start, pacing.pace.target, pacing.pace.closed,
-                             fc.forecast.open_total)
-    figs = [ch.pacing_chart(pacing.daily, pacing.expected, pacing.pace, as_of, lang),
-            ch.forecast_chart(fc.forecast, fc.categories, pacing.pace.target, lang)]
-    if cov.coverage.target is not None:
-        figs.append(ch.coverage_chart(cov.coverage, lang))
-    table = td.members_table(runner, f, rows, people, "rep", pacing, fc)
-    if not table.is_empty():
-        if table["gap"].is_not_null().any():
-            figs.append(ch.members_gap_chart(table, "Rep", lang))
-        downloads(table)
+    sec = tl.load_pacing(ctx, view)
+    figs = [sec.pacing_chart, sec.forecast_chart]
+    if sec.coverage_chart is not None:
+        figs.append(sec.coverage_chart)
+    if not sec.members.is_empty():
+        if sec.members_chart is not None:
+            figs.append(sec.members_chart)
+        downloads(sec.members)
     # the open deals' drill-down (and its download) is built only when its expander is opened
     return figs
 
@@ -254,131 +128,53 @@ def leaderboard(ctx: BenchContext, tab: str = "board") -> list:
     compute only when opened: st.tabs(on_change="rerun") and tab.open), for the default choices.
 
     tab: board, score, profile or top (Ratings and Review pack only order the reps by score, as score does).
+    The same saleslens.rankings.load the page calls, so the two cannot drift apart.
     """
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import scorecards
-    from saleslens.rankings.data import Org
-    from saleslens.rankings.scorecards import SCORED_ROLES
+    from saleslens.rankings import load as rl
 
-    f = ctx.filters
-    start, end = f.start, f.end
-    if start is None or end is None:
-        start, end = scorecards.parse_quarter(scorecards.quarter_of(ctx.snapshot.as_of))
-    (prev_start, prev_end), = scorecard_data.previous_periods(start, end, 1)
-    window = scorecard_data.Window(start, end, scorecard_data.TREND_PERIODS)
-    org = Org(f.regions, f.teams, f.reps, SCORED_ROLES)
-    all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
-    roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
-    if not roles:
+    head = rl.load_header(ctx)
+    if not head.roles:
         return []
-    role = roles[0]
-    kpis = all_kpis.filter(pl.col("role") == role)
-    prev_kpis = scorecard_data.kpis(ctx, prev_start, prev_end, org, within=window).filter(pl.col("role") == role)
-    if tab == "board":
-        return _leaderboard_board(ctx, kpis, prev_kpis, start, end, window, org, role)
-    return _leaderboard_scored_tab(ctx, tab, kpis, start, end, window, role)
-
-
-
-
-def _leaderboard_board(ctx: BenchContext, kpis: pl.DataFrame, prev_kpis: pl.DataFrame, start: date, end: date,
-                       window: object, org: object, role: str) -> list:
-    """The Leaderboard tab, ranked by bookings: the table with its trend column, the ranking chart."""
-    from saleslens.rankings import charts as lbc
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import scorecards
-
-    kpi = "bookings"
-    board = scorecards.leaderboard(kpis, kpi, prev_kpis, scorecards.DEFAULT_MIN_SAMPLE)
-    hist = scorecard_data.history(ctx, start, end, scorecard_data.TREND_PERIODS, org, within=window).filter(
-        pl.col("role") == role)
-    trend = hist.sort("period_start").group_by("rep_id", maintain_order=True).agg(
-        pl.col(kpi).cast(pl.Float64).alias("trend"))
-    table = board.join(trend, on="rep_id", how="left").with_columns(
-        pl.col("trend").fill_null(pl.lit([], dtype=pl.List(pl.Float64))))
-    figs = [lbc.kpi_ranking(board, kpi, ctx.lang), table]
-    downloads(table.drop("trend"))
-    return figs
-
-
-def _leaderboard_scored_tab(ctx: BenchContext, tab: str, kpis: pl.DataFrame, start: date, end: date,
-                            window: object, role: str) -> list:
-    """The Scorecard, Rep profile and Top performers tabs for the role's default scorecard."""
-    from saleslens.core import charts
-    from saleslens.core.filters import add_months
-    from saleslens.rankings import charts as lbc
-    from saleslens.rankings import data as scorecard_data
-    from saleslens.rankings import definitions as scorecard_defs
-    from saleslens.rankings import review, scorecards
-    from saleslens.rankings.data import Org
-
-    f, lang = ctx.filters, ctx.lang
-    definition = scorecard_defs.get(ctx.data_dir, f"default:{role}", role)
-    scored = scorecard_data.scored_with_change(ctx, start, end, definition, Org(f.regions, f.teams, f.reps),
-                                               ctx.data_dir, window)
-    scores = scored.scores.sort(["rank", "name"], nulls_last=True)
-    ranked = scores["rep_id"].to_list() or kpis["rep_id"].to_list()
-    figs: list = []
-    if tab == "score":
-        figs.append(lbc.score_stack(scores, scored.breakdown, lang))
-        parts = scored.breakdown.filter(pl.col("rep_id") == ranked[0])
-        review.breakdown_display(parts, lang)
-        figs.append(lbc.score_waterfall(parts, ranked[0], lang))
-        downloads(scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
-    by_stage = scorecard_data.conversion_by_stage(ctx, start, end, Org(f.regions, f.teams, f.reps, (role,))) \
-        if tab in ("profile", "top") else None
-    if tab == "profile":
-        rep = ranked[0]
-        position = scorecards.peer_position(scored.kpis, rep, min_sample=definition.min_sample)
-        scorecards.strengths_weaknesses(position)
-        review.position_display(position, lang)
-        figs.append(lbc.peer_percentiles(position, rep, kpis.height, lang))
-        trend = scorecard_data.monthly_trend(ctx, add_months(start, -9), end, (rep,), (), definition.ramp)
-        figs.append(charts.bookings_vs_target(trend, lang))
-        hist = scorecard_data.score_history(ctx, start, end, scorecard_data.TREND_PERIODS, definition,
-                                            Org(f.regions, f.teams, f.reps), ctx.data_dir, window)
-        figs.append(lbc.score_history(hist.filter(pl.col("rep_id") == rep), rep, lang))
-        peer_ids = set(kpis["rep_id"].to_list())
-        mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
-        figs.append(lbc.compare_bars(list(mine), list(mine.values()), list(theirs.values()), (rep, "peers"), "mix",
-                                     "type", "share", "percent", lang))
-        review.stage_conversion(by_stage, {rep})
-        review.stage_conversion(by_stage, peer_ids - {rep})
-        downloads(ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of))
-    if tab == "top":
-        _, comparison = scorecard_data.top_performers(scored, by_stage, definition.min_sample)
-        if comparison.height:
-            downloads(comparison)
+    view = rl.load(ctx, rl.Choices(tab=tab), head)
+    figs = view.figures()
+    if view.board:
+        figs.append(view.board.table)
+        downloads(view.board.table.drop("trend"))
+    if view.card and view.card.scores.height:
+        # The Scorecard tab opens the first rep's breakdown by default.
+        figs.append(rl.load_focus(view, view.card.scores["rep_id"][0], ctx.lang).figure)
+    if view.card:
+        downloads(view.card.download)
+    if view.profile:
+        downloads(view.profile.open_deals)
+    if view.top and view.top.comparison.height:
+        downloads(view.top.comparison)
     return figs
 
 
 def whatif(ctx: BenchContext) -> list:
-    """pages/whatif.py on opening: the per-rep base for the period, the scenario computed, its two charts."""
-    f = ctx.filters
-    if f.start is None or f.end is None:
+    """pages/whatif.py on opening: its setup and load (the per-rep base, the scenario, two charts), the Reps tab."""
+    from saleslens.whatif import load as whatif_load
+
+    if whatif_load.load_setup(ctx) is None:
         return []
-    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
-    if base.height == 0:
-        return []
-    return whatif_recompute(ctx, base, 0.0)
+    return _whatif_view(ctx, 0.0, 0.0)
 
 
 def whatif_recompute(ctx: BenchContext, base: pl.DataFrame, target_change_pct: float) -> list:
-    """What a slider move redoes (the base query is a cache hit): the scenario, its tables and charts."""
-    from saleslens.whatif import charts as charts_whatif
-    from saleslens.whatif import commission, scenarios
+    """What a slider move redoes (the base query is a cache hit): the page's load and its open Reps tab."""
+    return _whatif_view(ctx, target_change_pct, 5.0)
 
-    f, lang = ctx.filters, ctx.lang
-    plans = commission.load(commission.default_path(ctx.data_dir))
-    sc = scenarios.Scenario(start=f.start, end=f.end, snapshot=ctx.snapshot.id, regions=f.regions, teams=f.teams,
-                            reps=f.reps, target_change_pct=target_change_pct, win_rate_pct=5.0,
-                            plans=dict(plans.raw))
-    base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
-    result = scenarios.compute(base, sc, plans, ctx.snapshot.as_of)
-    scenarios.to_query(sc)
-    return [charts_whatif.attainment_histogram(result.reps, lang),
-            charts_whatif.bookings_by_group(result.teams, "team", "Team", lang),
-            result.reps.sort("attainment", descending=True, nulls_last=True)]
+
+def _whatif_view(ctx: BenchContext, target_change_pct: float, win_rate_pct: float) -> list:
+    """The What-if page's load for these slider values: its two charts and the Reps tab's table."""
+    from saleslens.whatif import load as whatif_load
+
+    choices = whatif_load.Choices(target_change_pct=target_change_pct, win_rate_pct=win_rate_pct)
+    view = whatif_load.load(ctx, choices)
+    if view.result is None:
+        return []
+    return [view.histogram, view.groups_chart, whatif_load.load_reps(view, ctx.lang)]
 
 
 @dataclass(frozen=True)

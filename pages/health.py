@@ -1,29 +1,24 @@
 """Data health: how fresh and complete the data is, and the deals and accounts that need a clean-up.
 
-Thin page: named queries (queries/health_*) -> saleslens.health.charts -> st.*. The organisation filters
+Thin page: widgets -> saleslens.health.load (named queries health_*, charts) -> st.*. The organisation filters
 of the sidebar (region, team, rep) apply to the deal lists; the period does not: health is about now.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n, store
+from saleslens.core import i18n
 from saleslens.core.i18n import t
-from saleslens.health import charts as charts_health
+from saleslens.health import load as health_load
 from ui import context, widgets
 
-FRESH_DAYS = 7  # a snapshot older than a week is flagged as stale
 MONEY_COLS = {"amount"}
 PERCENT_COLS = {"completeness", "share_without"}
 
 ctx = context.current()
-lang, f = ctx.lang, ctx.filters
-org = f.org_params()
-snap = ctx.snapshot
+lang, snap = ctx.lang, ctx.snapshot
 
 
 def columns(frame: pl.DataFrame) -> dict:
@@ -53,119 +48,142 @@ def remember(name: str, value: object, default: object) -> None:
         st.query_params[name] = str(value)
 
 
-st.title(t("health.title", lang))
-st.caption(t("health.caption", lang))
+def stale_days_default() -> int:
+    """The stale-deal slider's starting value: the link's p_stale_days, kept within the slider's range."""
+    return int(min(max(url_number("p_stale_days", health_load.STALE_DAYS, int), 7), 180))
 
-# ----------------------------------------------------------------------------- freshness
-st.subheader(t("health.freshness", lang))
-snaps = store.list_snapshots(ctx.data_dir)
-ids = [s.id for s in snaps]
-latest = snaps[-1] if snaps else snap
-history = ids[: ids.index(snap.id) + 1] if snap.id in ids else [snap.id]
-age = (date.today() - latest.as_of).days
-c1, c2, c3 = st.columns(3)
-c1.metric(t("health.latest_snapshot", lang), i18n.day(latest.as_of, lang), border=True,
-          help=t("health.latest_snapshot_help", lang, created=latest.manifest.get("created_at", "–"),
-                 source=latest.manifest.get("source", "–")))
-c2.metric(t("health.snapshot_age", lang), i18n.days(age, lang), border=True, help=t("health.snapshot_age_help", lang))
-c3.metric(t("health.snapshot_count", lang), i18n.count(len(snaps), lang), border=True,
-          help=t("health.snapshot_count_help", lang))
-if age > FRESH_DAYS:
-    st.warning(t("health.stale_snapshot", lang, days=age))
-else:
-    st.success(t("health.fresh_snapshot", lang, days=age))
-if snap.id != latest.id:
-    st.info(t("health.older_snapshot", lang, snapshot=snap.id, latest=latest.id))
-fresh = ctx.run("health_freshness_by_table")
-if fresh.height:
-    table(fresh, "freshness", "health_fresh_dl")
 
-# ----------------------------------------------------------------------------- completeness
-st.subheader(t("health.completeness", lang))
-complete = ctx.run("health_completeness_by_field")
-present = list(dict.fromkeys(complete["table_name"].to_list()))
-if not present:
-    st.info(t("health.no_rows", lang))
-else:
-    default = present.index("opportunities") if "opportunities" in present else 0
-    chosen = st.selectbox(t("health.pick_table", lang), present, index=default, key="health_table",
+def similarity_default() -> float:
+    """The similarity slider's starting value: the link's p_similarity, kept within the slider's range."""
+    return min(max(url_number("p_similarity", health_load.SIMILARITY, float), 0.8), 1.0)
+
+
+def choices() -> health_load.Choices:
+    """The section widgets' values before they draw (the same keys; else their starting values)."""
+    return health_load.Choices(table=st.session_state.get("health_table"),
+                               stale_days=st.session_state.get("health_stale_days", stale_days_default()),
+                               similarity=st.session_state.get("health_similarity", similarity_default()))
+
+
+def freshness(fr: health_load.Freshness) -> None:
+    """The latest snapshot, its age and the count; a warning when it is old; each table's dates."""
+    st.subheader(t("health.freshness", lang))
+    latest, age = fr.latest, fr.age
+    c1, c2, c3 = st.columns(3)
+    c1.metric(t("health.latest_snapshot", lang), i18n.day(latest.as_of, lang), border=True,
+              help=t("health.latest_snapshot_help", lang, created=latest.manifest.get("created_at", "–"),
+                     source=latest.manifest.get("source", "–")))
+    c2.metric(t("health.snapshot_age", lang), i18n.days(age, lang), border=True,
+              help=t("health.snapshot_age_help", lang))
+    c3.metric(t("health.snapshot_count", lang), i18n.count(fr.count, lang), border=True,
+              help=t("health.snapshot_count_help", lang))
+    if age > health_load.FRESH_DAYS:
+        st.warning(t("health.stale_snapshot", lang, days=age))
+    else:
+        st.success(t("health.fresh_snapshot", lang, days=age))
+    if fr.older:
+        st.info(t("health.older_snapshot", lang, snapshot=snap.id, latest=latest.id))
+    if fr.by_table.height:
+        table(fr.by_table, "freshness", "health_fresh_dl")
+
+
+def completeness(c: health_load.Completeness) -> None:
+    """The filled share of each field, charted for the table picked."""
+    st.subheader(t("health.completeness", lang))
+    if not c.tables:
+        st.info(t("health.no_rows", lang))
+        return
+    chosen = st.selectbox(t("health.pick_table", lang), c.tables, index=c.default, key="health_table",
                           format_func=lambda name: t(f"health.table.{name}", lang))
-    part = complete.filter(pl.col("table_name") == chosen)
-    st.plotly_chart(charts_health.completeness(part, lang), width="stretch")
-    gaps = complete.filter(pl.col("completeness") < 1)
-    st.caption(t("health.completeness_note", lang, fields=gaps.height, total=complete.height))
+    fig = c.fig if chosen == c.table else health_load.completeness_figure(c.by_field, chosen, lang)
+    st.plotly_chart(fig, width="stretch")
+    st.caption(t("health.completeness_note", lang, fields=c.gaps, total=c.by_field.height))
     with st.expander(t("health.all_fields", lang)):
-        table(complete, "completeness", "health_complete_dl")
+        table(c.by_field, "completeness", "health_complete_dl")
 
-# ----------------------------------------------------------------------------- stale deals
-st.subheader(t("health.stale", lang))
-days = st.slider(t("health.stale_days", lang), min_value=7, max_value=180, step=1,
-                 value=int(min(max(url_number("p_stale_days", 30, int), 7), 180)), key="health_stale_days",
-                 help=t("health.stale_days_help", lang))
-remember("p_stale_days", days, 30)
-if not snap.has("activities"):
-    st.info(t("health.no_activities", lang))
-else:
-    stale = ctx.run("health_stale_deals_by_deal", days=days, **org)
-    open_deals = ctx.run("health_missing_amounts_by_stage", **org).filter(pl.col("status") == "open")["deals"].sum()
+
+def stale_deals(loaded: health_load.Stale | None) -> None:
+    """Open deals with no activity for the days chosen, by owner, and their list."""
+    st.subheader(t("health.stale", lang))
+    days = st.slider(t("health.stale_days", lang), min_value=7, max_value=180, step=1, value=stale_days_default(),
+                     key="health_stale_days", help=t("health.stale_days_help", lang))
+    remember("p_stale_days", days, health_load.STALE_DAYS)
+    if loaded is None:
+        st.info(t("health.no_activities", lang))
+        return
+    s = loaded if loaded.days == days else health_load.load_stale(ctx, days)
     s1, s2 = st.columns(2)
-    s1.metric(t("health.stale_count", lang), i18n.count(stale.height, lang), border=True,
-              help=t("health.stale_count_help", lang, days=days, open=i18n.count(open_deals, lang)))
-    s2.metric(t("health.stale_amount", lang), i18n.money(stale["amount"].sum(), lang), border=True)
-    if stale.height:
-        st.plotly_chart(charts_health.stale_by_owner(stale, lang, days), width="stretch")
-        table(stale.drop("owner_id"), "stale_deals", "health_stale_dl")
+    s1.metric(t("health.stale_count", lang), i18n.count(s.deals.height, lang), border=True,
+              help=t("health.stale_count_help", lang, days=days, open=i18n.count(s.open_deals, lang)))
+    s2.metric(t("health.stale_amount", lang), i18n.money(s.deals["amount"].sum(), lang), border=True)
+    if s.fig is not None:
+        st.plotly_chart(s.fig, width="stretch")
+        table(s.deals.drop("owner_id"), "stale_deals", "health_stale_dl")
     else:
         st.success(t("health.no_stale", lang, days=days))
 
-# ----------------------------------------------------------------------------- pushed close dates
-st.subheader(t("health.slips", lang))
-if len(history) < 2:
-    st.info(t("health.one_snapshot", lang))
-else:
-    slipped = ctx.run("health_close_date_slips_by_deal", min_pushes=2, **org)
-    st.caption(t("health.slips_note", lang, snapshots=len(history)))
-    if slipped.height:
-        st.plotly_chart(charts_health.slips(slipped, lang), width="stretch")
-        table(slipped.drop("owner_id"), "pushed_close_dates", "health_slips_dl")
+
+def slips(view: health_load.HealthView) -> None:
+    """Deals whose close date was pushed out at least twice across the snapshots."""
+    st.subheader(t("health.slips", lang))
+    if view.slips is None:
+        st.info(t("health.one_snapshot", lang))
+        return
+    st.caption(t("health.slips_note", lang, snapshots=view.freshness.history))
+    if view.slips_fig is not None:
+        st.plotly_chart(view.slips_fig, width="stretch")
+        table(view.slips.drop("owner_id"), "pushed_close_dates", "health_slips_dl")
     else:
         st.success(t("health.no_slips", lang))
 
-# ----------------------------------------------------------------------------- missing amounts
-st.subheader(t("health.amounts", lang))
-by_stage = ctx.run("health_missing_amounts_by_stage", **org)
-missing = int(by_stage["without_amount"].sum()) if by_stage.height else 0
-if not missing:
-    st.success(t("health.no_missing_amounts", lang))
-else:
-    st.caption(t("health.amounts_note", lang, missing=i18n.count(missing, lang),
-                 total=i18n.count(by_stage["deals"].sum(), lang)))
-    st.plotly_chart(charts_health.missing_amounts(by_stage, lang), width="stretch")
-    with st.expander(t("health.amounts_deals", lang, count=i18n.count(missing, lang))):
-        table(ctx.run("health_missing_amounts_by_deal", **org).drop("owner_id"), "deals_without_amount",
-              "health_amounts_dl")
 
-# ----------------------------------------------------------------------------- duplicate accounts
-st.subheader(t("health.duplicates", lang))
-if not snap.has("accounts"):
-    st.info(t("health.no_accounts", lang))
-else:
+def amounts(a: health_load.Amounts) -> None:
+    """Deals without an amount, by stage, and their list."""
+    st.subheader(t("health.amounts", lang))
+    if not a.missing:
+        st.success(t("health.no_missing_amounts", lang))
+        return
+    st.caption(t("health.amounts_note", lang, missing=i18n.count(a.missing, lang),
+                 total=i18n.count(a.by_stage["deals"].sum(), lang)))
+    st.plotly_chart(a.fig, width="stretch")
+    with st.expander(t("health.amounts_deals", lang, count=i18n.count(a.missing, lang))):
+        table(a.deals, "deals_without_amount", "health_amounts_dl")
+
+
+def duplicates(loaded: health_load.Duplicates | None) -> None:
+    """Account pairs with near-identical names, at the similarity chosen."""
+    st.subheader(t("health.duplicates", lang))
+    if loaded is None:
+        st.info(t("health.no_accounts", lang))
+        return
     similarity = st.slider(t("health.similarity", lang), min_value=0.80, max_value=1.0, step=0.01,
-                           value=min(max(url_number("p_similarity", 0.93, float), 0.8), 1.0),
-                           key="health_similarity", help=t("health.similarity_help", lang))
-    remember("p_similarity", round(similarity, 2), 0.93)
-    pairs = ctx.run("health_duplicate_accounts_by_pair", min_similarity=similarity)
+                           value=similarity_default(), key="health_similarity", help=t("health.similarity_help", lang))
+    remember("p_similarity", round(similarity, 2), health_load.SIMILARITY)
+    pairs = (loaded if loaded.similarity == similarity else health_load.load_duplicates(ctx, similarity)).pairs
     if pairs.height:
         st.caption(t("health.duplicates_note", lang, pairs=pairs.height))
         table(pairs, "duplicate_accounts", "health_dup_dl")
     else:
         st.success(t("health.no_duplicates", lang))
 
-# ----------------------------------------------------------------------------- unlinked references
-st.subheader(t("health.unlinked", lang))
-unlinked = ctx.run("health_unlinked_by_relation")
-if unlinked.height:
-    st.caption(t("health.unlinked_note", lang))
-    table(unlinked, "unlinked_references", "health_unlinked_dl")
-else:
-    st.success(t("health.no_unlinked", lang))
+
+def unlinked(frame: pl.DataFrame) -> None:
+    """References to rows that do not exist (an owner, account or deal id with no row)."""
+    st.subheader(t("health.unlinked", lang))
+    if frame.height:
+        st.caption(t("health.unlinked_note", lang))
+        table(frame, "unlinked_references", "health_unlinked_dl")
+    else:
+        st.success(t("health.no_unlinked", lang))
+
+
+st.title(t("health.title", lang))
+st.caption(t("health.caption", lang))
+loaded = health_load.load(ctx, choices())
+freshness(loaded.freshness)
+completeness(loaded.completeness)
+stale_deals(loaded.stale)
+slips(loaded)
+amounts(loaded.amounts)
+duplicates(loaded.duplicates)
+unlinked(loaded.unlinked)

@@ -11,6 +11,7 @@ from saleslens.core import i18n
 from saleslens.core.i18n import money, percent, t
 from saleslens.targets import charts as ch
 from saleslens.targets import data as td
+from saleslens.targets import load as tl
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 from ui import context, widgets
@@ -18,6 +19,7 @@ from ui import context, widgets
 ctx = context.current()
 lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
 MONEY, PCT = "dollar", "percent"
+VIEWS = list(tl.VIEWS)
 
 
 def money_col(key: str, help_key: str | None = None) -> st.column_config.NumberColumn:
@@ -30,23 +32,21 @@ def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberCol
     return st.column_config.NumberColumn(t(key, lang), format=PCT, help=t(help_key, lang) if help_key else None)
 
 
-def group_description() -> str:
-    """Whose numbers these are, in words: the organisation, a region, a team or some reps."""
-    kind, values = td.group_kind(f)
-    if kind == "org":
-        return t("targets.group.org", lang)
-    if kind == "rep":
-        names = people.filter(pl.col("rep_id").is_in(values))["name"].to_list() or values
-        return t("targets.group.rep", lang, names=", ".join(names))
-    return t(f"targets.group.{kind}", lang, names=", ".join(values))
+def source_options() -> list[str]:
+    """The target sources: the snapshot's targets, then the saved sets."""
+    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
 
 
-def choose_source() -> str:
-    """The target source picker: the snapshot's targets or a saved set; the choice goes into the link."""
-    options = [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
+def source_from_link(options: list[str]) -> str:
+    """The target source: the one picked before, else the link's p_target_set, else the snapshot's."""
     wanted = st.query_params.get("p_target_set", td.SNAPSHOT_SOURCE)
     if st.session_state.get("targets_source") not in options:
         st.session_state["targets_source"] = wanted if wanted in options else td.SNAPSHOT_SOURCE
+    return st.session_state["targets_source"]
+
+
+def choose_source(options: list[str]) -> str:
+    """The target source picker (its value was settled by source_from_link); the choice goes into the link."""
     chosen = st.selectbox(t("targets.source", lang), options, key="targets_source",
                           format_func=lambda s: s or t("targets.source.snapshot", lang),
                           help=t("targets.source.help", lang))
@@ -57,9 +57,6 @@ def choose_source() -> str:
     return chosen
 
 
-VIEWS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
-
-
 def view_from_link() -> str:
     """The section to show: the one picked before, else the link's p_view, else the first."""
     if st.session_state.get("targets_view") not in VIEWS:
@@ -67,76 +64,6 @@ def view_from_link() -> str:
         st.session_state["targets_view"] = wanted if wanted in VIEWS else VIEWS[0]
     return st.session_state["targets_view"]
 
-
-# ---------------------------------------------------------------- data for the whole page
-
-st.title(t("targets.title", lang))
-# The headline's queries (and the Pacing section's, when it is the one shown) run at once, not one by one.
-ctx.run_many(td.view_calls(f, as_of, members_table=view_from_link() == "pacing"))
-people = td.members(ctx.runner, f)
-if people.is_empty():
-    st.info(t("targets.note.no_people", lang))
-    st.stop()
-
-top = st.columns([2, 1])
-with top[1]:
-    source = choose_source()
-try:
-    rows = td.target_rows(ctx.runner, ctx.data_dir, source)
-except target_sets.TargetSetError as exc:
-    st.error(t("targets.note.bad_set", lang, error=str(exc)))
-    source, rows = td.SNAPSHOT_SOURCE, td.target_rows(ctx.runner, ctx.data_dir)
-
-min_deals = int(st.session_state.get("targets_min_deals", tg.MIN_STAGE_DEALS))
-pacing = td.pacing_report(ctx.runner, f, rows, people, as_of)
-fc = td.forecast_report(ctx.runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, min_deals)
-cov = td.coverage_report(ctx.runner, f, pacing.q_start, pacing.pace.target, pacing.pace.closed, fc.forecast.open_total)
-p = pacing.pace
-q_label = ch.period_label(pacing.q_start, "quarter", lang)
-day_n = (as_of - pacing.q_start).days + 1
-q_days = (pacing.q_end - pacing.q_start).days + 1
-
-top[0].markdown(t("targets.caption", lang, group=group_description(), quarter=q_label,
-                  start=i18n.day(pacing.q_start, lang), end=i18n.day(pacing.q_end, lang), day=day_n, days=q_days,
-                  as_of=i18n.day(as_of, lang)))
-if f.products or f.segments or f.sources:
-    st.caption(t("targets.note.deal_filters", lang))
-
-# ---------------------------------------------------------------- headline
-
-tiles = st.columns(5)
-tiles[0].metric(t("targets.tile.target", lang, quarter=q_label), ch.tile_money(p.target, lang), border=True,
-                help=t("targets.tile.target.help", lang))
-tiles[1].metric(t("targets.tile.closed", lang), ch.tile_money(p.closed, lang), border=True,
-                delta=t("targets.tile.of_target", lang, pct=percent(p.attainment, lang, 0)) if p.target else None,
-                delta_color="off", delta_arrow="off", help=t("targets.tile.closed.help", lang))
-if p.gap is not None:
-    tiles[2].metric(t("targets.tile.ahead_label" if p.ahead else "targets.tile.behind_label", lang),
-                    f"{'+' if p.gap >= 0 else '−'}{ch.tile_money(abs(p.gap), lang)}",
-                    delta=f"{'+' if p.gap >= 0 else '-'}{percent(abs(p.gap_pct or 0), lang)}",
-                    delta_color="normal", border=True,
-                    help=t("targets.tile.pace.help", lang, expected=ch.tile_money(p.expected, lang),
-                           share=percent(p.share, lang)))
-else:
-    tiles[2].metric(t("targets.tile.pace", lang), "–", border=True, help=t("targets.note.no_quarter_target", lang))
-fcast = fc.forecast
-tiles[3].metric(t("targets.tile.forecast", lang), ch.tile_money(fcast.expected, lang), border=True,
-                delta=t("targets.tile.range", lang, low=ch.tile_money(fcast.low, lang),
-                        high=ch.tile_money(fcast.high, lang)),
-                delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
-c = cov.coverage
-if c.remaining == 0:
-    tiles[4].metric(t("targets.tile.coverage", lang), t("targets.tile.target_met", lang), border=True)
-else:
-    cov_delta = None
-    if c.gap is not None:
-        cov_delta = (t("targets.tile.need_more", lang, value=ch.tile_money(c.gap, lang)) if c.gap > 0
-                     else t("targets.tile.enough", lang))
-    tiles[4].metric(t("targets.tile.coverage", lang), i18n.ratio(c.ratio, lang), border=True, delta=cov_delta,
-                    delta_color="inverse" if c.gap else "normal", delta_arrow="off",
-                    help=t("targets.tile.coverage.help", lang))
-if p.target is None:
-    st.info(t("targets.note.no_quarter_target", lang))
 
 def choose_view() -> str:
     """The section picker (only the chosen section's work is done); the choice goes into the link as p_view."""
@@ -150,262 +77,287 @@ def choose_view() -> str:
     return chosen
 
 
-section = choose_view()
+def read_choices(options: list[str]) -> tl.TargetsChoices:
+    """The page's widget values as they stand before the widgets are drawn (each widget returns the same)."""
+    state = st.session_state
+    return tl.TargetsChoices(
+        view=view_from_link(), source=source_from_link(options),
+        min_deals=int(state.get("targets_min_deals", tg.MIN_STAGE_DEALS)),
+        members_by=state.get("p_members_by") or "rep", grain=state.get("p_grain") or "month",
+        cumulative=bool(state.get("p_cumulative_ytd", False)), heat_by=state.get("p_heat_by") or "team")
 
 
-class _Section:
-    """A stand-in for a tab: the chosen section renders into the page, the others are skipped."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+# ---------------------------------------------------------------- headline
 
 
-tabs = {name: _Section() for name in VIEWS}
-
-
-def is_open(name: str) -> bool:
-    """Whether a section is the one shown."""
-    return section == name
+def render_tiles(view: tl.TargetsView) -> None:
+    """The five headline tiles: target, closed, pace, forecast, coverage."""
+    p, fcast, c, q_label = view.pacing.pace, view.fc.forecast, view.cov.coverage, view.q_label
+    tiles = st.columns(5)
+    tiles[0].metric(t("targets.tile.target", lang, quarter=q_label), ch.tile_money(p.target, lang), border=True,
+                    help=t("targets.tile.target.help", lang))
+    tiles[1].metric(t("targets.tile.closed", lang), ch.tile_money(p.closed, lang), border=True,
+                    delta=t("targets.tile.of_target", lang, pct=percent(p.attainment, lang, 0)) if p.target else None,
+                    delta_color="off", delta_arrow="off", help=t("targets.tile.closed.help", lang))
+    if p.gap is not None:
+        tiles[2].metric(t("targets.tile.ahead_label" if p.ahead else "targets.tile.behind_label", lang),
+                        f"{'+' if p.gap >= 0 else '−'}{ch.tile_money(abs(p.gap), lang)}",
+                        delta=f"{'+' if p.gap >= 0 else '-'}{percent(abs(p.gap_pct or 0), lang)}",
+                        delta_color="normal", border=True,
+                        help=t("targets.tile.pace.help", lang, expected=ch.tile_money(p.expected, lang),
+                               share=percent(p.share, lang)))
+    else:
+        tiles[2].metric(t("targets.tile.pace", lang), "–", border=True, help=t("targets.note.no_quarter_target", lang))
+    tiles[3].metric(t("targets.tile.forecast", lang), ch.tile_money(fcast.expected, lang), border=True,
+                    delta=t("targets.tile.range", lang, low=ch.tile_money(fcast.low, lang),
+                            high=ch.tile_money(fcast.high, lang)),
+                    delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
+    if c.remaining == 0:
+        tiles[4].metric(t("targets.tile.coverage", lang), t("targets.tile.target_met", lang), border=True)
+    else:
+        cov_delta = None
+        if c.gap is not None:
+            cov_delta = (t("targets.tile.need_more", lang, value=ch.tile_money(c.gap, lang)) if c.gap > 0
+                         else t("targets.tile.enough", lang))
+        tiles[4].metric(t("targets.tile.coverage", lang), i18n.ratio(c.ratio, lang), border=True, delta=cov_delta,
+                        delta_color="inverse" if c.gap else "normal", delta_arrow="off",
+                        help=t("targets.tile.coverage.help", lang))
+    if p.target is None:
+        st.info(t("targets.note.no_quarter_target", lang))
 
 
 # ---------------------------------------------------------------- pacing, forecast, coverage, who is behind
 
-if is_open("pacing"):
-    with tabs["pacing"]:
-        left, right = st.columns(2)
-        left.plotly_chart(ch.pacing_chart(pacing.daily, pacing.expected, p, as_of, lang), width="stretch",
-                          key="chart_pacing")
-        left.caption(t(f"targets.note.curve.{pacing.curve_source}", lang, quarters=pacing.quarters_learned))
-        right.plotly_chart(ch.forecast_chart(fcast, fc.categories, p.target, lang), width="stretch",
-                           key="chart_forecast")
-        learned = fc.probabilities.filter(pl.col("source") == "learned").height
-        right.caption(t("targets.note.forecast_basis", lang, deals=fcast.open_deals, learned=learned,
-                        min_deals=min_deals))
-        if not fc.has_stage_history:
-            right.info(t("targets.note.no_stage_history", lang))
-        if fc.categories.is_empty():
-            right.caption(t("targets.note.no_categories", lang))
 
-        st.subheader(t("targets.section.coverage", lang))
-        c1, c2 = st.columns([3, 2])
-        if c.target is None:
-            c1.info(t("targets.note.no_quarter_target", lang))
-        else:
-            c1.plotly_chart(ch.coverage_chart(c, lang), width="stretch", key="chart_coverage")
-        c2.markdown(t("targets.coverage.explain", lang, remaining=money(c.remaining, lang),
-                      pipeline=money(c.open_pipeline, lang), ratio=i18n.ratio(c.ratio, lang),
-                      win_rate=percent(c.win_rate, lang), needed=money(c.needed, lang),
-                      gap=money(c.gap, lang), start=i18n.day(cov.history_start, lang),
-                      end=i18n.day(cov.history_end, lang)))
-        if cov.win_rate_source != "group":
-            c2.caption(t(f"targets.note.win_rate.{cov.win_rate_source}", lang))
+def render_pacing(view: tl.TargetsView) -> None:
+    """Pacing and forecast charts, coverage, who is behind, and the tables behind the forecast."""
+    sec, pacing, fc, cov = tl.load_pacing(ctx, view), view.pacing, view.fc, view.cov
+    c, fcast, min_deals = cov.coverage, fc.forecast, view.choices.min_deals
+    left, right = st.columns(2)
+    left.plotly_chart(sec.pacing_chart, width="stretch", key="chart_pacing")
+    left.caption(t(f"targets.note.curve.{pacing.curve_source}", lang, quarters=pacing.quarters_learned))
+    right.plotly_chart(sec.forecast_chart, width="stretch", key="chart_forecast")
+    right.caption(t("targets.note.forecast_basis", lang, deals=fcast.open_deals, learned=sec.learned,
+                    min_deals=min_deals))
+    if not fc.has_stage_history:
+        right.info(t("targets.note.no_stage_history", lang))
+    if fc.categories.is_empty():
+        right.caption(t("targets.note.no_categories", lang))
 
-        st.subheader(t("targets.section.members", lang))
-        by = st.segmented_control(t("targets.members.by", lang), ["rep", "team", "region"], key="p_members_by",
-                                  default="rep", format_func=lambda g: t(f"targets.by.{g}", lang)) or "rep"
-        table = td.members_table(ctx.runner, f, rows, people, by, pacing, fc)
-        if table.is_empty():
-            st.info(t("targets.note.no_members", lang))
-        else:
-            title = t(f"targets.by.{by}", lang)
-            if table["gap"].is_not_null().any():
-                st.plotly_chart(ch.members_gap_chart(table, title, lang), width="stretch", key="chart_members")
-            no_target = table.filter(pl.col("target").is_null())["group_label"].to_list()
-            if no_target:
-                st.caption(t("targets.note.members_without_target", lang, names=", ".join(no_target[:10])))
-            st.dataframe(
-                table.drop("group_key"), hide_index=True, width="stretch",
-                column_config={
-                    "group_label": st.column_config.TextColumn(title),
-                    "target": money_col("targets.col.target"), "closed": money_col("targets.col.closed"),
-                    "attainment": pct_col("targets.col.attainment"),
-                    "expected": money_col("targets.col.expected", "targets.col.expected.help"),
-                    "gap": money_col("targets.col.gap", "targets.col.gap.help"),
-                    "gap_pct": pct_col("targets.col.gap_pct"),
-                    "open_pipeline": money_col("targets.col.open_pipeline"),
-                    "forecast": money_col("targets.col.forecast"), "low": money_col("targets.col.low"),
-                    "high": money_col("targets.col.high"),
-                    "forecast_attainment": pct_col("targets.col.forecast_attainment"),
-                },
-            )
-            widgets.downloads(table, f"pacing_by_{by}", lang, key="dl_members")
+    st.subheader(t("targets.section.coverage", lang))
+    c1, c2 = st.columns([3, 2])
+    if sec.coverage_chart is None:
+        c1.info(t("targets.note.no_quarter_target", lang))
+    else:
+        c1.plotly_chart(sec.coverage_chart, width="stretch", key="chart_coverage")
+    c2.markdown(t("targets.coverage.explain", lang, remaining=money(c.remaining, lang),
+                  pipeline=money(c.open_pipeline, lang), ratio=i18n.ratio(c.ratio, lang),
+                  win_rate=percent(c.win_rate, lang), needed=money(c.needed, lang),
+                  gap=money(c.gap, lang), start=i18n.day(cov.history_start, lang),
+                  end=i18n.day(cov.history_end, lang)))
+    if cov.win_rate_source != "group":
+        c2.caption(t(f"targets.note.win_rate.{cov.win_rate_source}", lang))
 
-        with st.expander(t("targets.section.stages", lang)):
-            st.number_input(t("targets.min_deals", lang), min_value=1, max_value=10_000, step=5,
-                            value=tg.MIN_STAGE_DEALS, key="targets_min_deals", help=t("targets.min_deals.help", lang))
-            st.dataframe(fc.probabilities, hide_index=True, width="stretch", column_config={
-                "stage": t("targets.col.stage", lang), "position": None,
-                "deals": st.column_config.NumberColumn(t("targets.col.closed_deals", lang)),
-                "won": st.column_config.NumberColumn(t("targets.col.won", lang)),
-                "learned": pct_col("targets.col.learned"), "default_probability": pct_col("targets.col.default"),
-                "probability": pct_col("targets.col.used"),
-                "source": st.column_config.TextColumn(t("targets.col.source", lang)),
+    st.subheader(t("targets.section.members", lang))
+    render_members(sec)
+    render_forecast_tables(view, sec)
+
+
+def render_members(sec: tl.PacingSection) -> None:
+    """Who is behind: the grouping picker, the gap chart and the table."""
+    by = st.segmented_control(t("targets.members.by", lang), ["rep", "team", "region"], key="p_members_by",
+                              default="rep", format_func=lambda g: t(f"targets.by.{g}", lang)) or "rep"
+    table, title = sec.members, sec.members_title
+    if table.is_empty():
+        st.info(t("targets.note.no_members", lang))
+        return
+    if sec.members_chart is not None:
+        st.plotly_chart(sec.members_chart, width="stretch", key="chart_members")
+    if sec.without_target:
+        st.caption(t("targets.note.members_without_target", lang, names=", ".join(sec.without_target[:10])))
+    st.dataframe(
+        table.drop("group_key"), hide_index=True, width="stretch",
+        column_config={
+            "group_label": st.column_config.TextColumn(title),
+            "target": money_col("targets.col.target"), "closed": money_col("targets.col.closed"),
+            "attainment": pct_col("targets.col.attainment"),
+            "expected": money_col("targets.col.expected", "targets.col.expected.help"),
+            "gap": money_col("targets.col.gap", "targets.col.gap.help"),
+            "gap_pct": pct_col("targets.col.gap_pct"),
+            "open_pipeline": money_col("targets.col.open_pipeline"),
+            "forecast": money_col("targets.col.forecast"), "low": money_col("targets.col.low"),
+            "high": money_col("targets.col.high"),
+            "forecast_attainment": pct_col("targets.col.forecast_attainment"),
+        },
+    )
+    widgets.downloads(table, f"pacing_by_{by}", lang, key="dl_members")
+
+
+def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
+    """The stage odds (with the threshold), the forecast categories and the open deals, each in an expander."""
+    fc = view.fc
+    with st.expander(t("targets.section.stages", lang)):
+        st.number_input(t("targets.min_deals", lang), min_value=1, max_value=10_000, step=5,
+                        value=tg.MIN_STAGE_DEALS, key="targets_min_deals", help=t("targets.min_deals.help", lang))
+        st.dataframe(fc.probabilities, hide_index=True, width="stretch", column_config={
+            "stage": t("targets.col.stage", lang), "position": None,
+            "deals": st.column_config.NumberColumn(t("targets.col.closed_deals", lang)),
+            "won": st.column_config.NumberColumn(t("targets.col.won", lang)),
+            "learned": pct_col("targets.col.learned"), "default_probability": pct_col("targets.col.default"),
+            "probability": pct_col("targets.col.used"),
+            "source": st.column_config.TextColumn(t("targets.col.source", lang)),
+        })
+    if fc.categories.height:
+        with st.expander(t("targets.section.categories", lang)):
+            st.dataframe(sec.categories, hide_index=True, width="stretch", column_config={
+                "category": t("targets.col.category", lang), "deals": t("targets.col.deals", lang),
+                "amount": money_col("targets.col.amount"), "weighted": money_col("targets.col.weighted"),
+                "rollup": money_col("targets.col.rollup", "targets.col.rollup.help"),
             })
-        if fc.categories.height:
-            with st.expander(t("targets.section.categories", lang)):
-                cats = fc.categories.with_columns(
-                    pl.col("category").map_elements(lambda k: t(f"targets.category.{k}", lang), return_dtype=pl.String))
-                st.dataframe(cats, hide_index=True, width="stretch", column_config={
-                    "category": t("targets.col.category", lang), "deals": t("targets.col.deals", lang),
-                    "amount": money_col("targets.col.amount"), "weighted": money_col("targets.col.weighted"),
-                    "rollup": money_col("targets.col.rollup", "targets.col.rollup.help"),
-                })
-        # Every open deal due this quarter (tens of thousands for the organisation): sent only once opened.
-        deals_box = st.expander(t("targets.section.deals", lang, n=fcast.open_deals), key="targets_deals_open",
-                                on_change="rerun")
-        if deals_box.open:
-            with deals_box:
-                deals = fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
-                                        "expected_close_date", "amount", "probability", "weighted")
-                st.dataframe(deals, hide_index=True, width="stretch", column_config={
-                    "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
-                    "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
-                    "forecast_category": t("targets.col.category", lang),
-                    "expected_close_date": st.column_config.DateColumn(t("targets.col.expected_close", lang)),
-                    "amount": money_col("targets.col.amount"), "probability": pct_col("targets.col.used"),
-                    "weighted": money_col("targets.col.weighted"),
-                })
-                widgets.downloads(deals, "forecast_deals", lang, key="dl_deals")
+    # Every open deal due this quarter (tens of thousands for the organisation): sent only once opened.
+    deals_box = st.expander(t("targets.section.deals", lang, n=fc.forecast.open_deals), key="targets_deals_open",
+                            on_change="rerun")
+    if deals_box.open:
+        with deals_box:
+            deals = tl.open_deals(view)
+            st.dataframe(deals, hide_index=True, width="stretch", column_config={
+                "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
+                "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
+                "forecast_category": t("targets.col.category", lang),
+                "expected_close_date": st.column_config.DateColumn(t("targets.col.expected_close", lang)),
+                "amount": money_col("targets.col.amount"), "probability": pct_col("targets.col.used"),
+                "weighted": money_col("targets.col.weighted"),
+            })
+            widgets.downloads(deals, "forecast_deals", lang, key="dl_deals")
+
 
 # ---------------------------------------------------------------- attainment trend
 
-if is_open("trend"):
-    with tabs["trend"]:
-        start, end = td.trend_range(f, as_of)
-        c1, c2 = st.columns([1, 3])
-        grain = c1.segmented_control(t("targets.grain", lang), list(tg.GRAINS), key="p_grain", default="month",
-                                     format_func=lambda g: t(f"targets.grain.{g}", lang)) or "month"
-        cumulative = c2.toggle(t("targets.cumulative", lang), key="p_cumulative_ytd")
-        trend = td.attainment_table(ctx.runner, f, rows, people, "org", grain, start, end, as_of)
-        if trend.is_empty() or (trend["target"].is_null().all() and (trend["bookings"].fill_null(0) == 0).all()):
-            st.info(t("targets.note.no_trend", lang))
-        else:
-            st.plotly_chart(ch.attainment_trend(trend, grain, lang, cumulative), width="stretch", key="chart_trend")
-            missing = tg.periods_without_target(trend)
-            if missing:
-                shown = ", ".join(ch.period_label(m, grain, lang) for m in missing[:12])
-                st.info(t("targets.note.periods_without_target", lang, periods=shown))
-            st.caption(t("targets.note.trend_basis", lang))
-            table = trend.drop("group_key", "group_label", "period_end").with_columns(
-                pl.col("period_start").map_elements(lambda d: ch.period_label(d, grain, lang), return_dtype=pl.String))
-            st.dataframe(table, hide_index=True, width="stretch", column_config={
-                "period_start": t(f"targets.grain.{grain}", lang),
-                "partial": st.column_config.CheckboxColumn(t("targets.col.partial", lang)),
-                "bookings": money_col("targets.col.bookings"), "target": money_col("targets.col.target"),
-                "attainment": pct_col("targets.col.attainment"),
-                "cumulative_bookings": money_col("targets.col.ytd_bookings"),
-                "cumulative_target": money_col("targets.col.ytd_target"),
-                "cumulative_attainment": pct_col("targets.col.ytd_attainment"),
-            })
-            widgets.downloads(trend, f"attainment_by_{grain}", lang, key="dl_trend")
+
+def render_trend(view: tl.TargetsView) -> None:
+    """Attainment by month, quarter or year, optionally year to date."""
+    c1, c2 = st.columns([1, 3])
+    grain = c1.segmented_control(t("targets.grain", lang), list(tg.GRAINS), key="p_grain", default="month",
+                                 format_func=lambda g: t(f"targets.grain.{g}", lang)) or "month"
+    c2.toggle(t("targets.cumulative", lang), key="p_cumulative_ytd")
+    sec = tl.load_trend(ctx, view)
+    if sec.empty:
+        st.info(t("targets.note.no_trend", lang))
+        return
+    st.plotly_chart(sec.chart, width="stretch", key="chart_trend")
+    if sec.missing:
+        st.info(t("targets.note.periods_without_target", lang, periods=sec.missing))
+    st.caption(t("targets.note.trend_basis", lang))
+    st.dataframe(sec.table, hide_index=True, width="stretch", column_config={
+        "period_start": t(f"targets.grain.{grain}", lang),
+        "partial": st.column_config.CheckboxColumn(t("targets.col.partial", lang)),
+        "bookings": money_col("targets.col.bookings"), "target": money_col("targets.col.target"),
+        "attainment": pct_col("targets.col.attainment"),
+        "cumulative_bookings": money_col("targets.col.ytd_bookings"),
+        "cumulative_target": money_col("targets.col.ytd_target"),
+        "cumulative_attainment": pct_col("targets.col.ytd_attainment"),
+    })
+    widgets.downloads(sec.trend, f"attainment_by_{grain}", lang, key="dl_trend")
+
 
 # ---------------------------------------------------------------- forecast accuracy
 
-if is_open("accuracy"):
-    with tabs["accuracy"]:
-        st.caption(t("targets.accuracy.intro", lang))
-        with st.spinner(t("targets.accuracy.working", lang)):
-            acc = td.accuracy(ctx.data_dir, ctx.runner, f, quarters=4, min_deals=min_deals)
-        if acc.is_empty():
-            st.info(t("targets.note.no_accuracy", lang))
-        else:
-            summary = td.accuracy_summary(acc)
-            overall = acc["error_pct"].abs().mean()
-            held = acc["in_range"].cast(pl.Float64).mean()
-            bias = acc["error"].sum() / acc["actual"].sum() if acc["actual"].sum() else None
-            m1, m2, m3, m4 = st.columns(4)
-            m1.metric(t("targets.accuracy.snapshots", lang), i18n.count(acc.height, lang), border=True)
-            m2.metric(t("targets.accuracy.mean_error", lang), percent(overall, lang), border=True,
-                      delta=t("targets.accuracy.bias_high" if (bias or 0) > 0 else "targets.accuracy.bias_low", lang,
-                              pct=percent(abs(bias or 0), lang, 0)) if bias is not None else None,
-                      delta_color="off", delta_arrow="off", help=t("targets.accuracy.mean_error.help", lang))
-            m3.metric(t("targets.accuracy.in_range", lang), percent(held, lang, 0), border=True,
-                      help=t("targets.accuracy.in_range.help", lang))
-            cal = td.calibrated_forecast(acc, fcast, as_of)
-            if cal is not None:
-                m4.metric(t("targets.accuracy.calibrated", lang), money(cal.expected, lang), border=True,
-                          delta=t("targets.tile.range", lang, low=money(cal.low, lang), high=money(cal.high, lang)),
-                          delta_color="off", delta_arrow="off",
-                          help=t("targets.accuracy.calibrated.help", lang, ratio=percent(cal.ratio, lang, 0),
-                                 n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
-                                 forecast=money(fcast.expected, lang)))
-                st.markdown(t("targets.accuracy.calibrated.explain", lang, ratio=percent(cal.ratio, lang, 0),
-                              n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
-                              forecast=money(fcast.expected, lang), value=money(cal.expected, lang),
-                              low=money(cal.low, lang), high=money(cal.high, lang)))
-            st.plotly_chart(ch.accuracy_chart(acc, lang), width="stretch", key="chart_accuracy")
-            st.dataframe(summary, hide_index=True, width="stretch", column_config={
-                "week": t("targets.col.week", lang), "snapshots": t("targets.accuracy.snapshots", lang),
-                "mean_abs_error_pct": pct_col("targets.accuracy.mean_error"),
-                "in_range_share": pct_col("targets.accuracy.in_range"),
-            })
-            with st.expander(t("targets.accuracy.detail", lang)):
-                st.dataframe(acc, hide_index=True, width="stretch", column_config={
-                    "quarter": st.column_config.DateColumn(t("targets.col.quarter", lang)),
-                    "as_of": st.column_config.DateColumn(t("targets.col.as_of", lang)),
-                    "week": t("targets.col.week", lang), "snapshot": t("targets.col.snapshot", lang),
-                    "closed_to_date": money_col("targets.col.closed"), "forecast": money_col("targets.col.forecast"),
-                    "low": money_col("targets.col.low"), "high": money_col("targets.col.high"),
-                    "actual": money_col("targets.col.actual"), "error": money_col("targets.col.error"),
-                    "error_pct": pct_col("targets.col.error_pct"),
-                    "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
-                })
-                widgets.downloads(acc, "forecast_accuracy", lang, key="dl_accuracy")
+
+def render_accuracy(view: tl.TargetsView) -> None:
+    """How past forecasts turned out, by week of the quarter, and this quarter's calibrated forecast."""
+    st.caption(t("targets.accuracy.intro", lang))
+    with st.spinner(t("targets.accuracy.working", lang)):
+        sec = tl.load_accuracy(ctx, view)
+    acc, bias, cal, fcast = sec.acc, sec.bias, sec.calibrated, view.fc.forecast
+    if acc.is_empty():
+        st.info(t("targets.note.no_accuracy", lang))
+        return
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(t("targets.accuracy.snapshots", lang), i18n.count(acc.height, lang), border=True)
+    m2.metric(t("targets.accuracy.mean_error", lang), percent(sec.overall, lang), border=True,
+              delta=t("targets.accuracy.bias_high" if (bias or 0) > 0 else "targets.accuracy.bias_low", lang,
+                      pct=percent(abs(bias or 0), lang, 0)) if bias is not None else None,
+              delta_color="off", delta_arrow="off", help=t("targets.accuracy.mean_error.help", lang))
+    m3.metric(t("targets.accuracy.in_range", lang), percent(sec.held, lang, 0), border=True,
+              help=t("targets.accuracy.in_range.help", lang))
+    if cal is not None:
+        m4.metric(t("targets.accuracy.calibrated", lang), money(cal.expected, lang), border=True,
+                  delta=t("targets.tile.range", lang, low=money(cal.low, lang), high=money(cal.high, lang)),
+                  delta_color="off", delta_arrow="off",
+                  help=t("targets.accuracy.calibrated.help", lang, ratio=percent(cal.ratio, lang, 0),
+                         n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
+                         forecast=money(fcast.expected, lang)))
+        st.markdown(t("targets.accuracy.calibrated.explain", lang, ratio=percent(cal.ratio, lang, 0),
+                      n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
+                      forecast=money(fcast.expected, lang), value=money(cal.expected, lang),
+                      low=money(cal.low, lang), high=money(cal.high, lang)))
+    st.plotly_chart(sec.chart, width="stretch", key="chart_accuracy")
+    st.dataframe(sec.summary, hide_index=True, width="stretch", column_config={
+        "week": t("targets.col.week", lang), "snapshots": t("targets.accuracy.snapshots", lang),
+        "mean_abs_error_pct": pct_col("targets.accuracy.mean_error"),
+        "in_range_share": pct_col("targets.accuracy.in_range"),
+    })
+    with st.expander(t("targets.accuracy.detail", lang)):
+        st.dataframe(acc, hide_index=True, width="stretch", column_config={
+            "quarter": st.column_config.DateColumn(t("targets.col.quarter", lang)),
+            "as_of": st.column_config.DateColumn(t("targets.col.as_of", lang)),
+            "week": t("targets.col.week", lang), "snapshot": t("targets.col.snapshot", lang),
+            "closed_to_date": money_col("targets.col.closed"), "forecast": money_col("targets.col.forecast"),
+            "low": money_col("targets.col.low"), "high": money_col("targets.col.high"),
+            "actual": money_col("targets.col.actual"), "error": money_col("targets.col.error"),
+            "error_pct": pct_col("targets.col.error_pct"),
+            "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
+        })
+        widgets.downloads(acc, "forecast_accuracy", lang, key="dl_accuracy")
+
 
 # ---------------------------------------------------------------- leading indicators
 
-if is_open("leading"):
-    with tabs["leading"]:
-        l_start, l_end = (f.start or pacing.q_start), min(f.end or as_of, as_of)
-        if l_start > as_of:
-            st.info(t("targets.note.future_period", lang))
-        elif not ctx.snapshot.has("activities"):
-            st.info(t("targets.note.no_activities", lang))
-        else:
-            lead = td.leading_report(ctx.runner, ctx.data_dir, f, l_start, l_end, source, people)
-            st.caption(t("targets.leading.caption", lang, start=i18n.day(l_start, lang), end=i18n.day(l_end, lang)))
-            c1, c2 = st.columns([3, 2])
-            if lead.weekly.is_empty():
-                c1.info(t("targets.note.no_activities_period", lang))
-            else:
-                c1.plotly_chart(ch.activities_chart(lead.weekly, lead.weekly_target, lang), width="stretch",
-                                key="chart_activities")
-            if lead.weekly_target is None:
-                c1.caption(t("targets.note.no_activity_target", lang))
-            c2.plotly_chart(ch.conversion_chart(lead.conversion, lang), width="stretch", key="chart_conversion")
-            c1.caption(t("targets.leading.partial_weeks", lang))
-            c2.caption(t("targets.leading.conversion_note", lang))
-            per_rep = lead.per_rep.select("name", "team", "activities", "meetings", "opportunities", "wins",
-                                          "weeks", "per_week", "weekly_target")
-            st.dataframe(per_rep, hide_index=True, width="stretch", column_config={
-                "name": t("targets.col.rep", lang), "team": t("targets.col.team", lang),
-                "activities": t("targets.step.activities", lang), "meetings": t("targets.step.meetings", lang),
-                "opportunities": t("targets.step.opportunities", lang), "wins": t("targets.step.wins", lang),
-                "weeks": st.column_config.NumberColumn(t("targets.col.weeks", lang), format="%.1f"),
-                "per_week": st.column_config.NumberColumn(t("targets.col.per_week", lang), format="%.1f"),
-                "weekly_target": st.column_config.NumberColumn(t("targets.col.weekly_target", lang), format="%.1f"),
-            })
-            widgets.downloads(per_rep, "activities_by_rep", lang, key="dl_leading")
+
+def render_leading(view: tl.TargetsView) -> None:
+    """Activities per rep and week against target, the conversion steps and the per-rep table."""
+    sec = tl.load_leading(ctx, view)
+    if sec.status != "ok":
+        st.info(t(f"targets.note.{'future_period' if sec.status == 'future' else 'no_activities'}", lang))
+        return
+    lead = sec.report
+    st.caption(t("targets.leading.caption", lang, start=i18n.day(sec.start, lang), end=i18n.day(sec.end, lang)))
+    c1, c2 = st.columns([3, 2])
+    if sec.activities_chart is None:
+        c1.info(t("targets.note.no_activities_period", lang))
+    else:
+        c1.plotly_chart(sec.activities_chart, width="stretch", key="chart_activities")
+    if lead.weekly_target is None:
+        c1.caption(t("targets.note.no_activity_target", lang))
+    c2.plotly_chart(sec.conversion_chart, width="stretch", key="chart_conversion")
+    c1.caption(t("targets.leading.partial_weeks", lang))
+    c2.caption(t("targets.leading.conversion_note", lang))
+    st.dataframe(sec.per_rep, hide_index=True, width="stretch", column_config={
+        "name": t("targets.col.rep", lang), "team": t("targets.col.team", lang),
+        "activities": t("targets.step.activities", lang), "meetings": t("targets.step.meetings", lang),
+        "opportunities": t("targets.step.opportunities", lang), "wins": t("targets.step.wins", lang),
+        "weeks": st.column_config.NumberColumn(t("targets.col.weeks", lang), format="%.1f"),
+        "per_week": st.column_config.NumberColumn(t("targets.col.per_week", lang), format="%.1f"),
+        "weekly_target": st.column_config.NumberColumn(t("targets.col.weekly_target", lang), format="%.1f"),
+    })
+    widgets.downloads(sec.per_rep, "activities_by_rep", lang, key="dl_leading")
+
 
 # ---------------------------------------------------------------- heatmap
 
-if is_open("heatmap"):
-    with tabs["heatmap"]:
-        h_by = st.segmented_control(t("targets.heatmap.by", lang), ["team", "region", "rep"], key="p_heat_by",
-                                    default="team", format_func=lambda g: t(f"targets.by.{g}", lang)) or "team"
-        h_start, h_end = td.trend_range(f, as_of)
-        h_end = min(h_end, tg.month_end(as_of))
-        heat = td.attainment_table(ctx.runner, f, rows, people, h_by, "month", h_start, h_end, as_of)
-        if heat.is_empty() or heat["attainment"].is_null().all():
-            st.info(t("targets.note.no_heatmap", lang))
-        else:
-            st.plotly_chart(ch.heatmap(heat, t(f"targets.by.{h_by}", lang), lang), width="stretch",
-                            key="chart_heatmap")
-            st.caption(t("targets.heatmap.caption", lang))
-            widgets.downloads(heat, f"attainment_by_{h_by}_month", lang, key="dl_heat")
+
+def render_heatmap(view: tl.TargetsView) -> None:
+    """Monthly attainment per team, region or rep."""
+    h_by = st.segmented_control(t("targets.heatmap.by", lang), ["team", "region", "rep"], key="p_heat_by",
+                                default="team", format_func=lambda g: t(f"targets.by.{g}", lang)) or "team"
+    sec = tl.load_heatmap(ctx, view)
+    if sec.chart is None:
+        st.info(t("targets.note.no_heatmap", lang))
+        return
+    st.plotly_chart(sec.chart, width="stretch", key="chart_heatmap")
+    st.caption(t("targets.heatmap.caption", lang))
+    widgets.downloads(sec.heat, f"attainment_by_{h_by}_month", lang, key="dl_heat")
+
 
 # ---------------------------------------------------------------- target planning
 
@@ -448,9 +400,9 @@ def checked(parent: float, labels: list[str], values: list[float | None], propos
     return True
 
 
-def plan_tab() -> None:
+def plan_tab(view: tl.TargetsView) -> None:
     """Decompose a team's annual target into months, then into reps; save it as a target set and export it."""
-    teams = sorted({x for x in people["team"].to_list() if x})
+    teams = tl.plan_teams(view)
     if not teams:
         st.info(t("targets.note.no_teams", lang))
         return
@@ -460,12 +412,9 @@ def plan_tab() -> None:
     default_year = as_of.year + 1 if as_of.month >= 10 else as_of.year
     year = int(c2.number_input(t("targets.plan.year", lang), min_value=2000, max_value=2100, value=default_year,
                                step=1, key="plan_year"))
-    team_people, shares = td.plan_inputs(ctx.runner, f, team, as_of)
-    current = td.team_annual_target(rows, people, team, year)
-    if current is None:
-        hist = float(team_people["history_bookings"].sum())
-        current = float(round(hist * 1.1, -3)) if hist > 0 else 0.0
-    parent = float(c3.number_input(t("targets.plan.parent", lang), min_value=0.0, value=float(current), step=1000.0,
+    planned = tl.load_plan_team(ctx, view, team, year)
+    team_people, shares = planned.people, planned.shares
+    parent = float(c3.number_input(t("targets.plan.parent", lang), min_value=0.0, value=planned.current, step=1000.0,
                                    format="%.0f", key=f"plan_parent_{team}_{year}",
                                    help=t("targets.plan.parent.help", lang)))
     if parent <= 0:
@@ -563,6 +512,33 @@ def plan_tab() -> None:
                          "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang)})
 
 
-if is_open("plan"):
-    with tabs["plan"]:
-        plan_tab()
+
+
+SECTIONS = {"pacing": render_pacing, "trend": render_trend, "accuracy": render_accuracy,
+            "leading": render_leading, "heatmap": render_heatmap, "plan": plan_tab}
+
+
+def main() -> None:
+    """Read the widgets, load the headline, draw it, then the chosen section."""
+    st.title(t("targets.title", lang))
+    options = source_options()
+    view = tl.load(ctx, read_choices(options))
+    if view is None:
+        st.info(t("targets.note.no_people", lang))
+        st.stop()
+    top = st.columns([2, 1])
+    with top[1]:
+        choose_source(options)
+    if view.bad_set is not None:
+        st.error(t("targets.note.bad_set", lang, error=view.bad_set))
+    pacing = view.pacing
+    top[0].markdown(t("targets.caption", lang, group=view.group, quarter=view.q_label,
+                      start=i18n.day(pacing.q_start, lang), end=i18n.day(pacing.q_end, lang), day=view.day,
+                      days=view.days, as_of=i18n.day(as_of, lang)))
+    if f.products or f.segments or f.sources:
+        st.caption(t("targets.note.deal_filters", lang))
+    render_tiles(view)
+    SECTIONS[choose_view()](view)
+
+
+main()

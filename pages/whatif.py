@@ -1,7 +1,7 @@
 """What-if: move target and driver sliders, see attainment, reps at quota and commission cost at once.
 
 The per-rep base is one cached query per snapshot, period and scope; every widget change recomputes
-the scenario in memory (saleslens.whatif.scenarios). Inputs live in st.query_params (p_ keys) for links.
+the scenario in memory (saleslens.whatif.load). Inputs live in st.query_params (p_ keys) for links.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from saleslens.core import access, export, i18n
+from saleslens.core import access, i18n
 from saleslens.core.i18n import t
-from saleslens.whatif import charts as charts_whatif
-from saleslens.whatif import commission, scenarios
+from saleslens.whatif import load as whatif_load
+from saleslens.whatif import scenarios
 from saleslens.whatif import store as scenario_store
+from saleslens.whatif.load import COUNT, MONEY, PCT, Choices, View
 from saleslens.whatif.scenarios import Scenario, ScenarioError
 from ui import context, widgets
 
@@ -28,12 +29,6 @@ SLIDERS = {  # widget key -> (scenario field, min, max)
     "wi_size": ("deal_size_pct", -50, 50),
     "wi_cycle": ("cycle_time_pct", -50, 50),
 }
-MONEY, PCT, COUNT = "money", "percent", "count"
-KIND = {
-    "reps": COUNT, "quota_reps_base": COUNT, "quota_reps": COUNT, "new_reps": COUNT, "at_quota_base": COUNT,
-    "at_quota": COUNT, "attainment_base": PCT, "attainment": PCT, "share_at_quota_base": PCT,
-    "share_at_quota": PCT, "commission_share_base": PCT, "commission_share": PCT,
-}
 
 ctx = context.current()
 lang, f = ctx.lang, ctx.filters
@@ -42,19 +37,12 @@ ss = st.session_state
 
 def fmt(kind: str, value: object) -> str:
     """A number for people: money, percent or count."""
-    return i18n.fmt(kind, value, lang)
+    return whatif_load.fmt(kind, value, lang)
 
 
 def signed(kind: str, value: float | None) -> str:
     """A difference with its sign; percentages as points."""
-    if value is None:
-        return "–"
-    if abs(value) < 1e-9:
-        return "±0"
-    if kind == PCT:
-        return f"{value * 100:+.1f} pt"
-    sign = "+" if value > 0 else ""
-    return sign + fmt(kind, value)
+    return whatif_load.signed(kind, value, lang)
 
 
 # ---------------------------------------------------------------- state: URL, saved scenarios, widgets
@@ -66,14 +54,7 @@ def option_labels(base: pl.DataFrame) -> dict[str, tuple[str, str]]:
     cache_key = (id(base), base.height, lang, ctx.snapshot.id, f.start, f.end, f.regions, f.teams, f.reps)
     if ss.get("wi_labels_key") == cache_key:
         return ss["wi_labels"]
-    out: dict[str, tuple[str, str]] = {}
-    for region in sorted(base["region"].drop_nulls().unique().to_list()):
-        out[f"{t('whatif.level.region', lang)}: {region}"] = ("region", region)
-    for team in sorted(base["team"].drop_nulls().unique().to_list()):
-        out[f"{t('whatif.level.team', lang)}: {team}"] = ("team", team)
-    carriers = base.filter(pl.col("target").is_not_null()).select("rep_id", "rep_name").sort("rep_name")
-    for rep_id, name in carriers.rows():
-        out[f"{t('whatif.level.rep', lang)}: {name} ({rep_id})"] = ("rep", rep_id)
+    out = whatif_load.option_labels(base, lang)
     ss["wi_labels_key"] = cache_key
     return out
 
@@ -148,26 +129,12 @@ def restore_inputs(labels: dict[str, tuple[str, str]]) -> None:
 # ---------------------------------------------------------------- inputs
 
 
-def plans_in_use() -> tuple[commission.Plans, str]:
-    """The commission plans: an uploaded file, else those saved with an opened scenario, else the file."""
+def plans_upload() -> tuple[str, str] | None:
+    """The uploaded plans file (name, text), kept while the Commission tab is closed and its uploader not drawn."""
     if "wi_plans_file" in ss:  # the uploader was on screen last run: it says what is uploaded now
         upload = ss["wi_plans_file"]
         ss["wi_plans_upload"] = (upload.name, upload.getvalue().decode("utf-8", errors="replace")) if upload else None
-    if ss.get("wi_plans_upload"):  # kept while the Commission tab is closed and its uploader not drawn
-        name, text = ss["wi_plans_upload"]
-        try:
-            return commission.parse_text(text, name), t("whatif.plans_uploaded", lang, name=name)
-        except commission.CommissionError as exc:
-            # Tell what is wrong with the uploaded file and carry on with the plans in use without it.
-            st.error(t("whatif.bad_upload", lang, name=name, error=str(exc)))
-            ss["wi_plans_upload"] = None
-    saved = ss.get("wi_plans_raw")
-    if saved:
-        raw, name = saved
-        return commission.parse(raw, t("whatif.plans_of", lang, name=name)), t("whatif.plans_saved", lang, name=name)
-    path = commission.default_path(ctx.data_dir)
-    shown = path.relative_to(commission.DEFAULT_PATH.parent.parent) if path == commission.DEFAULT_PATH else path
-    return commission.load(path), t("whatif.plans_file", lang, path=str(shown))
+    return ss.get("wi_plans_upload") or None
 
 
 def target_inputs(sets: list[str]) -> None:
@@ -328,10 +295,8 @@ def column_config(cols: list[str]) -> dict:
     return config
 
 
-def explain_rep(result: scenarios.Result, plans: commission.Plans) -> None:
+def explain_rep(view: View, carriers: pl.DataFrame) -> None:
     """The payout of one chosen rep, baseline and scenario, step by step."""
-    carriers = scenarios.rep_table(result, lang).filter(pl.col("target").is_not_null()).sort(
-        "payout", descending=True, nulls_last=True)
     if carriers.height == 0:
         st.info(t("whatif.no_quota_reps", lang))
         return
@@ -341,25 +306,32 @@ def explain_rep(result: scenarios.Result, plans: commission.Plans) -> None:
         ss["wi_rep"] = ids[0]
     rep_id = st.selectbox(t("whatif.explain_rep", lang), ids, key="wi_rep", persist_state="page",
                           format_func=lambda r: f"{names[r]} ({r})" if not r.startswith("new:") else names[r])
-    row = carriers.filter(pl.col("rep_id") == rep_id).row(0, named=True)
-    plan = plans.plan(row["role"])
-    st.caption(t("whatif.explain_plan", lang, role=row["role"], description=plan.description))
-    for title, bookings, target in (
-        (t("whatif.col.baseline", lang), row["baseline"], row["target_base"]),
-        (t("whatif.col.scenario", lang), row["projected"], row["target"]),
-    ):
+    explained = whatif_load.explain_rep(view, carriers, rep_id, lang)
+    st.caption(t("whatif.explain_plan", lang, role=explained.role, description=explained.description))
+    for title, table in explained.steps:
         st.markdown(f"**{title}**")
-        steps = plan.explain(bookings, target)
-        if not steps:
-            st.info(t("whatif.no_baseline" if row["new_hire"] else "whatif.no_target", lang))
+        if table is None:
+            st.info(t("whatif.no_baseline" if explained.new_hire else "whatif.no_target", lang))
             continue
-        table = commission.describe(steps, plan, lang)
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={table.columns[1]: st.column_config.TextColumn(width="large")})
 
 
-def compare_tab(current: Scenario, current_result: scenarios.Result, plans: commission.Plans,
-                saved: list[scenario_store.Saved]) -> None:
+def commission_tab(view: View) -> None:
+    """One rep's payout explained, then the plans in use, where another plans file can be uploaded."""
+    loaded = whatif_load.load_commission(view, lang)
+    explain_rep(view, loaded.carriers)
+    with st.expander(t("whatif.plans", lang)):
+        st.caption(view.plans_note)
+        st.dataframe(loaded.plans_table, hide_index=True, width="stretch")
+        st.file_uploader(t("whatif.plans_upload", lang), type=["toml"], key="wi_plans_file",
+                         help=t("whatif.plans_upload_help", lang))
+        if ss.get("wi_plans_raw"):
+            st.button(t("whatif.plans_reset", lang), key="wi_plans_reset",
+                      on_click=lambda: ss.update({"wi_plans_raw": None}))
+
+
+def compare_tab(view: View, saved: list[scenario_store.Saved]) -> None:
     """Two or three scenarios side by side: outputs with differences, then the inputs that differ."""
     names = [s.name for s in saved if s.error is None]
     if not names:
@@ -373,62 +345,19 @@ def compare_tab(current: Scenario, current_result: scenarios.Result, plans: comm
     if len(chosen) > room:
         st.caption(t("whatif.compare_first_n", lang, n=room))
         chosen = chosen[:room]
-    named: list[tuple[str, Scenario, scenarios.Result]] = []
-    if with_current:
-        named.append((t("whatif.on_screen", lang), current, current_result))
-    for name in chosen:
-        try:
-            sc = scenario_store.load(ctx.data_dir, name)
-            named.append((name, sc, result_of(sc, plans)))
-        except (ValueError, commission.CommissionError) as exc:
-            st.error(t("whatif.open_failed", lang, name=name, error=str(exc)))
-    if len(named) < 2:
+    compared = whatif_load.load_compare(ctx, view, chosen, with_current)
+    for error in compared.errors:
+        st.error(error)
+    if compared.outputs is None:
         st.info(t("whatif.compare_pick_more", lang))
         return
-    outputs, inputs = scenarios.compare(named)
-    first = named[0][0]
-    shown = []
-    for row in outputs.to_dicts():
-        kind = KIND.get(row["measure"], MONEY)
-        item = {t("whatif.col.measure", lang): t(f"whatif.summary.{row['measure']}", lang)}
-        for name, _, _ in named:
-            item[name] = fmt(kind, row[name])
-        for name, _, _ in named[1:]:
-            item[t("whatif.compare_diff", lang, name=name, first=first)] = signed(kind, row[f"{name} − {first}"])
-        shown.append(item)
-    st.dataframe(pl.DataFrame(shown), hide_index=True, width="stretch")
+    st.dataframe(compared.outputs, hide_index=True, width="stretch")
     st.markdown(f"**{t('whatif.compare_inputs', lang)}**")
-    table = inputs.with_columns(pl.col("input").map_elements(lambda k: t(f"whatif.input.{k}", lang),
-                                                             return_dtype=pl.String))
-    table = table.with_columns(pl.col("differs").replace_strict({True: "≠", False: ""}, return_dtype=pl.String))
-    st.dataframe(table.rename({"input": t("whatif.col.input", lang), "differs": t("whatif.col.differs", lang)}),
-                 hide_index=True, width="stretch")
+    st.dataframe(compared.inputs, hide_index=True, width="stretch")
 
 
-def base_for(sc: Scenario) -> pl.DataFrame:
-    """The cached per-rep base of a scenario's period and scope, with its target set applied."""
-    base = ctx.run("whatif_base_by_rep", start=sc.start, end=sc.end, regions=list(sc.regions),
-                   teams=list(sc.teams), reps=list(sc.reps))
-    if sc.target_set:
-        targets = scenario_store.target_set_targets(ctx.data_dir, sc.target_set, sc.start, sc.end)
-        base = scenario_store.with_targets(base, targets)
-    return base
-
-
-def result_of(sc: Scenario, plans: commission.Plans) -> scenarios.Result:
-    """A saved scenario's outputs, with the commission plans saved with it when it has them."""
-    own = commission.parse(sc.plans, sc.name) if sc.plans is not None else plans
-    return scenarios.compute(base_for(sc), sc, own, ctx.snapshot.as_of)
-
-
-def excel(sc: Scenario, result: scenarios.Result) -> bytes:
-    """The scenario as a workbook: inputs, summary, reps, teams, regions."""
-    return export.to_excel(scenarios.export_tables(sc, result, lang))
-
-
-def sync_link(sc: Scenario) -> str:
+def sync_link(wanted: dict[str, str]) -> str:
     """Write the scenario's p_ parameters into the URL; return the link to share."""
-    wanted = scenarios.to_query(sc)
     for key in scenarios.URL_KEYS:
         if key in wanted and st.query_params.get(key) != wanted[key]:
             st.query_params[key] = wanted[key]
@@ -436,6 +365,95 @@ def sync_link(sc: Scenario) -> str:
             del st.query_params[key]
     query = urllib.parse.urlencode(dict(st.query_params.items()))
     return f"{st.context.url or ''}?{query}"
+
+
+def inputs(setup: whatif_load.Setup, labels: dict[str, tuple[str, str]]) -> Choices:
+    """The scenario's input widgets, in a box; what they say now."""
+    with st.container(border=True):
+        c1, c2, c3 = st.columns(3, gap="large")
+        with c1:
+            target_inputs(setup.target_sets)
+        with c2:
+            driver_inputs()
+        with c3:
+            ramp = headcount_inputs()
+        e1, e2 = st.columns([3, 2], gap="large")
+        with e1:
+            overrides = override_inputs(labels)
+        with e2:
+            new_reps = hire_inputs(setup.quota_teams)
+    return Choices(
+        name=ss.get("wi_name", ""), target_set=ss.get("wi_tset") or None, target_change_pct=float(ss["wi_tgt"]),
+        win_rate_pct=float(ss["wi_win"]), deal_size_pct=float(ss["wi_size"]), cycle_time_pct=float(ss["wi_cycle"]),
+        new_reps=new_reps, ramp_pct=ramp or scenarios.DEFAULT_RAMP, include_pipeline=bool(ss["wi_pipe"]),
+        plans_upload=plans_upload(), plans_saved=ss.get("wi_plans_raw") or None,
+        # The chart's grouping is drawn below the first chart; its last value is in the session already.
+        group_by=ss.get("wi_by") or "team", **overrides,
+    )
+
+
+def keep_share(view: View, saved: list[scenario_store.Saved], link: str) -> None:
+    """Open a saved scenario, save the one on screen, export it or copy its link."""
+    scenario = view.scenario
+    with st.container(border=True):
+        k1, k2, k3 = st.columns([1.2, 1.4, 1], gap="medium")
+        with k1:
+            st.markdown(f"**{t('whatif.open', lang)}**")
+            good = [x.name for x in saved if x.error is None]
+            if good:
+                pick = st.selectbox(t("whatif.saved_scenarios", lang), good, key="wi_pick",
+                                    label_visibility="collapsed")
+                st.button(t("whatif.open_button", lang), key="wi_open", on_click=open_saved, args=(pick,),
+                          icon=":material/folder_open:")
+            else:
+                st.caption(t("whatif.none_saved", lang))
+            for bad in (x for x in saved if x.error is not None):
+                st.caption(t("whatif.unreadable", lang, name=bad.name, error=bad.error))
+        with k2:
+            st.markdown(f"**{t('whatif.save', lang)}**")
+            st.text_input(t("whatif.name", lang), key="wi_name", placeholder=t("whatif.name_placeholder", lang),
+                          label_visibility="collapsed")
+            s1, s2 = st.columns([1, 1.4])
+            s1.button(t("whatif.save_button", lang), key="wi_save", on_click=save_current, args=(scenario,),
+                      type="primary", icon=":material/save:")
+            s2.checkbox(t("whatif.overwrite", lang), key="wi_overwrite")
+        with k3:
+            st.markdown(f"**{t('whatif.share', lang)}**")
+            workbook = f"whatif-{scenario.start}-{scenario.end}.xlsx"
+            st.download_button(t("whatif.export_excel", lang),
+                               widgets.audited(lambda: whatif_load.excel(view, lang), workbook),
+                               file_name=workbook, on_click="ignore",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               key="wi_xlsx", icon=":material/download:")
+            with st.popover(t("whatif.share_link", lang), icon=":material/link:"):
+                st.caption(t("whatif.share_help", lang))
+                st.code(link, language=None, wrap_lines=True)
+
+
+def result_tabs(view: View, saved: list[scenario_store.Saved]) -> None:
+    """The detail tabs; only the open tab runs (on_change="rerun"), so a slider move recomputes what is shown."""
+    tab_reps, tab_groups, tab_comm, tab_cmp, tab_method = st.tabs([
+        t("whatif.tab.reps", lang), t("whatif.tab.groups", lang), t("whatif.tab.commission", lang),
+        t("whatif.tab.compare", lang), t("whatif.tab.method", lang),
+    ], key="wi_tab", on_change="rerun")
+    if tab_reps.open:
+        with tab_reps:
+            st.dataframe(whatif_load.load_reps(view, lang), hide_index=True, width="stretch",
+                         column_config=column_config(scenarios.REP_COLS))
+    if tab_groups.open:
+        with tab_groups:
+            for level, cols, table in whatif_load.load_groups(view, lang):
+                st.markdown(f"**{t(f'whatif.by_{level}', lang)}**")
+                st.dataframe(table, hide_index=True, width="stretch", column_config=column_config(cols))
+    if tab_comm.open:
+        with tab_comm:
+            commission_tab(view)
+    if tab_cmp.open:
+        with tab_cmp:
+            compare_tab(view, saved)
+    if tab_method.open:
+        with tab_method:
+            st.markdown(t("whatif.method", lang))
 
 
 # ---------------------------------------------------------------- the page
@@ -448,141 +466,46 @@ if f.start is None or f.end is None:
 if flash := ss.pop("wi_flash", None):
     (st.success if flash[0] == "success" else st.error)(flash[1])
 
-base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
-if base.height == 0:
+setup = whatif_load.load_setup(ctx)
+if setup is None:
     st.info(t("whatif.no_reps", lang, start=i18n.day(f.start, lang), end=i18n.day(f.end, lang)))
     st.stop()
-labels = option_labels(base)
+labels = option_labels(setup.base)
 ss["wi_labels"] = labels
 restore_inputs(labels)
-sets = scenario_store.target_set_names(ctx.data_dir)
-if ss.get("wi_tset") and ss["wi_tset"] not in sets:
+if ss.get("wi_tset") and ss["wi_tset"] not in setup.target_sets:
     st.warning(t("whatif.no_target_set", lang, name=ss["wi_tset"]))
     ss["wi_tset"] = ""
 
-open_period = f.end >= ctx.snapshot.as_of
-if base["target"].is_null().all():
+if setup.no_targets:
     st.info(t("whatif.no_targets", lang))
 st.caption(t("whatif.caption", lang, start=i18n.day(f.start, lang), end=i18n.day(f.end, lang),
              snapshot=ctx.snapshot.id))
 
-with st.container(border=True):
-    c1, c2, c3 = st.columns(3, gap="large")
-    with c1:
-        target_inputs(sets)
-    with c2:
-        driver_inputs()
-    with c3:
-        ramp = headcount_inputs()
-    e1, e2 = st.columns([3, 2], gap="large")
-    with e1:
-        overrides = override_inputs(labels)
-    with e2:
-        teams = sorted(base.filter(pl.col("target").is_not_null())["team"].drop_nulls().unique().to_list())
-        new_reps = hire_inputs(teams)
-
-try:
-    plans, plans_note = plans_in_use()
-except commission.CommissionError as exc:
-    st.error(t("whatif.bad_plans", lang, error=str(exc)))
+view = whatif_load.load(ctx, inputs(setup, labels))
+if view.upload_error:
+    st.error(view.upload_error)
+    ss["wi_plans_upload"] = None  # said once; the plans in use without it are shown
+if view.scenario is None:  # the plans file cannot be read
+    st.error(view.error)
     st.stop()
-
-scenario = Scenario(
-    name=ss.get("wi_name", ""), start=f.start, end=f.end, snapshot=ctx.snapshot.id, regions=f.regions,
-    teams=f.teams, reps=f.reps, target_set=ss.get("wi_tset") or None,
-    target_change_pct=float(ss["wi_tgt"]), win_rate_pct=float(ss["wi_win"]), deal_size_pct=float(ss["wi_size"]),
-    cycle_time_pct=float(ss["wi_cycle"]), new_reps=new_reps, ramp_pct=ramp or scenarios.DEFAULT_RAMP,
-    include_pipeline=bool(ss["wi_pipe"]), plans=dict(plans.raw), **overrides,
-)
-ss["wi_last"] = replace(scenario, plans=None)
-try:
-    result = scenarios.compute(base_for(scenario), scenario, plans, ctx.snapshot.as_of)
-except ScenarioError as exc:
-    st.error(t("whatif.bad_input", lang, error=str(exc)))
+ss["wi_last"] = replace(view.scenario, plans=None)
+if view.result is None:  # the scenario's inputs are refused
+    st.error(view.error)
     st.stop()
-link = sync_link(scenario)
-for note in result.warnings:
-    st.warning(scenarios.note_text(note, lang))
+link = sync_link(view.query)
+for note in view.warnings:
+    st.warning(note)
 
-s = result.summary
-pipeline = base["weighted_pipeline"].sum() if open_period and scenario.include_pipeline else 0.0
-st.caption(t("whatif.baseline_open" if pipeline else "whatif.baseline_closed", lang,
-             won=fmt(MONEY, base["bookings"].sum()), pipeline=fmt(MONEY, pipeline)) + " " + plans_note)
-tiles(s)
+st.caption(view.baseline_note)
+tiles(view.result.summary)
 
 left, right = st.columns(2)
-left.plotly_chart(charts_whatif.attainment_histogram(result.reps, lang), width="stretch", key="wi_hist")
-by = right.segmented_control(t("whatif.group_by", lang), ["team", "region"], key="wi_by", default="team",
-                             format_func=lambda g: t(f"whatif.level.{g}", lang)) or "team"
-groups = result.teams if by == "team" else result.regions
-right.plotly_chart(charts_whatif.bookings_by_group(groups, by, t(f"whatif.level.{by}", lang), lang), width="stretch",
-                   key="wi_groups")
+left.plotly_chart(view.histogram, width="stretch", key="wi_hist")
+right.segmented_control(t("whatif.group_by", lang), ["team", "region"], key="wi_by", default="team",
+                        format_func=lambda g: t(f"whatif.level.{g}", lang))
+right.plotly_chart(view.groups_chart, width="stretch", key="wi_groups")
 
-# ---- keep, share, export
 saved = scenario_store.list_saved(ctx.data_dir)
-with st.container(border=True):
-    k1, k2, k3 = st.columns([1.2, 1.4, 1], gap="medium")
-    with k1:
-        st.markdown(f"**{t('whatif.open', lang)}**")
-        good = [x.name for x in saved if x.error is None]
-        if good:
-            pick = st.selectbox(t("whatif.saved_scenarios", lang), good, key="wi_pick", label_visibility="collapsed")
-            st.button(t("whatif.open_button", lang), key="wi_open", on_click=open_saved, args=(pick,),
-                      icon=":material/folder_open:")
-        else:
-            st.caption(t("whatif.none_saved", lang))
-        for bad in (x for x in saved if x.error is not None):
-            st.caption(t("whatif.unreadable", lang, name=bad.name, error=bad.error))
-    with k2:
-        st.markdown(f"**{t('whatif.save', lang)}**")
-        st.text_input(t("whatif.name", lang), key="wi_name", placeholder=t("whatif.name_placeholder", lang),
-                      label_visibility="collapsed")
-        s1, s2 = st.columns([1, 1.4])
-        s1.button(t("whatif.save_button", lang), key="wi_save", on_click=save_current, args=(scenario,),
-                  type="primary", icon=":material/save:")
-        s2.checkbox(t("whatif.overwrite", lang), key="wi_overwrite")
-    with k3:
-        st.markdown(f"**{t('whatif.share', lang)}**")
-        workbook = f"whatif-{scenario.start}-{scenario.end}.xlsx"
-        st.download_button(t("whatif.export_excel", lang), widgets.audited(lambda: excel(scenario, result), workbook),
-                           file_name=workbook, on_click="ignore",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="wi_xlsx",
-                           icon=":material/download:")
-        with st.popover(t("whatif.share_link", lang), icon=":material/link:"):
-            st.caption(t("whatif.share_help", lang))
-            st.code(link, language=None, wrap_lines=True)
-
-# Only the open tab runs (on_change="rerun"): a slider move recomputes what is on screen, not every table.
-tab_reps, tab_groups, tab_comm, tab_cmp, tab_method = st.tabs([
-    t("whatif.tab.reps", lang), t("whatif.tab.groups", lang), t("whatif.tab.commission", lang),
-    t("whatif.tab.compare", lang), t("whatif.tab.method", lang),
-], key="wi_tab", on_change="rerun")
-if tab_reps.open:
-    with tab_reps:
-        reps_table = scenarios.rep_table(result, lang).sort("attainment", descending=True, nulls_last=True)
-        st.dataframe(scenarios.labelled(reps_table.select(scenarios.REP_COLS), lang), hide_index=True,
-                     width="stretch", column_config=column_config(scenarios.REP_COLS))
-if tab_groups.open:
-    with tab_groups:
-        for level, frame in (("team", result.teams), ("region", result.regions)):
-            st.markdown(f"**{t(f'whatif.by_{level}', lang)}**")
-            cols = [level, *(["region"] if level == "team" else []), *scenarios.GROUP_COLS]
-            st.dataframe(scenarios.labelled(frame.select(cols), lang), hide_index=True, width="stretch",
-                         column_config=column_config(cols))
-if tab_comm.open:
-    with tab_comm:
-        explain_rep(result, plans)
-        with st.expander(t("whatif.plans", lang)):
-            st.caption(plans_note)
-            st.dataframe(commission.plans_table(plans, lang), hide_index=True, width="stretch")
-            st.file_uploader(t("whatif.plans_upload", lang), type=["toml"], key="wi_plans_file",
-                             help=t("whatif.plans_upload_help", lang))
-            if ss.get("wi_plans_raw"):
-                st.button(t("whatif.plans_reset", lang), key="wi_plans_reset",
-                          on_click=lambda: ss.update({"wi_plans_raw": None}))
-if tab_cmp.open:
-    with tab_cmp:
-        compare_tab(scenario, result, plans, saved)
-if tab_method.open:
-    with tab_method:
-        st.markdown(t("whatif.method", lang))
+keep_share(view, saved, link)
+result_tabs(view, saved)

@@ -12,10 +12,83 @@ QUERY_DIR = Path(__file__).parent
 TYPES = ("text", "date", "int", "float", "bool", "text[]")
 _PARAM = re.compile(r"^--\s+\$(\w+)\s+(\S+)\s+(\S+)\s+(.*)$")
 _FIELD = re.compile(r"^--\s*(purpose|grain):\s*(.*)$")
+# Shared SQL written once: fragments (`{{ name(arg, ...) }}` in a query, expanded here when the file is read) and
+# DuckDB macros (created by the runner on every connection). See queries/README.md.
+FRAGMENT_DIR = QUERY_DIR / "fragments"
+MACROS_FILE = FRAGMENT_DIR / "macros.sql"
+_FRAGMENT_HEAD = re.compile(r"^--\s*fragment:\s*(\w+)\(([^)]*)\)", re.MULTILINE)
+_INCLUDE = re.compile(r"^(?P<lead>.*?)\{\{\s*(?P<name>\w+)\((?P<args>[^)]*)\)\s*\}\}", re.MULTILINE)
+_NOT_QUERIES = ("derived", "fragments")  # stored tables and shared pieces, not named queries
 
 
 class QueryError(ValueError):
     """A bad query name or parameter, told in one line."""
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """A piece of SQL shared by several queries: its name, its argument names and its body."""
+
+    name: str
+    args: tuple[str, ...]
+    body: str
+
+    def render(self, values: list[str], indent: str) -> str:
+        """The body with each `{arg}` replaced by its value; later lines indented like the including line."""
+        if len(values) != len(self.args):
+            raise QueryError(f"fragment {self.name} takes {len(self.args)} arguments ({', '.join(self.args)}), "
+                             f"got {len(values)}")
+        text = self.body
+        for arg, value in zip(self.args, values, strict=True):
+            text = text.replace("{" + arg + "}", value)
+        return ("\n" + indent).join(text.splitlines())
+
+
+def _split_args(raw: str) -> list[str]:
+    """The comma-separated arguments of an include, trimmed (an argument is a column or a name, never a call)."""
+    return [a.strip() for a in raw.split(",")] if raw.strip() else []
+
+
+def parse_fragment(path: Path) -> Fragment:
+    """Read one fragment file: a header with `-- fragment: name(arg, ...)`, then the SQL (comments dropped)."""
+    text = path.read_text(encoding="utf-8")
+    head = _FRAGMENT_HEAD.search(text)
+    if head is None or head.group(1) != path.stem:
+        raise QueryError(f"{path.name}: the header needs a line '-- fragment: {path.stem}(arg, ...)'")
+    body = "\n".join(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("--"))
+    return Fragment(path.stem, tuple(_split_args(head.group(2))), body)
+
+
+@cache
+def fragments() -> dict[str, Fragment]:
+    """Every fragment in queries/fragments/, by name (macros.sql holds the macros, not a fragment)."""
+    return {p.stem: parse_fragment(p) for p in sorted(FRAGMENT_DIR.glob("*.sql")) if p != MACROS_FILE}
+
+
+def expand(sql: str, where: str = "query") -> str:
+    """The SQL with every `{{ name(args) }}` replaced by its fragment (fragments may include others).
+
+    Expansion is static: it depends only on the files, never on parameter values.
+    """
+    known = fragments()
+    for _ in range(10):  # fragments nest a level or two; a cycle ends with an error, not a hang
+        def one(m: re.Match[str]) -> str:
+            name = m.group("name")
+            if name not in known:
+                raise QueryError(f"{where}: unknown fragment '{name}' (known: {', '.join(sorted(known))})")
+            lead = m.group("lead")
+            indent = lead[: len(lead) - len(lead.lstrip())]
+            return lead + known[name].render(_split_args(m.group("args")), indent)
+        expanded = _INCLUDE.sub(one, sql)
+        if expanded == sql:
+            return sql
+        sql = expanded
+    raise QueryError(f"{where}: fragments include each other in a cycle")
+
+
+def macros_sql() -> str:
+    """The `create macro` statements every connection runs before its views (queries/fragments/macros.sql)."""
+    return MACROS_FILE.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -79,13 +152,13 @@ def parse(path: Path) -> Query:
     missing = {"purpose", "grain"} - set(fields)
     if missing:
         raise QueryError(f"{path.name}: header lacks {', '.join(sorted(missing))}")
-    return Query(path.stem, text, fields["purpose"], fields["grain"], tuple(params))
+    return Query(path.stem, expand(text, path.name), fields["purpose"], fields["grain"], tuple(params))
 
 
 def query_files(folder: Path | None = None) -> list[Path]:
-    """Every named query's file: queries/<feature>/*.sql (derived/ holds stored tables, not named queries)."""
+    """Every named query's file: queries/<feature>/*.sql (not derived/ nor fragments/)."""
     root = folder or QUERY_DIR
-    return sorted((p for p in root.rglob("*.sql") if "derived" not in p.relative_to(root).parts[:-1]),
+    return sorted((p for p in root.rglob("*.sql") if not set(_NOT_QUERIES) & set(p.relative_to(root).parts[:-1])),
                   key=lambda p: p.stem)
 
 

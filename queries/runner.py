@@ -194,7 +194,7 @@ def derived_tables() -> list[Derived]:
     one's raw_ view)."""
     tables = [DEAL_FACTS]
     for path in sorted(DERIVED_DIR.glob("*.sql")):
-        sql = path.read_text(encoding="utf-8")
+        sql = catalog.expand(path.read_text(encoding="utf-8"), path.name)  # shared fragments, as in queries
         match = _SCOPE_LINE.search(sql)
         if match is None:
             raise catalog.QueryError(f"{path.name}: the header needs a line '-- scope: <column> by rep|opportunity'")
@@ -202,7 +202,9 @@ def derived_tables() -> list[Derived]:
     out: list[Derived] = []
     for d in tables:
         reads = [e.version for e in out if re.search(rf"\braw_{e.name}\b", d.sql)]
-        digest = hashlib.sha256("\n".join([d.sql, d.order_by, *reads]).encode("utf-8")).hexdigest()[:12]
+        # the shared macros are part of the definition: a changed formula must not read an older file
+        digest = hashlib.sha256("\n".join([d.sql, d.order_by, *reads, catalog.macros_sql()]).encode("utf-8"))
+        digest = digest.hexdigest()[:12]
         out.append(replace(d, version=digest))
     return out
 
@@ -262,6 +264,8 @@ class Database:
         con = self._con
         # Parquet footers read once, not at every query's bind (a Parquet setting, so set here, not at connect).
         con.execute("set parquet_metadata_cache = true")
+        # The shared formulas (win_rate, ...) before the views that call them; the lockdown comes after.
+        con.execute(catalog.macros_sql())
         everyone = self.scope.rep_ids is None
         con.execute("create table scope_reps as select unnest(cast($ids as varchar[])) as rep_id",
                     {"ids": sorted(self.scope.rep_ids or [])})

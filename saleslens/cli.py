@@ -17,7 +17,7 @@ import polars as pl
 
 from queries.catalog import QueryError
 from queries.runner import Runner, Scope, runner_for
-from saleslens.core import access, export, settings, store
+from saleslens.core import access, export, i18n, settings, store
 from saleslens.core.filters import FilterError
 from saleslens.core.store import StoreError
 
@@ -51,9 +51,10 @@ def open_runner(args: argparse.Namespace, snapshot_id: str | None = None) -> Run
     """The runner for --data and a snapshot, scoped to --as USER when given (default deny if unknown)."""
     data_dir = settings.data_dir(args.data)
     login = getattr(args, "as_user", None)
-    if not login:
-        return runner_for(data_dir, snapshot_id)
     snap = store.open_snapshot(data_dir, snapshot_id)
+    i18n.use_currency(snap.manifest.get("reporting_currency"))  # money printed in the data's reporting currency
+    if not login:
+        return runner_for(data_dir, snap.id)
     users = access.load_users(access.users_path(data_dir))
     user = users.get(login.lower())
     if user is None:

@@ -58,9 +58,20 @@ def downloads(frame: pl.DataFrame, name: str, lang: str, key: str) -> None:
     )
 
 
+# Streamlit's named money formats, by the symbol they print; any other currency gets its symbol as a printf prefix.
+_MONEY_PRESETS = {"$": "dollar", "€": "euro", "¥": "yen"}
+
+
+def money_format() -> str:
+    """The table format of money in the data's currency: every money column of every page uses this one."""
+    symbol = i18n.currency_symbol()
+    # Whole units read better than cents in a table of deals or people.
+    return _MONEY_PRESETS.get(symbol) or f"{symbol}%.0f"
+
+
 def metric_columns(lang: str, keys: list[str]) -> dict:
     """Column configs that show metric columns with their translated labels and formats."""
-    formats = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f", "ratio": "%.1fx"}
+    formats = {"money": money_format(), "percent": "percent", "count": "localized", "days": "%.0f", "ratio": "%.1fx"}
     config = {}
     for key in keys:
         m = METRICS[key]
@@ -73,12 +84,11 @@ def metric_columns(lang: str, keys: list[str]) -> dict:
 def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] | frozenset[str],
                   percent: set[str] | frozenset[str]) -> dict:
     """Translated headers (keys `<prefix>.<column>`) with money, percent and date formats for a table."""
-    money_format = "dollar" if i18n.settings.get("currency") == "$" else "localized"
     config = {}
     for col in frame.columns:
         label = t(f"{prefix}.{col}", lang)
         if col in money:
-            config[col] = st.column_config.NumberColumn(label, format=money_format)
+            config[col] = st.column_config.NumberColumn(label, format=money_format())
         elif col in percent:
             config[col] = st.column_config.NumberColumn(label, format="percent")
         elif frame.schema[col] == pl.Date:

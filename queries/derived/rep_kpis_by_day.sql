@@ -8,26 +8,14 @@ closed as (
     select
         o.owner_id as rep_id,
         o.close_date as day,
-        sum(o.amount) filter (where o.status = 'won') as bookings,
-        count(*) filter (where o.status = 'won') as deals_won,
-        count(*) filter (where o.status = 'lost') as deals_lost,
-        sum(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_day_sum,
-        count(o.close_date - o.created_date) filter (where o.status = 'won') as cycle_deals
-    from raw_opportunities o
-    where o.status in ('won', 'lost') and o.close_date is not null
+        {{ rep_close_counts() }}
     group by all
 ),
 acts as (
     select
         a.rep_id,
         cast(a.occurred_at as date) as day,
-        count(*) as activities,
-        count(*) filter (where a.type = 'call') as calls,
-        count(*) filter (where a.type = 'email') as emails,
-        count(*) filter (where a.type = 'meeting') as meetings,
-        count(*) filter (where a.type = 'demo') as demos,
-        count(*) filter (where a.type = 'visit') as visits,
-        count(*) filter (where a.opportunity_id is not null) as deal_activities
+        {{ activity_type_counts(a) }}
     from raw_activities a
     group by all
 ),
@@ -37,11 +25,7 @@ moves as (
         cast(sc.changed_at as date) as day,
         count(*) as stage_exits,
         count(*) filter (where t.position > f.position and not t.is_lost) as forward_moves
-    from raw_stage_changes sc
-    join raw_opportunities o on o.opportunity_id = sc.opportunity_id
-    join raw_stages f on f.stage = sc.from_stage
-    join raw_stages t on t.stage = sc.to_stage
-    where not f.is_won and not f.is_lost
+    from {{ stage_exits() }}
     group by all
 ),
 lead_stats as (
@@ -57,28 +41,7 @@ lead_stats as (
 logic as (
     select
         rep_id, day,
-        sum(bookings) as bookings,
-        cast(coalesce(sum(deals_won), 0) as bigint) as deals_won,
-        cast(coalesce(sum(deals_lost), 0) as bigint) as deals_lost,
-        cast(sum(cycle_day_sum) as bigint) as cycle_day_sum,
-        cast(coalesce(sum(cycle_deals), 0) as bigint) as cycle_deals,
-        cast(coalesce(sum(activities), 0) as bigint) as activities,
-        cast(coalesce(sum(calls), 0) as bigint) as calls,
-        cast(coalesce(sum(emails), 0) as bigint) as emails,
-        cast(coalesce(sum(meetings), 0) as bigint) as meetings,
-        cast(coalesce(sum(demos), 0) as bigint) as demos,
-        cast(coalesce(sum(visits), 0) as bigint) as visits,
-        cast(coalesce(sum(deal_activities), 0) as bigint) as deal_activities,
-        cast(coalesce(sum(stage_exits), 0) as bigint) as stage_exits,
-        cast(coalesce(sum(forward_moves), 0) as bigint) as forward_moves,
-        cast(coalesce(sum(leads), 0) as bigint) as leads,
-        cast(coalesce(sum(leads_converted), 0) as bigint) as leads_converted
-    from (
-        select * from closed
-        union all by name select * from acts
-        union all by name select * from moves
-        union all by name select * from lead_stats
-    )
+        {{ rep_kpi_counts() }}
     group by rep_id, day
 )
 select * from logic

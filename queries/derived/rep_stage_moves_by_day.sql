@@ -12,11 +12,7 @@ moves as (
         f.position,
         t.position > f.position and not t.is_lost as forward,
         t.is_lost as to_lost
-    from raw_stage_changes sc
-    join raw_opportunities o on o.opportunity_id = sc.opportunity_id
-    join raw_stages f on f.stage = sc.from_stage
-    join raw_stages t on t.stage = sc.to_stage
-    where not f.is_won and not f.is_lost
+    from {{ stage_exits() }}
 ),
 logic as (
     select

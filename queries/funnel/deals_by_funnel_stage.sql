@@ -20,27 +20,9 @@ inputs as (
         cast($method as varchar) as method,
         cast($stage as varchar) as pick,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+        coalesce(cast($end as date), date '9999-12-31') as d_end
 ),
-open_stages as (
-    select stage, position, cast(row_number() over (order by position) as integer) as step
-    from stages
-    where not is_won and not is_lost
-),
-outcome_stages as (
-    select stage, case when is_won then 'won' else 'lost' end as kind
-    from stages
-    where is_won or is_lost
-),
-last_open_step as (
-    select coalesce(max(step), 1) as n_open from open_stages
-),
+{{ funnel_steps() }},
 population as (
     select d.*
     from deals d
@@ -50,12 +32,7 @@ population as (
                else d.created_date <= i.d_end
                     and (d.status = 'open' or coalesce(d.close_date, d.created_date) between i.d_start and i.d_end)
            end)
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+      and {{ deal_filters(d) }}
 ),
 history as (
     -- each deal's furthest step, lost-from step and regressions, derived once per snapshot from stage_changes

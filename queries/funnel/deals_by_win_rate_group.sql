@@ -21,12 +21,6 @@ inputs as (
         cast($band_edges as varchar[]) as raw_edges,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources,
         1.959963984540054 as z
 ),
 closed as (
@@ -34,66 +28,14 @@ closed as (
     from deals d
     cross join inputs i
     where d.status in ('won', 'lost') and d.close_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_products) = 0 or list_contains(i.f_products, d.product_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, d.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, d.source))
+      and {{ deal_filters(d) }}
 ),
-quartiles as (
-    select quantile_cont(amount, [0.25, 0.5, 0.75]) as q from closed where amount > 0
-),
-edges as (
-    select list_sort(list_distinct(
-        case
-            when len(i.raw_edges) > 0 then list_filter(list_transform(i.raw_edges, lambda e: try_cast(e as double)), lambda x: x > 0)
-            else list_transform(
-                list_filter(coalesce(q.q, []), lambda v: v > 0),
-                lambda v: round(cast(v as double), 1 - cast(floor(log10(v)) as integer)))
-        end
-    )) as e
-    from inputs i
-    cross join quartiles q
-),
-banded as (
-    select
-        c.*,
-        case when c.amount is not null then len(list_filter(g.e, lambda x: x <= c.amount)) + 1 end as band
-    from closed c
-    cross join edges g
-),
-grouped as (
-    select
-        b.*,
-        case i.by_dim
-            when 'org' then 'org'
-            when 'segment' then b.segment
-            when 'industry' then b.industry
-            when 'source' then b.source
-            when 'product' then b.product_id
-            when 'region' then b.region
-            when 'team' then b.team
-            when 'size_band' then 'band_' || cast(b.band as varchar)
-        end as group_key,
-        case i.by_dim
-            when 'org' then 'All'
-            when 'segment' then b.segment
-            when 'industry' then b.industry
-            when 'source' then b.source
-            when 'product' then b.product_name
-            when 'region' then b.region
-            when 'team' then b.team
-            when 'size_band' then 'band ' || cast(b.band as varchar)
-        end as group_label
-    from banded b
-    cross join inputs i
-),
+{{ win_rate_groups() }},
 final as (
     select
         coalesce(g.group_key, '(none)') as group_key, g.opportunity_id, g.account_name, g.owner_name, g.team,
         g.region, g.segment, g.industry, g.product_name, g.source, g.created_date, g.close_date,
-        g.close_date - g.created_date as cycle_days, g.status, g.amount, g.lost_reason
+        cycle_days(g.created_date, g.close_date) as cycle_days, g.status, g.amount, g.lost_reason
     from grouped g
     cross join inputs i
     where i.pick is null or coalesce(g.group_key, '(none)') = i.pick

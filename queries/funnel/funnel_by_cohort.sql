@@ -37,19 +37,7 @@ cohorts as (
     from inputs
     where p_start is not null or p_end is not null
 ),
-open_stages as (
-    select stage, position, cast(row_number() over (order by position) as integer) as step
-    from stages
-    where not is_won and not is_lost
-),
-outcome_stages as (
-    select stage, case when is_won then 'won' else 'lost' end as kind
-    from stages
-    where is_won or is_lost
-),
-last_open_step as (
-    select coalesce(max(step), 1) as n_open from open_stages
-),
+{{ funnel_steps() }},
 filtered as (
     select f.opportunity_id, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
            f.furthest_step, f.regressed_steps
@@ -59,12 +47,7 @@ filtered as (
            or (cast($prev_start as date) is not null or cast($prev_end as date) is not null)
               and f.created_date between coalesce(cast($prev_start as date), date '0001-01-01')
                                      and coalesce(cast($prev_end as date), date '9999-12-31'))
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
+      and {{ deal_filters(f) }}
 ),
 reach as (
     -- one row per deal and cohort it belongs to (a deal can be in both when the two periods overlap)

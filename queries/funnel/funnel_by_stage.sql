@@ -46,12 +46,7 @@ population as (
       and (f.status = 'open'
            or coalesce(f.close_date, f.created_date) between coalesce(cast($start as date), date '0001-01-01')
                                                          and coalesce(cast($end as date), date '9999-12-31'))
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
+      and {{ deal_filters(f) }}
 ),
 reach as (
     -- the deals counted per (status, current stage, furthest step reached), so the rows below sum a few rows
@@ -121,7 +116,7 @@ final as (
         end as conv_from_prev,
         a.reached / nullif(t.top_deals, 0) as conv_from_top,
         case when a.kind = 'stage' then t.won / nullif(a.reached, 0) end as to_won,
-        t.won / nullif(t.won + t.lost, 0) as win_rate
+        win_rate(t.won, t.lost) as win_rate
     from all_rows a
     cross join totals t
 )

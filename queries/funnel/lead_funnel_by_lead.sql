@@ -16,12 +16,7 @@ inputs as (
         cast($step as varchar) as step,
         cast($source as varchar) as pick_source,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
-        coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
+        coalesce(cast($end as date), date '9999-12-31') as d_end
 ),
 filtered as (
     select
@@ -38,11 +33,9 @@ filtered as (
     left join accounts a on a.account_id = l.account_id
     left join opportunities o on o.opportunity_id = l.converted_opportunity_id
     where l.created_date between i.d_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, l.owner_id))
-      and (len(i.f_segments) = 0 or list_contains(i.f_segments, a.segment))
-      and (len(i.f_sources) = 0 or list_contains(i.f_sources, l.source))
+      and {{ org_filters(r.region, r.team, l.owner_id) }}
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), a.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), l.source))
 ),
 final as (
     select

@@ -31,11 +31,7 @@ filtered as (
     -- the org and segment filters as lookups, so an empty filter reads neither reps nor accounts
     where l.created_date between coalesce(cast($start as date), date '0001-01-01')
                              and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0
-           or l.owner_id in (select rep_id from reps where list_contains(cast($regions as varchar[]), region)))
-      and (len(cast($teams as varchar[])) = 0
-           or l.owner_id in (select rep_id from reps where list_contains(cast($teams as varchar[]), team)))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), l.owner_id))
+      and {{ owner_filters(l, reps) }}
       and (len(cast($segments as varchar[])) = 0
            or l.account_id in (select account_id from accounts where list_contains(cast($segments as varchar[]), segment)))
       and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), l.source))

@@ -38,31 +38,16 @@ first_open as (
     select d.opportunity_id, coalesce(d.amount, 0) as amount
     from opportunities_before d
     where d.status = 'open'
-      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
-      and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ expected_in_period(d) }}
+      and {{ opportunity_filters(d, reps_before, accounts_before) }}
 ),
 second_open as (
     -- the second snapshot's open pipeline
     select d.opportunity_id, coalesce(d.amount, 0) as amount
     from deals d
     where d.status = 'open'
-      and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-          between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ expected_in_period(d) }}
+      and {{ deal_filters(d) }}
 ),
 both_open as (
     -- every deal in either pipeline; only those in one of them are looked up in the other snapshot
@@ -79,18 +64,8 @@ first_state as (
     -- the first snapshot's rows of the deals only in the second pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
-        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-            between coalesce(cast($start as date), date '0001-01-01')
-                and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($regions as varchar[]), region)))
-        and (len(cast($teams as varchar[])) = 0 or d.owner_id in (
-               select rep_id from reps_before where list_contains(cast($teams as varchar[]), team)))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or d.account_id in (
-               select account_id from accounts_before where list_contains(cast($segments as varchar[]), segment)))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ expected_in_period(d) }} as in_period,
+        {{ opportunity_filters(d, reps_before, accounts_before) }}
             as in_filters
     from opportunities_before d
     where d.opportunity_id in (select opportunity_id from both_open where not in_first)
@@ -99,15 +74,8 @@ second_state as (
     -- the second snapshot's rows of the deals only in the first pipeline
     select
         d.opportunity_id, d.status, coalesce(d.amount, 0) as amount,
-        coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31'))
-            between coalesce(cast($start as date), date '0001-01-01')
-                and coalesce(cast($end as date), date '9999-12-31') as in_period,
-        (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-        and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-        and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-        and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-        and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-        and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+        {{ expected_in_period(d) }} as in_period,
+        {{ deal_filters(d) }}
             as in_filters
     from deals d
     where d.opportunity_id in (select opportunity_id from both_open where not in_second)
@@ -132,40 +100,7 @@ pairs as (
 classified as (
     select
         p.*,
-        case
-            when p.in_first and p.in_second then
-                case
-                    when p.amount_after > p.amount_before then 'increased'
-                    when p.amount_after < p.amount_before then 'decreased'
-                    else 'remainder'
-                end
-            when p.in_first then
-                case
-                    when p.status_after = 'won' then 'won'
-                    when p.status_after = 'lost' then 'lost'
-                    when p.status_after = 'open' and p.filters_after then 'pushed_out'
-                    else 'remainder'
-                end
-            else
-                case
-                    when not p.in_first_snapshot then 'new'
-                    when p.status_before = 'open' and p.filters_before then 'pulled_in'
-                    else 'remainder'
-                end
-        end as category,
-        case
-            when p.in_first and p.in_second and p.amount_after = p.amount_before then 'unchanged'
-            when p.in_first and not p.in_second and not p.in_second_snapshot then 'deleted'
-            when p.in_first and not p.in_second and p.status_after = 'open' and not p.filters_after then 'left_filters'
-            when p.in_second and not p.in_first and p.status_before = 'open' and not p.filters_before
-                then 'entered_filters'
-            when p.in_second and not p.in_first and p.status_before in ('won', 'lost') then 'reopened'
-        end as remainder_reason,
-        case
-            when p.in_first and p.in_second then p.amount_after - p.amount_before
-            when p.in_first then -p.amount_before
-            else p.amount_after
-        end as change
+        {{ pipeline_change_columns(p) }}
     from pairs p
 ),
 categories as (

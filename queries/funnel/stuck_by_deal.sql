@@ -25,12 +25,7 @@ stay_days as (
     -- counts, which gives quantile_cont's values without sorting every stay
     select s.step, s.days, count(*) as n
     from funnel_stays s
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), s.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), s.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), s.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), s.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), s.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), s.source))
+    where {{ deal_filters(s) }}
     group by s.step, s.days
 ),
 ranked as (
@@ -72,12 +67,7 @@ current_stay as (
            (select as_of from snapshot_info) - cast(f.entered_current_at as date) as days_in_stage
     from funnel_deals f
     where f.status = 'open' and f.entered_current_at is not null
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), f.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), f.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), f.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), f.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), f.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), f.source))
+      and {{ deal_filters(f) }}
 ),
 stuck as materialized (
     -- materialized: the few stuck deals are found first, then joined to the deals for their names

@@ -17,17 +17,12 @@ outcomes as (
     select 'lost'
 ),
 closed as (
-    select d.status as outcome, d.close_date - d.created_date as days, d.amount
+    select d.status as outcome, cycle_days(d.created_date, d.close_date) as days, d.amount
     from deals d
     where d.status in ('won', 'lost')
       and d.close_date between coalesce(cast($start as date), date '0001-01-01')
                            and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 final as (
     select

@@ -32,12 +32,7 @@ stay_days as (
     where s.status in ('won', 'lost')
       and s.close_date between coalesce(cast($start as date), date '0001-01-01')
                            and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), s.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), s.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), s.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), s.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), s.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), s.source))
+      and {{ deal_filters(s) }}
     group by s.stage, s.status, s.days
 ),
 ranked as (

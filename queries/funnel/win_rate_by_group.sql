@@ -28,61 +28,9 @@ closed as (
     where d.status in ('won', 'lost')
       and d.close_date between coalesce(cast($start as date), date '0001-01-01')
                            and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
-quartiles as (
-    select quantile_cont(amount, [0.25, 0.5, 0.75]) as q from closed where amount > 0
-),
-edges as (
-    select list_sort(list_distinct(
-        case
-            when len(i.raw_edges) > 0 then list_filter(list_transform(i.raw_edges, lambda e: try_cast(e as double)), lambda x: x > 0)
-            else list_transform(
-                list_filter(coalesce(q.q, []), lambda v: v > 0),
-                lambda v: round(cast(v as double), 1 - cast(floor(log10(v)) as integer)))
-        end
-    )) as e
-    from inputs i
-    cross join quartiles q
-),
-banded as (
-    select
-        c.*,
-        case when c.amount is not null then len(list_filter(g.e, lambda x: x <= c.amount)) + 1 end as band
-    from closed c
-    cross join edges g
-),
-grouped as (
-    select
-        b.*,
-        case i.by_dim
-            when 'org' then 'org'
-            when 'segment' then b.segment
-            when 'industry' then b.industry
-            when 'source' then b.source
-            when 'product' then b.product_id
-            when 'region' then b.region
-            when 'team' then b.team
-            when 'size_band' then 'band_' || cast(b.band as varchar)
-        end as group_key,
-        case i.by_dim
-            when 'org' then 'All'
-            when 'segment' then b.segment
-            when 'industry' then b.industry
-            when 'source' then b.source
-            when 'product' then b.product_name
-            when 'region' then b.region
-            when 'team' then b.team
-            when 'size_band' then 'band ' || cast(b.band as varchar)
-        end as group_label
-    from banded b
-    cross join inputs i
-),
+{{ win_rate_groups() }},
 counts as (
     select
         coalesce(group_key, '(none)') as group_key,
@@ -104,7 +52,7 @@ final as (
         cast(c.won as bigint) as won,
         cast(c.lost as bigint) as lost,
         cast(c.closed as bigint) as closed,
-        c.won / c.closed as win_rate,
+        win_rate(c.won, c.lost) as win_rate,
         greatest(0.0, (c.won / c.closed + i.z * i.z / (2 * c.closed)
             - i.z * sqrt((c.won / c.closed) * (1 - c.won / c.closed) / c.closed + i.z * i.z / (4 * c.closed * c.closed)))
             / (1 + i.z * i.z / c.closed)) as ci_low,

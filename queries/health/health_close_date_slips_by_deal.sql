@@ -10,18 +10,12 @@
 with
 inputs as (
     select
-        cast($min_pushes as integer) as min_pushes,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
+        cast($min_pushes as integer) as min_pushes
 ),
 current_deals as (
     select d.*
     from deals d
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+    where {{ org_filters(d.region, d.team, d.owner_id) }}
 ),
 seen as (
     select

@@ -5,12 +5,6 @@
 --   $teams      text[]  []    only deals of reps in these teams (empty = all)
 --   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
 with
-inputs as (
-    select
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
-),
 final as (
     select
         d.opportunity_id,
@@ -23,11 +17,8 @@ final as (
         d.created_date,
         d.stage_position
     from deals d
-    cross join inputs i
     where d.amount is null
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
 )
 select * exclude (stage_position) from final
 order by status = 'open' desc, stage_position nulls last, created_date, opportunity_id

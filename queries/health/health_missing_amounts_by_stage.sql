@@ -6,19 +6,10 @@
 --   $reps       text[]  []    only deals owned by these rep_ids (empty = all)
 -- A deal without an amount adds nothing to pipeline, bookings or deal size, so the KPIs understate it.
 with
-inputs as (
-    select
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
-),
 filtered as (
     select d.*
     from deals d
-    cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+    where {{ org_filters(d.region, d.team, d.owner_id) }}
 ),
 final as (
     select

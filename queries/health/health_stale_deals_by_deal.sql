@@ -11,19 +11,13 @@ with
 inputs as (
     select
         cast($days as integer) as days,
-        (select as_of from snapshot_info) as as_of,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps
+        (select as_of from snapshot_info) as as_of
 ),
 open_deals as (
     select d.*
     from deals d
-    cross join inputs i
     where d.status = 'open'
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, d.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
 ),
 last_touch as (
     select a.opportunity_id, max(cast(a.occurred_at as date)) as last_activity, count(*) as activities

@@ -18,12 +18,6 @@ inputs as (
         cast($by as varchar) as by_dim,
         coalesce(cast($start as date), date '0001-01-01') as d_start,
         coalesce(cast($end as date), date '9999-12-31') as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources,
         $by in ('org', 'region', 'team', 'manager', 'rep') as org_dim
 ),
 people as (
@@ -31,9 +25,7 @@ people as (
     from reps r
     left join reps m on m.rep_id = r.manager_id
     cross join inputs i
-    where (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed_deals as (
     -- Parameters are used directly in the deal filters, not through the inputs CTE: DuckDB then folds the
@@ -41,67 +33,19 @@ closed_deals as (
     -- close date), below the joins of the deals view. Closed and open deals are read separately, so each
     -- scan gets a filter it can prune with.
     select
-        case cast($by as varchar)
-            when 'org' then 'org'
-            when 'region' then d.region
-            when 'team' then d.team
-            when 'manager' then d.manager_id
-            when 'rep' then d.owner_id
-            when 'product' then d.product_id
-            when 'segment' then d.segment
-            when 'source' then d.source
-        end as group_key,
-        case cast($by as varchar)
-            when 'org' then 'All'
-            when 'region' then d.region
-            when 'team' then d.team
-            when 'manager' then d.manager_name
-            when 'rep' then d.owner_name
-            when 'product' then d.product_name
-            when 'segment' then d.segment
-            when 'source' then d.source
-        end as group_label,
+        {{ kpi_group(d) }},
         d.status, d.amount, d.created_date, d.close_date
     from deals d
     where d.status in ('won', 'lost') and d.close_date between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 open_deals as (
     select
-        case cast($by as varchar)
-            when 'org' then 'org'
-            when 'region' then d.region
-            when 'team' then d.team
-            when 'manager' then d.manager_id
-            when 'rep' then d.owner_id
-            when 'product' then d.product_id
-            when 'segment' then d.segment
-            when 'source' then d.source
-        end as group_key,
-        case cast($by as varchar)
-            when 'org' then 'All'
-            when 'region' then d.region
-            when 'team' then d.team
-            when 'manager' then d.manager_name
-            when 'rep' then d.owner_name
-            when 'product' then d.product_name
-            when 'segment' then d.segment
-            when 'source' then d.source
-        end as group_label,
+        {{ kpi_group(d) }},
         d.amount, d.stage_probability
     from deals d
-    where d.status = 'open' and coalesce(d.expected_close_date, coalesce(cast($end as date), date '9999-12-31')) between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+    where d.status = 'open' and {{ expected_in_period(d) }}
+      and {{ deal_filters(d) }}
 ),
 people_groups as (
     select
@@ -131,7 +75,7 @@ closed as (
         sum(amount) filter (where status = 'won') as bookings,
         count(*) filter (where status = 'won') as deals_won,
         count(*) filter (where status = 'lost') as deals_lost,
-        avg(close_date - created_date) filter (where status = 'won') as cycle_days
+        avg(cycle_days(created_date, close_date)) filter (where status = 'won') as cycle_days
     from closed_deals
     group by group_key
 ),
@@ -188,18 +132,16 @@ final as (
         coalesce(sum(c.bookings), 0) as bookings,
         sum(t.target) as target,
         -- a group with a target but nothing booked is at 0%, not unknown
-        coalesce(sum(c.bookings), 0) / nullif(sum(t.target), 0) as attainment,
+        attainment(sum(c.bookings), sum(t.target)) as attainment,
         cast(coalesce(sum(c.deals_won), 0) as bigint) as deals_won,
         cast(coalesce(sum(c.deals_lost), 0) as bigint) as deals_lost,
-        sum(c.deals_won) / nullif(sum(c.deals_won) + sum(c.deals_lost), 0) as win_rate,
+        win_rate(sum(c.deals_won), sum(c.deals_lost)) as win_rate,
         sum(c.bookings) / nullif(sum(c.deals_won), 0) as avg_deal_size,
         any_value(c.cycle_days) as cycle_days,
         cast(coalesce(sum(o.open_deals), 0) as bigint) as open_deals,
         coalesce(sum(o.open_pipeline), 0) as open_pipeline,
         coalesce(sum(o.weighted_pipeline), 0) as weighted_pipeline,
-        coalesce(sum(o.open_pipeline), 0)
-            / nullif(greatest(sum(t.target) - coalesce(sum(c.bookings), 0), 0), 0)
-            as pipeline_coverage,
+        pipeline_coverage(sum(o.open_pipeline), sum(t.target), sum(c.bookings)) as pipeline_coverage,
         -- org groups with no activity in the period did 0; deal dimensions have no activities at all
         case when (select org_dim from inputs) then cast(coalesce(sum(a.activities), 0) as bigint) end
             as activities

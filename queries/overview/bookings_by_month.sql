@@ -10,22 +10,7 @@
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
 with
-inputs as (
-    select
-        date_trunc('month', cast($start as date)) as m_start,
-        cast($end as date) as d_end,
-        cast($regions as varchar[]) as f_regions,
-        cast($teams as varchar[]) as f_teams,
-        cast($reps as varchar[]) as f_reps,
-        cast($products as varchar[]) as f_products,
-        cast($segments as varchar[]) as f_segments,
-        cast($sources as varchar[]) as f_sources
-),
-months as (
-    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
-        as month
-    from inputs i
-),
+{{ month_range() }},
 won as (
     -- the parameters themselves in the predicates (not the inputs CTE), so DuckDB folds the empty lists away
     -- and prunes the stored deals by close date
@@ -34,12 +19,7 @@ won as (
     from deals d
     where d.status = 'won'
       and d.close_date between cast(date_trunc('month', cast($start as date)) as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
     group by 1
 ),
 target_by_month as (
@@ -49,9 +29,7 @@ target_by_month as (
     cross join inputs i
     where t.owner_type = 'rep' and t.metric = 'bookings'
       and t.period_start between i.m_start and i.d_end
-      and (len(i.f_regions) = 0 or list_contains(i.f_regions, r.region))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, r.team))
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, r.rep_id))
+      and {{ org_filters(r.region, r.team, r.rep_id) }}
     group by 1
 ),
 final as (
@@ -61,7 +39,7 @@ final as (
         coalesce(w.deals_won, 0) as deals_won,
         t.target,
         -- a month with a target and nothing booked is at 0%, not unknown
-        coalesce(w.bookings, 0) / nullif(t.target, 0) as attainment,
+        attainment(w.bookings, t.target) as attainment,
         sum(coalesce(w.bookings, 0)) over (order by m.month) as cumulative_bookings,
         sum(t.target) over (order by m.month) as cumulative_target
     from months m

@@ -6,26 +6,15 @@
 --   $reps       text[]  []        only deals owned by these rep_ids (empty = all)
 --   $teams      text[]  []        only deals of reps in these teams (empty = all)
 with
-inputs as (
-    select
-        date_trunc('month', cast($start as date)) as m_start,
-        cast($end as date) as d_end,
-        cast($reps as varchar[]) as f_reps,
-        cast($teams as varchar[]) as f_teams
-),
-months as (
-    select cast(unnest(generate_series(i.m_start, date_trunc('month', i.d_end), interval 1 month)) as date)
-        as month
-    from inputs i
-),
+{{ month_range() }},
 won as (
     select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
            count(*) as deals_won
     from deals d
     cross join inputs i
     where d.status = 'won' and d.close_date between i.m_start and i.d_end
-      and (len(i.f_reps) = 0 or list_contains(i.f_reps, d.owner_id))
-      and (len(i.f_teams) = 0 or list_contains(i.f_teams, d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
     group by 1
 ),
 final as (

@@ -15,9 +15,7 @@ with
 people as (
     select r.rep_id
     from reps r
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
       and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
 by_month as (

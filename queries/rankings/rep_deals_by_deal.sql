@@ -30,7 +30,7 @@ final as (
     select
         d.opportunity_id, d.owner_id, d.owner_name, d.account_name, d.product_name, d.source,
         d.stage, d.status, d.amount, d.created_date, d.close_date,
-        case when d.status = 'won' then cast(d.close_date - d.created_date as bigint) end as cycle_days,
+        case when d.status = 'won' then cast(cycle_days(d.created_date, d.close_date) as bigint) end as cycle_days,
         d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
             as closed_in_period,
         d.created_date between cast($start as date) and cast($end as date) as created_in_period,

@@ -44,9 +44,7 @@ people as (
     from reps r
     join periods p on (r.hire_date is null or r.hire_date <= p.p_end)
                   and (r.leave_date is null or r.leave_date >= p.p_start)
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
       and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
 ),
 org_reps as (
@@ -175,7 +173,7 @@ final as (
         cast(coalesce(s.deals_won, 0) as bigint) as deals_won,
         cast(coalesce(s.deals_lost, 0) as bigint) as deals_lost,
         cast(coalesce(s.deals_won, 0) + coalesce(s.deals_lost, 0) as bigint) as closed_deals,
-        s.deals_won / nullif(s.deals_won + s.deals_lost, 0) as win_rate,
+        win_rate(s.deals_won, s.deals_lost) as win_rate,
         s.bookings / nullif(s.deals_won, 0) as avg_deal_size,
         s.cycle_day_sum / nullif(s.cycle_deals, 0) as cycle_days,
         cast(coalesce(g.new_logos, 0) as bigint) as new_logos,

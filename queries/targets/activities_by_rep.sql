@@ -14,9 +14,7 @@ with
 people as (
     select r.rep_id, r.name, r.team, r.region, r.role, r.hire_date, r.leave_date
     from reps r
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 acts as (
     select a.rep_id, count(*) as activities,

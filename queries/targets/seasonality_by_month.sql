@@ -16,9 +16,7 @@ won as (
       and d.close_date >= cast(date_trunc('month', cast($as_of as date)) - to_months(12 * cast($years as integer))
                                as date)
       and d.close_date < cast(date_trunc('month', cast($as_of as date)) as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
 ),
 final as (
     select month, coalesce(sum(amount), 0) as bookings, count(*) as deals_won

@@ -20,12 +20,7 @@ won as (
       and d.close_date >= cast(date_trunc('quarter', cast($as_of as date))
                                - to_months(3 * cast($quarters as integer)) as date)
       and d.close_date < cast(date_trunc('quarter', cast($as_of as date)) as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 final as (
     select quarter_start, cast((close_date - quarter_start) // 7 + 1 as integer) as week,

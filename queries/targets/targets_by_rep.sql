@@ -12,9 +12,7 @@ with
 people as (
     select r.*
     from reps r
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 history as (
     select d.owner_id, sum(d.amount) as bookings, count(*) as deals_won
@@ -22,9 +20,7 @@ history as (
     where d.status = 'won'
       and d.close_date between coalesce(cast($history_start as date), date '0001-01-01')
                            and coalesce(cast($history_end as date), date '9999-12-31')
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
     group by d.owner_id
 ),
 final as (

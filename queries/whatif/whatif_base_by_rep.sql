@@ -15,9 +15,7 @@ with
 people as (
     select r.rep_id, r.name as rep_name, r.role, r.team, r.region, r.manager_id, r.hire_date, r.active
     from reps r
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), r.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), r.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), r.rep_id))
+    where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed as (
     select
@@ -25,12 +23,10 @@ closed as (
         sum(d.amount) filter (where d.status = 'won') as bookings,
         count(*) filter (where d.status = 'won') as deals_won,
         count(*) filter (where d.status = 'lost') as deals_lost,
-        avg(d.close_date - d.created_date) filter (where d.status = 'won') as cycle_days
+        avg(cycle_days(d.created_date, d.close_date)) filter (where d.status = 'won') as cycle_days
     from deals d
     where d.status in ('won', 'lost') and d.close_date between cast($start as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
     group by d.owner_id
 ),
 open_pipe as (
@@ -42,9 +38,7 @@ open_pipe as (
     from deals d
     where d.status = 'open'
       and coalesce(d.expected_close_date, cast($end as date)) between cast($start as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and {{ org_filters(d.region, d.team, d.owner_id) }}
     group by d.owner_id
 ),
 rep_targets as (
@@ -68,7 +62,7 @@ final as (
         coalesce(c.bookings, 0) as bookings,
         cast(coalesce(c.deals_won, 0) as bigint) as deals_won,
         cast(coalesce(c.deals_lost, 0) as bigint) as deals_lost,
-        c.deals_won / nullif(c.deals_won + c.deals_lost, 0) as win_rate,
+        win_rate(c.deals_won, c.deals_lost) as win_rate,
         c.bookings / nullif(c.deals_won, 0) as avg_deal_size,
         c.cycle_days,
         coalesce(o.open_pipeline, 0) as open_pipeline,

@@ -50,7 +50,7 @@ def base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: 
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, tickformat=i18n.tick_format(y_kind), rangemode="tozero")
     if y_kind == "money":
-        fig.update_yaxes(tickprefix=i18n.settings.get("currency"))
+        fig.update_yaxes(tickprefix=i18n.currency_symbol())
     return fig
 
 
@@ -84,7 +84,7 @@ def kpi_by_group_bar(frame: pl.DataFrame, metric: str, kind: str, group_title: s
     )
     title = t("chart.by_group_title", lang, metric=t(f"metric.{metric}", lang), group=group_title)
     fig = base_layout(fig, title, t(f"metric.{metric}", lang), group_title, "count")
-    prefix = i18n.settings.get("currency") if kind == "money" else ""
+    prefix = i18n.currency_symbol() if kind == "money" else ""
     fig.update_xaxes(tickformat=i18n.tick_format(kind), tickprefix=prefix)
     fig.update_yaxes(tickformat="", rangemode="normal")
     fig.update_layout(hovermode="closest", height=max(300, 60 + 28 * len(values)))

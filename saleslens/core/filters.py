@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from saleslens.core.periods import add_months, quarter_start
+
 PERIODS = ("this_quarter", "last_quarter", "this_year", "last_year", "last_12_months", "all_time", "custom")
 LIST_FILTERS = ("regions", "teams", "reps", "products", "segments", "sources")
 # Short URL names, so a shared link stays readable.
@@ -16,17 +18,6 @@ URL_NAMES = {
 
 class FilterError(ValueError):
     """A filter value that cannot be used, told in one line."""
-
-
-def quarter_start(day: date) -> date:
-    """First day of the quarter a day is in."""
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def add_months(day: date, months: int) -> date:
-    """The first of the month `months` after (or before) the month of a day."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def period_bounds(preset: str, today: date) -> tuple[date | None, date | None]:
@@ -119,13 +110,22 @@ class Filters:
         return out
 
 
+# Dates a link may name: wide enough for any CRM history, narrow enough that the previous period and the day after
+# the end stay representable (date.min and date.max overflow as soon as a page compares periods).
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def _date(value: str, name: str) -> date | None:
+    """A date from the link, or a FilterError that names the parameter and what is wrong."""
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FilterError(f"'{name}' must be a date like 2026-07-01, not '{value}'") from None
+    if not EARLIEST <= day <= LATEST:
+        raise FilterError(f"'{name}' must be between {EARLIEST} and {LATEST}, not '{value}'")
+    return day
 
 
 def from_query(query: dict[str, str], today: date) -> Filters:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import tomllib
+from contextvars import ContextVar
 from datetime import date
 from functools import cache
 from pathlib import Path
+
+from babel.numbers import get_currency_symbol
 
 from saleslens.core import settings
 
@@ -63,11 +66,36 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+# The reporting currency (ISO 4217 code) of the data being shown, set once per script run or CLI command from the
+# snapshot's manifest; unset, money carries the `currency` setting's symbol (single-currency data as before).
+_REPORTING_CURRENCY: ContextVar[str | None] = ContextVar("saleslens_reporting_currency", default=None)
+
+
+def use_currency(code: str | None) -> None:
+    """Format money in this reporting currency (an ISO code such as USD) from now on in this run."""
+    _REPORTING_CURRENCY.set(code.strip().upper() if code and code.strip() else None)
+
+
+def currency_code() -> str | None:
+    """The reporting currency's ISO code, or None when the data does not name one."""
+    return _REPORTING_CURRENCY.get()
+
+
+def currency_symbol() -> str:
+    """The one money prefix every formatter, axis and table uses: the data's currency, else the setting."""
+    code = _REPORTING_CURRENCY.get()
+    if code is None:
+        return settings.get("currency")
+    # CLDR's English symbol ($, €, £, CN¥); a code without one (COP, PEN) is written as the code and a thin space.
+    symbol = get_currency_symbol(code, locale="en")
+    return f"{symbol}\u2009" if symbol.isalpha() else symbol
+
+
 def money(value: float | None, lang: str = "en", compact: bool = True) -> str:
     """Money for a language: $1.2M in English, $120.0万 in Chinese; full digits when not compact."""
     if _missing(value):
         return "–"
-    sym = settings.get("currency")
+    sym = currency_symbol()
     sign = "-" if value < 0 else ""
     v = abs(float(value))
     if not compact:

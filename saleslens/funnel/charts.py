@@ -19,7 +19,7 @@ _CLICK = "funnel.chart.click_hint"
 
 
 def _sym() -> str:
-    return i18n.settings.get("currency")
+    return i18n.currency_symbol()
 
 
 def _horizontal(fig: go.Figure, n_bars: int) -> go.Figure:

@@ -32,7 +32,7 @@ def _fmt(kind: str, value: object, lang: str) -> str:
 def _hbar_axes(fig: go.Figure, kind: str, n: int) -> go.Figure:
     """Shared settings of horizontal bar charts: value axis formatted, category axis plain."""
     if kind in i18n.FORMATTERS:
-        prefix = i18n.settings.get("currency") if kind == "money" else ""
+        prefix = i18n.currency_symbol() if kind == "money" else ""
         fig.update_xaxes(tickformat=i18n.tick_format(kind), tickprefix=prefix)
     fig.update_yaxes(tickformat="", tickprefix="", rangemode="normal", automargin=True)
     fig.update_layout(hovermode="closest", height=max(320, 90 + 30 * n))

@@ -20,6 +20,7 @@ import polars as pl
 from saleslens.core import charts, export, i18n
 from saleslens.core.filters import add_months
 from saleslens.core.i18n import t
+from saleslens.kpis import registry
 from saleslens.rankings import charts as lbc
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import ratings, scorecards
@@ -248,15 +249,19 @@ def _definition_name(d: Definition, lang: str) -> str:
     return t("lb.default_scorecard", lang, role=d.role) if d.name.startswith("default:") else d.name
 
 
+def _kpi_spec(key: str) -> tuple[str, str, str]:
+    """A registered KPI's column in a sheet: its key, with label and format from the registry."""
+    kpi = registry.REGISTRY[key]
+    return key, kpi.label_key, kpi.format
+
+
 KPI_SPEC = [
     ("name", "lb.col.rep", "text"), ("role", "lb.col.role", "text"), ("team", "lb.col.team", "text"),
-    ("bookings", "lb.kpi.bookings", "money"), ("bookings_target", "lb.col.bookings_target", "money"),
-    ("attainment", "lb.kpi.attainment", "percent"), ("deals_won", "lb.col.deals_won", "count"),
-    ("deals_lost", "lb.col.deals_lost", "count"), ("win_rate", "lb.kpi.win_rate", "percent"),
-    ("avg_deal_size", "lb.kpi.avg_deal_size", "money"), ("cycle_days", "lb.kpi.cycle_days", "days"),
-    ("new_logos", "lb.kpi.new_logos", "count"), ("pipeline_created", "lb.kpi.pipeline_created", "money"),
-    ("activities", "lb.kpi.activities", "count"), ("conversion", "lb.kpi.conversion", "percent"),
-    ("lead_conversion", "lb.kpi.lead_conversion", "percent"), ("open_pipeline", "lb.col.open_pipeline", "money"),
+    _kpi_spec("bookings"), ("bookings_target", "lb.col.bookings_target", "money"),
+    *map(_kpi_spec, ("attainment", "deals_won", "deals_lost", "win_rate", "avg_deal_size", "cycle_days",
+                     "new_logos", "pipeline_created", "activities", "conversion", "lead_conversion")),
+    # The rep's pipeline open now, whatever its expected close: not the registry's in-period open_pipeline.
+    ("open_pipeline", "lb.col.open_pipeline", "money"),
 ]
 OPEN_SPEC = [
     ("owner_name", "lb.col.rep", "text"), ("account_name", "lb.col.account", "text"),
@@ -271,7 +276,7 @@ DEALS_SPEC = [
     ("opportunity_id", "lb.col.deal", "text"), ("owner_name", "lb.col.rep", "text"),
     ("account_name", "lb.col.account", "text"), ("status", "lb.col.status", "text"),
     ("amount", "lb.col.amount", "money"), ("created_date", "lb.col.created", "date"),
-    ("close_date", "lb.col.closed", "date"), ("cycle_days", "lb.kpi.cycle_days", "days"),
+    ("close_date", "lb.col.closed", "date"), ("cycle_days", "metric.cycle_days", "days"),
     ("first_win_with_account", "lb.col.new_logo", "text"),
 ]
 
@@ -396,7 +401,7 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
         conv_fig = lbc.compare_bars(conv["stage"].to_list(), conv["conversion"].to_list(),
                                     conv["peer_conversion"].to_list(), (name, t("lb.chart.peers", lang)),
                                     t("lb.chart.conversion_title", lang), t("lb.col.stage", lang),
-                                    t("lb.kpi.conversion", lang), "percent", lang)
+                                    t("metric.conversion", lang), "percent", lang)
         conv_table = _display(conv, CONV_SPEC, lang)
         sections.append(Section(t("lb.review.conversion", lang), [t("lb.review.conversion_text", lang)],
                                 conv_table, conv_fig,
@@ -422,9 +427,9 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
         t("lb.sheet.breakdown", lang): _breakdown_sheet(parts, {rep: name}, lang),
         t("lb.sheet.vs_peers", lang): _position_sheet(position, lang),
         t("lb.sheet.monthly", lang): _sheet(trend, [("month", "lb.col.month", "date"),
-                                                    ("bookings", "lb.kpi.bookings", "money"),
+                                                    ("bookings", "metric.bookings", "money"),
                                                     ("target", "lb.col.bookings_target", "money"),
-                                                    ("attainment", "lb.kpi.attainment", "percent")], lang),
+                                                    ("attainment", "metric.attainment", "percent")], lang),
         t("lb.sheet.history", lang): _sheet(hist, [("period_start", "lb.col.period_start", "date"),
                                                    ("period_end", "lb.col.period_end", "date"),
                                                    ("score", "lb.col.score", "score"),
@@ -529,9 +534,9 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
 
     spec = [("name", "lb.col.rep", "text"), ("role", "lb.col.role", "text"), ("score", "lb.col.score", "score"),
             ("rank", "lb.col.rank", "text"), ("peers", "lb.col.of_peers", "text"),
-            ("rank_change", "lb.col.change", "change"), ("attainment", "lb.kpi.attainment", "percent"),
-            ("bookings", "lb.kpi.bookings", "money"), ("win_rate", "lb.kpi.win_rate", "percent"),
-            ("pipeline_created", "lb.kpi.pipeline_created", "money"), ("activities", "lb.kpi.activities", "count"),
+            ("rank_change", "lb.col.change", "change"), ("attainment", "metric.attainment", "percent"),
+            ("bookings", "metric.bookings", "money"), ("win_rate", "metric.win_rate", "percent"),
+            ("pipeline_created", "metric.pipeline_created", "money"), ("activities", "metric.activities", "count"),
             ("flags", "lb.col.flags", "text")]
     sections.append(Section(
         t("lb.review.members", lang), [t("lb.review.members_text", lang)], _display(member_scores, spec, lang),
@@ -549,7 +554,7 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
     step(0.7, t("lb.review.progress_activity", lang))
     mix_rows = members.select("name", *scorecards.ACTIVITY_TYPE_COLUMNS.values(), "activities")
     type_labels = [t(f"lb.activity.{x}", lang) for x in scorecards.ACTIVITY_TYPE_COLUMNS]
-    mix_display = mix_rows.rename({"name": t("lb.col.rep", lang), "activities": t("lb.kpi.activities", lang),
+    mix_display = mix_rows.rename({"name": t("lb.col.rep", lang), "activities": t("metric.activities", lang),
                                    **dict(zip(scorecards.ACTIVITY_TYPE_COLUMNS.values(), type_labels, strict=True))})
     sections.append(Section(t("lb.review.activity", lang), [t("lb.review.team_activity_text", lang)],
                             mix_display.with_columns(pl.all().cast(pl.String))))
@@ -572,9 +577,9 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
         t("lb.sheet.kpis", lang): _sheet(members, KPI_SPEC, lang),
         t("lb.sheet.breakdown", lang): breakdown_sheet,
         t("lb.sheet.monthly", lang): _sheet(trend, [("month", "lb.col.month", "date"),
-                                                    ("bookings", "lb.kpi.bookings", "money"),
+                                                    ("bookings", "metric.bookings", "money"),
                                                     ("target", "lb.col.bookings_target", "money"),
-                                                    ("attainment", "lb.kpi.attainment", "percent")], lang),
+                                                    ("attainment", "metric.attainment", "percent")], lang),
         t("lb.sheet.activity", lang): mix_display,
         t("lb.sheet.deals", lang): _sheet(deals, DEALS_SPEC, lang),
         t("lb.sheet.open_deals", lang): _sheet(open_deals, OPEN_SPEC, lang),

@@ -29,6 +29,8 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from saleslens.kpis import registry
+
 NEUTRAL = 50.0  # the normalised value of a flagged (uncertain) KPI: the peer median
 DEFAULT_CAP = 1.5  # attainment above 150% scores as 150, so one KPI cannot swamp the others
 DEFAULT_MIN_SAMPLE = 5  # fewer closed deals (or stage moves, or leads) than this: the rate is flagged
@@ -40,41 +42,26 @@ RATING_SCALE = (1, 5)
 
 @dataclass(frozen=True)
 class Kpi:
-    """One scorecard KPI: its column, format, direction, kind and how it is normalised."""
+    """One scorecard KPI as the registry (saleslens/kpis/kpis.toml) declares it, with the rep-grain wording."""
 
     key: str
     format: str  # money, percent, count, days
     kind: str  # leading or lagging
-    higher_is_better: bool = True
-    target_metric: str | None = None  # the targets.metric that sets a target for it
-    sample: str | None = None  # the column counting the deals (or moves, leads) behind a rate
-
-    @property
-    def label_key(self) -> str:
-        """Translation key of the label."""
-        return f"lb.kpi.{self.key}"
-
-    @property
-    def definition_key(self) -> str:
-        """Translation key of the written definition."""
-        return f"lb.kpi.{self.key}.definition"
+    higher_is_better: bool
+    target_metric: str | None  # the targets.metric that sets a target for it
+    sample: str | None  # the column counting the deals (or moves, leads) behind a rate
+    label_key: str  # translation key of the label
+    definition_key: str  # translation key of the written definition at the rep grain
 
 
-KPIS: dict[str, Kpi] = {
-    k.key: k
-    for k in (
-        Kpi("bookings", "money", "lagging", target_metric="bookings"),
-        Kpi("attainment", "percent", "lagging", target_metric="bookings"),
-        Kpi("win_rate", "percent", "lagging", sample="closed_deals"),
-        Kpi("avg_deal_size", "money", "lagging", sample="deals_won"),
-        Kpi("cycle_days", "days", "lagging", higher_is_better=False, sample="deals_won"),
-        Kpi("new_logos", "count", "lagging", target_metric="new_logos"),
-        Kpi("pipeline_created", "money", "leading"),
-        Kpi("activities", "count", "leading", target_metric="activities"),
-        Kpi("conversion", "percent", "leading", sample="stage_exits"),
-        Kpi("lead_conversion", "percent", "leading", sample="leads"),
-    )
-}
+def _scorecard_kpi(k: registry.Kpi) -> Kpi:
+    """The scorecards' view of a registered KPI."""
+    return Kpi(k.key, k.format, k.kind, k.higher_is_better, k.target_metric, k.sample, k.label_key,
+               k.scorecard_definition_key)
+
+
+# Built from the registry, in its scorecard order (the order of the weights, the leaderboard and the review pack).
+KPIS: dict[str, Kpi] = {key: _scorecard_kpi(registry.REGISTRY[key]) for key in registry.SCORECARD}
 LEADERBOARD_KPIS = tuple(KPIS)
 RATING_PREFIX = "rating."
 

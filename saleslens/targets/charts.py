@@ -27,7 +27,7 @@ def tile_money(value: float | None, lang: str) -> str:
     """Money short enough for a metric tile: in Chinese, whole 万 from 100万 up ($1,045万, not $1,044.8万)."""
     if lang == "zh" and value is not None and 1e6 <= abs(value) < 1e8:
         sign = "-" if value < 0 else ""
-        return f"{sign}{i18n.settings.get('currency')}{abs(value) / 1e4:,.0f}万"
+        return f"{sign}{i18n.currency_symbol()}{abs(value) / 1e4:,.0f}万"
     return money(value, lang)
 
 
@@ -148,7 +148,7 @@ def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None,
 
 def _money_ticks() -> dict:
     """Money ticks with the currency symbol, for an axis of a layout."""
-    return {"tickformat": "~s", "tickprefix": i18n.settings.get("currency")}
+    return {"tickformat": "~s", "tickprefix": i18n.currency_symbol()}
 
 
 def coverage_chart(cov: Coverage, lang: str) -> go.Figure:

@@ -87,7 +87,7 @@ def attainment_histogram(reps: pl.DataFrame, lang: str) -> go.Figure:
     ):
         traces.append({"type": "bar", "x": labels, "y": counts, "name": name, "opacity": opacity,
                        "marker": {"color": color}, "hovertemplate": "%{x}: %{y}<extra>" + name + "</extra>"})
-    return _figure({"data": traces, "layout": _histogram_layout(lang, i18n.settings.get("currency"))})
+    return _figure({"data": traces, "layout": _histogram_layout(lang, i18n.currency_symbol())})
 
 
 @lru_cache(maxsize=64)
@@ -119,5 +119,5 @@ def bookings_by_group(groups: pl.DataFrame, by: str, group_title: str, lang: str
          "marker": {"symbol": "line-ns", "size": 22, "color": PALETTE["target"],
                     "line": {"width": 4, "color": PALETTE["target"]}}},
     ]
-    layout = _groups_layout(by, group_title, lang, len(names), groups.height, i18n.settings.get("currency"))
+    layout = _groups_layout(by, group_title, lang, len(names), groups.height, i18n.currency_symbol())
     return _figure({"data": traces, "layout": layout})

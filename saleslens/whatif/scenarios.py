@@ -218,6 +218,7 @@ def _target_change(sc: Scenario) -> pl.Expr:
 def per_rep(base: pl.LazyFrame, sc: Scenario, as_of: date, org_cycle: float) -> pl.LazyFrame:
     """Scenario target, baseline, driver factors and projected bookings per rep (see the module docstring)."""
     open_period = sc.end >= as_of and sc.include_pipeline
+    # win rate as the SQL macro win_rate (queries/fragments/macros.sql) has it, here on the frame's counts
     decided = pl.col("deals_won") + pl.col("deals_lost")
     win_rate = pl.when(decided > 0).then(pl.col("deals_won") / decided)
     lift = 1 + sc.win_rate_pct / 100

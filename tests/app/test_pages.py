@@ -142,6 +142,10 @@ def test_corrupt_snapshot_is_reported(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"region": "Atlantis"}, "Atlantis"),
         ({"period": "custom", "start": "2026-13-45"}, "2026-13-45"),
         ({"period": "custom", "start": "2026-06-30", "end": "2026-01-01"}, "2026-06-30"),
+        # Calendar ends once raised OverflowError tracebacks when a page computed the previous period.
+        ({"period": "custom", "end": "0001-01-01"}, "0001-01-01"),
+        ({"period": "custom", "start": "0001-01-01", "end": "0001-03-31"}, "0001-01-01"),
+        ({"period": "custom", "end": "9999-12-31"}, "9999-12-31"),
     ],
 )
 def test_bad_url_filter_warns_and_uses_defaults(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from pathlib import Path
 
 import polars as pl
@@ -110,3 +112,45 @@ def test_load_report_states_the_server_cpu_share() -> None:
     assert "| server CPU while the sessions ran (share of all cores; the browsers used the rest) | 48 s (20%) |" in text
     del result["server_cpu_seconds"]
     assert "server CPU" not in load.markdown(result, Path("/data"))  # older results have no such row
+
+
+def _load_aliases(tree: ast.AST, module: str) -> set[str]:
+    """The names a source binds to a feature's load module (from saleslens.funnel import load as funnel_load)."""
+    package, _, name = module.rpartition(".")
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package:
+            out |= {a.asname or a.name for a in node.names if a.name == name}
+        elif isinstance(node, ast.Import):
+            out |= {a.asname for a in node.names if a.name == module and a.asname}
+    return out
+
+
+def _calls_load(source: str, module: str) -> bool:
+    """Whether a source calls load() of the given module."""
+    tree = ast.parse(textwrap.dedent(source))
+    aliases = _load_aliases(tree, module)
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "load"
+               and isinstance(n.func.value, ast.Name) and n.func.value.id in aliases for n in ast.walk(tree))
+
+
+@pytest.mark.parametrize(("page", "module"), [("funnel", "saleslens.funnel.load"),
+                                              ("overview", "saleslens.overview.load")])
+def test_page_and_bench_call_the_same_load(page: str, module: str, demo: Path, runner: Runner,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page file and its benchmark function both call the feature's load: the benchmark times the page's work."""
+    import importlib
+    import inspect
+
+    source = (Path(__file__).parents[3] / "pages" / f"{page}.py").read_text(encoding="utf-8")
+    assert _calls_load(source, module), f"pages/{page}.py does not call {module}.load"
+    bench_fn = getattr(pages, page)
+    assert _calls_load(inspect.getsource(bench_fn), module)
+    # And at run time: the benchmark function goes through that load, once per view.
+    feature = importlib.import_module(module)
+    seen = []
+    real = feature.load
+    monkeypatch.setattr(feature, "load", lambda ctx, choices: seen.append(choices) or real(ctx, choices))
+    snap = runner.snapshot
+    bench_fn(pages.BenchContext(demo, snap, runner, pages.filters_for(pages.filter_changes(snap)[0], snap.as_of)))
+    assert len(seen) == 1

@@ -151,6 +151,13 @@ def test_from_query_defaults_and_tidies_lists() -> None:
         ({"period": "custom", "end": "tomorrow"}, "'end' must be a date like 2026-07-01, not 'tomorrow'"),
         ({"period": "custom", "start": "2026-05-01", "end": "2026-04-01"},
          "the period starts (2026-05-01) after it ends (2026-04-01)"),
+        # Dates at the ends of the calendar: the previous period or the day after the end cannot be computed.
+        ({"period": "custom", "end": "0001-01-01"},
+         "'end' must be between 1900-01-01 and 2199-12-31, not '0001-01-01'"),
+        ({"period": "custom", "start": "0001-01-01", "end": "0001-03-31"},
+         "'start' must be between 1900-01-01 and 2199-12-31, not '0001-01-01'"),
+        ({"period": "custom", "end": "9999-12-31"},
+         "'end' must be between 1900-01-01 and 2199-12-31, not '9999-12-31'"),
     ],
 )
 def test_bad_values(query: dict[str, str], message: str) -> None:

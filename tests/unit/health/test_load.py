@@ -1,0 +1,91 @@
+"""saleslens.health.load on the tiny dataset (tests/fixtures.py, one snapshot as of 2026-06-30) and a variant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from queries.runner import Runner
+from saleslens.core import store
+from saleslens.core.context import Call
+from saleslens.core.filters import Filters, from_query
+from saleslens.health import load as hl
+from tests import fixtures
+
+
+@dataclass
+class Ctx:
+    """A DataContext over one runner, as the page's and the benchmark's contexts are."""
+
+    data_dir: Path
+    snapshot: store.Snapshot
+    runner: Runner
+    filters: Filters
+    lang: str = "en"
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        return self.runner.run(name, **params)
+
+    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
+        return [self.run(name, **params) for name, params in calls]
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    path = tmp_path_factory.mktemp("health_load")
+    fixtures.build_store(path)
+    r = Runner(store.open_snapshot(path))
+    yield r
+    r.close()
+
+
+def ctx_for(runner: Runner, query: dict[str, str] | None = None) -> Ctx:
+    return Ctx(runner.snapshot.data_dir, runner.snapshot, runner, from_query(query or {}, runner.snapshot.as_of))
+
+
+def test_default_choices(runner: Runner) -> None:
+    view = hl.load(ctx_for(runner), hl.Choices(), today=date(2026, 7, 10))
+    fr = view.freshness
+    # One snapshot, as of 30 Jun: 10 days old on 10 Jul, and no history to compare close dates with.
+    assert (fr.latest.as_of, fr.age, fr.count, fr.history, fr.older) == (date(2026, 6, 30), 10, 1, 1, False)
+    assert view.slips is None and view.slips_fig is None
+    c = view.completeness
+    assert c.table == "opportunities" and c.tables[c.default] == "opportunities" and c.fig is not None
+    # Open O5 (4,000, silent 90 days) and O6 (1,000, 60 days) are stale at 30 days.
+    assert view.stale.deals["opportunity_id"].to_list() == ["O5", "O6"]
+    assert view.stale.open_deals == 2 and view.stale.fig is not None
+    # Every deal has an amount; the two accounts do not look alike; every reference links.
+    assert (view.amounts.missing, view.amounts.fig, view.amounts.deals) == (0, None, None)
+    assert view.duplicates.pairs.height == 0 and view.duplicates.similarity == 0.93
+    assert view.unlinked.height == 0
+    assert view.figures() == [c.fig, view.stale.fig]
+
+
+def test_choices_move_the_sections(runner: Runner) -> None:
+    view = hl.load(ctx_for(runner), hl.Choices(table="accounts", stale_days=61), today=date(2026, 6, 30))
+    assert view.freshness.age == 0
+    assert view.completeness.table == "accounts"
+    assert view.stale.days == 61 and view.stale.deals["opportunity_id"].to_list() == ["O5"]  # 90 days silent
+    # A table that is not there falls back to the default.
+    assert hl.load_completeness(ctx_for(runner), "leads").table == "opportunities"
+    # R2's deals only: O6 is stale, O5 (R3) is not.
+    assert hl.load_stale(ctx_for(runner, {"rep": "R2"}), 30).deals["opportunity_id"].to_list() == ["O6"]
+
+
+def test_missing_amounts_list_the_deals(tmp_path: Path) -> None:
+    """O5 (open) and O7 (lost) without an amount: 2 of 7 deals, listed open first."""
+    opps = fixtures.OPPORTUNITIES.with_columns(
+        pl.when(pl.col("opportunity_id").is_in(["O5", "O7"])).then(None).otherwise(pl.col("amount")).alias("amount"))
+    fixtures.build_store(tmp_path, opps)
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        a = hl.load_amounts(ctx_for(r))
+        assert a.missing == 2 and a.by_stage["deals"].sum() == 7
+        assert a.deals["opportunity_id"].to_list() == ["O5", "O7"] and "owner_id" not in a.deals.columns
+        assert a.fig is not None
+    finally:
+        r.close()
