@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -168,3 +169,31 @@ def test_empty_data_directory_offers_no_import_to_a_non_admin(tmp_path: Path, mo
     assert "No data to show yet" in texts(at.title)
     with pytest.raises(ValueError, match="Known pages"):  # the Import page is not among the app's pages
         at.switch_page(PAGE)
+
+
+def test_publish_while_another_import_runs(tiny_data: Path, app: Callable[..., AppTest]) -> None:
+    """Another import holds the data directory's lock: Publish says so in one line and publishes nothing."""
+    at = _open(app)
+    _upload(at, {"hubspot-deals.csv": HUBSPOT_DEALS.encode()})
+    at.selectbox(key="import_mapping").set_value("hubspot").run()
+    at.date_input(key="import_as_of").set_value(date(2026, 6, 30)).run()
+    at.button(key="import_check").click().run()
+    before = tree_state(tiny_data / store.SNAPSHOTS)
+    holding, done = threading.Event(), threading.Event()
+
+    def other_import() -> None:
+        with store.import_lock(tiny_data):
+            holding.set()
+            done.wait(timeout=120)
+
+    other = threading.Thread(target=other_import)
+    other.start()
+    try:
+        assert holding.wait(timeout=60)
+        at.button(key="import_publish").click().run()
+    finally:
+        done.set()
+        other.join(timeout=60)
+    assert not at.exception, texts(at.exception)
+    assert texts(at.error).startswith("Another import is running in this data directory")
+    assert tree_state(tiny_data / store.SNAPSHOTS) == before
