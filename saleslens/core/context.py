@@ -6,6 +6,7 @@ warm start and the benchmark call the same load function.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,3 +38,24 @@ class DataContext(Protocol):
     def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
         """Run independent named queries side by side, frames in the order of the calls."""
         ...
+
+
+@dataclass
+class RunnerContext:
+    """A DataContext over one runner without Streamlit: for the command line, tests and scripts."""
+
+    data_dir: Path
+    snapshot: store.Snapshot
+    runner: Runner
+    filters: Filters
+    lang: str = "en"
+    calls: list[str] = field(default_factory=list)  # the names of the queries run, in order (tests read it)
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        """Run a named query on the runner's snapshot and scope."""
+        self.calls.append(name)
+        return self.runner.run(name, **params)
+
+    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
+        """Run named queries one after the other (the runner caches; no thread pool needed here)."""
+        return [self.run(name, **params) for name, params in calls]

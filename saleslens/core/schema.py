@@ -127,11 +127,14 @@ OPPORTUNITIES = Table(
         Column("created_date", D, True, "Day the deal was created (engaged)."),
         Column("expected_close_date", D, False, "Day the owner expects it to close (open deals)."),
         Column("close_date", D, False, "Day it was won or lost; empty while open."),
-        Column("amount", F, False, "Deal value in the dataset's currency."),
+        Column("amount", F, False, "Deal value in the dataset's reporting currency (converted at import); empty when "
+               "the deal's currency has no rate."),
         Column("stage", S, True, "Current stage; one of the stage list."),
         Column("status", S, True, "open, won or lost, from the stage's flags."),
         Column("lost_reason", S, False, "Why a lost deal was lost."),
         Column("forecast_category", S, False, "commit, best_case, pipeline or omitted, where the CRM has it."),
+        Column("currency", S, False, "ISO code of the deal's own currency (EUR, COP, ...), where the CRM has one."),
+        Column("amount_original", F, False, "Deal value in its own currency, before conversion."),
     ),
 )
 

@@ -35,6 +35,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_memory_limit", "4GB", "Memory DuckDB may use before spilling to disk."),
     Setting("import_max_mb", "200", "Largest file (in MB) an import accepts; bigger files are refused before reading."),
     Setting("import_max_rows", "2000000", "Most data rows an import accepts per file or sheet."),
+    Setting("import_max_columns", "2000",
+            "Most columns an import accepts per file or sheet; checked on the header before reading."),
+    Setting("import_max_cells", "100000000",
+            "Most cells (data rows times columns) an import accepts per file or sheet."),
+    Setting("import_max_unzipped_mb", "1000",
+            "Largest unpacked size (in MB) of an Excel workbook, checked before opening it."),
+    Setting("import_memory_mb", "4096",
+            "Memory (MB of address space) the process reading import files may use; a file needing more is refused."),
+    Setting("import_read_seconds", "900",
+            "Longest time (in seconds) reading an import's files may take before it is stopped."),
     Setting("runner_cache_mb", "1024", "Memory (MB) the open snapshot x scope runners may hold (databases and "
             "cached results); beyond it the least recently used idle ones are closed, and reopen when used again."),
 )

@@ -85,6 +85,11 @@ class Snapshot:
         """The data directory the snapshot lives in."""
         return self.home or self.root.parent.parent
 
+    @property
+    def reporting_currency(self) -> str | None:
+        """ISO code of the currency amounts are in; None (older or single-currency imports): the setting's."""
+        return self.manifest.get("reporting_currency")
+
     def table_path(self, table: str) -> Path | None:
         """The Parquet file of a snapshot table, or None when the dataset lacks it."""
         path = self.root / f"{table}.parquet"
@@ -289,6 +294,7 @@ def publish_snapshot(
     derive: Callable[[Snapshot], dict[str, int]] | None = None,
     events: dict[str, pl.DataFrame] | None = None,
     on_step: Callable[[str], None] | None = None,
+    extra: dict | None = None,
 ) -> Snapshot:
     """Write the snapshot tables and its history batch aside, then publish them; nothing half-written shows.
 
@@ -296,7 +302,8 @@ def publish_snapshot(
     snapshot's own batch, so no published snapshot's history ever changes. `report` may be a function of the
     history counts the snapshot will see. `derive` writes the tables computed from the snapshot (rollups, see
     queries/derived/) into the staging folder before the rename, so a published snapshot never lacks them
-    halfway. `on_step` is told each step as it is done (a test hook pauses there). Holds the import lock.
+    halfway. `extra` adds manifest keys (an import's reporting_currency and rates, backfilled). `on_step` is told
+    each step as it is done (a test hook pauses there). Holds the import lock.
     """
     unknown = set(tables) - set(schema.SNAPSHOT_TABLES)
     if unknown:
@@ -322,6 +329,7 @@ def publish_snapshot(
             manifest["events"] = _count_events(staged, as_of)
             step("history counted")
             manifest["import_report"] = (report(manifest["events"]) if callable(report) else report) or {}
+            manifest.update(extra or {})
             step("import report")
             if derive is not None:
                 manifest["derived"] = derive(staged)

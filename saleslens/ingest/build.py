@@ -6,6 +6,8 @@ report, or raises ImportFailed listing the problems (file, row and column where 
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,10 +16,12 @@ from time import perf_counter
 import polars as pl
 
 from saleslens.core import schema, settings
+from saleslens.ingest import currency
 from saleslens.ingest import mapping as mp
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.parsers import (
     DELIMITER_NAMES,
+    clean_key,
     clean_text,
     key_of,
     parse_bool,
@@ -26,16 +30,21 @@ from saleslens.ingest.parsers import (
     parse_money,
     sniff_delimiter,
 )
-from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, find, read
+from saleslens.ingest.readers import ROW, Limits, RawTable, ReadError, SourceFile, find
 
 SRC = "__src"
+# Fields holding an id (a table's own or a reference): invisible characters are taken out of them.
+ID_FIELDS = frozenset({(t.name, c) for t in schema.TABLES.values() for c in t.key if c.endswith("_id")}
+                      | set(mp.RELATIONS))
 EXAMPLES = 5  # examples kept per reason in the report
 Progress = Callable[[float, str], None]
 
 
 def default_limits() -> Limits:
-    """The file size and row limits from settings."""
-    return Limits(float(settings.get("import_max_mb")), int(settings.get("import_max_rows")))
+    """The file size, row, column, cell and unpacked size limits from settings."""
+    return Limits(float(settings.get("import_max_mb")), int(settings.get("import_max_rows")),
+                  int(settings.get("import_max_columns")), int(settings.get("import_max_cells")),
+                  float(settings.get("import_max_unzipped_mb")))
 
 
 # ----------------------------------------------------------------------------- bookkeeping
@@ -143,6 +152,11 @@ class Prepared:
     tables: dict[str, pl.DataFrame]
     events: dict[str, pl.DataFrame]
     report: dict
+    # Keys for the snapshot manifest beyond the usual ones: reporting_currency, rates, backfilled.
+    manifest: dict = field(default_factory=dict)
+    # For the weekly backfill: deals' past states from the export's history (an adapter's), and the rates.
+    history: pl.DataFrame | None = None
+    rates: currency.Rates | None = None
 
 
 def prepare(
@@ -161,8 +175,12 @@ def prepare(
     book = Book()
     if not files:
         raise ImportFailed([Problem("no_files")])
+    adapted = _adapt(files, mapping, limits)
+    if adapted is not None:
+        mapping = dataclasses.replace(mapping, stages=adapted.stages or mapping.stages)
+        book.warnings += adapted.warnings
     runs = [SourceRun(i, spec) for i, spec in enumerate(mapping.sources)]
-    _read_all(runs, files, mapping, limits, book, tell)
+    _read_all(runs, files, mapping, limits, book, tell, adapted.tables if adapted else None)
     frames: dict[str, list[pl.DataFrame]] = {}
     for run in runs:
         if run.raw is None:
@@ -189,6 +207,9 @@ def prepare(
     tell(0.7, "linking references")
     tables = _link(tables, mapping, book, by_index)
     tables = {name: _drop_rejected(frame, book) for name, frame in tables.items()}
+    tables = _break_manager_cycles(tables, book)
+    rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits)
+    tables, money = _convert_money(tables, mapping, rates, as_of, book)
     _warn(tables, as_of, book)
     for run in runs:
         run.accepted = tables[run.spec.table].filter(pl.col(SRC) == run.index).height if run.raw else 0
@@ -201,8 +222,75 @@ def prepare(
 
     report = build_report(mapping, as_of, runs, book, canonical, events, source_label,
                           seconds=perf_counter() - started, max_rejected=max_rejected)
+    if money:
+        report["currency"] = money
+    if adapted is not None:
+        report["export"] = adapted.notes
     tell(0.8, "checked")
-    return Prepared(mapping, as_of, canonical, events, report)
+    manifest = {"reporting_currency": money["reporting"], "rates": money["rates"]} if money else {}
+    history = adapted.history if adapted is not None else None
+    return Prepared(mapping, as_of, canonical, events, report, manifest, history, rates)
+
+
+# ----------------------------------------------------------------------------- adapters and currencies
+
+
+def _adapt(files: list[SourceFile], mapping: mp.Mapping, limits: Limits):
+    """The mapping's adapter run over the files (its tables, stages, rates and notes), or None."""
+    if not mapping.adapter:
+        return None
+    module = importlib.import_module(f"saleslens.ingest.{mapping.adapter}")
+    return module.adapt(files, limits)
+
+
+def _mapping_rates(files: list[SourceFile], mapping: mp.Mapping, limits: Limits) -> currency.Rates | None:
+    """Rates from the mapping's [currency] section and its rates file; a bad rates file is fatal."""
+    spec = mapping.currency
+    if spec is None:
+        return None
+    table = None
+    if spec.file:
+        try:
+            found = find((spec.file,), None, files, only_one_source=False)
+            if found is None:
+                raise ReadError(Problem("missing_rates_file", {"file": spec.file}))
+            from saleslens.ingest import sandbox  # as in _read_all: a rates file is read under the same limits
+
+            table = sandbox.read(found[0], limits, found[1], mapping.encoding, mapping.delimiter)
+        except ReadError as exc:
+            raise ImportFailed([exc.problem]) from None
+    try:
+        return currency.from_spec(spec, table)
+    except ValueError as exc:
+        raise ImportFailed([Problem("bad_rates_file", {"error": str(exc)}, file=spec.file)]) from None
+
+
+def _convert_money(tables: dict[str, pl.DataFrame], mapping: mp.Mapping, rates: currency.Rates | None,
+                   as_of: date, book: Book) -> tuple[dict[str, pl.DataFrame], dict]:
+    """Deal amounts into the reporting currency; deals whose currency has no rate keep no amount, and say so.
+
+    A mapping that says nothing about currencies (no rates, no currency field) leaves amounts as they are.
+    """
+    opps = tables.get("opportunities")
+    if opps is None:
+        return tables, {}
+    gives = {name for s in mapping.sources_for("opportunities") for name in s.fields}
+    pre_converted = "amount_original" in gives
+    if rates is None and opps["currency"].null_count() == opps.height:
+        if pre_converted:  # the CRM's converted amount where it has one, else the only amount there is
+            opps = opps.with_columns(pl.coalesce("amount", "amount_original").alias("amount"),
+                                     pl.lit(None, dtype=pl.Float64).alias("amount_original"))
+            tables["opportunities"] = opps
+        return tables, {}
+    opps, money = currency.convert(opps, rates, as_of, pre_converted)
+    tables["opportunities"] = opps
+    for item in money["missing"]:
+        book.warnings.append(Problem(
+            "no_rate", {"currency": item["currency"] or "?", "rate": item["rate"] or "-", "deals": item["deals"],
+                        "examples": ", ".join(item["examples"]), "reporting": money["reporting"] or "?"},
+            table="opportunities",
+        ))
+    return tables, money
 
 
 def _report_stub(book: Book, runs: list[SourceRun]) -> dict:
@@ -230,14 +318,22 @@ def stages_frame(mapping: mp.Mapping) -> pl.DataFrame:
 
 
 def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mapping, limits: Limits,
-              book: Book, tell: Progress) -> None:
-    """Find and read the file of every source (each file once); unreadable files are fatal problems."""
+              book: Book, tell: Progress, given: dict[str, RawTable] | None = None) -> None:
+    """Find and read the file of every source (each file once); unreadable files are fatal problems.
+
+    An adapter's tables (`given`, by file name) stand in for the files: the adapter has read them already.
+    """
+    from saleslens.ingest import sandbox  # here: `python -m saleslens.ingest.sandbox` must not find it imported
+
     patterns = {s.files for s in mapping.sources}
     cache: dict[tuple, RawTable | None] = {}
     for n, run in enumerate(runs):
         spec = run.spec
+        if given is not None:
+            _take_given(run, given, mapping, runs, files, book)
+            continue
         try:
-            found = find(spec.files, spec.sheet, files, only_one_source=len(patterns) == 1)
+            found = find(spec.files, spec.sheet, files, only_one_source=len(patterns) == 1, limits=limits)
         except ReadError as exc:
             book.fatal.append(exc.problem)
             continue
@@ -251,7 +347,7 @@ def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mappin
         tell(0.05 + 0.4 * n / max(len(runs), 1), f"reading {f.name}")
         if key not in cache:
             try:
-                cache[key] = read(f, limits, sheet, enc, delim, spec.stop_at_blank)
+                cache[key] = sandbox.read(f, limits, sheet, enc, delim, spec.stop_at_blank)
             except ReadError as exc:
                 cache[key] = None
                 book.fatal.append(exc.problem)
@@ -259,9 +355,29 @@ def _read_all(runs: list[SourceRun], files: list[SourceFile], mapping: mp.Mappin
         if run.raw is not None:
             run.label = run.raw.label
             run.read = run.raw.frame.height + len(run.raw.problems)
-            bad_rows = [p.row for p in run.raw.problems]
-            book.reject(run, bad_rows, "wrong_field_count", None,
-                        [p.values for p in run.raw.problems])
+            for (code, column), found_problems in _by_reason(run.raw.problems).items():
+                book.reject(run, [p.row for p in found_problems], code, column, [p.values for p in found_problems])
+
+
+def _by_reason(problems: list[Problem]) -> dict[tuple[str, str | None], list[Problem]]:
+    """A reader's row problems (wrong width, a formula without a value) grouped by code and column."""
+    out: dict[tuple[str, str | None], list[Problem]] = {}
+    for p in problems:
+        out.setdefault((p.code, p.column), []).append(p)
+    return out
+
+
+def _take_given(run: SourceRun, given: dict[str, RawTable], mapping: mp.Mapping, runs: list[SourceRun],
+                files: list[SourceFile], book: Book) -> None:
+    """A source fed by an adapter's table instead of a file."""
+    run.raw = next((given[name] for name in run.spec.files if name in given), None)
+    if run.raw is None:
+        _missing_source(run, mapping, runs, files, book)
+        return
+    run.label = run.raw.label
+    run.read = run.raw.frame.height + len(run.raw.problems)
+    for (code, column), found_problems in _by_reason(run.raw.problems).items():
+        book.reject(run, [p.row for p in found_problems], code, column, [p.values for p in found_problems])
 
 
 def _missing_source(run: SourceRun, mapping: mp.Mapping, runs: list[SourceRun], files: list[SourceFile],
@@ -302,7 +418,7 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
     missing = []
     for name, fs in spec.fields.items():
         for col in fs.source_columns:
-            if _find_column(col, lookup) is None:
+            if _find_column(col, lookup) is None and not fs.optional:
                 missing.append((name, col))
     if missing and len(raw.columns) == 1 and raw.delimiter:
         # One wide column whose name holds another delimiter: the file is split by something else.
@@ -329,12 +445,15 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
     out: dict[str, pl.Series] = {}
     for col in table.columns:
         fs = spec.fields.get(col.name)
-        if fs is None:
+        if fs is None or _absent(fs, lookup):
             continue
         columns = [_find_column(c, lookup) for c in fs.source_columns]
         if columns:
             run.columns[col.name] = " + ".join(columns)
         text = _field_text(base, fs, columns)
+        if (spec.table, col.name) in ID_FIELDS:
+            text, changed = clean_key(text)
+            book.derive(spec.table, col.name, run.label, "invisible", changed)
         text = _apply_map(text, fs, spec.table, col.name, book)
         if fs.default is not None and fs.default != mp.AS_OF_TOKEN:
             empty = int(text.is_null().sum())
@@ -350,6 +469,11 @@ def _transform(run: SourceRun, mapping: mp.Mapping, book: Book) -> pl.DataFrame 
         run.skipped = frame.height - frame.filter(keyed).height
         frame = frame.filter(keyed)
     return frame
+
+
+def _absent(fs: mp.FieldSpec, lookup: dict[str, str]) -> bool:
+    """An optional field whose column this file lacks: it stays empty."""
+    return fs.optional and any(_find_column(c, lookup) is None for c in fs.source_columns)
 
 
 def _field_text(base: pl.DataFrame, fs: mp.FieldSpec, columns: list[str]) -> pl.Series:
@@ -724,6 +848,52 @@ def _link_one(frame: pl.DataFrame, child: str, field_name: str, parent: str, par
             book.reject(run, part[ROW].to_list(), "unlinked", run.columns.get(field_name) or field_name,
                         [{"value": v, "field": field_name, "parent": parent} for v in part[field_name].to_list()])
     return frame
+
+
+# ----------------------------------------------------------------------------- manager cycles
+
+
+def _break_manager_cycles(tables: dict[str, pl.DataFrame], book: Book) -> dict[str, pl.DataFrame]:
+    """Report each circle of managers (A manages A, or A -> B -> A) and break it, so the team tree has a top.
+
+    Walking the circle from its smallest rep_id, the rep whose link leads back to that start closes it and
+    loses his manager: the same choice for the same file, whatever the row order.
+    """
+    reps = tables.get("reps")
+    if reps is None or reps.is_empty():
+        return tables
+    manager = {r: m for r, m in reps.select("rep_id", "manager_id").iter_rows() if m is not None}
+    cleared = []
+    for cycle in _cycles(manager):
+        start = min(cycle)
+        walk = [start]
+        while manager[walk[-1]] != start:
+            walk.append(manager[walk[-1]])
+        cleared.append(walk[-1])
+        book.warnings.append(Problem("manager_cycle", {"cycle": " → ".join([*walk, start]), "cleared": walk[-1]},
+                                     table="reps"))
+    if not cleared:
+        return tables
+    tables["reps"] = reps.with_columns(
+        pl.when(pl.col("rep_id").is_in(cleared)).then(None).otherwise(pl.col("manager_id")).alias("manager_id")
+    )
+    return tables
+
+
+def _cycles(manager: dict[str, str]) -> list[list[str]]:
+    """The circles of a who-manages-whom map (each rep has at most one manager), each once, in id order."""
+    done: set[str] = set()
+    found = []
+    for first in sorted(manager):
+        path: dict[str, int] = {}
+        node = first
+        while node in manager and node not in done and node not in path:
+            path[node] = len(path)
+            node = manager[node]
+        if node in path:  # the walk came back to itself: the circle is the path from that node on
+            found.append(list(path)[path[node]:])
+        done.update(path)
+    return found
 
 
 # ----------------------------------------------------------------------------- warnings

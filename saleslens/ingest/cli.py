@@ -11,7 +11,7 @@ from pathlib import Path
 from saleslens.cli import CliError, add_data_arg, cli_user
 from saleslens.core import access, settings
 from saleslens.core.i18n import t
-from saleslens.ingest import build, mapping, publish, readers
+from saleslens.ingest import backfill, build, mapping, publish, readers
 from saleslens.ingest import report as report_mod
 from saleslens.ingest.errors import ImportFailed
 
@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-rejected", type=int, default=0, metavar="N",
                    help="publish even if up to N rows are rejected (default 0: any bad row stops the import)")
     p.add_argument("--check", action="store_true", help="check and print the report, publish nothing")
+    p.add_argument("--backfill", choices=backfill.BACKFILL_CHOICES, default=None,
+                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce)")
     p.add_argument("--report", choices=["text", "json"], default="text", help="report format")
     add_data_arg(p)
     p.set_defaults(func=cmd_import)
@@ -53,6 +55,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         files = readers.files_from_path(Path(args.source))
     except readers.ReadError as exc:
         raise ImportFailed([exc.problem]) from None
+    if chosen.adapter == "salesforce":  # a folder of the zips a large Salesforce export comes in
+        from saleslens.ingest import salesforce
+
+        files += salesforce.zips_in(Path(args.source))
     if not files:
         raise CliError(f"{args.source} holds no CSV or Excel files (.csv, .tsv, .txt, .xlsx)")
 
@@ -60,14 +66,27 @@ def cmd_import(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             sys.stderr.write(f"\r{fraction:4.0%} {message:<50}")
 
-    prepared = build.prepare(files, chosen, as_of=args.as_of, max_rejected=args.max_rejected, progress=progress,
-                             source_label=str(Path(args.source).resolve()))
+    try:
+        prepared = build.prepare(files, chosen, as_of=args.as_of, max_rejected=args.max_rejected, progress=progress,
+                                 source_label=str(Path(args.source).resolve()))
+    except ImportFailed as exc:
+        _refuse(exc)
+        raise
+    if args.backfill and (prepared.history is None or prepared.history.is_empty()):
+        raise CliError("--backfill weekly needs the deals' history: a Salesforce Data Export with "
+                       "OpportunityHistory.csv (--mapping salesforce)")
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
         print(t("ingest.report.checked", "en"))
         return 0
-    snap = publish.publish(prepared, data_dir, progress)
+    if args.backfill:
+        snaps = backfill.publish_weekly(prepared, data_dir, progress)
+        snap, weeks = snaps[-1], snaps[:-1]
+        if weeks:
+            print(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id))
+    else:
+        snap = publish.publish(prepared, data_dir, progress)
     access.audit(data_dir, cli_user(args), "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     if sys.stderr.isatty():
         sys.stderr.write("\n")
@@ -75,6 +94,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(t("ingest.report.published", "en", snapshot=snap.id, rows=snap.manifest["row_counts"]["opportunities"],
             data=data_dir))
     return 0
+
+
+def _refuse(exc: ImportFailed) -> None:
+    """A file refused whole (too big, too wide, a zip bomb, out of memory) is told in one line, like other refusals."""
+    if exc.problems and all(p.code in readers.REFUSALS for p in exc.problems):
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")  # end the progress line
+        raise CliError("; ".join(p.text("en") for p in exc.problems)) from None
 
 
 def _print(report: dict, fmt: str) -> None:
@@ -92,6 +119,7 @@ def cmd_mappings(args: argparse.Namespace) -> int:
             raise CliError(f"no built-in mapping '{args.name}' (built-ins: {', '.join(names)})")
         sys.stdout.write(mapping.builtin_text(args.name))
         return 0
+    width = max(12, *(len(n) + 1 for n in names))
     for name in names:
-        print(f"{name:<12} {mapping.load(name).description}")
+        print(f"{name:<{width}} {mapping.load(name).description}")
     return 0

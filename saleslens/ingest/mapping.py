@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from saleslens.core import schema
@@ -57,11 +58,15 @@ DERIVED: dict[tuple[str, str], str] = {
 ALWAYS_DERIVED = {("opportunities", "status")}
 AS_OF_TOKEN = "as_of"
 
-_TOP = {"name", "description", "as_of", "options", "stages", "links", "tables"}
+_TOP = {"name", "description", "as_of", "options", "stages", "links", "tables", "adapter", "currency"}
 _OPTIONS = {"encoding", "delimiter", "date_formats", "day_first", "decimal"}
 _SOURCE = {"file", "sheet", "fields", "distinct", "stop_at_blank", "encoding", "delimiter"}
-_FIELD = {"column", "columns", "join", "value", "map", "default", "formats", "day_first", "decimal"}
+_FIELD = {"column", "columns", "join", "value", "map", "default", "formats", "day_first", "decimal", "optional"}
 _STAGE = {"name", "aliases", "probability", "won", "lost"}
+_CURRENCY = {"reporting", "rates", "dated", "file"}
+_DATED = {"currency", "rate", "start"}
+# Adapters: Python modules that turn an export the TOML format cannot describe into plain tables.
+ADAPTERS = ("salesforce",)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class FieldSpec:
     formats: tuple[str, ...] = ()
     day_first: bool | None = None
     decimal: str | None = None
+    # A column some exports have and others lack: when the file lacks it the field stays empty.
+    optional: bool = False
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -119,6 +126,25 @@ class StageSpec:
 
 
 @dataclass(frozen=True)
+class DatedRate:
+    """A conversion rate in force from a day on (until the next one of the same currency)."""
+
+    currency: str
+    rate: float
+    start: date
+
+
+@dataclass(frozen=True)
+class CurrencySpec:
+    """The [currency] section: the reporting currency and the rates that convert deals into it."""
+
+    reporting: str | None = None
+    rates: dict[str, float] = field(default_factory=dict, hash=False)  # units of the currency per reporting unit
+    dated: tuple[DatedRate, ...] = ()
+    file: str | None = None  # a file among the export's with columns currency, rate and (optional) start
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A whole mapping: sources per table, the stage list, link rules and reading options."""
 
@@ -134,6 +160,8 @@ class Mapping:
     decimal: str = "auto"
     links: dict[tuple[str, str], str] = field(default_factory=dict, hash=False)
     text: str = field(default="", repr=False, compare=False)
+    adapter: str | None = None
+    currency: CurrencySpec | None = None
 
     def sources_for(self, table: str) -> list[SourceSpec]:
         """The sources feeding a table, in mapping order."""
@@ -202,7 +230,11 @@ def parse(text: str, label: str = "mapping") -> Mapping:
     if day_first is not None and not isinstance(day_first, bool):
         raise MappingError(f"{label} [options] day_first must be true or false.")
     as_of = _choice(data.get("as_of", "today"), ("today", "latest"), f"{label} as_of")
-    stages = _stages(data.get("stages"), label)
+    adapter = data.get("adapter")
+    if adapter is not None:
+        adapter = _choice(adapter, ADAPTERS, f"{label} adapter")
+    # An adapter reads the stage list from the export itself; a mapping may still give one.
+    stages = () if adapter and "stages" not in data else _stages(data.get("stages"), label)
     sources = _sources(data.get("tables"), label)
     links = _links(data.get("links", {}), label)
     name = str(data.get("name") or label)
@@ -210,7 +242,8 @@ def parse(text: str, label: str = "mapping") -> Mapping:
         name=name, description=str(data.get("description", "")), sources=sources, stages=stages,
         as_of=as_of, encoding=encoding, delimiter=delimiter,
         date_formats=_str_list(options.get("date_formats", []), f"{label} [options] date_formats"),
-        day_first=day_first, decimal=decimal, links=links, text=text,
+        day_first=day_first, decimal=decimal, links=links, text=text, adapter=adapter,
+        currency=_currency(data.get("currency"), label),
     )
 
 
@@ -291,6 +324,53 @@ def _stages(raw: object, label: str) -> tuple[StageSpec, ...]:
                 prob = round(open_seen / (open_count + 1), 2)
         out.append(StageSpec(name, pos, float(prob), won, lost, aliases, derived))
     return tuple(out)
+
+
+def _currency_code(value: object, where: str) -> str:
+    """An ISO 4217 code, upper case."""
+    if not isinstance(value, str) or not value.strip().isalpha() or len(value.strip()) != 3:
+        raise MappingError(f"{where} must be a three-letter currency code like USD or EUR, not {value!r}.")
+    return value.strip().upper()
+
+
+def _rate(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MappingError(f"{where} must be a number (units of the currency per one reporting unit).")
+    return float(value)  # 0 or negative is allowed here: the import reports the deals it cannot convert
+
+
+def _currency(raw: object, label: str) -> CurrencySpec | None:
+    """The [currency] section: reporting currency, inline rates, dated rates, or a rates file."""
+    if raw is None:
+        return None
+    where = f"{label} [currency]"
+    _only(raw, _CURRENCY, where)
+    reporting = _currency_code(raw["reporting"], f"{where} reporting") if "reporting" in raw else None
+    rates_raw = raw.get("rates", {})
+    if not isinstance(rates_raw, dict):
+        raise MappingError(f"{where} rates must be a table like {{ EUR = 0.92, GBP = 0.79 }}.")
+    rates = {_currency_code(k, f"{where} rates"): _rate(v, f"{where} rates.{k}") for k, v in rates_raw.items()}
+    dated = []
+    entries = raw.get("dated", [])
+    if not isinstance(entries, list):
+        raise MappingError(f"{where} dated must be [[currency.dated]] entries (currency, rate, start).")
+    for i, entry in enumerate(entries, start=1):
+        at = f"{where} dated entry {i}"
+        _only(entry, _DATED, at)
+        start = entry.get("start")
+        if isinstance(start, str):
+            try:
+                start = date.fromisoformat(start)
+            except ValueError:
+                start = None
+        if not isinstance(start, date):
+            raise MappingError(f"{at} needs start = 2026-01-01 (the first day the rate is in force).")
+        dated.append(DatedRate(_currency_code(entry.get("currency"), f"{at} currency"),
+                               _rate(entry.get("rate"), f"{at} rate"), start))
+    file = raw.get("file")
+    if file is not None and (not isinstance(file, str) or not file.strip()):
+        raise MappingError(f"{where} file must be the name of the rates file, like \"rates.csv\".")
+    return CurrencySpec(reporting, rates, tuple(dated), file)
 
 
 def _links(raw: object, label: str) -> dict[tuple[str, str], str]:
@@ -396,6 +476,7 @@ def _field(value: object, where: str) -> FieldSpec:
         formats=_str_list(value.get("formats", []), f"{where} formats"),
         day_first=day_first,
         decimal=decimal,
+        optional=bool(value.get("optional", False)),
     )
 
 

@@ -140,6 +140,19 @@ def clean_text(s: pl.Series) -> pl.Series:
     return out.replace("", None)
 
 
+# Unicode format characters: zero-width space and joiners, word joiner, byte-order mark, soft hyphen, direction
+# marks. They print as nothing, so 'D1' and 'D1' + U+200B look the same to a person but not to a join.
+_INVISIBLE = r"\p{Cf}"
+
+
+def clean_key(s: pl.Series) -> tuple[pl.Series, int]:
+    """Ids without invisible characters (removed), non-breaking spaces made spaces, trimmed; and how many changed."""
+    text = clean_text(s)
+    out = clean_text(text.str.replace_all(_INVISIBLE, "").str.replace_all(f"[{_SPACE}]", " "))
+    changed = int((text.is_not_null() & (out.is_null() | (out != text))).fill_null(False).sum())
+    return out.alias(s.name), changed
+
+
 def key_of(text: str) -> str:
     """A matching key: lower case, only letters and digits ('GTX Pro' and 'GTXPro' -> 'gtxpro')."""
     return re.sub(r"[^\w]|_", "", text.lower())

@@ -69,7 +69,7 @@ def publish(prepared: Prepared, data_dir: Path, progress: Progress | None = None
         snap = store.publish_snapshot(
             data_dir, prepared.as_of, prepared.tables, source=f"import:{prepared.mapping.name}",
             report=report, derive=functools.partial(build_derived, on_step=_pause), events=prepared.events,
-            on_step=_pause,
+            on_step=_pause, extra=prepared.manifest,
         )
     tell(1.0, f"published snapshot {snap.id}")
     return snap

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import fnmatch
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,18 @@ ROW = "__row"  # the spreadsheet row number of each data row
 MB = 1024 * 1024
 
 csv.field_size_limit(16 * MB)  # long notes fields are legal; the file size limit bounds the whole
+# A header line may hold this many characters per allowed column; longer is no header a person wrote.
+HEADER_CHARS_PER_COLUMN = 256
+# A workbook part that unpacks to more than this many times its packed size is a zip bomb, not data:
+# real sheets pack 5 to 20 times, a sheet of one repeated row about 1,000 times.
+MAX_ZIP_RATIO = 200
+RATIO_FROM_BYTES = MB  # small parts may pack better; they cannot do harm
+# Problems that refuse a whole file before or while reading it (here or in the reading process): the CLI
+# says them in one line, as it does its other refusals.
+REFUSALS = frozenset({
+    "file_too_large", "too_many_rows", "too_many_columns", "header_too_large", "too_many_cells",
+    "unzipped_too_large", "zip_bomb", "read_out_of_memory", "read_timeout", "read_failed",
+})
 
 
 class ReadError(Exception):
@@ -45,6 +58,7 @@ class SourceFile:
     name: str
     size: int
     load: Callable[[], bytes] = field(repr=False, compare=False)
+    path: Path | None = field(default=None, compare=False)  # on disk: a reading process can open it itself
 
     @property
     def suffix(self) -> str:
@@ -66,7 +80,7 @@ def files_from_path(path: Path) -> list[SourceFile]:
         found = [path]
     else:
         raise ReadError(Problem("no_source", {"path": str(path)}))
-    return [SourceFile(p.name, p.stat().st_size, p.read_bytes) for p in found]
+    return [SourceFile(p.name, p.stat().st_size, p.read_bytes, p.resolve()) for p in found]
 
 
 def files_from_uploads(items: Iterable[tuple[str, bytes]]) -> list[SourceFile]:
@@ -100,31 +114,64 @@ class RawTable:
 
 @dataclass(frozen=True)
 class Limits:
-    """Most bytes and data rows one file may have."""
+    """Most bytes, data rows, columns and cells one file may have, and most unpacked bytes of a workbook."""
 
     max_mb: float
     max_rows: int
+    max_columns: int = 2000
+    max_cells: int = 100_000_000
+    max_unzipped_mb: float = 1000.0
+
+    @property
+    def header_chars(self) -> int:
+        """The longest header line read before the file is refused."""
+        return self.max_columns * HEADER_CHARS_PER_COLUMN
 
 
 # ----------------------------------------------------------------------------- finding files
 
 
-def sheet_names(f: SourceFile) -> list[str]:
+def sheet_names(f: SourceFile, limits: Limits | None = None) -> list[str]:
     """The sheets of a workbook, in order."""
-    return list(_workbook(f).sheetnames)
+    book = _workbook(f, f.load(), limits or Limits(f.size / MB + 1, 0))
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
 
 
-def _workbook(f: SourceFile):
+def _workbook(f: SourceFile, data: bytes, limits: Limits):
+    """The workbook opened read-only with cached values, after its packed parts were checked."""
     import openpyxl  # imported here: only Excel sources need it
 
     try:
-        return openpyxl.load_workbook(io.BytesIO(f.load()), read_only=True, data_only=True)
+        check_unzipped(f.name, data, limits)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ReadError(Problem("bad_workbook", {"error": type(exc).__name__}, file=f.name)) from None
 
 
+def check_unzipped(name: str, data: bytes, limits: Limits) -> None:
+    """Refuse a workbook whose parts unpack to too much, or far more than they pack (a zip bomb), before opening it.
+
+    The sizes are the ones the zip directory declares; Python's zip reader never inflates a part past its
+    declared size, so openpyxl cannot be made to read more than was checked here.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = z.infolist()
+    total = sum(p.file_size for p in parts)
+    if total > limits.max_unzipped_mb * MB:
+        raise ReadError(Problem("unzipped_too_large", {"size": f"{total / MB:,.0f}",
+                                                       "limit": f"{limits.max_unzipped_mb:g}"}, file=name))
+    for p in parts:
+        if p.file_size > RATIO_FROM_BYTES and p.file_size > MAX_ZIP_RATIO * max(p.compress_size, 1):
+            ratio = p.file_size // max(p.compress_size, 1)
+            raise ReadError(Problem("zip_bomb", {"part": p.filename, "ratio": f"{ratio:,}", "limit": MAX_ZIP_RATIO},
+                                    file=name))
+
+
 def find(patterns: tuple[str, ...], sheet: str | None, files: list[SourceFile],
-         only_one_source: bool) -> tuple[SourceFile, str | None] | None:
+         only_one_source: bool, limits: Limits | None = None) -> tuple[SourceFile, str | None] | None:
     """The file (and sheet) a mapping source names: by file name, by sheet name, or the only file given."""
     for pattern in patterns:
         for f in files:
@@ -134,7 +181,7 @@ def find(patterns: tuple[str, ...], sheet: str | None, files: list[SourceFile],
         stem = Path(pattern).stem.lower()
         for f in files:
             if f.is_excel:
-                for name in sheet_names(f):
+                for name in sheet_names(f, limits):
                     if fnmatch.fnmatch(name.lower(), stem):
                         return f, name
     if only_one_source and len(files) == 1:
@@ -171,14 +218,17 @@ def _read_csv(f: SourceFile, limits: Limits, encoding: str, delimiter: str, stop
     except DecodeError as exc:
         raise ReadError(Problem(exc.code, {"encoding": exc.encoding}, file=f.name, row=exc.row)) from None
     del data
+    head = _header_line(text, f.name, limits)
     if delimiter == "auto":
         delimiter = sniff_delimiter(text, prefer="\t" if f.suffix == ".tsv" else ",")
+    _check_header_width(head, delimiter, f.name, limits)
     # First pass (Python's csv, strict): quoting errors and the number of fields of every record.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         widths = [len(record) for record in reader]
     except csv.Error as exc:
         raise ReadError(Problem("bad_quoting", {"error": str(exc)}, file=f.name, row=reader.line_num)) from None
+    _check_shape(f.name, widths, limits)
     fast = _fast_table(f.name, text, widths, limits, stop_at_blank, used, delimiter)
     if fast is not None:
         return fast
@@ -186,6 +236,56 @@ def _read_csv(f: SourceFile, limits: Limits, encoding: str, delimiter: str, stop
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     # enumerate counts records, so a quoted line break inside a cell does not shift the row numbers
     return _to_table(f.name, enumerate(reader, start=1), limits, stop_at_blank, used, delimiter)
+
+
+def _header_line(text: str, label: str, limits: Limits) -> tuple[str, int]:
+    """The first non-blank line and its line number, read no further than the header limit allows."""
+    start, number, cap = 0, 1, limits.header_chars
+    while start < len(text):
+        end = text.find("\n", start, start + cap + 1)
+        if end < 0 and len(text) - start > cap:
+            raise ReadError(Problem("header_too_large", {"limit": f"{cap:,}", "columns": f"{limits.max_columns:,}"},
+                                    file=label, row=number))
+        line = text[start:] if end < 0 else text[start:end]
+        if line.strip():
+            return line, number
+        start, number = (len(text), number) if end < 0 else (end + 1, number + 1)
+    return "", number
+
+
+def _check_header_width(head: tuple[str, int], delimiter: str, label: str, limits: Limits) -> None:
+    """Refuse a header with more columns than allowed, before any parser builds them."""
+    line, number = head
+    fields = next(csv.reader([line], delimiter=delimiter), [])
+    while fields and not fields[-1].strip():
+        fields.pop()  # trailing empty header cells are trimmed later: they do not count
+    _check_columns(len(fields), label, number, limits)
+
+
+def _check_columns(count: int, label: str, row: int | None, limits: Limits) -> None:
+    if count > limits.max_columns:
+        raise ReadError(Problem("too_many_columns", {"count": f"{count:,}", "limit": f"{limits.max_columns:,}"},
+                                file=label, row=row))
+
+
+def _check_shape(label: str, widths: list[int], limits: Limits) -> None:
+    """Columns, rows and cells of a CSV file from its field counts, before Polars builds a frame."""
+    widest = max(widths, default=0)
+    if widest > limits.max_columns:
+        _check_columns(widest, label, widths.index(widest) + 1, limits)
+    records = [w for w in widths if w]
+    if not records:
+        return
+    rows = len(records) - 1  # blank lines and the header are not data rows
+    if rows > limits.max_rows:
+        raise ReadError(Problem("too_many_rows", {"limit": f"{limits.max_rows:,}"}, file=label))
+    _check_cells(rows, records[0], label, limits)
+
+
+def _check_cells(rows: int, width: int, label: str, limits: Limits) -> None:
+    if rows * width > limits.max_cells:
+        raise ReadError(Problem("too_many_cells", {"rows": f"{rows:,}", "columns": f"{width:,}",
+                                                   "limit": f"{limits.max_cells:,}"}, file=label))
 
 
 def _fast_table(label: str, text: str, widths: list[int], limits: Limits, stop_at_blank: bool,
@@ -225,21 +325,107 @@ def _fast_table(label: str, text: str, widths: list[int], limits: Limits, stop_a
 
 
 def _read_sheet(f: SourceFile, sheet: str | None, limits: Limits, stop_at_blank: bool) -> RawTable:
-    book = _workbook(f)
+    data = f.load()
+    book = _workbook(f, data, limits)
     try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        else:
-            matches = [n for n in book.sheetnames if n.lower() == sheet.lower()]
-            if not matches:
-                raise ReadError(Problem("no_sheet", {"sheet": sheet, "sheets": ", ".join(book.sheetnames)},
-                                        file=f.name))
-            ws = book[matches[0]]
-        rows = ((i, [_cell(v) for v in row]) for i, row in enumerate(ws.iter_rows(values_only=True), start=1))
+        ws = _pick_sheet(book, sheet, f.name)
+        gaps = _formulas_without_value(data, ws._worksheet_path)
+        del data
+        # openpyxl pads every row to the width the sheet declares; when that is past the limit, rows stop one
+        # column past it: enough to see the sheet is too wide, never 16,384 cells a row. (Without a declared
+        # width rows are as long as their cells, which the sheet's size and the reader's memory limit bound.)
+        width = ws.max_column
+        wide = width is not None and width > limits.max_columns
+        cells = ws.iter_rows(values_only=True, max_col=limits.max_columns + 1 if wide else None)
+        rows = ((i, [_cell(v) for v in row]) for i, row in enumerate(cells, start=1))
         label = f"{f.name} › {ws.title}" if len(book.sheetnames) > 1 or sheet else f.name
-        return _to_table(label, rows, limits, stop_at_blank, None, None)
+        unreadable = {row: [(col, f"{ws.title}!{ref}") for col, ref in found] for row, found in gaps.items()}
+        try:
+            return _to_table(label, rows, limits, stop_at_blank, None, None, unreadable)
+        except ReadError as exc:
+            if wide and exc.problem.code == "too_many_columns":  # the count seen was cut at the limit
+                exc.problem.values["count"] = f"more than {limits.max_columns:,}"
+            raise
     finally:
         book.close()
+
+
+def _pick_sheet(book, sheet: str | None, label: str):
+    """The sheet the mapping names, else the first one a person sees (hidden sheets hold lookups, not data)."""
+    if sheet is None:
+        visible = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+        return (visible or book.worksheets)[0]
+    matches = [n for n in book.sheetnames if n.lower() == sheet.lower()]
+    if not matches:
+        raise ReadError(Problem("no_sheet", {"sheet": sheet, "sheets": ", ".join(book.sheetnames)}, file=label))
+    return book[matches[0]]
+
+
+def _formulas_without_value(data: bytes, part: str) -> dict[int, list[tuple[int, str]]]:
+    """Formula cells saved without a computed value, by row: (0-based column, 'C7').
+
+    openpyxl gives such a cell as empty, the same as a blank cell, so the sheet's XML is scanned for them.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    found: dict[int, list[tuple[int, str]]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        name = part.lstrip("/")
+        if not _has_formulas(z, name):  # most exports hold none: skip the slower cell-by-cell scan
+            return found
+        row, col, holder = 0, -1, None
+        with z.open(name) as stream:
+            for event, el in iterparse(stream, events=("start", "end")):
+                if event == "start":
+                    if el.tag == ns + "row":
+                        row, col = int(el.get("r") or row + 1), -1
+                    elif el.tag == ns + "sheetData":
+                        holder = el
+                    continue
+                if el.tag == ns + "c":
+                    ref = el.get("r")
+                    col = _column_index(ref) if ref else col + 1
+                    value = el.find(ns + "v")
+                    if el.find(ns + "f") is not None and (value is None or not (value.text or "")):
+                        found.setdefault(row, []).append((col, ref or f"{_column_letters(col)}{row}"))
+                elif el.tag == ns + "row" and holder is not None:
+                    holder.clear()  # keep no finished rows: memory stays flat however long the sheet
+    return found
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s/>]")
+
+
+def _has_formulas(z: zipfile.ZipFile, name: str) -> bool:
+    """Whether a sheet's XML holds any formula element, read in chunks (a tag may straddle two)."""
+    tail = b""
+    with z.open(name) as stream:
+        while chunk := stream.read(MB):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _column_index(ref: str) -> int:
+    """'C7' -> 2."""
+    n = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        n = n * 26 + ord(ch.upper()) - 64
+    return n - 1
+
+
+def _column_letters(index: int) -> str:
+    """2 -> 'C'."""
+    out = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        out = chr(65 + rest) + out
+    return out
 
 
 def _cell(value: object) -> str:
@@ -258,8 +444,9 @@ def _cell(value: object) -> str:
 
 
 def _to_table(label: str, rows: Iterable[tuple[int, list[str]]], limits: Limits, stop_at_blank: bool,
-              encoding: str | None, delimiter: str | None) -> RawTable:
-    """Header, data rows of the right width, and a problem for each row of the wrong width."""
+              encoding: str | None, delimiter: str | None,
+              unreadable: dict[int, list[tuple[int, str]]] | None = None) -> RawTable:
+    """Header, data rows of the right width, and a problem for each row of the wrong width or an unreadable cell."""
     header: list[str] | None = None
     width = 0
     data: list[list[str]] = []
@@ -268,13 +455,18 @@ def _to_table(label: str, rows: Iterable[tuple[int, list[str]]], limits: Limits,
     footer = 0
     blank_seen = False
     max_rows = limits.max_rows
+    unreadable = unreadable or {}
     for n, record in rows:
+        if header is not None and n in unreadable and not blank_seen:  # may look empty: its only cell has no value
+            problems += _unreadable(unreadable[n], header, label, n)
+            continue
         if not "".join(record).strip():  # an empty row
             blank_seen = blank_seen or (stop_at_blank and header is not None)
             continue
         if header is None:
             header = _header(record, label, n)
             width = len(header)
+            _check_columns(width, label, n, limits)
             continue
         if blank_seen:
             footer += 1
@@ -290,12 +482,20 @@ def _to_table(label: str, rows: Iterable[tuple[int, list[str]]], limits: Limits,
         numbers.append(n)
         if len(data) > max_rows:
             raise ReadError(Problem("too_many_rows", {"limit": f"{max_rows:,}"}, file=label))
+        _check_cells(len(data), width, label, limits)
     if header is None:
         raise ReadError(Problem("empty_file", file=label))
     columns = list(zip(*data, strict=True)) if data else [() for _ in header]
     frame = pl.DataFrame([pl.Series(h, col, dtype=pl.String) for h, col in zip(header, columns, strict=True)])
     frame = frame.with_columns(pl.Series(ROW, numbers, dtype=pl.Int64))
     return RawTable(label, frame, encoding, delimiter, problems, footer)
+
+
+def _unreadable(cells: list[tuple[int, str]], header: list[str], label: str, row: int) -> list[Problem]:
+    """One problem per row: the first formula cell of it that has no value, named like 'Sheet1!C7'."""
+    col, ref = min(cells)
+    column = header[col] if col < len(header) else None
+    return [Problem("formula_without_value", {"cell": ref}, file=label, row=row, column=column)]
 
 
 def _fit(record: list[str], width: int, excel: bool) -> list[str] | None:

@@ -239,12 +239,39 @@ def diff_lines(report: dict, lang: str = "en") -> list[str]:
     return lines
 
 
+def export_lines(report: dict, lang: str = "en") -> list[str]:
+    """What an adapter did to the export (deleted rows, empty ids, dates filled...), one sentence each."""
+    out = []
+    for note in report.get("export", []):
+        line = t(f"ingest.export.{note['code']}", lang, count=note["count"], **note.get("values", {}))
+        out.append(f"{note['file']}: {line}" if note.get("file") else line)
+    return out
+
+
+def currency_lines(report: dict, lang: str = "en") -> list[str]:
+    """The reporting currency, how many deals were converted, and the deals per currency."""
+    money = report.get("currency")
+    if not money:
+        return []
+    source = (money.get("rates") or {}).get("source") or "-"
+    lines = [t("ingest.currency.reporting", lang, reporting=money.get("reporting") or "?",
+               converted=money.get("converted", 0), kept=money.get("kept_from_crm", 0), source=source)]
+    per = money.get("deals_per_currency") or {}
+    if per:
+        lines.append(t("ingest.currency.deals", lang, items=", ".join(f"{c} {n}" for c, n in per.items())))
+    return lines
+
+
 def text(report: dict, lang: str = "en") -> str:
     """The whole report as plain text for the terminal."""
     parts = [t("ingest.report.title", lang, mapping=report.get("mapping", ""), as_of=report.get("as_of", ""))]
     for f in report.get("files", []):
         parts.append("  " + t("ingest.report.file", lang, file=f["file"], rows=f["rows"],
                                 encoding=f.get("encoding") or "-", delimiter=f.get("delimiter") or "-"))
+    for key, lines in (("ingest.section.export", export_lines(report, lang)),
+                       ("ingest.section.currency", currency_lines(report, lang))):
+        if lines:
+            parts += ["", t(key, lang)] + ["  " + line for line in lines]
     tables = frames(report, lang)
     titles = (("sources", "ingest.section.sources"), ("rejected", "ingest.section.rejected"),
               ("normalised", "ingest.section.normalised"), ("derived", "ingest.section.derived"),

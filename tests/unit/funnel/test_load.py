@@ -6,37 +6,19 @@ value are in test_funnel_queries.py and test_funnel_changes.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from queries.runner import Runner
 from saleslens.core import store
-from saleslens.core.context import Call
-from saleslens.core.filters import Filters, from_query
+from saleslens.core.context import RunnerContext as Ctx
+from saleslens.core.filters import from_query
 from saleslens.funnel import load as fl
 from tests import funnel_fixtures as ff
 
 Q2 = {"period": "custom", "start": "2026-04-01", "end": "2026-06-30"}
 
-
-@dataclass
-class Ctx:
-    """A DataContext over one runner, as the page's and the benchmark's contexts are."""
-
-    data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
-    filters: Filters
-    lang: str = "en"
-
-    def run(self, name: str, **params: object) -> pl.DataFrame:
-        return self.runner.run(name, **params)
-
-    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
-        return [self.run(name, **params) for name, params in calls]
 
 
 @pytest.fixture(scope="module")

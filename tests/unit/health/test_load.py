@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -11,27 +10,10 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.core import store
-from saleslens.core.context import Call
-from saleslens.core.filters import Filters, from_query
+from saleslens.core.context import RunnerContext as Ctx
+from saleslens.core.filters import from_query
 from saleslens.health import load as hl
 from tests import fixtures
-
-
-@dataclass
-class Ctx:
-    """A DataContext over one runner, as the page's and the benchmark's contexts are."""
-
-    data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
-    filters: Filters
-    lang: str = "en"
-
-    def run(self, name: str, **params: object) -> pl.DataFrame:
-        return self.runner.run(name, **params)
-
-    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
-        return [self.run(name, **params) for name, params in calls]
 
 
 @pytest.fixture(scope="module")

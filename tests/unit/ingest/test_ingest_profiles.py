@@ -36,7 +36,8 @@ def _kpis(snap: store.Snapshot) -> dict:
 @pytest.fixture
 def salesforce(tmp_path: Path) -> store.Snapshot:
     """The Salesforce sample imported into an empty data directory."""
-    return ingest.run_import(write(tmp_path / "sf", salesforce_files()), "salesforce", tmp_path / "data", AS_OF)
+    return ingest.run_import(write(tmp_path / "sf", salesforce_files()), "salesforce-report", tmp_path / "data",
+                             AS_OF)
 
 
 def test_salesforce_reps_and_roles(salesforce: store.Snapshot) -> None:

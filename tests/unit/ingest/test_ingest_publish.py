@@ -43,7 +43,7 @@ def _next_week_export(folder: Path) -> Path:
 
 def _start(source: Path, data: Path, at: str) -> subprocess.Popen:
     """`python -m saleslens import` in a child process that stops for a minute after writing one table."""
-    cmd = [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce",
+    cmd = [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce-report",
            "--as-of", SECOND.isoformat(), "--data", str(data)]
     env = {**os.environ, PAUSE_ENV: f"60@{at}"}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -67,7 +67,7 @@ def _wait_for(proc: subprocess.Popen, marker: str, timeout: float = 120) -> None
 def first(tmp_path: Path) -> Path:
     """A data directory serving the Salesforce sample as of 30 June."""
     data = tmp_path / "data"
-    ingest.run_import(write(tmp_path / "june", salesforce_files()), "salesforce", data, FIRST)
+    ingest.run_import(write(tmp_path / "june", salesforce_files()), "salesforce-report", data, FIRST)
     return data
 
 
@@ -99,7 +99,7 @@ def test_killed_import_publishes_nothing(marker: str, first: Path, tmp_path: Pat
     leftovers = list((first / store.TMP).iterdir())
     assert leftovers
     # The next run removes the leftovers and publishes the July snapshot.
-    snap = ingest.run_import(source, "salesforce", first, SECOND)
+    snap = ingest.run_import(source, "salesforce-report", first, SECOND)
     assert not list((first / store.TMP).iterdir())
     assert [s.id for s in store.list_snapshots(first)] == [before_id, snap.id]
     assert snap.manifest["events"]["activities"] == 5
@@ -122,7 +122,7 @@ def test_killed_while_merging_history_leaves_history_untouched(first: Path, tmp_
 
 def test_reimport_merges_history_without_duplicates(first: Path, tmp_path: Path) -> None:
     """Importing the next export again adds only the new activity; the June snapshot still sees 4."""
-    snap = ingest.run_import(_next_week_export(tmp_path / "july"), "salesforce", first, SECOND)
+    snap = ingest.run_import(_next_week_export(tmp_path / "july"), "salesforce-report", first, SECOND)
     assert snap.manifest["events"] == {"stage_changes": 5, "activities": 5}
     acts = pl.read_parquet(store.events_glob(first, "activities"))
     assert acts.height == 5 and acts["activity_id"].n_unique() == 5
@@ -138,7 +138,7 @@ def test_reimport_merges_history_without_duplicates(first: Path, tmp_path: Path)
 def test_failed_publish_leaves_no_snapshot(first: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An error while the snapshot is written (disk full, say) publishes nothing and cleans its folder."""
     prepared = ingest.build.prepare(ingest.readers.files_from_path(_next_week_export(tmp_path / "july")),
-                                    ingest.mapping.load("salesforce"), as_of=SECOND)
+                                    ingest.mapping.load("salesforce-report"), as_of=SECOND)
     before = tree_state(first / store.SNAPSHOTS)
 
     def broken(self, *args, **kwargs):

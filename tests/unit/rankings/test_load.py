@@ -6,7 +6,6 @@ The expected values are worked out in tests/unit/rankings/test_scorecards.py's c
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -14,8 +13,8 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.core import store
-from saleslens.core.context import Call
-from saleslens.core.filters import Filters, from_query
+from saleslens.core.context import RunnerContext as Ctx
+from saleslens.core.filters import from_query
 from saleslens.rankings import load as rl
 from saleslens.rankings import scorecards
 from tests import scorecard_fixtures as F
@@ -24,26 +23,6 @@ ROOT = Path(__file__).resolve().parents[3]
 Q3 = {"period": "custom", "start": "2026-07-01", "end": "2026-09-30"}
 
 
-@dataclass
-class Ctx:
-    """A DataContext over a runner, recording the queries run."""
-
-    lang: str
-    data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
-    filters: Filters
-    calls: list[str] = field(default_factory=list)
-
-    def run(self, name: str, **params: object) -> pl.DataFrame:
-        """Run a named query."""
-        self.calls.append(name)
-        return self.runner.run(name, **params)
-
-    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
-        """Run queries one after the other."""
-        return [self.run(name, **params) for name, params in calls]
-
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Ctx:
@@ -51,7 +30,7 @@ def ctx(tmp_path: Path) -> Ctx:
     F.build_store(tmp_path)
     snap = store.open_snapshot(tmp_path)
     runner = Runner(snap)
-    yield Ctx("en", tmp_path, snap, runner, from_query(Q3, F.AS_OF))
+    yield Ctx(tmp_path, snap, runner, from_query(Q3, F.AS_OF), "en")
     runner.close()
 
 

@@ -6,7 +6,6 @@ Every expected value is worked out by hand from the fixture's rows (written out 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.core import store
-from saleslens.core.context import Call
+from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
 from saleslens.targets import load as tl
@@ -40,26 +39,6 @@ def runner(data_dir: Path) -> Iterator[Runner]:
     yield r
     r.close()
 
-
-@dataclass
-class Ctx:
-    """A DataContext without Streamlit that remembers the queries it ran."""
-
-    data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
-    filters: Filters
-    lang: str = "en"
-    names: list[str] = field(default_factory=list)
-
-    def run(self, name: str, **params: object) -> pl.DataFrame:
-        """Run a named query, noting its name."""
-        self.names.append(name)
-        return self.runner.run(name, **params)
-
-    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
-        """Run the queries one after another."""
-        return [self.run(name, **params) for name, params in calls]
 
 
 def context(data_dir: Path, runner: Runner, **group: tuple[str, ...]) -> Ctx:
@@ -90,7 +69,7 @@ def test_headline_for_the_organisation(data_dir: Path, runner: Runner) -> None:
     assert (v.q_label, v.day, v.days) == ("Q2 2026", 42, 91)
     assert v.group == "Whole organisation" and v.source == "" and v.bad_set is None
     assert set(v.people["rep_id"]) >= {"R1", "R2", "R3", "R4"}
-    assert "forecast_by_deal" in ctx.names  # the queries went through the context
+    assert "forecast_by_deal" in ctx.calls  # the queries went through the context
 
 
 def test_a_rep_is_named_and_nobody_gives_none(data_dir: Path, runner: Runner) -> None:

@@ -9,7 +9,7 @@ R3 (West 1) target 6,000, won 2,000. The commission plans are the literal test p
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,8 +18,7 @@ import polars as pl
 import pytest
 
 from queries.runner import Runner
-from saleslens.core import store
-from saleslens.core.context import Call
+from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import Filters
 from saleslens.whatif import commission
 from saleslens.whatif import load as whatif_load
@@ -30,24 +29,6 @@ from tests import whatif_fixtures as wf
 ROOT = Path(__file__).resolve().parents[3]
 Q2 = Filters(period="custom", start=date(2026, 4, 1), end=date(2026, 6, 30))
 
-
-@dataclass
-class Ctx:
-    """A DataContext over the tiny snapshot, as the page's and the benchmark's contexts are."""
-
-    data_dir: Path
-    snapshot: store.Snapshot
-    runner: Runner
-    filters: Filters
-    lang: str = "en"
-
-    def run(self, name: str, **params: object) -> pl.DataFrame:
-        """Run a named query."""
-        return self.runner.run(name, **params)
-
-    def run_many(self, calls: list[Call]) -> list[pl.DataFrame]:
-        """Run named queries one after the other."""
-        return [self.runner.run(name, **params) for name, params in calls]
 
 
 @pytest.fixture
