@@ -174,8 +174,8 @@ def _all_answers(data: Path) -> dict[str, dict[str, object]]:
 def two_imports(tmp_path: Path) -> Path:
     """A data directory with the June and the July import published."""
     data = tmp_path / "data"
-    ingest.run_import(_export(tmp_path / "june"), "salesforce", data, JUNE)
-    ingest.run_import(_export(tmp_path / "july", JULY_TASKS, JULY_HISTORY), "salesforce", data, JULY)
+    ingest.run_import(_export(tmp_path / "june"), "salesforce-report", data, JUNE)
+    ingest.run_import(_export(tmp_path / "july", JULY_TASKS, JULY_HISTORY), "salesforce-report", data, JULY)
     return data
 
 
@@ -199,7 +199,7 @@ def test_a_back_dated_later_import_changes_no_earlier_snapshot(two_imports: Path
 
 def _start(source: Path, data: Path, at: str, seconds: int = 120) -> subprocess.Popen:
     """`python -m saleslens import` (August) in a child process that stops after the step named `at`."""
-    cmd = [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce",
+    cmd = [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce-report",
            "--as-of", AUGUST.isoformat(), "--data", str(data)]
     env = {**os.environ, PAUSE_ENV: f"{seconds}@{at}" if at else "0"}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -259,7 +259,7 @@ def test_an_import_killed_at_any_step_changes_no_earlier_snapshot(two_imports: P
     august = store.list_snapshots(two_imports)[-1]
     assert august.as_of == AUGUST and august.manifest["events"] == {"stage_changes": 7, "activities": 8}
     # The next import starts clean: no staging folder, no batch that no snapshot names.
-    ingest.run_import(source, "salesforce", two_imports, AUGUST)
+    ingest.run_import(source, "salesforce-report", two_imports, AUGUST)
     assert list((two_imports / store.TMP).iterdir()) == []
     named = {b for s in store.list_snapshots(two_imports) for b in s.event_batches}
     assert {p.name.removeprefix("batch=") for p in (two_imports / store.EVENTS).glob("*/batch=*")} <= named
@@ -273,7 +273,7 @@ def test_a_second_import_is_told_another_is_running(two_imports: Path, tmp_path:
     try:
         _wait_for(first, "snapshot table reps")
         second = subprocess.run(
-            [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce", "--as-of",
+            [sys.executable, "-m", "saleslens", "import", str(source), "--mapping", "salesforce-report", "--as-of",
              AUGUST.isoformat(), "--data", str(two_imports)],
             cwd=ROOT, capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items()
                                                                         if k != PAUSE_ENV},
@@ -291,7 +291,7 @@ def test_two_publishing_threads_one_wins(two_imports: Path, tmp_path: Path, monk
     """Two publishes in one server (two admins): the one that holds the lock publishes, the other is refused."""
     prepared = ingest.build.prepare(
         ingest.readers.files_from_path(_export(tmp_path / "august", AUGUST_TASKS, AUGUST_HISTORY)),
-        ingest.mapping.load("salesforce"), as_of=AUGUST)
+        ingest.mapping.load("salesforce-report"), as_of=AUGUST)
     holding, go_on = threading.Event(), threading.Event()
 
     def pause(step: str) -> None:
