@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from saleslens.core import access, settings, store
+from saleslens.core import access, db, settings, store
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t, use_currency
 from ui import auth, context, sidebar
@@ -58,6 +58,16 @@ def no_data_page(lang: str, problem: str) -> None:
     st.markdown(t("app.no_data_help", lang))
 
 
+def database_problem(lang: str, problem: str) -> None:
+    """One page saying which database failed and why (the URL's password masked), instead of a traceback."""
+    def page() -> None:
+        st.title(t("app.db_problem", lang))
+        st.error(problem)
+        st.markdown(t("app.db_problem_help", lang))
+
+    st.navigation([st.Page(page, title=t("app.db_problem", lang), url_path="overview", default=True)]).run()
+
+
 def import_without_data(data_dir: Path, lang: str) -> list:
     """An empty data directory (no demo built): the Import page for an admin, so the first import needs no CLI."""
     grant = auth.sign_in(data_dir, None, lang)
@@ -79,6 +89,11 @@ def main() -> None:
     st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
     lang = sidebar.language()
     data_dir = context.data_dir()
+    try:
+        db.get(data_dir)  # saved work, users and the audit log: migrated and imported once per process
+    except db.DatabaseError as exc:
+        database_problem(lang, str(exc))
+        return
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         store.clean_leftovers(data_dir, min_age_seconds=6 * 3600)

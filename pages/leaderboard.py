@@ -17,6 +17,7 @@ from saleslens.rankings import ratings, review, scorecards
 from saleslens.rankings.data import TREND_PERIODS
 from saleslens.rankings.scorecards import KPIS, LEADERBOARD_KPIS, RATING_CRITERIA, SCORE_KEYS, Definition
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 NUMBER_FORMATS = {"money": "dollar", "percent": "percent", "count": "localized", "days": "%.0f"}
 
@@ -41,10 +42,10 @@ def url_keep(name: str, value: str) -> None:
 
 def chosen_definition(role: str) -> tuple[str, Definition]:
     """The scorecard chosen on the Scorecard tab, read from its widgets' state while that tab is closed."""
-    saved = [d.name for d in scorecard_defs.load_all(ctx.data_dir, role)]
+    saved = [d.name for d in scorecard_defs.load_all(ctx.data_dir, role, who=ctx.grant)]
     name = st.session_state.get(f"lb_def_{role}", f"default:{role}")
     name = name if name in [f"default:{role}", *saved] else f"default:{role}"
-    base = scorecard_defs.get(ctx.data_dir, name, role)
+    base = scorecard_defs.get(ctx.data_dir, name, role, who=ctx.grant)
     weights = {k: float(st.session_state.get(f"lb_w_{name}_{k}", base.weights.get(k, 0))) for k in SCORE_KEYS}
     ramp_on = bool(st.session_state.get(f"lb_ramp_{name}", bool(base.ramp)))
     min_sample = int(st.session_state.get(f"lb_min_{name}", base.min_sample))
@@ -135,7 +136,7 @@ def render_board(head: rl.Header, role: str) -> None:
 def scorecard_widgets(role: str) -> tuple[str, dict[str, float], bool, int]:
     """The scorecard picker and its weights, ramp and minimum sample, with saving and deleting a scorecard."""
     pending = st.session_state.pop("_lb_pending_def", None)
-    saved = scorecard_defs.load_all(ctx.data_dir, role)
+    saved = scorecard_defs.load_all(ctx.data_dir, role, who=ctx.grant)
     options = [f"default:{role}"] + [d.name for d in saved]
     def_key = f"lb_def_{role}"
     if pending in options:
@@ -144,7 +145,7 @@ def scorecard_widgets(role: str) -> tuple[str, dict[str, float], bool, int]:
         t("lb.scorecard", lang), options, key=def_key,
         format_func=lambda n: t("lb.default_scorecard", lang, role=role) if n.startswith("default:") else n,
     )
-    base = scorecard_defs.get(ctx.data_dir, def_name, role)
+    base = scorecard_defs.get(ctx.data_dir, def_name, role, who=ctx.grant)
     with st.expander(t("lb.adjust_weights", lang), expanded=False):
         st.caption(t("lb.weights_help", lang))
         weights: dict[str, float] = {}
@@ -168,21 +169,28 @@ def scorecard_widgets(role: str) -> tuple[str, dict[str, float], bool, int]:
 
 def save_buttons(role: str, def_name: str, weights: dict[str, float], ramp_on: bool, min_sample: int) -> None:
     """Save the weights under a name, or delete the open saved scorecard."""
-    c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
+    c1, c4, c2, c3 = st.columns([3, 1.4, 1, 1], vertical_alignment="bottom")
     new_name = c1.text_input(t("lb.save_as", lang), key="lb_save_name", max_chars=scorecard_defs.MAX_NAME,
                              placeholder=t("lb.save_placeholder", lang))
+    with c4:
+        visibility = visibility_choice("lb_save_visibility", lang)
     if c2.button(t("lb.save", lang), key="lb_save_btn", icon=":material/save:"):
         try:
             stored = scorecard_defs.save(ctx.data_dir, Definition(
-                new_name, role, weights, scorecards.DEFAULT_RAMP if ramp_on else (), min_sample))
+                new_name, role, weights, scorecards.DEFAULT_RAMP if ramp_on else (), min_sample), who=ctx.grant,
+                visibility=visibility)
             st.session_state["_lb_pending_def"] = stored.name
             st.session_state["_lb_flash"] = t("lb.saved_def", lang, name=stored.name)
             st.rerun()
-        except (scorecard_defs.DefinitionError, OSError) as exc:
+        except scorecard_defs.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
             st.error(t("lb.save_error", lang, error=str(exc)))
     if not def_name.startswith("default:") and c3.button(t("lb.delete", lang), key="lb_del_btn",
                                                           icon=":material/delete:"):
-        scorecard_defs.delete(ctx.data_dir, def_name)
+        try:
+            scorecard_defs.delete(ctx.data_dir, def_name, who=ctx.grant)
+        except scorecard_defs.SAVE_ERRORS as exc:
+            st.error(t("lb.save_error", lang, error=str(exc)))
+            return
         st.session_state["_lb_pending_def"] = f"default:{role}"
         st.rerun()
 
@@ -323,11 +331,15 @@ def render_ratings(head: rl.Header, role: str) -> None:
         st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
     else:
         st.info(t("lb.no_ratings_yet", lang))
+    rating_history(quarter, rate_rep)
 
 
 def rating_form(quarter: str, rate_rep: str, names: dict[str, str]) -> None:
     """The rating form of one rep and quarter, opened with the stored rating."""
-    current = ratings.load(ctx.data_dir, quarter, rate_rep)
+    current = ratings.load(ctx.data_dir, quarter, rate_rep, who=ctx.grant)
+    # The version the form was opened with: a save over a newer one (another manager's) is refused.
+    version_key = f"_lb_rate_ver_{quarter}_{rate_rep}"
+    opened = st.session_state.setdefault(version_key, current.version if current else 0)
     scale = [0, *range(scorecards.RATING_SCALE[0], scorecards.RATING_SCALE[1] + 1)]
     with st.form(f"lb_rate_form_{quarter}_{rate_rep}"):
         chosen = {}
@@ -343,12 +355,32 @@ def rating_form(quarter: str, rate_rep: str, names: dict[str, str]) -> None:
         if st.form_submit_button(t("lb.save_rating", lang), icon=":material/save:"):
             try:
                 ratings.save(ctx.data_dir, ratings.Rating(
-                    rate_rep, quarter, {c: v for c, v in chosen.items() if v}, comment))
+                    rate_rep, quarter, {c: v for c, v in chosen.items() if v}, comment),
+                    who=ctx.grant, expected_version=opened)
+                st.session_state.pop(version_key, None)
                 st.session_state["_lb_rate_flash"] = t("lb.rating_saved", lang, name=names.get(rate_rep, rate_rep),
                                                        quarter=quarter)
                 st.rerun()
-            except (ratings.RatingError, OSError) as exc:
+            except ratings.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
+                if isinstance(exc, ratings.StaleRating):
+                    st.session_state.pop(version_key, None)  # the next run opens the newer version
                 st.error(t("lb.rating_error", lang, error=str(exc)))
+
+
+def rating_history(quarter: str, rate_rep: str) -> None:
+    """Every version of the rating, with its author and time, for those who may see the rep."""
+    try:
+        versions = ratings.history(ctx.data_dir, quarter, rate_rep, who=ctx.grant)
+    except ratings.SAVE_ERRORS:  # not theirs to see: no history shown
+        return
+    if not versions:
+        return
+    with st.expander(t("lb.rating_history", lang, n=len(versions))):
+        st.dataframe(pl.DataFrame([
+            {t("lb.col.version", lang): r.version, t("lb.col.updated", lang): r.updated_at,
+             t("lb.col.author", lang): r.updated_by,
+             **{t(f"lb.rating.{c}", lang): r.scores.get(c) for c in RATING_CRITERIA},
+             t("lb.col.comment", lang): r.comment} for r in reversed(versions)]), hide_index=True, width="stretch")
 
 
 # ---------------------------------------------------------------- review pack

@@ -15,6 +15,7 @@ from saleslens.targets import load as tl
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 ctx = context.current()
 lang, f, as_of = ctx.lang, ctx.filters, ctx.snapshot.as_of
@@ -34,7 +35,7 @@ def pct_col(key: str, help_key: str | None = None) -> st.column_config.NumberCol
 
 def source_options() -> list[str]:
     """The target sources: the snapshot's targets, then the saved sets."""
-    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir)]
+    return [td.SNAPSHOT_SOURCE, *target_sets.names(ctx.data_dir, who=ctx.grant)]
 
 
 def source_from_link(options: list[str]) -> str:
@@ -108,10 +109,12 @@ def render_tiles(view: tl.TargetsView) -> None:
                                share=percent(p.share, lang)))
     else:
         tiles[2].metric(t("targets.tile.pace", lang), "–", border=True, help=t("targets.note.no_quarter_target", lang))
+    out = view.fc.outcome
+    rng = (t("targets.tile.range_coverage", lang, low=ch.tile_money(out.low, lang), high=ch.tile_money(out.high, lang),
+             coverage=percent(out.coverage, lang, 0)) if out.low is not None
+           else t("targets.tile.no_range", lang))
     tiles[3].metric(t("targets.tile.forecast", lang), ch.tile_money(fcast.expected, lang), border=True,
-                    delta=t("targets.tile.range", lang, low=ch.tile_money(fcast.low, lang),
-                            high=ch.tile_money(fcast.high, lang)),
-                    delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
+                    delta=rng, delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
     if c.remaining == 0:
         tiles[4].metric(t("targets.tile.coverage", lang), t("targets.tile.target_met", lang), border=True)
     else:
@@ -132,15 +135,18 @@ def render_tiles(view: tl.TargetsView) -> None:
 def render_pacing(view: tl.TargetsView) -> None:
     """Pacing and forecast charts, coverage, who is behind, and the tables behind the forecast."""
     sec, pacing, fc, cov = tl.load_pacing(ctx, view), view.pacing, view.fc, view.cov
-    c, fcast, min_deals = cov.coverage, fc.forecast, view.choices.min_deals
+    c, out = cov.coverage, fc.outcome
     left, right = st.columns(2)
     left.plotly_chart(sec.pacing_chart, width="stretch", key="chart_pacing")
     left.caption(t(f"targets.note.curve.{pacing.curve_source}", lang, quarters=pacing.quarters_learned))
     right.plotly_chart(sec.forecast_chart, width="stretch", key="chart_forecast")
-    right.caption(t("targets.note.forecast_basis", lang, deals=fcast.open_deals, learned=sec.learned,
-                    min_deals=min_deals))
-    if not fc.has_stage_history:
-        right.info(t("targets.note.no_stage_history", lang))
+    if fc.has_stage_history:
+        right.caption(t("targets.forecast.basis", lang, closed=money(out.closed, lang),
+                        open=money(out.from_open, lang), new=money(out.new, lang), periods=out.periods))
+    else:
+        right.info(t("targets.forecast.fallback", lang, periods=out.periods))
+    if out.deals.is_empty():
+        right.info(t("targets.forecast.no_pipeline", lang))
     if fc.categories.is_empty():
         right.caption(t("targets.note.no_categories", lang))
 
@@ -197,16 +203,22 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
     """The stage odds (with the threshold), the forecast categories and the open deals, each in an expander."""
     fc = view.fc
     with st.expander(t("targets.section.stages", lang)):
-        st.number_input(t("targets.min_deals", lang), min_value=1, max_value=10_000, step=5,
-                        value=tg.MIN_STAGE_DEALS, key="targets_min_deals", help=t("targets.min_deals.help", lang))
         st.dataframe(fc.probabilities, hide_index=True, width="stretch", column_config={
             "stage": t("targets.col.stage", lang), "position": None,
-            "deals": st.column_config.NumberColumn(t("targets.col.closed_deals", lang)),
-            "won": st.column_config.NumberColumn(t("targets.col.won", lang)),
-            "learned": pct_col("targets.col.learned"), "default_probability": pct_col("targets.col.default"),
-            "probability": pct_col("targets.col.used"),
+            "rows": st.column_config.NumberColumn(t("targets.col.rows", lang), format="%.0f"),
+            "won_within_period": pct_col("targets.col.won_within"),
+            "default_probability": pct_col("targets.col.default"),
             "source": st.column_config.TextColumn(t("targets.col.source", lang)),
         })
+    if sec.managers.height:
+        with st.expander(t("targets.section.managers", lang)):
+            st.caption(t("targets.managers.help", lang))
+            st.dataframe(sec.managers.drop("manager_id"), hide_index=True, width="stretch", column_config={
+                "manager": t("targets.col.manager", lang), "closed": money_col("targets.col.closed"),
+                "commit_call": money_col("targets.col.commit_call"),
+                "best_case_call": money_col("targets.col.best_case_call"),
+                "forecast": money_col("targets.col.model_forecast"), "gap": money_col("targets.col.forecast_gap"),
+            })
     if fc.categories.height:
         with st.expander(t("targets.section.categories", lang)):
             st.dataframe(sec.categories, hide_index=True, width="stretch", column_config={
@@ -264,51 +276,44 @@ def render_trend(view: tl.TargetsView) -> None:
 
 
 def render_accuracy(view: tl.TargetsView) -> None:
-    """How past forecasts turned out, by week of the quarter, and this quarter's calibrated forecast."""
+    """The backtest: per week before quarter end, the model's errors and range coverage beside naive baselines."""
     st.caption(t("targets.accuracy.intro", lang))
     with st.spinner(t("targets.accuracy.working", lang)):
         sec = tl.load_accuracy(ctx, view)
-    acc, bias, cal, fcast = sec.acc, sec.bias, sec.calibrated, view.fc.forecast
-    if acc.is_empty():
-        st.info(t("targets.note.no_accuracy", lang))
+    if sec.backtest.is_empty():
+        st.info(t("targets.accuracy.no_backtest", lang))
         return
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(t("targets.accuracy.snapshots", lang), i18n.count(acc.height, lang), border=True)
-    m2.metric(t("targets.accuracy.mean_error", lang), percent(sec.overall, lang), border=True,
-              delta=t("targets.accuracy.bias_high" if (bias or 0) > 0 else "targets.accuracy.bias_low", lang,
-                      pct=percent(abs(bias or 0), lang, 0)) if bias is not None else None,
-              delta_color="off", delta_arrow="off", help=t("targets.accuracy.mean_error.help", lang))
-    m3.metric(t("targets.accuracy.in_range", lang), percent(sec.held, lang, 0), border=True,
-              help=t("targets.accuracy.in_range.help", lang))
-    if cal is not None:
-        m4.metric(t("targets.accuracy.calibrated", lang), money(cal.expected, lang), border=True,
-                  delta=t("targets.tile.range", lang, low=money(cal.low, lang), high=money(cal.high, lang)),
-                  delta_color="off", delta_arrow="off",
-                  help=t("targets.accuracy.calibrated.help", lang, ratio=percent(cal.ratio, lang, 0),
-                         n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
-                         forecast=money(fcast.expected, lang)))
-        st.markdown(t("targets.accuracy.calibrated.explain", lang, ratio=percent(cal.ratio, lang, 0),
-                      n=cal.snapshots, first=cal.weeks[0], last=cal.weeks[1],
-                      forecast=money(fcast.expected, lang), value=money(cal.expected, lang),
-                      low=money(cal.low, lang), high=money(cal.high, lang)))
-    st.plotly_chart(sec.chart, width="stretch", key="chart_accuracy")
-    st.dataframe(sec.summary, hide_index=True, width="stretch", column_config={
-        "week": t("targets.col.week", lang), "snapshots": t("targets.accuracy.snapshots", lang),
-        "mean_abs_error_pct": pct_col("targets.accuracy.mean_error"),
-        "in_range_share": pct_col("targets.accuracy.in_range"),
+    m1, m2, m3 = st.columns(3)
+    m1.metric(t("targets.accuracy.periods", lang), i18n.count(sec.backtest["period_start"].n_unique(), lang),
+              border=True)
+    mid = sec.mid or {}
+    m2.metric(t("targets.accuracy.mid_mape", lang), percent(mid.get("model_mape"), lang), border=True,
+              delta=t("targets.accuracy.bias", lang, pct=("+" if (mid.get("model_bias") or 0) > 0 else "")
+                      + percent(mid.get("model_bias"), lang)) if mid else None,
+              delta_color="off", delta_arrow="off", help=t("targets.accuracy.mid_mape.help", lang))
+    m3.metric(t("targets.accuracy.coverage", lang), percent(mid.get("coverage"), lang, 0), border=True,
+              help=t("targets.accuracy.coverage.help", lang))
+    if sec.chart is not None:
+        st.plotly_chart(sec.chart, width="stretch", key="chart_accuracy")
+    pct_cols = {c: pct_col(f"targets.bt.{c}") for c in sec.table.columns if c.endswith(("_mape", "_bias"))}
+    st.dataframe(sec.table, hide_index=True, width="stretch", column_config={
+        "weeks_left": t("targets.bt.weeks_left", lang), "periods": t("targets.bt.periods", lang), **pct_cols,
+        "coverage": pct_col("targets.bt.coverage"), "ranges": t("targets.bt.ranges", lang),
+        "beats_baselines": st.column_config.CheckboxColumn(t("targets.bt.beats_baselines", lang)),
     })
+    widgets.downloads(sec.table, "forecast_backtest", lang, key="dl_backtest")
     with st.expander(t("targets.accuracy.detail", lang)):
-        st.dataframe(acc, hide_index=True, width="stretch", column_config={
-            "quarter": st.column_config.DateColumn(t("targets.col.quarter", lang)),
+        money_cols = {c: money_col(f"targets.col.{c}") for c in ("closed", "forecast", "low", "high", "actual")}
+        st.dataframe(sec.backtest, hide_index=True, width="stretch", column_config={
+            "period_start": st.column_config.DateColumn(t("targets.col.quarter", lang)),
             "as_of": st.column_config.DateColumn(t("targets.col.as_of", lang)),
-            "week": t("targets.col.week", lang), "snapshot": t("targets.col.snapshot", lang),
-            "closed_to_date": money_col("targets.col.closed"), "forecast": money_col("targets.col.forecast"),
-            "low": money_col("targets.col.low"), "high": money_col("targets.col.high"),
-            "actual": money_col("targets.col.actual"), "error": money_col("targets.col.error"),
-            "error_pct": pct_col("targets.col.error_pct"),
+            "weeks_left": t("targets.bt.weeks_left", lang), "periods_learned": t("targets.bt.periods_learned", lang),
+            "from_open": money_col("targets.bt.from_open"), "new": money_col("targets.bt.new"), **money_cols,
+            "commit": money_col("targets.col.commit_call"), "weighted": money_col("targets.bt.weighted"),
+            "last_year": money_col("targets.bt.last_year"),
             "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
         })
-        widgets.downloads(acc, "forecast_accuracy", lang, key="dl_accuracy")
+        widgets.downloads(sec.backtest, "forecast_accuracy", lang, key="dl_accuracy")
 
 
 # ---------------------------------------------------------------- leading indicators
@@ -486,14 +491,18 @@ def plan_tab(view: tl.TargetsView) -> None:
     name = s1.text_input(t("targets.plan.set_name", lang), value=f"{team} {year}", key="plan_set_name",
                          max_chars=target_sets.NAME_MAX)
     description = s2.text_input(t("targets.plan.description", lang), key="plan_set_description")
-    merge = st.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
+    m1, m2 = st.columns([2, 1])
+    merge = m1.checkbox(t("targets.plan.merge", lang), value=True, key="plan_merge",
                         help=t("targets.plan.merge.help", lang))
+    with m2:
+        visibility = visibility_choice("plan_visibility", lang)
     if st.button(t("targets.plan.save", lang), type="primary", key="plan_save", icon=":material/save:"):
         try:
             saved = target_sets.save(ctx.data_dir, name, plan, description, merge=merge,
                                      extra={"source_snapshot": ctx.snapshot.id, "team": team, "year": year,
-                                            "months_method": m_method, "reps_method": r_method})
-        except target_sets.TargetSetError as exc:
+                                            "months_method": m_method, "reps_method": r_method}, who=ctx.grant,
+                                     visibility=visibility)
+        except target_sets.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told, not raised
             st.error(t("targets.plan.save_failed", lang, error=str(exc)))
         else:
             st.success(t("targets.plan.saved", lang, name=saved.name, rows=saved.meta["rows"]))
@@ -501,15 +510,17 @@ def plan_tab(view: tl.TargetsView) -> None:
                                .alias("owner_name"))
     widgets.downloads(export, f"target_plan_{team}_{year}".replace(" ", "_"), lang, key="dl_plan")
 
-    saved_sets = target_sets.list_meta(ctx.data_dir)
+    saved_sets = target_sets.list_meta(ctx.data_dir, who=ctx.grant)
     if saved_sets:
         st.markdown(f"**{t('targets.plan.saved_sets', lang)}**")
         st.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
-                                                          "last_period", "updated_at")} for s in saved_sets]),
+                                                          "last_period", "updated_at", "owner", "version")}
+                                   for s in saved_sets]),
                      hide_index=True, width="stretch", column_config={
                          "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
                          "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
-                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang)})
+                         "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang),
+                         "owner": t("targets.col.set_owner", lang), "version": t("targets.col.version", lang)})
 
 
 

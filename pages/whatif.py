@@ -13,7 +13,7 @@ from dataclasses import replace
 import polars as pl
 import streamlit as st
 
-from saleslens.core import access, i18n
+from saleslens.core import i18n
 from saleslens.core.i18n import t
 from saleslens.whatif import load as whatif_load
 from saleslens.whatif import scenarios
@@ -21,6 +21,7 @@ from saleslens.whatif import store as scenario_store
 from saleslens.whatif.load import COUNT, MONEY, PCT, Choices, View
 from saleslens.whatif.scenarios import Scenario, ScenarioError
 from ui import context, widgets
+from ui.saved import visibility_choice
 
 LEVELS = scenarios.LEVELS
 SLIDERS = {  # widget key -> (scenario field, min, max)
@@ -80,8 +81,9 @@ def seed_widgets(sc: Scenario, labels: dict[str, tuple[str, str]]) -> None:
 def open_saved(name: str) -> None:
     """Callback of the Open button: load the scenario into the widgets and the shared filters."""
     try:
-        sc = scenario_store.load(ctx.data_dir, name)
-    except (scenario_store.ScenarioStoreError, ScenarioError) as exc:
+        sc = scenario_store.load(ctx.data_dir, name, who=ctx.grant)
+        entry = scenario_store.saved_item(ctx.data_dir, name, who=ctx.grant)
+    except scenario_store.SAVE_ERRORS as exc:
         ss["wi_flash"] = ("error", t("whatif.open_failed", lang, name=name, error=str(exc)))
         return
     options = ctx.run("filter_options_by_dimension")
@@ -94,6 +96,7 @@ def open_saved(name: str) -> None:
     ss["wi_plans_raw"] = (dict(sc.plans), sc.name) if sc.plans is not None else None
     ss["wi_name"] = sc.name
     ss["wi_last"] = sc
+    ss["wi_opened"] = (sc.name, entry.version if entry else 0)  # replacing it later must start from this version
     note = t("whatif.opened", lang, name=sc.name)
     if sc.snapshot and sc.snapshot != ctx.snapshot.id:
         note += " " + t("whatif.other_snapshot", lang, saved=sc.snapshot, current=ctx.snapshot.id)
@@ -103,13 +106,16 @@ def open_saved(name: str) -> None:
 def save_current(sc: Scenario) -> None:
     """Callback of the Save button: save the scenario on screen under the typed name."""
     named = replace(sc, name=ss.get("wi_name", ""))
+    opened_name, opened_version = ss.get("wi_opened", ("", None))
     try:
-        path = scenario_store.save(ctx.data_dir, named, overwrite=bool(ss.get("wi_overwrite")))
-    except (scenario_store.ScenarioStoreError, ScenarioError) as exc:
+        saved = scenario_store.save(ctx.data_dir, named, overwrite=bool(ss.get("wi_overwrite")), who=ctx.grant,
+                                    expected_version=opened_version if opened_name == named.name.strip() else None,
+                                    visibility=ss.get("wi_visibility", "everyone"))
+    except scenario_store.SAVE_ERRORS as exc:  # refusals (no right, a newer version) are told; the save audits
         ss["wi_flash"] = ("error", t("whatif.save_failed", lang, error=str(exc)))
         return
-    access.audit(ctx.data_dir, ctx.who, "save-scenario", f"{named.name.strip()} ({path.name})")
-    ss["wi_flash"] = ("success", t("whatif.saved", lang, name=named.name.strip(), path=str(path)))
+    ss["wi_opened"] = (saved.name, saved.version)
+    ss["wi_flash"] = ("success", t("whatif.saved", lang, name=saved.name, path=f"v{saved.version}"))
 
 
 def restore_inputs(labels: dict[str, tuple[str, str]]) -> None:
@@ -417,6 +423,7 @@ def keep_share(view: View, saved: list[scenario_store.Saved], link: str) -> None
             s1.button(t("whatif.save_button", lang), key="wi_save", on_click=save_current, args=(scenario,),
                       type="primary", icon=":material/save:")
             s2.checkbox(t("whatif.overwrite", lang), key="wi_overwrite")
+            visibility_choice("wi_visibility", lang)
         with k3:
             st.markdown(f"**{t('whatif.share', lang)}**")
             workbook = f"whatif-{scenario.start}-{scenario.end}.xlsx"
@@ -506,6 +513,6 @@ right.segmented_control(t("whatif.group_by", lang), ["team", "region"], key="wi_
                         format_func=lambda g: t(f"whatif.level.{g}", lang))
 right.plotly_chart(view.groups_chart, width="stretch", key="wi_groups")
 
-saved = scenario_store.list_saved(ctx.data_dir)
+saved = scenario_store.list_saved(ctx.data_dir, who=ctx.grant)
 keep_share(view, saved, link)
 result_tabs(view, saved)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,8 @@ from pathlib import Path
 QUERY_DIR = Path(__file__).parent
 TYPES = ("text", "date", "int", "float", "bool", "text[]")
 _PARAM = re.compile(r"^--\s+\$(\w+)\s+(\S+)\s+(\S+)\s+(.*)$")
+# A type may carry what values it allows: `text(org|region|team)` an allow-list, `int(1..)` or `float(0..1)` a range.
+_CONSTRAINED = re.compile(r"^(?P<base>[a-z]+(?:\[\])?)(?:\((?P<rule>[^()]*)\))?$")
 _FIELD = re.compile(r"^--\s*(purpose|grain):\s*(.*)$")
 # Shared SQL written once: fragments (`{{ name(arg, ...) }}` in a query, expanded here when the file is read) and
 # DuckDB macros (created by the runner on every connection). See queries/README.md.
@@ -99,6 +102,40 @@ class Param:
     type: str
     default: object
     help: str
+    choices: tuple[str, ...] = ()  # the allow-list of a text parameter; empty = any text
+    low: float | None = None  # inclusive bounds of a number parameter
+    high: float | None = None
+
+    def check(self, value: object) -> object:
+        """The value if the parameter allows it, else a QueryError naming what it allows."""
+        if value is None:
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise QueryError(f"parameter '{self.name}' must be a finite number, not {value!r}")
+        if self.choices and value not in self.choices:
+            raise QueryError(f"parameter '{self.name}' must be one of {', '.join(self.choices)}; got {value!r}")
+        too_low = self.low is not None and value < self.low
+        if too_low or (self.high is not None and value > self.high):
+            bounds = f"{_num(self.low)}..{_num(self.high)}" if self.high is not None else f"{_num(self.low)} or more"
+            raise QueryError(f"parameter '{self.name}' must be {bounds}; got {value!r}")
+        return value
+
+
+def _num(value: float | None) -> str:
+    """A bound as written in a header: 1 rather than 1.0."""
+    return "" if value is None else f"{value:g}"
+
+
+def _constraint(type_: str, rule: str | None, where: str) -> dict[str, object]:
+    """The allow-list or range a header's type carries, as Param fields."""
+    if rule is None:
+        return {}
+    if type_ == "text":
+        return {"choices": tuple(v.strip() for v in rule.split("|") if v.strip())}
+    if type_ in ("int", "float") and ".." in rule:
+        low, high = (part.strip() for part in rule.split("..", 1))
+        return {"low": float(low) if low else None, "high": float(high) if high else None}
+    raise QueryError(f"{where}: '{type_}({rule})' is not an allow-list (text(a|b)) or a range (int(1..), float(0..1))")
 
 
 @dataclass(frozen=True)
@@ -145,10 +182,13 @@ def parse(path: Path) -> Query:
         if m := _FIELD.match(line):
             fields[m.group(1)] = m.group(2).strip()
         elif m := _PARAM.match(line):
-            name, type_, raw, help_ = m.groups()
+            name, written, raw, help_ = m.groups()
+            typed = _CONSTRAINED.match(written)
+            type_ = typed.group("base") if typed else written
             if type_ not in TYPES:
-                raise QueryError(f"{path.name}: parameter ${name} has unknown type {type_}")
-            params.append(Param(name, type_, _default(type_, raw), help_.strip()))
+                raise QueryError(f"{path.name}: parameter ${name} has unknown type {written}")
+            rule = _constraint(type_, typed.group("rule"), f"{path.name}: parameter ${name}")
+            params.append(Param(name, type_, _default(type_, raw), help_.strip(), **rule))
     missing = {"purpose", "grain"} - set(fields)
     if missing:
         raise QueryError(f"{path.name}: header lacks {', '.join(sorted(missing))}")
@@ -222,7 +262,7 @@ def bind(query: Query, values: dict[str, object]) -> dict[str, object]:
     bound = {}
     for p in query.params:
         if p.name in values:
-            bound[p.name] = coerce(p.type, values[p.name], p.name)
+            bound[p.name] = p.check(coerce(p.type, values[p.name], p.name))
         elif p.default is _REQUIRED:
             raise QueryError(f"query {query.name} needs parameter '{p.name}' ({p.help})")
         else:

@@ -77,7 +77,7 @@ def _source(snap: store.Snapshot, table: str) -> str:
     return f"select * from read_parquet({_literal(str(path))})" if path else _empty_select(table)
 
 
-_HISTORY_COLUMNS = "opportunity_id, owner_id, stage, status, expected_close_date, close_date, amount"
+_HISTORY_COLUMNS = "opportunity_id, owner_id, stage, status, expected_close_date, close_date, amount, forecast_category"
 
 
 def _history_source(snap: store.Snapshot) -> str:

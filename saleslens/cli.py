@@ -55,7 +55,7 @@ def open_runner(args: argparse.Namespace, snapshot_id: str | None = None) -> Run
     i18n.use_currency(snap.manifest.get("reporting_currency"))  # money printed in the data's reporting currency
     if not login:
         return runner_for(data_dir, snap.id)
-    users = access.load_users(access.users_path(data_dir))
+    users = access.known_users(data_dir)
     user = users.get(login.lower())
     if user is None:
         raise CliError(f"--as {login}: no such user in {access.users_path(data_dir)}")
@@ -63,6 +63,27 @@ def open_runner(args: argparse.Namespace, snapshot_id: str | None = None) -> Run
     if grant.rep_ids is not None and not grant.rep_ids:
         raise CliError(f"--as {login}: {grant.reason}")
     return runner_for(data_dir, snap.id, Scope(grant.scope_key, grant.rep_ids))
+
+
+def acting_user(args: argparse.Namespace) -> access.Actor | None:
+    """Who a command acts as: --as USER with their scope in the newest snapshot, else None (everything).
+
+    Without --as, reading commands see everything, as anyone with the data directory can; saving commands
+    act as an admin named after the operating-system user (see `command_line_admin`).
+    """
+    login = getattr(args, "as_user", None)
+    if not login:
+        return None
+    data_dir = settings.data_dir(args.data)
+    user = access.known_users(data_dir).get(login.lower())
+    if user is None:
+        raise CliError(f"--as {login}: no such user in {access.users_path(data_dir)} or the database")
+    return access.actor(user, data_dir)
+
+
+def writer(args: argparse.Namespace) -> access.Actor:
+    """Who a saving command acts as: --as USER under that user's rights, else the command line's admin."""
+    return acting_user(args) or access.Actor(access.User(cli_user(args), "command line", "admin"), None)
 
 
 def add_format_arg(parser: argparse.ArgumentParser) -> None:

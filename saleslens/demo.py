@@ -31,9 +31,9 @@ class SizeParams:
 
 SIZES: dict[str, SizeParams] = {
     "S": SizeParams(regions=3, teams_per_region=2, accounts=600, deals_per_ae_year=105,
-                    activity_scale=1.0, snapshots=26),
+                    activity_scale=1.0, snapshots=104),
     "M": SizeParams(regions=5, teams_per_region=11, accounts=5_000, deals_per_ae_year=105,
-                    activity_scale=1.0, snapshots=26),
+                    activity_scale=1.0, snapshots=104),
     "L": SizeParams(regions=6, teams_per_region=92, accounts=40_000, deals_per_ae_year=140,
                     activity_scale=1.0, snapshots=13),
 }
@@ -82,7 +82,13 @@ LEAD_MIX = np.array([0.35, 0.20, 0.15, 0.10, 0.20, 0.0])  # sources of opportuni
 SELF_MIX = np.array([0.0, 0.60, 0.0, 0.15, 0.25, 0.0])  # AE-sourced opportunities without a lead
 LEAD_CONVERSION = np.array([0.35, 0.12, 0.50, 0.25, 0.60])  # share of leads that become opportunities
 SOURCE_WIN = np.array([1.0, 0.7, 1.25, 0.9, 1.35, 1.45])
-LOST_FROM = np.array([0.32, 0.25, 0.20, 0.14, 0.09])  # highest open stage a lost deal reached
+# Highest open stage a lost deal reached: a fair share of losses come late (Proposal, Negotiation), as in real
+# pipelines where a signed-off deal still dies at procurement or to a competitor.
+LOST_FROM = np.array([0.30, 0.23, 0.19, 0.16, 0.12])
+# Expected-close slips: the chance of a first slip, and of each further one once a deal has slipped. A slipped
+# deal slips again more often than a fresh one slips at all, and deals that end up lost slip more.
+FIRST_SLIP = {True: 0.38, False: 0.50}  # by won
+SLIP_AGAIN = {True: 0.50, False: 0.62}
 LEAD_OUTCOMES = ("converted", "qualified", "disqualified")
 LOST_REASONS = np.array(["Price", "Competitor", "No decision", "Timing", "Budget", "Went dark"], dtype=object)
 LOST_REASON_MIX = np.array([0.20, 0.22, 0.20, 0.14, 0.12, 0.12])
@@ -669,12 +675,24 @@ def _stage_history(
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _slip_counts(rng: np.random.Generator, won: np.ndarray) -> np.ndarray:
+    """How many times each deal's expected close date is revised (0-3): slips beget slips, losers slip more."""
+    n = len(won)
+    first = np.where(won, FIRST_SLIP[True], FIRST_SLIP[False])
+    again = np.where(won, SLIP_AGAIN[True], SLIP_AGAIN[False])
+    draws = rng.random((n, 3))
+    s1 = draws[:, 0] < first
+    s2 = s1 & (draws[:, 1] < again)
+    s3 = s2 & (draws[:, 2] < again)
+    return s1.astype(np.int64) + s2 + s3
+
+
 def _close_revisions(
-    rng: np.random.Generator, cal: _Cal, created: np.ndarray, close: np.ndarray,
+    rng: np.random.Generator, cal: _Cal, created: np.ndarray, close: np.ndarray, won: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected-close history: rows (deal, from day, expected close). A third of deals slip, a few pull in."""
+    """Expected-close history: rows (deal, from day, expected close). Many deals slip, some again; a few pull in."""
     n = len(created)
-    k = _draw(rng, np.array([0.52, 0.30, 0.13, 0.05]), n)
+    k = _slip_counts(rng, won)
     after = close.copy()  # expected close after the revision, walking back from the last revision
     prev_day = close + 1
     alive = np.ones(n, dtype=bool)
@@ -1225,7 +1243,7 @@ def generate(size: str = "S", seed: int = 7, as_of: date | None = None) -> Demo:
     close = cal.bdays[deals.b_close]
     changes, spans = _stage_history(rng, cal, deals, opp_ids)
     a_rows, a_days, a_vals, final_amount = _amount_revisions(rng, created, close, deals.amount0)
-    c_rows, c_days, c_vals = _close_revisions(rng, cal, created, close)
+    c_rows, c_days, c_vals = _close_revisions(rng, cal, created, close, deals.won)
     lead_frame, lead_parts = _make_leads(rng, cal, org, acc, deals, opp_ids)
     activities, act_rep, act_day = _make_activities(rng, p, cal, org, acc, deals, opp_ids, lead_parts)
     targets = _make_targets(cal, org, deals, final_amount, act_rep, act_day)

@@ -1,7 +1,7 @@
 -- purpose: The deals behind a funnel stage (drill-down): those that reached it, or those with a won/lost outcome.
 -- grain: one row per deal in the funnel that reached $stage (all deals in the funnel when $stage is null)
 -- params:
---   $method     text    current  which funnel: current (funnel_by_stage, current state) or cohort (funnel_by_cohort, history)
+--   $method     text(current|cohort) current  which funnel: current (funnel_by_stage, current state) or cohort (funnel_by_cohort, history)
 --   $stage      text    null     a stage name; open stage = deals that reached it, won/lost stage = deals with that outcome
 --   $start      date    null     first day of the period; null = no lower bound
 --   $end        date    null     last day of the period; null = no upper bound

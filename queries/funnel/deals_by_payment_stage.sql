@@ -1,7 +1,7 @@
 -- purpose: The won deals behind a payment step (drill-down), with what was invoiced and paid on each.
 -- grain: one row per deal won in the period that got to $step (won = every won deal)
 -- params:
---   $step       text    won   won, invoiced or paid (definitions as in payments_by_stage.sql)
+--   $step       text(won|invoiced|paid) won   won, invoiced or paid (definitions as in payments_by_stage.sql)
 --   $start      date    null  first day deals were won (close date); null = no lower bound
 --   $end        date    null  last day deals were won; null = no upper bound
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)

@@ -1,7 +1,7 @@
 -- purpose: The closed deals behind one win-rate group (drill-down), with the size band each falls in.
 -- grain: one row per deal closed in the period in group $group of dimension $by (all closed deals when $group is null)
 -- params:
---   $by          text    segment  dimension: org, segment, industry, source, product, region, team or size_band
+--   $by          text(org|segment|industry|source|product|region|team|size_band) segment  dimension: org, segment, industry, source, product, region, team or size_band
 --   $group       text    null     a group_key from win_rate_by_group (e.g. SMB, P1, band_2); null = every group
 --   $band_edges  text[]  []       deal-size band edges in money (empty = the quartiles, as in win_rate_by_group)
 --   $start       date    null     first day deals were closed; null = no lower bound

@@ -1,7 +1,7 @@
 -- purpose: The leads behind one step of the lead funnel (drill-down), with the opportunity each became.
 -- grain: one row per lead created in the period that got to $step, from $source (all sources when null)
 -- params:
---   $step       text    leads  leads, qualified, converted or won (definitions as in lead_funnel_by_source.sql)
+--   $step       text(leads|qualified|converted|won) leads  leads, qualified, converted or won (definitions as in lead_funnel_by_source.sql)
 --   $source     text    null   one lead source; null = every source
 --   $start      date    null   first day leads were created; null = no lower bound
 --   $end        date    null   last day leads were created; null = no upper bound

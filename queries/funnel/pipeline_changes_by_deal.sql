@@ -2,7 +2,7 @@
 -- grain: one row per deal in either snapshot's open pipeline ($category narrows it to one category)
 -- params:
 --   $compare    text    null  id of the first (earlier) snapshot; null = the snapshot just before this one
---   $category   text    null  one category (new, increased, decreased, pulled_in, pushed_out, won, lost, remainder); null = all
+--   $category   text(new|increased|decreased|pulled_in|pushed_out|won|lost|remainder) null  one category (new, increased, decreased, pulled_in, pushed_out, won, lost, remainder); null = all
 --   $start      date    null  first day of the period (expected close dates); null = no lower bound
 --   $end        date    null  last day of the period; null = no upper bound
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)

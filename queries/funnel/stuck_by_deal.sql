@@ -1,7 +1,7 @@
 -- purpose: Stuck deals: open deals that have been in their current stage longer than the 90th percentile of completed stays in that stage.
 -- grain: one row per stuck open deal, longest overdue first
 -- params:
---   $min_stays  int     5     a stage needs at least this many completed stays before its 90th percentile is trusted
+--   $min_stays  int(1..)     5     a stage needs at least this many completed stays before its 90th percentile is trusted
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)
 --   $teams      text[]  []    only deals of reps in these teams (empty = all)
 --   $reps       text[]  []    only deals owned by these rep_ids (empty = all)

@@ -1,7 +1,7 @@
 -- purpose: Win rate of deals closed in the period for each group of one dimension, with the counts and a 95% Wilson interval.
 -- grain: one row per group of $by (size bands in size order, other groups most closed deals first)
 -- params:
---   $by          text    segment  dimension: org, segment, industry, source, product, region, team or size_band
+--   $by          text(org|segment|industry|source|product|region|team|size_band) segment  dimension: org, segment, industry, source, product, region, team or size_band
 --   $band_edges  text[]  []       deal-size band edges in money, e.g. 10000,50000 (empty = the quartiles of the closed deals' amounts, rounded to 2 significant digits)
 --   $start       date    null     first day deals were closed; null = no lower bound
 --   $end         date    null     last day deals were closed; null = no upper bound

@@ -1,7 +1,7 @@
 -- purpose: Data health: pairs of accounts that are likely the same company entered twice.
 -- grain: one row per pair of accounts, most alike first
 -- params:
---   $min_similarity  float  0.93  Jaro-Winkler similarity (0-1) of the cleaned names that counts as alike
+--   $min_similarity  float(0..1)  0.93  Jaro-Winkler similarity (0-1) of the cleaned names that counts as alike
 -- Names are cleaned first: lower case, legal suffixes (Inc, Ltd, LLC, Corp, GmbH, 有限公司, ...) and everything
 -- but letters and digits removed. Same cleaned name = certain; otherwise pairs sharing the first three
 -- characters are compared (so large account lists stay fast).

@@ -1,7 +1,7 @@
 -- purpose: Data health: open deals with no activity for at least $days days before the snapshot date.
 -- grain: one row per open deal without recent activity, longest silence first
 -- params:
---   $days       int     30    a deal is stale after this many days without an activity
+--   $days       int(0..)     30    a deal is stale after this many days without an activity
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)
 --   $teams      text[]  []    only deals of reps in these teams (empty = all)
 --   $reps       text[]  []    only deals owned by these rep_ids (empty = all)

@@ -1,7 +1,7 @@
 -- purpose: The canonical KPIs (see saleslens/metrics.py) for each group of one dimension.
 -- grain: one row per group of $by (one row in all for org)
 -- params:
---   $by         text    org   dimension: org, region, team, manager, rep, product, segment or source
+--   $by         text(org|region|team|manager|rep|product|segment|source) org   dimension: org, region, team, manager, rep, product, segment or source
 --   $start      date    null  first day of the period (closes, activities, targets); null = no lower bound
 --   $end        date    null  last day of the period; null = no upper bound
 --   $regions    text[]  []    only reps in these regions (empty = all)

@@ -3,7 +3,7 @@
 -- params:
 --   $start      date    required  first day of the period (closes, creations, activities, stage moves, leads)
 --   $end        date    required  last day of the period
---   $periods    int     1         how many periods, ending with this one, each of equal length just before the next (as Filters.previous: whole months shift by months, other periods by days)
+--   $periods    int(1..)     1         how many periods, ending with this one, each of equal length just before the next (as Filters.previous: whole months shift by months, other periods by days)
 --   $regions    text[]  []        only reps in these regions (empty = all)
 --   $teams      text[]  []        only reps in these teams (empty = all)
 --   $reps       text[]  []        only these rep_ids (empty = all)

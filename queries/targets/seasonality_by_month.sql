@@ -2,7 +2,7 @@
 -- grain: one row per month with at least one won deal in the window
 -- params:
 --   $as_of      date    required  the window ends with the month before this day's month
---   $years      int     2         how many years of months to look back (each calendar month counted that often)
+--   $years      int(1..)     2         how many years of months to look back (each calendar month counted that often)
 --   $regions    text[]  []        only reps in these regions (empty = all)
 --   $teams      text[]  []        only reps in these teams (empty = all)
 --   $reps       text[]  []        only deals owned by these rep_ids (empty = all)

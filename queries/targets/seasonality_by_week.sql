@@ -2,7 +2,7 @@
 -- grain: one row per (quarter, week of quarter 1-14) with at least one won deal
 -- params:
 --   $as_of      date    required  the day pacing is for; its quarter and later ones are left out
---   $quarters   int     8         how many complete quarters before it to learn from
+--   $quarters   int(1..)     8         how many complete quarters before it to learn from
 --   $regions    text[]  []        only reps in these regions (empty = all)
 --   $teams      text[]  []        only reps in these teams (empty = all)
 --   $reps       text[]  []        only deals owned by these rep_ids (empty = all)

@@ -1,7 +1,7 @@
 -- purpose: The snapshot's target rows for one metric that overlap a date range, with the owner's name.
 -- grain: one row per target row (owner, period, metric), as stored: a quarter's target stays one row
 -- params:
---   $metric     text    bookings  bookings, new_logos or activities
+--   $metric     text(bookings|new_logos|activities) bookings  bookings, new_logos or activities
 --   $start      date    null      only rows whose period ends on or after this day (null = no bound)
 --   $end        date    null      only rows whose period starts on or before this day (null = no bound)
 -- The group (region, team, rep) is applied by saleslens.targets.rows_for_group, so a saved target set

@@ -172,17 +172,166 @@ def write_users(path: Path, users: list[dict[str, str]]) -> None:
 
 
 def audit(data_dir: Path, who: str, action: str, what: str) -> None:
-    """Append one line to the audit log (who, what, when); never rewrites earlier lines."""
-    folder = data_dir / "audit"
-    folder.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(
-        {"at": datetime.now(UTC).isoformat(timespec="seconds"), "who": who, "action": action, "what": what},
-        ensure_ascii=False,
-    )
-    with open(folder / "audit.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Append one entry to the audit log in the database (who, what, when); entries are never changed."""
+    from saleslens.core import db  # here: the database package imports this module for its users
+
+    with db.get(data_dir).begin() as conn:
+        record(conn, who, action, what)
+
+
+def record(conn: object, who: str, action: str, what: str) -> None:
+    """Append an audit entry inside the caller's transaction, so a write and its entry land together."""
+    from saleslens.core.db import tables
+
+    conn.execute(tables.audit_log.insert().values(  # type: ignore[attr-defined]
+        at=datetime.now(UTC).isoformat(timespec="seconds"), who=who or "(unknown)", action=action[:60], what=what))
+
+
+def audit_entries(data_dir: Path, limit: int = 1000) -> list[dict[str, str]]:
+    """The newest audit entries, oldest first (at, who, action, what)."""
+    import sqlalchemy as sa
+
+    from saleslens.core import db
+    from saleslens.core.db import tables
+
+    log = tables.audit_log
+    with db.get(data_dir).begin() as conn:
+        rows = conn.execute(sa.select(log.c.at, log.c.who, log.c.action, log.c.what)
+                            .order_by(log.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in reversed(rows)]
+
+
+def known_users(data_dir: Path) -> dict[str, User]:
+    """Users of the database (imported from users.toml once), with users.toml winning while local mode uses it."""
+    import sqlalchemy as sa
+
+    from saleslens.core import db
+    from saleslens.core.db import legacy, tables
+
+    database = db.get(data_dir)
+    path = users_path(data_dir)
+    if path.exists():
+        with database.begin() as conn:
+            legacy.import_users(conn, path)  # a no-op unless the file changed since it was last imported
+    with database.begin() as conn:
+        rows = conn.execute(sa.select(tables.users)).mappings().all()
+    users = {r["login"]: User(r["display_login"], r["name"], r["role"], r["rep_id"]) for r in rows}
+    return users | load_users(path)
+
+
+# ---------------------------------------------------------------- who may write what
+
+
+class PermissionDenied(ValueError):
+    """A write the acting user may not make, told in one line."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the user, the reps they may see (None = every rep) and their team ("" when none)."""
+
+    user: User
+    rep_ids: frozenset[str] | None
+    team: str = ""
+
+    @property
+    def login(self) -> str:
+        """The login written as owner and author."""
+        return self.user.login
+
+    @property
+    def role(self) -> str:
+        """The user's role."""
+        return self.user.role
+
+
+# Roles that may change any saved item of a kind besides its owner (issue 14 item 7).
+EDIT_ROLES = {"target_sets": frozenset({"analyst", "admin"}), "scorecards": frozenset({"analyst", "admin"}),
+              "scenarios": frozenset({"admin"})}
+RATING_ROLES = frozenset({"leader", "admin"})  # managers may rate too, but only the reps below them
+
+
+def _latest_reps(data_dir: Path | None) -> pl.DataFrame | None:
+    """The hierarchy of the newest snapshot of a data directory (None when there is none)."""
+    if data_dir is None:
+        return None
+    try:
+        snaps = store.list_snapshots(Path(data_dir))
+        return reps_of(snaps[-1]) if snaps else None
+    except (store.StoreError, OSError, pl.exceptions.PolarsError):
+        return None
+
+
+def _team(reps: pl.DataFrame | None, rep_id: str | None) -> str:
+    if reps is None or not rep_id or "team" not in reps.columns:
+        return ""
+    rows = reps.filter(pl.col("rep_id") == rep_id)["team"].to_list()
+    return str(rows[0] or "") if rows else ""
+
+
+def actor(who: User | Grant | Actor | None, data_dir: Path | None = None, reps: pl.DataFrame | None = None) -> Actor:
+    """The acting user with their scope; a bare User gets the scope of the newest snapshot's hierarchy."""
+    if isinstance(who, Actor):
+        return who
+    user = who.user if isinstance(who, Grant) else who
+    if user is None:
+        raise PermissionDenied("sign in first: saved work records who changed it")
+    reps = reps if reps is not None else _latest_reps(data_dir)
+    if isinstance(who, Grant):
+        rep_ids = who.rep_ids
+    elif reps is None:
+        rep_ids = None if user.role in ("leader", "analyst", "admin") else frozenset()
+    else:
+        rep_ids = grant(user, reps).rep_ids
+    return Actor(user, rep_ids, _team(reps, user.rep_id))
+
+
+NOBODY = Actor(User("(nobody)", "(nobody)", "rep"), frozenset())
+
+
+def viewer(who: User | Grant | Actor | None, data_dir: Path | None = None) -> Actor | None:
+    """Who reads: None for the whole library (no filter), else the actor; nobody when no one is signed in."""
+    if who is None:
+        return None
+    try:
+        return actor(who, data_dir)
+    except PermissionDenied:
+        return NOBODY
+
+
+def may_see_rep(who: Actor, rep_id: str) -> bool:
+    """Whether the rep's rows, ratings and rating history are in the user's scope."""
+    return who.rep_ids is None or rep_id in who.rep_ids
+
+
+def check_may_rate(who: Actor, rep_id: str) -> None:
+    """Refuse unless the user may rate the rep: their managers up the hierarchy, leaders, admins; never oneself."""
+    if who.user.rep_id and who.user.rep_id == rep_id:
+        raise PermissionDenied(f"{who.login} may not rate themselves: a rating is the manager's assessment")
+    if who.role in RATING_ROLES:
+        return
+    if who.role == "manager" and who.rep_ids is not None and rep_id in who.rep_ids:
+        return
+    raise PermissionDenied(f"{who.login} ({who.role}) may not rate {rep_id}: ratings are written by the rep's "
+                           "managers, leaders and admins")
+
+
+def may_see_item(who: Actor, owner: str, owner_team: str, visibility: str) -> bool:
+    """Whether a saved item is visible: everyone; team (same team, or leaders, analysts); private (the owner)."""
+    if who.role == "admin" or owner.lower() == who.login.lower() or visibility == "everyone":
+        return True
+    if visibility == "team":
+        return who.role in ("leader", "analyst") or bool(owner_team and owner_team == who.team)
+    return False
+
+
+def check_may_edit(who: Actor, kind: str, name: str, owner: str) -> None:
+    """Refuse unless the user may change or delete a saved item: its owner, or a role allowed for the kind."""
+    if owner.lower() == who.login.lower() or who.role in EDIT_ROLES.get(kind, frozenset()):
+        return
+    names = ["its owner", *(f"{r}s" for r in ROLES if r in EDIT_ROLES.get(kind, ()))]
+    roles = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    raise PermissionDenied(f"'{name}' belongs to {owner}; only {roles} may change or delete it")
 
 
 def reps_of(snap: store.Snapshot) -> pl.DataFrame:

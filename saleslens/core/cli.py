@@ -103,6 +103,9 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     snaps = store.list_snapshots(data_dir)
     if not snaps:
         raise CliError(f"no snapshot in {data_dir}; run `python -m saleslens demo` or import data")
+    if args.as_user:
+        emit(pl.DataFrame([_scoped_counts(args, s) for s in snaps]), args.format)
+        return 0
     rows = [
         {"snapshot": s.id, "as_of": s.manifest["as_of"], "source": s.manifest.get("source", "")}
         | {t: s.manifest.get("row_counts", {}).get(t, 0) for t in schema.SNAPSHOT_TABLES}
@@ -111,6 +114,23 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     ]
     emit(pl.DataFrame(rows), args.format)
     return 0
+
+
+# Tables every viewer sees whole (reference data); the manifest's counts of the others are organisation-wide.
+_REFERENCE_TABLES = ("stages", "accounts", "products")
+_SCOPED_COUNTS = ("opportunities", "leads", "activities", "stage_changes", "payments")
+
+
+def _scoped_counts(args: argparse.Namespace, snap: store.Snapshot) -> dict[str, object]:
+    """One snapshot's row counts as --as USER sees them: their reps' rows, counted through their scoped views."""
+    runner = open_runner(args, snap.id)  # refuses a user who sees nothing
+    counts = dict(runner.run("health_freshness_by_table").select("table_name", "row_count").iter_rows())
+    rep_ids = runner.scope.rep_ids
+    reps = snap.manifest.get("row_counts", {}).get("reps", 0) if rep_ids is None else len(rep_ids)
+    return ({"snapshot": snap.id, "as_of": snap.manifest["as_of"], "source": snap.manifest.get("source", ""),
+             "reps": reps}
+            | {t: snap.manifest.get("row_counts", {}).get(t, 0) for t in _REFERENCE_TABLES}
+            | {t: int(counts.get(t, 0)) for t in _SCOPED_COUNTS})
 
 
 def cmd_kpis(args: argparse.Namespace) -> int:

@@ -45,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory (MB of address space) the process reading import files may use; a file needing more is refused."),
     Setting("import_read_seconds", "900",
             "Longest time (in seconds) reading an import's files may take before it is stopped."),
+    Setting("database_url", "", "Database of saved work (ratings, target sets, scorecards, scenarios, users, audit "
+            "log): empty means a SQLite file in the data directory; a postgresql:// URL uses PostgreSQL."),
     Setting("runner_cache_mb", "1024", "Memory (MB) the open snapshot x scope runners may hold (databases and "
             "cached results); beyond it the least recently used idle ones are closed, and reopen when used again."),
 )

@@ -1,4 +1,5 @@
-"""Review commands: `review` writes a quarterly review pack; `scorecard` prints the scores behind it."""
+"""Review commands: `review` writes a quarterly review pack; `scorecard` prints the scores behind it;
+`ratings list|set|history` reads and writes managers' ratings under the same rules as the app."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
-from saleslens.core import i18n, settings
+from saleslens.cli import CliError, acting_user, add_data_arg, add_format_arg, emit, open_runner, writer
+from saleslens.core import access, i18n, settings
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import definitions as scorecard_defs
-from saleslens.rankings import review, scorecards
+from saleslens.rankings import ratings, review, scorecards
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,14 +41,97 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arg(p)
     add_format_arg(p)
     p.set_defaults(func=cmd_scorecard)
+    _register_ratings(sub)
 
 
-def _definitions(data_dir, names: list[str]) -> dict[str, scorecards.Definition]:
+def _register_ratings(sub: argparse._SubParsersAction) -> None:
+    """Add `ratings list|set|history`."""
+    p = sub.add_parser("ratings", help="list, set or show the history of managers' ratings of reps")
+    rsub = p.add_subparsers(dest="ratings_command", required=True, metavar="ACTION", parser_class=type(p))
+    r = rsub.add_parser("list", help="the latest rating of each rep for a quarter (the reps --as USER may see)")
+    r.add_argument("--quarter", required=True, help="quarter, like 2026Q3")
+    add_data_arg(r)
+    add_format_arg(r)
+    r.set_defaults(func=cmd_ratings_list)
+    r = rsub.add_parser("set", help="rate a rep for a quarter (as --as USER: their managers, leaders, admins)")
+    r.add_argument("--rep", required=True, help="rep_id of the rep to rate")
+    r.add_argument("--quarter", required=True, help="quarter, like 2026Q3")
+    r.add_argument("--score", action="append", default=[], metavar="CRITERION=N",
+                   help=f"a score from 1 to 5; criteria: {', '.join(scorecards.RATING_CRITERIA)}")
+    r.add_argument("--comment", default="", help="the manager's comment")
+    r.add_argument("--version", type=int, default=None,
+                   help="the version you started from: refused if someone saved a newer one")
+    add_data_arg(r)
+    r.set_defaults(func=cmd_ratings_set)
+    r = rsub.add_parser("history", help="every version of a rep's rating for a quarter, with author and time")
+    r.add_argument("--rep", required=True, help="rep_id")
+    r.add_argument("--quarter", required=True, help="quarter, like 2026Q3")
+    add_data_arg(r)
+    add_format_arg(r)
+    r.set_defaults(func=cmd_ratings_history)
+
+
+RATING_COLUMNS = ("rep_id", "quarter", "version", *scorecards.RATING_CRITERIA, "comment", "updated_by", "updated_at")
+
+
+def _rating_frame(rows: list[ratings.Rating]) -> pl.DataFrame:
+    """Ratings as a table: one column per criterion."""
+    schema = {c: (pl.Int64 if c == "version" or c in scorecards.RATING_CRITERIA else pl.String)
+              for c in RATING_COLUMNS}
+    return pl.DataFrame([{"rep_id": r.rep_id, "quarter": r.quarter, "version": r.version,
+                          **{c: r.scores.get(c) for c in scorecards.RATING_CRITERIA}, "comment": r.comment,
+                          "updated_by": r.updated_by, "updated_at": r.updated_at} for r in rows], schema=schema)
+
+
+def _quarter(text: str) -> str:
+    try:
+        return ratings.normal_quarter(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_ratings_list(args: argparse.Namespace) -> int:
+    """Print the latest rating of each rep the user may see."""
+    data_dir = settings.data_dir(args.data)
+    stored = ratings.load_quarter(data_dir, _quarter(args.quarter), who=acting_user(args))
+    emit(_rating_frame(list(stored.values())), args.format)
+    return 0
+
+
+def _scores(pairs: list[str]) -> dict[str, int]:
+    """CRITERION=N pairs as scores; a malformed pair is an error."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value.strip().lstrip("-").isdigit():
+            raise CliError(f"--score must look like teamwork=4; got '{pair}'")
+        out[key.strip()] = int(value)
+    return out
+
+
+def cmd_ratings_set(args: argparse.Namespace) -> int:
+    """Append a new version of a rep's rating, under the acting user's rights."""
+    data_dir = settings.data_dir(args.data)
+    rating = ratings.Rating(args.rep, _quarter(args.quarter), _scores(args.score), args.comment)
+    stored = ratings.save(data_dir, rating, who=writer(args), expected_version=args.version)
+    print(f"rated {stored.rep_id} for {stored.quarter}: version {stored.version} by {stored.updated_by}")
+    return 0
+
+
+def cmd_ratings_history(args: argparse.Namespace) -> int:
+    """Print every version of a rep's rating, oldest first."""
+    data_dir = settings.data_dir(args.data)
+    emit(_rating_frame(ratings.history(data_dir, _quarter(args.quarter), args.rep, who=acting_user(args))),
+         args.format)
+    return 0
+
+
+def _definitions(data_dir, names: list[str], who: access.Actor | None = None) -> dict[str, scorecards.Definition]:
     """Saved scorecards by the role they score; an unknown name is an error."""
     out = {}
     for name in names:
         try:
-            definition = scorecard_defs.get(data_dir, name, "AE")
+            definition = scorecard_defs.get(data_dir, name, "AE", who=who)
         except scorecard_defs.DefinitionError as exc:
             raise CliError(str(exc)) from None
         out[definition.role] = definition
@@ -63,7 +147,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     runner = open_runner(args, args.snapshot)
     lang = args.lang or settings.get("language")
-    req = review.Request(args.quarter, args.rep, args.team, lang, _definitions(data_dir, args.scorecard))
+    chosen = _definitions(data_dir, args.scorecard, acting_user(args))
+    req = review.Request(args.quarter, args.rep, args.team, lang, chosen)
     started = time.perf_counter()
 
     def progress(fraction: float, message: str) -> None:
@@ -91,7 +176,7 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if args.scorecard:
-        definition = _definitions(data_dir, [args.scorecard]).get(args.role)
+        definition = _definitions(data_dir, [args.scorecard], acting_user(args)).get(args.role)
         if definition is None:
             raise CliError(f"scorecard '{args.scorecard}' is not for the role {args.role}")
     else:

@@ -1,18 +1,18 @@
-"""Named scorecard definitions, saved as JSON in <data dir>/saved/scorecards/ (written atomically).
+"""Named scorecard definitions, kept in the database of saved work with an owner, a visibility and a version.
 
 A definition fixes the weights a manager chose for a role, so every rep of that role is scored by
-the same written rules, and the same scorecard can be used again next quarter.
+the same written rules, and the same scorecard can be used again next quarter. Its owner, analysts and
+admins may change or delete it (saleslens.core.access); every change is audited.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from saleslens.core import store
+from saleslens.core import access, db
+from saleslens.core.db import items
 from saleslens.rankings.scorecards import (
     DEFAULT_CAP,
     DEFAULT_MIN_SAMPLE,
@@ -22,18 +22,19 @@ from saleslens.rankings.scorecards import (
     default_definition,
 )
 
-FOLDER = ("saved", "scorecards")
+KIND = "scorecards"
 MAX_NAME = 60
 MAX_RAMP_MONTHS = 24
+Who = access.User | access.Grant | access.Actor
 
 
 class DefinitionError(ValueError):
     """A scorecard definition that cannot be saved, told in one line."""
 
 
-def root(data_dir: Path) -> Path:
-    """The folder holding the saved definitions."""
-    return data_dir.joinpath(*FOLDER)
+# Every refusal a save or delete can meet, each told in one line: pages show them as a message.
+SAVE_ERRORS = (DefinitionError, access.PermissionDenied, items.StaleVersion, items.VisibilityError,
+               db.DatabaseError, OSError)
 
 
 def slug(name: str) -> str:
@@ -81,7 +82,6 @@ def to_json(definition: Definition) -> dict:
     return {
         "name": definition.name, "role": definition.role, "weights": definition.weights,
         "ramp": list(definition.ramp), "min_sample": definition.min_sample, "cap": definition.cap,
-        "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -99,43 +99,44 @@ def from_json(doc: dict) -> Definition:
         raise DefinitionError(f"not a scorecard definition ({exc})") from None
 
 
-def save(data_dir: Path, definition: Definition) -> Definition:
-    """Validate and store a definition under its name (replacing one of the same name)."""
+def save(data_dir: Path, definition: Definition, who: Who | None = None, expected_version: int | None = None,
+         visibility: str | None = None) -> Definition:
+    """Validate and store a definition under its name as `who` (replacing one of that name they may change)."""
     clean = validate(definition)
-    store.write_json_atomic(root(data_dir) / f"{slug(clean.name)}.json", to_json(clean))
+    actor = access.actor(who, data_dir)
+    items.save(db.get(data_dir), KIND, clean.name, to_json(clean), actor, expected_version=expected_version,
+               visibility=visibility, extra={"role": clean.role})
     return clean
 
 
-def delete(data_dir: Path, name: str) -> bool:
-    """Remove a saved definition; False when there was none."""
-    path = root(data_dir) / f"{slug(name)}.json"
-    if not path.exists():
-        return False
-    path.unlink()
-    return True
+def delete(data_dir: Path, name: str, who: Who | None = None) -> bool:
+    """Remove a saved definition as `who`; False when there was none they can see."""
+    return items.delete(db.get(data_dir), KIND, name, access.actor(who, data_dir))
 
 
-def load_all(data_dir: Path, role: str | None = None) -> list[Definition]:
-    """Saved definitions (of one role, if given), by name; unreadable files are skipped."""
-    folder = root(data_dir)
-    if not folder.is_dir():
-        return []
+def saved_items(data_dir: Path, who: Who | None = None) -> list[items.Item]:
+    """The stored definitions with owner, visibility and version (only those `who` may see, when given)."""
+    return items.list_items(db.get(data_dir), KIND, access.viewer(who, data_dir))
+
+
+def load_all(data_dir: Path, role: str | None = None, who: Who | None = None) -> list[Definition]:
+    """Saved definitions (of one role, if given; visible to `who`, if given), by name; unreadable ones skipped."""
     out = []
-    for path in folder.glob("*.json"):
+    for item in saved_items(data_dir, who):
         try:
-            definition = from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
+            definition = from_json(item.body)
+        except DefinitionError:
             continue
         if role is None or definition.role == role:
             out.append(definition)
     return sorted(out, key=lambda d: d.name.lower())
 
 
-def get(data_dir: Path, name: str, role: str) -> Definition:
+def get(data_dir: Path, name: str, role: str, who: Who | None = None) -> Definition:
     """A definition by name: a saved one, or the role's built-in default for 'default:<role>'."""
     if name.startswith("default:"):
         return default_definition(name.split(":", 1)[1] or role)
-    for definition in load_all(data_dir):
+    for definition in load_all(data_dir, who=who):
         if definition.name == name:
             return definition
     raise DefinitionError(f"there is no saved scorecard '{name}'")

@@ -1,35 +1,44 @@
-"""A manager's qualitative ratings and comment per rep per quarter, kept in the data directory.
+"""A manager's qualitative ratings and comment per rep per quarter, kept in the database of saved work.
 
-Each (quarter, rep) is one small JSON file, <data dir>/saved/ratings/<quarter>/<rep>.json, written
-atomically (store.write_json_atomic). Ratings live beside the snapshots, not inside them, so they
-survive restarts and new snapshots; one file per rep means two managers saving different reps at
-the same time cannot overwrite each other.
+Ratings are append-only: each change is a new row with its author and time, numbered per (quarter, rep);
+the latest row counts, and the history is visible to those who may see the rep. Who may rate whom is
+decided here (saleslens.core.access.check_may_rate): the rep's managers up the hierarchy, leaders and
+admins, never the rep herself. A save from an older version than the latest is refused, naming who changed
+it and when. Every change is written to the audit log in the same transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from saleslens.core import store
+import sqlalchemy as sa
+
+from saleslens.core import access, db
+from saleslens.core.db import tables
 from saleslens.rankings.scorecards import RATING_CRITERIA, RATING_SCALE, parse_quarter, quarter_of
 
-FOLDER = ("saved", "ratings")
 MAX_COMMENT = 2000
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+Who = access.User | access.Grant | access.Actor
 
 
 class RatingError(ValueError):
     """A rating that cannot be saved, told in one line."""
 
 
+class StaleRating(RatingError):
+    """A save over a rating someone changed after the form was opened."""
+
+
+# Every refusal a save can meet, each told in one line: pages show them as a message.
+SAVE_ERRORS = (RatingError, access.PermissionDenied, db.DatabaseError, OSError)
+
+
 @dataclass(frozen=True)
 class Rating:
-    """One rep's ratings (criterion -> 1..5) and comment for one quarter."""
+    """One rep's ratings (criterion -> 1..5) and comment for one quarter, as of one version."""
 
     rep_id: str
     quarter: str
@@ -37,34 +46,23 @@ class Rating:
     comment: str = ""
     updated_at: str = ""
     updated_by: str = ""
+    version: int = 0  # 0: not stored yet
 
     def to_json(self) -> dict:
-        """The JSON document stored on disk."""
-        return {"rep_id": self.rep_id, "quarter": self.quarter, "scores": self.scores,
-                "comment": self.comment, "updated_at": self.updated_at, "updated_by": self.updated_by}
+        """The rating as a JSON document (exports, CLI)."""
+        return {"rep_id": self.rep_id, "quarter": self.quarter, "scores": self.scores, "comment": self.comment,
+                "updated_at": self.updated_at, "updated_by": self.updated_by, "version": self.version}
 
-
-def root(data_dir: Path) -> Path:
-    """The folder holding every saved rating."""
-    return data_dir.joinpath(*FOLDER)
+    @property
+    def empty(self) -> bool:
+        """Whether the rating was cleared (no score, no comment)."""
+        return not self.scores and not self.comment
 
 
 def normal_quarter(quarter: str) -> str:
     """A quarter in its canonical spelling (2026Q3); raises ValueError for anything else."""
     start, _ = parse_quarter(quarter)
     return quarter_of(start)
-
-
-def _file_name(rep_id: str) -> str:
-    """A file name for a rep id: the id itself when it is plain, else a stable hash of it."""
-    if _SAFE.match(rep_id):
-        return f"{rep_id}.json"
-    return "x" + hashlib.sha256(rep_id.encode("utf-8")).hexdigest()[:32] + ".json"
-
-
-def path_for(data_dir: Path, quarter: str, rep_id: str) -> Path:
-    """Where one rep's rating for a quarter is stored."""
-    return root(data_dir) / normal_quarter(quarter) / _file_name(rep_id)
 
 
 def validate(rating: Rating) -> Rating:
@@ -88,56 +86,104 @@ def validate(rating: Rating) -> Rating:
     comment = (rating.comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise RatingError(f"the comment is {len(comment)} characters; the limit is {MAX_COMMENT}")
-    return Rating(rating.rep_id.strip(), quarter, scores, comment, rating.updated_at, rating.updated_by)
+    return Rating(rating.rep_id.strip(), quarter, scores, comment, rating.updated_at, rating.updated_by,
+                  rating.version)
 
 
-def save(data_dir: Path, rating: Rating) -> Rating:
-    """Validate and store one rating atomically; returns what was stored (with its time)."""
-    clean = validate(rating)
-    stamped = Rating(clean.rep_id, clean.quarter, clean.scores, clean.comment,
-                     datetime.now(UTC).isoformat(timespec="seconds"), clean.updated_by)
-    store.write_json_atomic(path_for(data_dir, clean.quarter, clean.rep_id), stamped.to_json())
-    return stamped
+def _row(row: sa.RowMapping) -> Rating:
+    return Rating(row["rep_id"], row["quarter"], {str(k): int(v) for k, v in json.loads(row["scores"]).items()},
+                  row["comment"], row["created_at"], row["author"], int(row["version"]))
 
 
-def delete(data_dir: Path, quarter: str, rep_id: str) -> bool:
-    """Remove one stored rating; False when there was none."""
-    path = path_for(data_dir, quarter, rep_id)
-    if not path.exists():
+def _latest(conn: sa.Connection, quarter: str, rep_id: str) -> Rating | None:
+    t = tables.ratings
+    row = conn.execute(sa.select(t).where(t.c.quarter == quarter, t.c.rep_id == rep_id)
+                       .order_by(t.c.version.desc()).limit(1)).mappings().first()
+    return _row(row) if row is not None else None
+
+
+def _stale(latest: Rating) -> str:
+    return (f"the rating of {latest.rep_id} for {latest.quarter} was changed by {latest.updated_by or 'someone'} "
+            f"at {latest.updated_at} (version {latest.version}); reload to see their change")
+
+
+def _append(data_dir: Path, clean: Rating, who: Who, expected_version: int | None, action: str) -> Rating:
+    """Append one version of a rating as `who`, after the permission and version checks; audited."""
+    actor = access.actor(who, data_dir)
+    access.check_may_rate(actor, clean.rep_id)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with db.get(data_dir).begin() as conn:
+        latest = _latest(conn, clean.quarter, clean.rep_id)
+        version = latest.version if latest else 0
+        if expected_version is not None and latest is not None and version != expected_version:
+            raise StaleRating(_stale(latest))
+        stored = Rating(clean.rep_id, clean.quarter, clean.scores, clean.comment, now, actor.login, version + 1)
+        try:
+            with conn.begin_nested():
+                conn.execute(tables.ratings.insert().values(
+                    rep_id=stored.rep_id, quarter=stored.quarter, version=stored.version,
+                    scores=json.dumps(stored.scores), comment=stored.comment, author=stored.updated_by,
+                    created_at=stored.updated_at))
+        except sa.exc.IntegrityError:  # another save of the same version landed first
+            raise StaleRating(_stale(_latest(conn, clean.quarter, clean.rep_id) or stored)) from None
+        access.record(conn, actor.login, action, f"{stored.rep_id} {stored.quarter} (version {stored.version})")
+    return stored
+
+
+def save(data_dir: Path, rating: Rating, who: Who | None = None, expected_version: int | None = None) -> Rating:
+    """Validate and append a rating as `who`; returns what was stored (with its time, author and version).
+
+    `expected_version` is the version the user started from (0 for none): a newer stored one is refused.
+    """
+    return _append(data_dir, validate(rating), who, expected_version, "save-rating")
+
+
+def delete(data_dir: Path, quarter: str, rep_id: str, who: Who | None = None) -> bool:
+    """Clear a rating by appending an empty version (history is kept); False when there was none."""
+    current = load(data_dir, quarter, rep_id)
+    if current is None:
         return False
-    path.unlink()
+    _append(data_dir, Rating(rep_id, normal_quarter(quarter)), who, current.version, "clear-rating")
     return True
 
 
-def _read(path: Path) -> Rating | None:
-    """One stored rating, or None when the file is not a readable rating (it is skipped, not fatal)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return Rating(str(doc["rep_id"]), str(doc["quarter"]),
-                      {str(k): int(v) for k, v in (doc.get("scores") or {}).items() if v is not None},
-                      str(doc.get("comment") or ""), str(doc.get("updated_at") or ""),
-                      str(doc.get("updated_by") or ""))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+def _visible(data_dir: Path, who: Who | None) -> access.Actor | None:
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
+
+
+def load(data_dir: Path, quarter: str, rep_id: str, who: Who | None = None) -> Rating | None:
+    """One rep's latest rating for a quarter, or None (also when `who`, if given, may not see the rep)."""
+    actor = _visible(data_dir, who)
+    if actor is not None and not access.may_see_rep(actor, rep_id):
         return None
+    with db.get(data_dir).begin() as conn:
+        latest = _latest(conn, normal_quarter(quarter), rep_id)
+    return None if latest is None or latest.empty else latest
 
 
-def load(data_dir: Path, quarter: str, rep_id: str) -> Rating | None:
-    """One rep's rating for a quarter, or None."""
-    path = path_for(data_dir, quarter, rep_id)
-    return _read(path) if path.exists() else None
+def history(data_dir: Path, quarter: str, rep_id: str, who: Who | None = None) -> list[Rating]:
+    """Every version of a rep's rating for a quarter, oldest first; refused when `who` may not see the rep."""
+    actor = _visible(data_dir, who)
+    if actor is not None and not access.may_see_rep(actor, rep_id):
+        raise access.PermissionDenied(f"{actor.login} may not see the ratings of {rep_id}")
+    t = tables.ratings
+    with db.get(data_dir).begin() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.quarter == normal_quarter(quarter), t.c.rep_id == rep_id)
+                            .order_by(t.c.version)).mappings().all()
+    return [_row(r) for r in rows]
 
 
-def load_quarter(data_dir: Path, quarter: str) -> dict[str, Rating]:
-    """Every stored rating of a quarter, by rep_id; unreadable files are skipped."""
-    folder = root(data_dir) / normal_quarter(quarter)
-    if not folder.is_dir():
-        return {}
-    out = {}
-    for path in sorted(folder.glob("*.json")):
-        rating = _read(path)
-        if rating is not None:
-            out[rating.rep_id] = rating
-    return out
+def load_quarter(data_dir: Path, quarter: str, who: Who | None = None) -> dict[str, Rating]:
+    """The latest rating of each rep for a quarter (only reps `who` may see, when given), by rep_id."""
+    actor = _visible(data_dir, who)
+    t = tables.ratings
+    with db.get(data_dir).begin() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.quarter == normal_quarter(quarter))
+                            .order_by(t.c.rep_id, t.c.version)).mappings().all()
+    latest = {r["rep_id"]: _row(r) for r in rows}  # later versions overwrite earlier ones
+    return {rep: r for rep, r in sorted(latest.items())
+            if not r.empty and (actor is None or access.may_see_rep(actor, rep))}
 
 
 def scores_by_rep(data_dir: Path, quarter: str) -> dict[str, dict[str, int]]:
@@ -147,14 +193,7 @@ def scores_by_rep(data_dir: Path, quarter: str) -> dict[str, dict[str, int]]:
 
 def quarters(data_dir: Path) -> list[str]:
     """Quarters that have stored ratings, newest first."""
-    folder = root(data_dir)
-    if not folder.is_dir():
-        return []
-    found = []
-    for child in folder.iterdir():
-        try:
-            if child.is_dir() and normal_quarter(child.name) == child.name:
-                found.append(child.name)
-        except ValueError:
-            continue
+    t = tables.ratings
+    with db.get(data_dir).begin() as conn:
+        found = conn.execute(sa.select(t.c.quarter).distinct()).scalars().all()
     return sorted(found, reverse=True)

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import charts, export, i18n
-from saleslens.core.filters import add_months
+from saleslens.core.filters import Filters, add_months
 from saleslens.core.i18n import t
 from saleslens.kpis import registry
 from saleslens.rankings import charts as lbc
@@ -26,6 +26,7 @@ from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import ratings, scorecards
 from saleslens.rankings.data import Org
 from saleslens.rankings.scorecards import KPIS, SCORED_ROLES, Definition
+from saleslens.targets import forecast
 
 Progress = Callable[[float, str], None]
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -233,6 +234,20 @@ def build(runner: scorecard_data.RunsQueries, data_dir: Path | None, as_of: date
     return _team_pack(runner, data_dir, as_of, req, start, end, everyone, step)
 
 
+def _forecast_line(runner: object, as_of: date, start: date, end: date, lang: str, **group: tuple[str, ...]
+                   ) -> list[str]:
+    """The one forecast (saleslens.targets.forecast) of a quarter still running, as a line; none otherwise."""
+    if not (start <= as_of <= end) or getattr(runner, "snapshot", None) is None:
+        return []
+    out = forecast.model_forecast(runner, Filters(**group))
+    if out.low is None:
+        return [t("targets.forecast.review_line_no_range", lang, forecast=i18n.money(out.expected, lang),
+                  closed=i18n.money(out.closed, lang), method=out.method)]
+    return [t("targets.forecast.review_line", lang, forecast=i18n.money(out.expected, lang),
+              closed=i18n.money(out.closed, lang), low=i18n.money(out.low, lang), high=i18n.money(out.high, lang),
+              coverage=i18n.percent(out.coverage, lang))]
+
+
 def _header(req: Request, as_of: date, definition_names: list[str]) -> list[str]:
     lang = req.lang
     start, end = scorecards.parse_quarter(req.quarter)
@@ -329,6 +344,7 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
                              factor=i18n.percent(info["ramp_factor"], lang)))
     if srow.get("flags"):
         summary.append(t("lb.review.flags", lang, n=srow["flags"], min=definition.min_sample))
+    summary += _forecast_line(runner, as_of, start, end, lang, reps=(rep,))
     sections.append(Section(t("lb.review.summary", lang), summary))
 
     # Score breakdown
@@ -530,6 +546,7 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
                  target=i18n.money(target, lang) if target else "–",
                  attainment=i18n.percent(bookings / target, lang) if target else "–")]
     summary.append(t("lb.review.team_peers", lang))
+    summary += _forecast_line(runner, as_of, start, end, lang, teams=(team,))
     sections.append(Section(t("lb.review.summary", lang), summary))
 
     spec = [("name", "lb.col.rep", "text"), ("role", "lb.col.role", "text"), ("score", "lb.col.score", "score"),

@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
 from queries.runner import Runner
-from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_runner
-from saleslens.core import settings
+from saleslens.cli import CliError, acting_user, add_data_arg, add_format_arg, emit, open_runner, writer
+from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
+from saleslens.targets import forecast as fm
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 
@@ -59,6 +61,8 @@ def _open(args: argparse.Namespace) -> tuple[Runner, Filters, pl.DataFrame, pl.D
     people = td.members(runner, f)
     if people.is_empty():
         raise CliError("nobody in the data matches the --region/--team/--rep filters")
+    if getattr(args, "target_set", "") and args.as_user:  # --as may use only the sets that user may see
+        target_sets.load(settings.data_dir(args.data), args.target_set, who=acting_user(args))
     rows = td.target_rows(runner, settings.data_dir(args.data), getattr(args, "target_set", ""))
     return runner, f, people, rows
 
@@ -80,27 +84,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(func=cmd_pacing)
 
-    p = sub.add_parser("forecast", help="forecast to quarter end: closed + weighted open pipeline, with a range")
-    p.add_argument("--min-deals", type=int, default=tg.MIN_STAGE_DEALS, help="closed deals a stage needs to learn")
+    p = sub.add_parser("forecast", help="bookings expected to close won by quarter end, with the 80%% range from "
+                                        "the model's past errors")
     show = p.add_mutually_exclusive_group()
-    show.add_argument("--stages", action="store_true", help="print the stage win rates used")
-    show.add_argument("--deals", action="store_true", help="print the open deals in the forecast")
-    show.add_argument("--categories", action="store_true", help="print the forecast categories")
+    show.add_argument("--stages", action="store_true", help="print each stage's learned chance of winning in-quarter")
+    show.add_argument("--deals", action="store_true", help="print the open deals with their chance")
+    show.add_argument("--categories", action="store_true", help="print the reps' forecast categories (their call)")
+    show.add_argument("--managers", action="store_true",
+                      help="print per manager the model's forecast beside the reps' call, and the gap")
     _common(p)
     p.set_defaults(func=cmd_forecast)
 
-    p = sub.add_parser("forecast-accuracy", help="what the forecast said at each past weekly snapshot vs what closed")
-    p.add_argument("--quarters", type=int, default=4, help="completed quarters to check")
-    p.add_argument("--min-deals", type=int, default=tg.MIN_STAGE_DEALS, help="closed deals a stage needs to learn")
-    show = p.add_mutually_exclusive_group()
-    show.add_argument("--summary", action="store_true", help="print the mean error by week of quarter")
-    show.add_argument("--calibrated", action="store_true",
-                      help="print this quarter's forecast corrected by the past accuracy at the same week")
+    p = sub.add_parser("forecast-accuracy", help="backtest: per week before quarter end, the forecast's MAPE, bias "
+                                                 "and range coverage beside three naive baselines")
+    p.add_argument("--detail", action="store_true",
+                   help="print one row per snapshot day of each past quarter instead of the table per week")
     _common(p, source=False)
     p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("coverage", help="open pipeline due this quarter against the target still to close")
-    p.add_argument("--min-deals", type=int, default=tg.MIN_STAGE_DEALS, help="closed deals a stage needs to learn")
     _common(p)
     p.set_defaults(func=cmd_coverage)
 
@@ -165,8 +167,7 @@ def _quarter(args: argparse.Namespace) -> tuple[Runner, Filters, pl.DataFrame, p
     """Pacing and forecast of the snapshot's quarter for the command's group."""
     runner, f, people, rows = _open(args)
     pacing = td.pacing_report(runner, f, rows, people, runner.snapshot.as_of)
-    fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed,
-                            getattr(args, "min_deals", tg.MIN_STAGE_DEALS))
+    fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed)
     return runner, f, people, rows, pacing, fc
 
 
@@ -192,47 +193,49 @@ def cmd_pacing(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    """Print the forecast, its stage win rates, its deals or its categories."""
-    _, _, _, _, pacing, fc = _quarter(args)
+    """Print the forecast, its stage chances, its deals, the reps' categories or the gap per manager."""
+    _, _, people, _, pacing, fc = _quarter(args)
+    out = fc.outcome
     if args.stages:
         emit(fc.probabilities, args.format)
     elif args.deals:
-        emit(fc.deals, args.format)
+        emit(fc.deals.select("opportunity_id", "owner_id", "owner_name", "account_name", "segment", "stage",
+                             "forecast_category", "expected_close_date", "pushes", "amount", "probability",
+                             "weighted"), args.format)
     elif args.categories:
         if fc.categories.is_empty():
             raise CliError("the data has no forecast categories")
         emit(fc.categories, args.format)
+    elif args.managers:
+        emit(td.manager_gap(fc, people), args.format)
     else:
-        x = fc.forecast
+        if out.method != "model":
+            sys.stderr.write(f"note: fewer than {fm.MIN_PERIODS} past quarters of snapshots ({out.periods}): "
+                             f"fallback '{out.method}' (stage probabilities of open deals due), no range\n")
+        if out.deals.is_empty():
+            sys.stderr.write("note: no open pipeline: the forecast is what has closed so far\n")
+        if pacing.pace.target is None:
+            sys.stderr.write("note: no bookings target for this quarter\n")
         emit(pl.DataFrame([{
             "quarter_start": pacing.q_start, "quarter_end": pacing.q_end, "as_of": pacing.as_of,
-            "target": pacing.pace.target, "closed": x.closed, "weighted_pipeline": x.weighted,
-            "forecast": x.expected, "low": x.low, "high": x.high, "open_pipeline": x.open_total,
-            "open_deals": x.open_deals, "forecast_attainment": tg.ratio_or_none(x.expected, pacing.pace.target),
+            "target": pacing.pace.target, "closed": out.closed, "from_open_deals": out.from_open,
+            "from_new_deals": out.new, "forecast": out.expected, "low": out.low, "high": out.high,
+            "range_coverage": out.coverage, "range_errors": out.errors, "method": out.method,
+            "quarters_learned": out.periods, "weeks_left": out.week, "open_pipeline": fc.forecast.open_total,
+            "open_deals": fc.forecast.open_deals, "forecast_attainment": tg.ratio_or_none(out.expected,
+                                                                                          pacing.pace.target),
         }]), args.format)
     return 0
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
-    """Print what the forecast said at each past snapshot against what closed."""
-    data_dir = settings.data_dir(args.data)
+    """Print the backtest table per week before quarter end (or every backtested day with --detail)."""
     runner = open_runner(args, args.snapshot)
-    f = _filters(args)
-    frame = td.accuracy(data_dir, runner, f, args.quarters, args.min_deals)
+    frame = td.accuracy(runner, _filters(args))
     if frame.is_empty():
-        raise CliError("no snapshot from a completed quarter yet: nothing to check the forecast against")
-    if args.calibrated:
-        pacing = td.pacing_report(runner, f, td.target_rows(runner, data_dir), td.members(runner, f),
-                                  runner.snapshot.as_of)
-        fc = td.forecast_report(runner, f, pacing.q_start, pacing.q_end, pacing.pace.closed, args.min_deals).forecast
-        cal = td.calibrated_forecast(frame, fc, runner.snapshot.as_of)
-        if cal is None:
-            raise CliError("no past snapshot had weighted pipeline to learn from")
-        emit(pl.DataFrame([{"forecast": fc.expected, "calibrated": cal.expected, "low": cal.low, "high": cal.high,
-                            "pipeline_ratio": cal.ratio, "snapshots": cal.snapshots, "from_week": cal.weeks[0],
-                            "to_week": cal.weeks[1]}]), args.format)
-        return 0
-    emit(td.accuracy_summary(frame) if args.summary else frame, args.format)
+        raise CliError(f"fewer than {fm.MIN_PERIODS + 1} complete past quarters of weekly snapshots: nothing to "
+                       "backtest yet (the model needs two quarters to learn from and one to check)")
+    emit(frame if args.detail else td.accuracy_summary(frame), args.format)
     return 0
 
 
@@ -320,9 +323,10 @@ def cmd_decompose(args: argparse.Namespace) -> int:
         sys.stderr.write("note: " + tg.t(key, "en", **values) + "\n")
     rows = tg.plan_rows(args.team, months, split)
     if args.save:
-        saved = target_sets.save(data_dir, args.save, rows, merge=not args.replace,
+        saved = target_sets.save(data_dir, args.save, rows, merge=not args.replace, who=writer(args),
                                  extra={"source_snapshot": runner.snapshot.id, "team": args.team, "year": args.year})
-        sys.stderr.write(f"saved target set '{saved.name}' ({saved.meta['rows']} rows)\n")
+        sys.stderr.write(f"saved target set '{saved.name}' ({saved.meta['rows']} rows, "
+                         f"version {saved.meta['version']})\n")
     shown = {"reps": split.reps, "months": months, "quarters": tg.quarters_of(months), "rows": rows}[args.show]
     emit(shown, args.format)
     return 0
@@ -340,23 +344,34 @@ def _pair(text: str) -> tuple[str, float]:
 
 
 def cmd_sets(args: argparse.Namespace) -> int:
-    """List the saved target sets."""
-    sets = target_sets.list_meta(settings.data_dir(args.data))
+    """List the saved target sets (those --as USER may see)."""
+    sets = target_sets.list_meta(settings.data_dir(args.data), who=acting_user(args))
     if not sets:
         raise CliError("no saved target set yet (save one with `targets decompose ... --save NAME` or in the app)")
-    cols = ("name", "description", "rows", "owners", "first_period", "last_period", "updated_at")
+    cols = ("name", "description", "rows", "owners", "first_period", "last_period", "updated_at", "owner",
+            "visibility", "version")
     emit(pl.DataFrame([{c: s.get(c) for c in cols} for s in sets]), args.format)
     return 0
 
 
+def visible_rows(rows: pl.DataFrame, who: access.Actor | None, data_dir: Path) -> pl.DataFrame:
+    """The rows of a set the user may see: their reps' rows and those reps' teams' rows, as the page shows."""
+    if who is None or who.rep_ids is None:
+        return rows
+    reps = access.reps_of(store.open_snapshot(data_dir)).filter(pl.col("rep_id").is_in(list(who.rep_ids)))
+    return tg.rows_for_group(rows, reps, team_rows=True)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    """Print a saved target set's rows."""
-    emit(target_sets.load(settings.data_dir(args.data), args.name).rows, args.format)
+    """Print a saved target set's rows (only those --as USER may see)."""
+    data_dir = settings.data_dir(args.data)
+    who = acting_user(args)
+    emit(visible_rows(target_sets.load(data_dir, args.name, who=who).rows, who, data_dir), args.format)
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    """Delete a saved target set."""
-    target_sets.delete(settings.data_dir(args.data), args.name)
+    """Delete a saved target set (as --as USER: its owner, analysts and admins)."""
+    target_sets.delete(settings.data_dir(args.data), args.name, who=writer(args))
     print(f"deleted target set '{args.name}'")
     return 0

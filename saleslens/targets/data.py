@@ -6,21 +6,16 @@ functions in saleslens.targets.logic. No Streamlit here; the runner is passed in
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from queries.runner import Runner, Scope
-from saleslens.core import store
+from queries.runner import Runner
 from saleslens.core.context import Call
 from saleslens.core.filters import Filters
+from saleslens.targets import forecast as fm
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 
@@ -72,11 +67,6 @@ def weekly_call(f: Filters, as_of: date) -> Call:
     return "seasonality_by_week", {"as_of": as_of, "quarters": HISTORY_QUARTERS, **deal_params(f)}
 
 
-def open_deals_call(f: Filters, start: date, end: date) -> Call:
-    """Open deals due in a period."""
-    return "forecast_by_deal", {"start": start, "end": end, **deal_params(f)}
-
-
 def win_rates_call(f: Filters, start: date, end: date) -> Call:
     """Won and lost value per rep in a window."""
     return "coverage_by_rep", {"start": start, "end": end, **deal_params(f)}
@@ -108,8 +98,8 @@ def view_calls(f: Filters, as_of: date, members_table: bool = True) -> list[Call
     fallbacks run only where a group needs them. The snapshot's target rows come once per runner (unused while a
     saved target set is chosen).
     """
-    q_start, q_end = tg.quarter_bounds(as_of)
-    calls = [open_deals_call(f, q_start, q_end), win_rates_call(f, *coverage_window(q_start)), members_call(f),
+    q_start = tg.quarter_bounds(as_of)[0]
+    calls = [*fm.calls(f, as_of), win_rates_call(f, *coverage_window(q_start)), members_call(f),
              weekly_call(f, as_of), daily_call(f, q_start, as_of), STAGE_STATS_CALL, target_rows_call()]
     return [*calls, rep_months_call(f, q_start, as_of)] if members_table else calls
 
@@ -217,30 +207,57 @@ def pacing_report(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.Dat
 
 @dataclass(frozen=True)
 class ForecastReport:
-    """Forecast to the end of the quarter: learned stage odds, weighted deals, the forecast and its categories."""
+    """Forecast to the end of the quarter: the one model's outcome, its deals and stage rates, and the reps' call."""
 
-    probabilities: pl.DataFrame
-    deals: pl.DataFrame
+    probabilities: pl.DataFrame  # per stage: learning rows, share won within the period, default probability
+    deals: pl.DataFrame  # open deals with the model's chance (probability) and amount x chance (weighted)
     forecast: tg.Forecast
-    categories: pl.DataFrame
-    has_stage_history: bool
+    categories: pl.DataFrame  # the reps' call: open deals due in the quarter by forecast category
+    has_stage_history: bool  # whether the model learned (else the fallback was used)
     min_deals: int
+    outcome: fm.Outcome
 
 
-def stage_probabilities(runner: Runner, min_deals: int) -> tuple[pl.DataFrame, bool]:
-    """Learned stage win rates (defaults where history is thin) and whether there is stage history at all."""
-    stats = _run(runner, STAGE_STATS_CALL)
-    history = bool(stats.height and stats["history_rows"][0])
-    return tg.stage_probabilities(stats, min_deals), history
+def stage_probabilities(runner: Runner, learned: bool = True) -> pl.DataFrame:
+    """Per stage: the learning rows and the value share won within the period (the defaults when not learned)."""
+    stages = _run(runner, STAGE_STATS_CALL).select("stage", "position", "is_won", "is_lost", "default_probability")
+    learned = fm.stage_table(runner) if learned else pl.DataFrame(
+        schema={"stage": pl.String, "n": pl.Float64, "wins": pl.Float64, "p": pl.Float64})
+    frame = stages.filter(~pl.col("is_won") & ~pl.col("is_lost")).join(learned, on="stage", how="left")
+    frame = frame.with_columns(
+        pl.col("n").fill_null(0).cast(pl.Int64).alias("rows"),
+        pl.col("p").alias("won_within_period"),
+        pl.when(pl.col("p").is_not_null()).then(pl.lit("learned")).otherwise(pl.lit("default")).alias("source"),
+    )
+    return frame.select("stage", "position", "rows", "won_within_period", "default_probability", "source").sort(
+        "position")
+
+
+def _due_deals(deals: pl.DataFrame, q_start: date, q_end: date) -> pl.DataFrame:
+    """Open deals the reps expect this quarter: expected close in it (overdue ones too) or none given."""
+    return deals.filter(pl.coalesce(pl.col("expected_close_date"), pl.lit(q_end)).is_between(q_start, q_end))
 
 
 def forecast_report(runner: Runner, f: Filters, q_start: date, q_end: date, closed: float,
                     min_deals: int = tg.MIN_STAGE_DEALS) -> ForecastReport:
-    """Closed to date plus the open deals due in the quarter, weighted by learned stage probabilities."""
-    probs, history = stage_probabilities(runner, min_deals)
-    deals = tg.weigh_deals(_run(runner, open_deals_call(f, q_start, q_end)), probs)
-    return ForecastReport(probs, deals, tg.forecast(closed, deals), tg.forecast_categories(closed, deals),
-                          history, min_deals)
+    """The model's forecast of the quarter (saleslens.targets.forecast), with its deals and the reps' call.
+
+    `closed` is the pacing's closed to date; the model counts the same won deals, so the two agree.
+    """
+    out = fm.model_forecast(runner, f)
+    probs = stage_probabilities(runner, out.method == "model")
+    deals = out.deals.with_columns(pl.col("current_owner_id").alias("owner_id"),
+                                   pl.col("expected").alias("weighted")).sort(
+        ["amount", "opportunity_id"], descending=[True, False])
+    due = _due_deals(deals, q_start, q_end)
+    # the deals in the forecast: those it counts (a chance above 0) and those the reps expect this quarter
+    deals = deals.filter((pl.col("probability") > 0) | pl.col("opportunity_id").is_in(due["opportunity_id"].to_list()))
+    expected = out.expected
+    low = out.low if out.low is not None else expected
+    high = out.high if out.high is not None else expected
+    forecast = tg.Forecast(out.closed, out.from_open + out.new, float(due["amount"].sum()), due.height, low, high)
+    return ForecastReport(probs, deals, forecast, tg.forecast_categories(out.closed, due), out.method == "model",
+                          min_deals, out)
 
 
 @dataclass(frozen=True)
@@ -277,7 +294,7 @@ def coverage_report(runner: Runner, f: Filters, q_start: date, target: float | N
 
 def members_table(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.DataFrame, by: str,
                   pacing: PacingReport, fc: ForecastReport) -> pl.DataFrame:
-    """Per rep (or team, region) of the group: target, closed, expected by today, gap, forecast and range."""
+    """Per rep (or team, region) of the group: target, closed, expected by today, gap and the model's forecast."""
     q_start, q_end, as_of = pacing.q_start, pacing.q_end, pacing.as_of
     facts = _run(runner, rep_months_call(f, q_start, as_of))
     closed = tg.group_actuals(facts, people, by).group_by("group_key").agg(
@@ -285,134 +302,48 @@ def members_table(runner: Runner, f: Filters, rows: pl.DataFrame, people: pl.Dat
     months = tg.months_between(q_start, q_end)
     target = monthly_targets(rows, people, f, by, within=(q_start, q_end)).filter(pl.col("month").is_in(months))
     target = target.group_by("group_key").agg(pl.col("group_label").first(), pl.col("target").sum())
-    deals = fc.deals.rename({"owner_id": "rep_id"}).drop("team", "region").join(
-        people.select("rep_id", "name", "team", "region"), on="rep_id", how="inner")
+    people_cols = people.select("rep_id", "name", "team", "region")
+    deals = _due_deals(fc.deals, q_start, q_end).select(pl.col("owner_id").alias("rep_id"), "amount",
+                                                         "probability").join(people_cols, on="rep_id", how="inner")
     deals = tg._with_group(deals, by) if deals.height else deals.with_columns(
         pl.lit(None, pl.String).alias("group_key"), pl.lit(None, pl.String).alias("group_label"))
+    owners = fc.outcome.by_owner.rename({"owner_id": "rep_id"}).join(people_cols, on="rep_id", how="inner")
+    owners = tg._with_group(owners, by) if owners.height else owners.with_columns(
+        pl.lit(None, pl.String).alias("group_key"), pl.lit(None, pl.String).alias("group_label"))
+    model = owners.group_by("group_key").agg(pl.col("group_label").first(), pl.col("forecast").sum().alias("model"))
     keys = pl.concat([closed.select("group_key", "group_label"), target.select("group_key", "group_label"),
-                      deals.select("group_key", "group_label")]).unique("group_key", keep="first")
+                      model.select("group_key", "group_label")]).unique("group_key", keep="first")
     groups = keys.join(closed.select("group_key", "closed"), on="group_key", how="left", maintain_order="left").join(
         target.select("group_key", "target"), on="group_key", how="left", maintain_order="left")
-    # pace() and forecast() per group in columns: a loop over 5,000 reps took seconds
     frame = tg.members_pace_and_forecast(groups, deals.select("group_key", "amount", "probability"),
                                          pacing.pace.share)
+    # the forecast is the model's per owner (closed + open deals' chances + new business); the range is the
+    # group's only (past errors are learned for the group, not for each member), so members show none
+    frame = frame.join(model.select("group_key", "model"), on="group_key", how="left").with_columns(
+        pl.coalesce("model", "closed").alias("forecast"), pl.lit(None, pl.Float64).alias("low"),
+        pl.lit(None, pl.Float64).alias("high"),
+    ).with_columns(
+        pl.when(pl.col("target") > 0).then(pl.col("forecast") / pl.col("target")).alias("forecast_attainment"),
+    ).drop("model")
     return frame.sort(["gap", "group_label"], nulls_last=True)
 
 
 # ---------------------------------------------------------------- forecast accuracy
 
-_ACCURACY_CACHE: dict[str, dict] = {}
-_ACCURACY_LOCK = threading.Lock()
-_ACCURACY_MAX = 20_000
-CACHE_DIR = Path("cache") / "forecast_history"  # inside the data directory; safe to delete at any time
-WORKERS = 2
 
-
-def _cache_key(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> str:
-    """A stable key for one snapshot's forecast: snapshots never change once published (created_at guards re-use)."""
-    # The scope is part of the key: one viewer must never be served another viewer's cached forecast.
-    text = json.dumps([snap.id, snap.manifest.get("created_at"), _freeze(f), min_deals, scope.key], default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-
-def _snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> dict:
-    """What the forecast said at one snapshot for its own quarter, cached in memory and on disk."""
-    key = _cache_key(snap, f, min_deals, scope)
-    with _ACCURACY_LOCK:
-        if key in _ACCURACY_CACHE:
-            return _ACCURACY_CACHE[key]
-    path = snap.data_dir / CACHE_DIR / f"{snap.id}.{key}.json"
-    row = _read_cached(path)
-    if row is None:
-        row = _compute_snapshot_forecast(snap, f, min_deals, scope)
-        with contextlib.suppress(OSError):  # a read-only data directory: returned, just not kept
-            store.write_json_atomic(path, row)
-    with _ACCURACY_LOCK:
-        if len(_ACCURACY_CACHE) >= _ACCURACY_MAX:
-            _ACCURACY_CACHE.clear()
-        _ACCURACY_CACHE[key] = row
-    return row
-
-
-def _read_cached(path: Path) -> dict | None:
-    """A cached snapshot forecast, or None when absent or unreadable."""
-    try:
-        row = json.loads(path.read_text(encoding="utf-8"))
-        row["quarter"], row["as_of"] = date.fromisoformat(row["quarter"]), date.fromisoformat(row["as_of"])
-        return row
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _compute_snapshot_forecast(snap: store.Snapshot, f: Filters, min_deals: int, scope: Scope) -> dict:
-    """Re-run the forecast on one snapshot, with only what was known that day (its own runner)."""
-    q_start, q_end = tg.quarter_bounds(snap.as_of)
-    runner = Runner(snap, scope)  # the viewer's row scope, as on the current snapshot
-    try:
-        daily = runner.run("pacing_by_day", start=q_start, end=snap.as_of, **deal_params(f))
-        closed = float(daily["bookings"].sum()) if daily.height else 0.0
-        fc = forecast_report(runner, f, q_start, q_end, closed, min_deals).forecast
-    finally:
-        runner.close()
-    return {"quarter": q_start, "snapshot": snap.id, "as_of": snap.as_of, "week": tg.week_of_quarter(snap.as_of),
-            "closed_to_date": fc.closed, "forecast": fc.expected, "low": fc.low, "high": fc.high}
-
-
-def _freeze(f: Filters) -> tuple:
-    """A hashable form of the filters that matter to the forecast."""
-    return tuple(sorted((k, tuple(v)) for k, v in deal_params(f).items()))
-
-
-def accuracy(data_dir: Path, runner: Runner, f: Filters, quarters: int = 4, min_deals: int = tg.MIN_STAGE_DEALS
-             ) -> pl.DataFrame:
-    """For each weekly snapshot in the last complete quarters: what the forecast said, and what then closed.
-
-    The forecast at a snapshot uses only what was known then (its deals and its stage history); the
-    actual is what the current snapshot says closed in that quarter. Snapshots are worked on two
-    threads, each with its own runner, and each result is cached.
-    """
-    q_now = tg.quarter_bounds(runner.snapshot.as_of)[0]
-    first = tg.add_months(q_now, -3 * quarters)
-    snaps = [s for s in store.list_snapshots(data_dir) if first <= s.as_of < q_now]
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        rows = list(pool.map(lambda s: _snapshot_forecast(s, f, min_deals, runner.scope), snaps))
-    schema = {"quarter": pl.Date, "snapshot": pl.String, "as_of": pl.Date, "week": pl.Int64,
-              "closed_to_date": pl.Float64, "forecast": pl.Float64, "low": pl.Float64, "high": pl.Float64}
-    frame = pl.DataFrame(rows, schema=schema)
-    if frame.is_empty():
-        return frame.with_columns(*(pl.lit(None, d).alias(c) for c, d in
-                                    (("actual", pl.Float64), ("error", pl.Float64), ("error_pct", pl.Float64),
-                                     ("in_range", pl.Boolean))))
-    actual = runner.run("pacing_by_day", start=first, end=q_now - timedelta(days=1), **deal_params(f))
-    per_q = actual.with_columns(
-        pl.col("day").map_elements(lambda d: tg.quarter_bounds(d)[0], return_dtype=pl.Date).alias("quarter")
-    ).group_by("quarter").agg(pl.col("bookings").sum().alias("actual"))
-    frame = frame.join(per_q, on="quarter", how="left").with_columns(pl.col("actual").fill_null(0.0))
-    return frame.with_columns(
-        (pl.col("forecast") - pl.col("actual")).alias("error"),
-        pl.when(pl.col("actual") > 0).then((pl.col("forecast") - pl.col("actual")) / pl.col("actual"))
-        .alias("error_pct"),
-        ((pl.col("actual") >= pl.col("low")) & (pl.col("actual") <= pl.col("high"))).alias("in_range"),
-    ).sort(["quarter", "as_of"])
-
-
-def calibrated_forecast(acc: pl.DataFrame, fc: tg.Forecast, as_of: date) -> tg.Calibration | None:
-    """This quarter's forecast corrected by how the pipeline part turned out at the same week of past quarters."""
-    if acc.is_empty():
-        return None
-    return tg.calibrate(fc.closed, fc.weighted, acc, tg.week_of_quarter(as_of))
+def accuracy(runner: Runner, f: Filters) -> pl.DataFrame:
+    """The model's backtest for the group: one row per snapshot day of each complete past quarter."""
+    return fm.backtest_for(runner, f)
 
 
 def accuracy_summary(frame: pl.DataFrame) -> pl.DataFrame:
-    """Typical error by week of the quarter: mean absolute error %, and how often the range held the actual."""
-    usable = frame.filter(pl.col("error_pct").is_not_null())
-    if usable.is_empty():
-        return pl.DataFrame(schema={"week": pl.Int64, "snapshots": pl.UInt32, "mean_abs_error_pct": pl.Float64,
-                                    "in_range_share": pl.Float64})
-    return usable.group_by("week").agg(
-        pl.len().alias("snapshots"), pl.col("error_pct").abs().mean().alias("mean_abs_error_pct"),
-        pl.col("in_range").cast(pl.Float64).mean().alias("in_range_share"),
-    ).sort("week")
+    """Per week before quarter end: MAPE and bias of the model and the naive baselines, and range coverage."""
+    return fm.summary(frame)
+
+
+def manager_gap(fc: ForecastReport, people: pl.DataFrame) -> pl.DataFrame:
+    """Per manager: the model's forecast beside the reps' call (closed + commit, + best case) and the gap."""
+    return fm.manager_gap(fc.outcome.by_owner, fc.outcome.deals, people)
 
 
 # ---------------------------------------------------------------- leading indicators

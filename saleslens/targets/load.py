@@ -19,6 +19,7 @@ from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
 from saleslens.targets import charts as ch
 from saleslens.targets import data as td
+from saleslens.targets import forecast as fm
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
 
@@ -100,6 +101,8 @@ def load(ctx: DataContext, choices: TargetsChoices) -> TargetsView | None:
         return None
     source, bad_set = choices.source, None
     try:
+        if source and source not in target_sets.names(ctx.data_dir, who=getattr(ctx, "grant", None)):
+            raise target_sets.TargetSetError(f"There is no target set '{source}' you may see.")  # a private one
         rows = td.target_rows(runner, ctx.data_dir, source)
     except target_sets.TargetSetError as exc:
         source, bad_set = td.SNAPSHOT_SOURCE, str(exc)
@@ -129,6 +132,7 @@ class PacingSection:
     members_chart: go.Figure | None  # None when no member has a gap
     without_target: list[str]  # members with no target (the first ten are named)
     categories: pl.DataFrame  # the forecast categories, translated
+    managers: pl.DataFrame  # per manager: the model's forecast beside the reps' call, and the gap
 
 
 def load_pacing(ctx: DataContext, view: TargetsView) -> PacingSection:
@@ -146,11 +150,12 @@ def load_pacing(ctx: DataContext, view: TargetsView) -> PacingSection:
         ch.forecast_chart(fc.forecast, fc.categories, pacing.pace.target, lang),
         fc.probabilities.filter(pl.col("source") == "learned").height,
         None if c.target is None else ch.coverage_chart(c, lang),
-        table, title, ch.members_gap_chart(table, title, lang) if has_gap else None, no_target, cats)
+        table, title, ch.members_gap_chart(table, title, lang) if has_gap else None, no_target, cats,
+        td.manager_gap(fc, view.people))
 
 
 def open_deals(view: TargetsView) -> pl.DataFrame:
-    """Every open deal due this quarter, for the drill-down opened on demand (tens of thousands for the org)."""
+    """Every open deal with the model's chance of closing won this quarter, for the drill-down opened on demand."""
     return view.fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
                                 "expected_close_date", "amount", "probability", "weighted")
 
@@ -189,26 +194,31 @@ def load_trend(ctx: DataContext, view: TargetsView) -> TrendSection:
 
 @dataclass(frozen=True)
 class AccuracySection:
-    """How past forecasts of the group turned out, and this quarter's forecast calibrated by them."""
+    """The model's backtest: per week before quarter end, its errors beside three naive baselines."""
 
-    acc: pl.DataFrame  # one row per past snapshot; empty when there is no history
-    summary: pl.DataFrame | None
-    overall: float | None  # mean absolute error %
-    held: float | None  # share of actuals inside the range
-    bias: float | None  # total error / total actual
-    calibrated: tg.Calibration | None
-    chart: go.Figure | None
+    backtest: pl.DataFrame  # one row per snapshot day of each complete past quarter; empty without history
+    table: pl.DataFrame  # per week before quarter end: MAPE, bias, coverage of the model and the baselines
+    outcome: fm.Outcome  # this quarter's forecast, its range and the range's past coverage
+    mid: dict | None  # the table's row at mid-quarter (six weeks before the end), when there is one
+    chart: go.Figure | None  # the error at each backtested day, one line per quarter; None without a backtest
+
+
+MID_WEEKS = 6  # weeks before quarter end that count as "mid-quarter"
 
 
 def load_accuracy(ctx: DataContext, view: TargetsView) -> AccuracySection:
-    """Forecast accuracy over the last four quarters (slow the first time: replays past snapshots)."""
-    acc = td.accuracy(ctx.data_dir, ctx.runner, ctx.filters, quarters=4, min_deals=view.choices.min_deals)
-    if acc.is_empty():
-        return AccuracySection(acc, None, None, None, None, None, None)
-    bias = acc["error"].sum() / acc["actual"].sum() if acc["actual"].sum() else None
-    return AccuracySection(acc, td.accuracy_summary(acc), acc["error_pct"].abs().mean(),
-                           acc["in_range"].cast(pl.Float64).mean(), bias,
-                           td.calibrated_forecast(acc, view.fc.forecast, view.as_of), ch.accuracy_chart(acc, ctx.lang))
+    """The backtest of the forecast over every complete past quarter with snapshots (the model fit before each)."""
+    bt = td.accuracy(runner_of(ctx), ctx.filters)
+    table = td.accuracy_summary(bt)
+    mid = table.filter(pl.col("weeks_left") == MID_WEEKS).to_dicts() if "model_mape" in table.columns else []
+    chart = None
+    if bt.height:  # the error chart reads quarter, week of the quarter and error_pct
+        errors = bt.with_columns(
+            pl.col("period_start").alias("quarter"),
+            pl.col("as_of").map_elements(tg.week_of_quarter, return_dtype=pl.Int64).alias("week"),
+            pl.when(pl.col("actual") > 0).then(pl.col("forecast") / pl.col("actual") - 1).alias("error_pct"))
+        chart = ch.accuracy_chart(errors, ctx.lang)
+    return AccuracySection(bt, table, view.fc.outcome, mid[0] if mid else None, chart)
 
 
 # ---------------------------------------------------------------- leading indicators

@@ -1,35 +1,39 @@
 """Named target sets: plans saved by the user, usable instead of the snapshot's targets table.
 
-A set lives in <data dir>/saved/target_sets/ as two files: `<slug>.json` (name, description, dates,
-counts and the name of its rows file) and `<slug>.<version>.parquet` (the rows, with the targets
-table's columns). Saving writes a new rows file, then replaces the JSON in one atomic step: the JSON
-is the commit point, so a reader sees the old set or the new one, never a mix, and a crash leaves
-at most an orphan rows file that the next save of that set removes.
+A set is one row of the database of saved work: its metadata (description, dates, counts, totals) as JSON and
+its rows (the targets table's columns) as Parquet bytes, written in one transaction, so a reader sees the old
+set or the new one, never a mix. Every set has an owner, a visibility and a version: its owner, analysts and
+admins may change or delete it (saleslens.core.access), a save over a newer version is refused, and every
+change is audited.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
+import io
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from saleslens.core import schema, store
+from saleslens.core import access, db, schema
+from saleslens.core.db import items
 from saleslens.targets.logic import TARGET_COLUMNS
 
-SETS_DIR = Path("saved") / "target_sets"
+KIND = "target_sets"
 NAME_MAX = 60
 _NAME = re.compile(r"^[\w][\w .()&+\-]*$")  # letters (any script), digits, spaces and a little punctuation
+Who = access.User | access.Grant | access.Actor
 
 
 class TargetSetError(ValueError):
     """A target set that cannot be saved or read, told in one line."""
+
+
+# Every refusal a save or delete can meet, each told in one line: pages show them as a message.
+SAVE_ERRORS = (TargetSetError, access.PermissionDenied, items.StaleVersion, items.VisibilityError,
+               db.DatabaseError, OSError)
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,6 @@ class TargetSet:
         return self.rows
 
 
-def sets_dir(data_dir: Path) -> Path:
-    """The folder holding the saved target sets of a data directory."""
-    return Path(data_dir) / SETS_DIR
-
-
 def check_name(name: str) -> str:
     """The name, trimmed, or TargetSetError saying what is wrong with it."""
     clean = (name or "").strip()
@@ -63,12 +62,6 @@ def check_name(name: str) -> str:
             f"'{clean}' has characters a set name cannot use; use letters, digits, spaces and . - _ ( ) & +."
         )
     return clean
-
-
-def slug(name: str) -> str:
-    """A file-safe, collision-free stem for a name: readable ASCII part plus a short hash of the exact name."""
-    readable = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "set"
-    return f"{readable}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def check_rows(rows: pl.DataFrame) -> pl.DataFrame:
@@ -110,30 +103,55 @@ def merge_rows(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([kept, new]).sort(["owner_type", "owner_id", "metric", "period_start"])
 
 
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    return buf.getvalue()
+
+
+def _rows(item: items.Item) -> pl.DataFrame:
+    """The rows of a stored set, conformed to the targets table."""
+    try:
+        return schema.conform("targets", pl.read_parquet(io.BytesIO(item.extra["rows"])))
+    except Exception as exc:  # damaged bytes: polars raises several kinds
+        raise TargetSetError(
+            f"The rows of target set '{item.name}' cannot be read ({type(exc).__name__}); save it again."
+        ) from None
+
+
+def _meta(item: items.Item) -> dict:
+    """A set's metadata with its name, owner, visibility and version, as pages and the CLI list it."""
+    return {**item.body, "name": item.name, "owner": item.owner, "visibility": item.visibility,
+            "version": item.version, "updated_at": item.updated_at, "updated_by": item.updated_by}
+
+
+def _actor(data_dir: Path, who: Who | None) -> access.Actor | None:
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
+
+
 def save(data_dir: Path, name: str, rows: pl.DataFrame, description: str = "", merge: bool = False,
-         extra: dict | None = None) -> TargetSet:
-    """Save (or replace) a named set atomically; with merge=True the rows are merged into an existing set."""
+         extra: dict | None = None, who: Who | None = None, expected_version: int | None = None,
+         visibility: str | None = None) -> TargetSet:
+    """Save (or replace) a named set as `who`; with merge=True the rows are merged into an existing set.
+
+    Refused when `who` may not change the set of that name, or when it changed since `expected_version`.
+    """
     name = check_name(name)
     frame = check_rows(rows)
-    folder = sets_dir(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = slug(name)
-    old_meta = _read_meta(folder / f"{stem}.json") if (folder / f"{stem}.json").exists() else None
-    if merge and old_meta is not None:
-        frame = merge_rows(_read_rows(folder, old_meta), frame)
+    actor = access.actor(who, data_dir)
+    database = db.get(data_dir)
+    old = items.get(database, KIND, name, actor)
+    if merge and old is not None:
+        frame = merge_rows(_rows(old), frame)
     if frame.is_empty():
         raise TargetSetError("A target set needs at least one row.")
-    rows_file = f"{stem}.{uuid.uuid4().hex[:12]}.parquet"
-    tmp = folder / f".{rows_file}.tmp"
-    frame.write_parquet(tmp)
-    os.replace(tmp, folder / rows_file)
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    old_meta = old.body if old else {}
     meta = {
-        "name": name,
-        "description": description or (old_meta or {}).get("description", ""),
-        "created_at": (old_meta or {}).get("created_at", now),
+        "description": description or old_meta.get("description", ""),
+        "created_at": old.created_at if old else now,
         "updated_at": now,
-        "rows_file": rows_file,
         "rows": frame.height,
         "owners": frame.select("owner_type", "owner_id").unique().height,
         "metrics": sorted(frame["metric"].unique().to_list()),
@@ -142,81 +160,34 @@ def save(data_dir: Path, name: str, rows: pl.DataFrame, description: str = "", m
         "total": {m: float(v) for m, v in frame.group_by("metric").agg(pl.col("value").sum()).iter_rows()},
         **(extra or {}),
     }
-    store.write_json_atomic(folder / f"{stem}.json", meta)  # the commit point
-    _remove_stale(folder, stem, keep=rows_file)
-    return TargetSet(name, meta, frame)
+    # A merge read `old`: unless the caller named a version, the save must start from the one merged into.
+    expected = expected_version if expected_version is not None or not merge else (old.version if old else 0)
+    item = items.save(database, KIND, name, meta, actor, expected_version=expected, visibility=visibility,
+                      extra={"rows": _parquet(frame)})
+    return TargetSet(name, _meta(item), frame)
 
 
-def _remove_stale(folder: Path, stem: str, keep: str) -> None:
-    """Delete rows files of a set other than the one its JSON points to."""
-    for path in folder.glob(f"{stem}.*.parquet"):
-        if path.name != keep:
-            path.unlink(missing_ok=True)
+def list_meta(data_dir: Path, who: Who | None = None) -> list[dict]:
+    """Metadata of every saved set (only those `who` may see, when given), newest first."""
+    found = items.list_items(db.get(data_dir), KIND, _actor(data_dir, who), with_extra=False)
+    return sorted((_meta(i) for i in found), key=lambda m: m.get("updated_at", ""), reverse=True)
 
 
-def _read_meta(path: Path) -> dict:
-    """A set's JSON, or TargetSetError when it is unreadable."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TargetSetError(f"The target set file {path.name} cannot be read ({exc}).") from None
-    if not isinstance(meta, dict) or "name" not in meta or "rows_file" not in meta:
-        raise TargetSetError(f"The target set file {path.name} is not a target set.")
-    return meta
+def names(data_dir: Path, who: Who | None = None) -> list[str]:
+    """Names of the saved sets (visible to `who`, when given), newest first."""
+    return [m["name"] for m in list_meta(data_dir, who)]
 
 
-def _read_rows(folder: Path, meta: dict) -> pl.DataFrame:
-    """The rows a set's JSON points to, conformed to the targets table."""
-    path = folder / meta["rows_file"]
-    try:
-        return schema.conform("targets", pl.read_parquet(path))
-    except Exception as exc:  # a missing or damaged file: polars raises several kinds
-        raise TargetSetError(
-            f"The rows of target set '{meta['name']}' cannot be read ({type(exc).__name__}); save it again."
-        ) from None
-
-
-def list_meta(data_dir: Path) -> list[dict]:
-    """Metadata of every readable saved set, newest first; unreadable ones are skipped."""
-    folder = sets_dir(data_dir)
-    if not folder.is_dir():
-        return []
-    out = []
-    for path in folder.glob("*.json"):
-        try:
-            out.append(_read_meta(path))
-        except TargetSetError:
-            continue
-    return sorted(out, key=lambda m: m.get("updated_at", ""), reverse=True)
-
-
-def names(data_dir: Path) -> list[str]:
-    """Names of the saved sets, newest first."""
-    return [m["name"] for m in list_meta(data_dir)]
-
-
-def load(data_dir: Path, name: str) -> TargetSet:
-    """A saved set by name, or TargetSetError naming what is missing."""
-    folder = sets_dir(data_dir)
-    path = folder / f"{slug(name.strip())}.json"
-    if not path.exists():
-        known = ", ".join(names(data_dir)) or "none yet"
+def load(data_dir: Path, name: str, who: Who | None = None) -> TargetSet:
+    """A saved set by name (one `who` may see, when given), or TargetSetError naming what is missing."""
+    item = items.get(db.get(data_dir), KIND, name.strip(), _actor(data_dir, who))
+    if item is None:
+        known = ", ".join(names(data_dir, who)) or "none yet"
         raise TargetSetError(f"There is no target set '{name}' (saved sets: {known}).")
-    meta = _read_meta(path)
-    try:
-        rows = _read_rows(folder, meta)
-    except TargetSetError:
-        meta = _read_meta(path)  # saved again while we read: the JSON now points to the new rows
-        rows = _read_rows(folder, meta)
-    return TargetSet(meta["name"], meta, rows)
+    return TargetSet(item.name, _meta(item), _rows(item))
 
 
-def delete(data_dir: Path, name: str) -> None:
-    """Delete a saved set (its JSON first, so it disappears in one step)."""
-    folder = sets_dir(data_dir)
-    stem = slug(name.strip())
-    path = folder / f"{stem}.json"
-    if not path.exists():
+def delete(data_dir: Path, name: str, who: Who | None = None) -> None:
+    """Delete a saved set as `who`; refused unless they own it or are an analyst or admin."""
+    if not items.delete(db.get(data_dir), KIND, name.strip(), access.actor(who, data_dir)):
         raise TargetSetError(f"There is no target set '{name}'.")
-    path.unlink()
-    _remove_stale(folder, stem, keep="")

@@ -1,4 +1,5 @@
-"""The `scenario` command: print what a saved what-if scenario does, computed as the app computes it."""
+"""The `scenario` command: print what a saved what-if scenario does, computed as the app computes it;
+`scenario list` and `scenario delete NAME` manage the saved ones under the same rules as the app."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens.cli import CliError, add_data_arg, emit, open_runner
+from saleslens.cli import CliError, acting_user, add_data_arg, emit, open_runner, writer
 from saleslens.core import settings, store
 from saleslens.whatif import commission, scenarios
 from saleslens.whatif import store as scenario_store
+from saleslens.whatif.load import with_model_pipeline
 
 LEVELS = ("summary", "reps", "teams", "regions", "all")
 
@@ -24,9 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Compute a what-if scenario saved from the What-if page (or written by hand in the same "
                     "format) and print its outputs: summary, per rep, team and region.",
     )
+    p.add_argument("action", nargs="?", choices=["list", "delete"],
+                   help="list the saved scenarios (those --as USER may see), or delete NAME (its owner or an admin)")
+    p.add_argument("name", nargs="?", help="the saved scenario to delete")
     p.add_argument("--file", metavar="SCENARIO",
-                   help="scenario JSON file, or the name of a scenario saved in <data>/saved/scenarios")
-    p.add_argument("--list", action="store_true", help="list the saved scenarios")
+                   help="scenario JSON file, or the name of a saved scenario")
+    p.add_argument("--list", action="store_true", help="list the saved scenarios (same as `scenario list`)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     p.add_argument("--level", choices=LEVELS, default=None,
                    help="what to print (default: all for json, summary for table and csv)")
@@ -40,16 +45,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_scenario(args: argparse.Namespace) -> int:
     """Compute a scenario and print it."""
     data_dir = settings.data_dir(args.data)
-    if args.list:
-        rows = [{"name": s.name, "saved_at": s.saved_at, "file": s.path.name, "problem": s.error or ""}
-                for s in scenario_store.list_saved(data_dir)]
+    if args.list or args.action == "list":
+        rows = [{"name": s.name, "saved_at": s.saved_at, "owner": s.owner, "visibility": s.visibility,
+                 "version": s.version, "problem": s.error or ""}
+                for s in scenario_store.list_saved(data_dir, who=acting_user(args))]
         if not rows:
-            raise CliError(f"no scenario saved in {scenario_store.folder(data_dir)}")
+            raise CliError("no saved scenario" + (f" that {args.as_user} may see" if args.as_user else ""))
         emit(pl.DataFrame(rows), args.format)
         return 0
+    if args.action == "delete":
+        if not args.name:
+            raise CliError("give the name of the scenario to delete: scenario delete NAME")
+        scenario_store.delete(data_dir, args.name, who=writer(args))
+        print(f"deleted scenario '{args.name}'")
+        return 0
     if not args.file:
-        raise CliError("give --file SCENARIO (a JSON file or a saved scenario's name), or --list")
-    sc = scenario_store.resolve(data_dir, args.file)
+        raise CliError("give --file SCENARIO (a JSON file or a saved scenario's name), or `scenario list`")
+    sc = scenario_store.resolve(data_dir, args.file, who=acting_user(args))
     snapshot = args.snapshot or sc.snapshot
     if snapshot and not args.snapshot and snapshot not in {s.id for s in store.list_snapshots(data_dir)}:
         raise CliError(f"the scenario was saved on snapshot {snapshot}, which is not in {data_dir}; "
@@ -88,6 +100,7 @@ def compute(runner, data_dir: Path, sc: scenarios.Scenario, plans_file: Path | N
         plans = commission.load(data_dir=data_dir)
     base = runner.run("whatif_base_by_rep", start=sc.start, end=sc.end, regions=list(sc.regions),
                       teams=list(sc.teams), reps=list(sc.reps))
+    base = with_model_pipeline(runner, base, sc.start, sc.end, sc.regions, sc.teams, sc.reps)
     if sc.target_set:
         base = scenario_store.with_targets(
             base, scenario_store.target_set_targets(data_dir, sc.target_set, sc.start, sc.end))

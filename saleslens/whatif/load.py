@@ -7,15 +7,18 @@ only for the open tab. bench/pages.py calls the same functions, so the benchmark
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import export, i18n
 from saleslens.core.context import DataContext
+from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
+from saleslens.targets import forecast as fm
 from saleslens.whatif import charts as charts_whatif
 from saleslens.whatif import commission, scenarios
 from saleslens.whatif import store as scenario_store
@@ -67,6 +70,7 @@ def load_setup(ctx: DataContext) -> Setup | None:
     base = ctx.run("whatif_base_by_rep", start=f.start, end=f.end, **f.org_params())
     if base.height == 0:
         return None
+    base = with_model_pipeline(ctx.runner, base, f.start, f.end, f.regions, f.teams, f.reps)
     teams = sorted(base.filter(pl.col("target").is_not_null())["team"].drop_nulls().unique().to_list())
     return Setup(base, scenario_store.target_set_names(ctx.data_dir), teams, bool(base["target"].is_null().all()))
 
@@ -161,10 +165,33 @@ def scenario_of(ctx: DataContext, choices: Choices, plans: commission.Plans) -> 
     )
 
 
+def with_model_pipeline(runner: fm.RunsQueries, base: pl.DataFrame, start: date, end: date,
+                        regions: Sequence[str] = (), teams: Sequence[str] = (), reps: Sequence[str] = ()
+                        ) -> pl.DataFrame:
+    """The base with weighted_pipeline = the one forecast's expected bookings per rep beyond what has closed.
+
+    While the period is running (it holds the snapshot day) each rep's open deals count at the model's chance of
+    closing won by the period's end, plus the rep's share of new business (saleslens.targets.forecast), so the
+    baseline (bookings + weighted_pipeline) is the forecast the Targets page shows. A period that has not
+    started keeps the stage-probability weighting of the base query: the model learns "won by period end" from
+    the day it is asked, not from a later start.
+    """
+    as_of = runner.snapshot.as_of
+    if base.is_empty() or not (start <= as_of <= end):
+        return base
+    out = fm.model_forecast(runner, Filters(regions=tuple(regions), teams=tuple(teams), reps=tuple(reps)),
+                            period=(start, end))
+    per_rep = out.by_owner.select(pl.col("owner_id").alias("rep_id"),
+                                  (pl.col("from_open") + pl.col("new")).alias("_model"))
+    return base.join(per_rep, on="rep_id", how="left").with_columns(
+        pl.col("_model").fill_null(0.0).alias("weighted_pipeline")).drop("_model")
+
+
 def plain_base(ctx: DataContext, sc: Scenario) -> pl.DataFrame:
-    """The cached per-rep base of a scenario's period and scope, with the snapshot's targets."""
-    return ctx.run("whatif_base_by_rep", start=sc.start, end=sc.end, regions=list(sc.regions),
+    """The cached per-rep base of a scenario's period and scope, with the snapshot's targets and the forecast."""
+    base = ctx.run("whatif_base_by_rep", start=sc.start, end=sc.end, regions=list(sc.regions),
                    teams=list(sc.teams), reps=list(sc.reps))
+    return with_model_pipeline(ctx.runner, base, sc.start, sc.end, sc.regions, sc.teams, sc.reps)
 
 
 def with_target_set(ctx: DataContext, sc: Scenario, base: pl.DataFrame) -> pl.DataFrame:
@@ -300,7 +327,7 @@ def load_compare(ctx: DataContext, view: View, chosen: list[str], with_current: 
         named.append((t("whatif.on_screen", lang), view.scenario, view.result))
     for name in chosen:
         try:
-            sc = scenario_store.load(ctx.data_dir, name)
+            sc = scenario_store.load(ctx.data_dir, name, who=getattr(ctx, "grant", None))
             named.append((name, sc, result_of(ctx, sc, view.plans)))
         except (ValueError, commission.CommissionError) as exc:
             errors.append(t("whatif.open_failed", lang, name=name, error=str(exc)))

@@ -1,17 +1,16 @@
-"""Named what-if scenarios kept as JSON in <data dir>/saved/scenarios/, written atomically.
+"""Named what-if scenarios, kept as versioned JSON documents in the database of saved work.
 
-The file format is versioned (FORMAT_VERSION). A file from another version is refused with a message
-naming the `version` field; a save that fails (bad input, disk error) leaves every file that was
-there before as it was, because the new file is written aside and renamed over the old one in one
-step, and only after the scenario has been checked.
+The document format is versioned (FORMAT_VERSION). A document or file from another version is refused with
+a message naming the `version` field; a save that fails (bad input, no right, a newer version saved by
+someone else) changes nothing, because everything is checked before the one transaction that writes it.
+A scenario has an owner, a visibility and a version; only its owner and admins may change or delete it
+(saleslens.core.access), and every change is audited.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -20,14 +19,16 @@ from pathlib import Path
 
 import polars as pl
 
-from saleslens.core import store
+from saleslens.core import access, db
+from saleslens.core.db import items
 from saleslens.whatif import scenarios
 from saleslens.whatif.scenarios import Scenario, ScenarioError
 
 FORMAT = "saleslens-scenario"
 FORMAT_VERSION = 1
-SUBDIR = Path("saved") / "scenarios"
+KIND = "scenarios"
 MAX_NAME = 80
+Who = access.User | access.Grant | access.Actor
 
 
 class ScenarioStoreError(ValueError):
@@ -39,32 +40,22 @@ class ScenarioStoreError(ValueError):
         self.message = message
 
 
+# Every refusal a save or delete can meet, each told in one line: pages show them as a message.
+SAVE_ERRORS = (ScenarioStoreError, ScenarioError, access.PermissionDenied, items.StaleVersion,
+               items.VisibilityError, db.DatabaseError, OSError)
+
+
 @dataclass(frozen=True)
 class Saved:
     """One entry of the saved-scenarios list."""
 
     name: str
-    path: Path
     saved_at: str
-    error: str | None = None  # set when the file cannot be opened
-
-
-def folder(data_dir: Path) -> Path:
-    """Where saved scenarios live."""
-    return data_dir / SUBDIR
-
-
-def _slug(name: str) -> str:
-    """A file-name-safe, readable form of a name, plus a short hash so different names never collide."""
-    text = unicodedata.normalize("NFKC", name).strip().lower()
-    slug = re.sub(r"[^\w-]+", "-", text, flags=re.UNICODE).strip("-_")[:40] or "scenario"
-    digest = hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:8]
-    return f"{slug}-{digest}"
-
-
-def path_for(data_dir: Path, name: str) -> Path:
-    """The file a scenario of that name is saved in."""
-    return folder(data_dir) / f"{_slug(name)}.json"
+    error: str | None = None  # set when the stored document cannot be opened
+    owner: str = ""
+    visibility: str = ""
+    version: int = 0
+    saved_by: str = ""
 
 
 def check_name(name: str) -> str:
@@ -224,14 +215,30 @@ def from_dict(doc: object, source: str = "the scenario file") -> Scenario:
         raise ScenarioStoreError(f"inputs.{exc.field}", exc.message) from None
 
 
-# ---------------------------------------------------------------- files
+# ---------------------------------------------------------------- stored scenarios
 
 
-def save(data_dir: Path, sc: Scenario, overwrite: bool = False) -> Path:
-    """Save a named scenario atomically; an existing one is replaced only with overwrite=True.
+def _entry(item: items.Item) -> Saved:
+    """One stored scenario's list entry; a document that no longer opens is listed with its error."""
+    try:
+        from_dict(item.body, f"scenario '{item.name}'")
+        error = None
+    except ValueError as exc:
+        error = str(exc)
+    return Saved(item.name, item.updated_at, error, item.owner, item.visibility, item.version, item.updated_by)
 
-    Everything is checked before anything is written, and the write goes through a temporary file
-    renamed into place, so a failed save leaves what was saved before untouched.
+
+def _actor(data_dir: Path, who: Who | None) -> access.Actor | None:
+    """The reader: None reads everything (library callers), else what `who` may see."""
+    return access.viewer(who, data_dir)
+
+
+def save(data_dir: Path, sc: Scenario, overwrite: bool = False, who: Who | None = None,
+         expected_version: int | None = None, visibility: str | None = None) -> Saved:
+    """Save a named scenario as `who`; an existing one is replaced only with overwrite=True.
+
+    Everything is checked before the one transaction that writes, so a refused save changes nothing:
+    a bad input, a scenario `who` may not change, or one changed since `expected_version`.
     """
     name = check_name(sc.name)
     sc = replace(sc, name=name)
@@ -239,20 +246,15 @@ def save(data_dir: Path, sc: Scenario, overwrite: bool = False) -> Path:
         scenarios.validate(sc)
     except ScenarioError as exc:
         raise ScenarioStoreError(exc.field, exc.message) from None
-    path = path_for(data_dir, name)
-    if path.exists() and not overwrite:
+    actor = access.actor(who, data_dir)
+    database = db.get(data_dir)
+    if not overwrite and items.get(database, KIND, name) is not None:
         raise ScenarioStoreError("name", f"a scenario named '{name}' is already saved; choose another name or "
                                          "replace it")
     doc = to_dict(sc)
     from_dict(json.loads(json.dumps(doc)), "the scenario to save")  # it must reopen before it may be written
-    try:
-        store.write_json_atomic(path, doc)
-    except OSError as exc:
-        for stray in path.parent.glob(f".{path.name}.*.tmp"):
-            stray.unlink(missing_ok=True)
-        raise ScenarioStoreError("file", f"could not write {path} ({exc.strerror or exc}); nothing was "
-                                         "changed") from None
-    return path
+    expected = expected_version if overwrite else 0  # without overwrite the name must still be free when we write
+    return _entry(items.save(database, KIND, name, doc, actor, expected_version=expected, visibility=visibility))
 
 
 def read(path: Path) -> Scenario:
@@ -270,65 +272,39 @@ def read(path: Path) -> Scenario:
     return from_dict(doc, path.name)
 
 
-def load(data_dir: Path, name: str) -> Scenario:
-    """Open a saved scenario by name."""
-    path = path_for(data_dir, name.strip())
-    if not path.exists():
-        known = ", ".join(s.name for s in list_saved(data_dir) if s.error is None) or "none"
+def saved_item(data_dir: Path, name: str, who: Who | None = None) -> Saved | None:
+    """A stored scenario's list entry (owner, visibility, version), or None when `who` cannot see one."""
+    item = items.get(db.get(data_dir), KIND, name.strip(), _actor(data_dir, who))
+    return None if item is None else _entry(item)
+
+
+def load(data_dir: Path, name: str, who: Who | None = None) -> Scenario:
+    """Open a saved scenario by name (one `who` may see, when given)."""
+    item = items.get(db.get(data_dir), KIND, name.strip(), _actor(data_dir, who))
+    if item is None:
+        known = ", ".join(s.name for s in list_saved(data_dir, who) if s.error is None) or "none"
         raise ScenarioStoreError("name", f"no saved scenario is named '{name}' (saved: {known})")
-    return read(path)
+    return from_dict(item.body, f"scenario '{item.name}'")
 
 
-def resolve(data_dir: Path, name_or_path: str) -> Scenario:
+def resolve(data_dir: Path, name_or_path: str, who: Who | None = None) -> Scenario:
     """A scenario from a file path, or else from the saved scenario of that name."""
     path = Path(name_or_path).expanduser()
     if path.suffix == ".json" or path.exists():
         return read(path)
-    return load(data_dir, name_or_path)
+    return load(data_dir, name_or_path, who)
 
 
-_LISTED: dict[tuple[str, int, int], Saved] = {}  # (path, mtime, size) -> entry: the page lists on every rerun
+def list_saved(data_dir: Path, who: Who | None = None) -> list[Saved]:
+    """Saved scenarios (those `who` may see, when given) by name; one that cannot be opened carries its error."""
+    found = items.list_items(db.get(data_dir), KIND, _actor(data_dir, who))
+    return sorted((_entry(i) for i in found), key=lambda s: s.name.lower())
 
 
-def _entry(path: Path) -> Saved:
-    """One file's list entry, read and checked once per version of the file."""
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key in _LISTED:
-        return _LISTED[key]
-    name = None
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        name = doc.get("name") if isinstance(doc, dict) else None
-        from_dict(doc, path.name)
-        entry = Saved(name, path, doc.get("saved_at", ""))
-    except (OSError, ValueError) as exc:
-        entry = Saved(name if isinstance(name, str) and name else path.stem, path, "", str(exc))
-    if len(_LISTED) > 1000:
-        _LISTED.clear()
-    _LISTED[key] = entry
-    return entry
-
-
-def list_saved(data_dir: Path) -> list[Saved]:
-    """Saved scenarios by name; a file that cannot be opened is listed with its error."""
-    out = []
-    for path in folder(data_dir).glob("*.json"):
-        if path.name.startswith("."):
-            continue
-        try:
-            out.append(_entry(path))
-        except FileNotFoundError:  # removed while listing
-            continue
-    return sorted(out, key=lambda s: s.name.lower())
-
-
-def delete(data_dir: Path, name: str) -> None:
-    """Remove a saved scenario."""
-    path = path_for(data_dir, name.strip())
-    if not path.exists():
+def delete(data_dir: Path, name: str, who: Who | None = None) -> None:
+    """Remove a saved scenario as `who`; refused unless they own it or are an admin."""
+    if not items.delete(db.get(data_dir), KIND, name.strip(), access.actor(who, data_dir)):
         raise ScenarioStoreError("name", f"no saved scenario is named '{name}'")
-    path.unlink()
 
 
 # ---------------------------------------------------------------- saved target sets

@@ -6,7 +6,6 @@ R3 Cy Cole (West 1, West). The users file below is written by hand for these tes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from saleslens.core import access
 from tests import support
 from tests.access_fixtures import users_toml
 
@@ -81,8 +81,7 @@ def open_by_link(at: AppTest, url: str) -> AppTest:
 
 
 def audit_lines(data_dir: Path) -> list[dict]:
-    path = data_dir / "audit" / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return access.audit_entries(data_dir)  # the audit log lives in the database of saved work
 
 
 # ---------------------------------------------------------------------------------------------------------------

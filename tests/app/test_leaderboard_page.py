@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from saleslens.core import store
+from saleslens.rankings import definitions as scorecard_defs
 from saleslens.rankings import ratings
 from tests import scorecard_fixtures as F
 from tests import support
@@ -109,8 +109,9 @@ def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
     submit = next(b for b in at.button if b.label == "Save rating")
     submit.click().run()
     assert_clean(at)
-    doc = json.loads((lb_data / "saved" / "ratings" / "2026Q3" / "A1.json").read_text(encoding="utf-8"))
-    assert doc["scores"] == {"teamwork": 4, "customer_satisfaction": 5}
+    stored = ratings.load(lb_data, "2026Q3", "A1")
+    assert stored.scores == {"teamwork": 4, "customer_satisfaction": 5}
+    assert (stored.updated_by, stored.version) == ("admin", 1)  # the signed-in user is the author
 
     # A new snapshot is imported, then the app starts again.
     store.publish_snapshot(lb_data, F.AS_OF.replace(day=30), F.tables(), source="new import")
@@ -123,6 +124,23 @@ def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
     # The form opens with the stored values.
     assert again.select_slider(key="lb_rate_2026Q3_A1_teamwork").value == 4
     assert ratings.load(lb_data, "2026Q3", "A1").comment.startswith("Closed")
+
+
+def test_a_rep_cannot_rate_herself_and_is_told(lb_data: Path) -> None:
+    """The library refuses, not a hidden button: the rep sees the form, saves, and gets a clear message."""
+    at = AppTest.from_file(str(support.DASHBOARD), default_timeout=120)
+    at.query_params.update(Q3)
+    at.session_state["auth_user"] = "rep"
+    at.run()
+    at.switch_page(PAGE).run()
+    at = open_tab(at, "Ratings")
+    me = at.selectbox(key="lb_rate_rep").value
+    assert len(at.selectbox(key="lb_rate_rep").options) == 1  # a rep's scope is herself
+    at.select_slider(key=f"lb_rate_2026Q3_{me}_teamwork").set_value(5)
+    next(b for b in at.button if b.label == "Save rating").click().run()
+    assert not at.exception
+    assert "rep may not rate themselves" in " ".join(str(e.value) for e in at.error)
+    assert ratings.load(lb_data, "2026Q3", me) is None
 
 
 def test_weights_change_the_score_and_save_as_named_scorecard(lb_data: Path) -> None:
@@ -139,11 +157,11 @@ def test_weights_change_the_score_and_save_as_named_scorecard(lb_data: Path) -> 
     # Saving without a name is refused with a clear message and writes nothing.
     next(b for b in at.button if b.label == "Save").click().run()
     assert "give the scorecard a name" in " ".join(str(e.value) for e in at.error)
-    assert not (lb_data / "saved" / "scorecards").exists()
+    assert scorecard_defs.saved_items(lb_data) == []
     at.text_input(key="lb_save_name").input("Attainment only").run()
     next(b for b in at.button if b.label == "Save").click().run()
     assert_clean(at)
-    assert (lb_data / "saved" / "scorecards" / "attainment-only.json").exists()
+    assert [(i.name, i.owner) for i in scorecard_defs.saved_items(lb_data)] == [("Attainment only", "admin")]
     assert at.selectbox(key="lb_def_AE").value == "Attainment only"
     assert "Scorecard “Attainment only” saved." in [s.value for s in at.success]
 

@@ -9,12 +9,13 @@ R1 target 3,000, nothing won; R2 target 6,000, won 6,000, plus 100 of weighted o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from saleslens.core import store
+from saleslens.core import access, store
 from saleslens.whatif import commission
 from saleslens.whatif import store as scenario_store
 from tests import fixtures
@@ -101,7 +102,8 @@ def test_save_restart_and_reopen_identical(data: Path, whatif: Callable[..., App
     at.button(key="wi_save").click().run()
     assert not at.error, errors(at)
     assert any("Saved scenario 'Stretch Q2'" in s.value for s in at.success)
-    assert "save-scenario" in (data / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    assert any(e["action"] == "save-scenario" and e["what"].startswith("Stretch Q2") and e["who"] != "(unknown)"
+               for e in access.audit_entries(data))
     saved = scenario_store.load(data, "Stretch Q2")
     assert (saved.target_change_pct, saved.win_rate_pct) == (10, -20)
     assert saved.snapshot == store.list_snapshots(data)[-1].id
@@ -120,15 +122,44 @@ def test_a_failed_save_keeps_what_was_saved(data: Path, whatif: Callable[..., Ap
     at = whatif()
     at.text_input(key="wi_name").set_value("Plan").run()
     at.button(key="wi_save").click().run()
-    path = scenario_store.path_for(data, "Plan")
-    before = path.read_bytes()
+    before = scenario_store.load(data, "Plan")
     at.slider(key="wi_tgt").set_value(25).run()
     at.button(key="wi_save").click().run()
     assert "already saved" in errors(at)
-    assert path.read_bytes() == before
+    assert scenario_store.load(data, "Plan") == before
+    assert [s.version for s in scenario_store.list_saved(data)] == [1]
     at.text_input(key="wi_name").set_value("").run()
     at.button(key="wi_save").click().run()
     assert "name" in errors(at)
+
+
+def test_a_save_over_a_newer_version_is_refused_naming_who(data: Path, whatif: Callable[..., AppTest]) -> None:
+    """Two people on one scenario: the other one saved after this page did, so this save is told, not lost."""
+    at = whatif()
+    at.text_input(key="wi_name").set_value("Plan").run()
+    at.button(key="wi_save").click().run()
+    assert not at.error, errors(at)
+    other = access.Actor(access.User("boss", "Boss", "admin"), None)
+    theirs = replace(scenario_store.load(data, "Plan"), target_change_pct=30.0)
+    scenario_store.save(data, theirs, overwrite=True, who=other, expected_version=1)
+    at.slider(key="wi_tgt").set_value(25).run()
+    at.checkbox(key="wi_overwrite").check().run()
+    at.button(key="wi_save").click().run()
+    assert "changed by boss at" in errors(at) and "reload to see their change" in errors(at)
+    assert scenario_store.load(data, "Plan").target_change_pct == 30.0
+
+
+def test_a_private_scenario_is_saved_private(data: Path, whatif: Callable[..., AppTest]) -> None:
+    """The visibility picked on the page is what the database records: others do not see a private one."""
+    at = whatif()
+    at.text_input(key="wi_name").set_value("Just mine").run()
+    at.selectbox(key="wi_visibility").select("private").run()
+    at.button(key="wi_save").click().run()
+    assert not at.error, errors(at)
+    mine = scenario_store.saved_item(data, "Just mine")
+    assert (mine.owner, mine.visibility) == ("admin", "private")
+    other = access.User("bea", "Bea", "analyst")
+    assert [s.name for s in scenario_store.list_saved(data, who=other)] == []
 
 
 def test_link_opens_the_same_scenario(data: Path, whatif: Callable[..., AppTest]) -> None:

@@ -234,18 +234,17 @@ def test_demo_users_without_a_director(tmp_path: Path) -> None:
 # The audit log
 
 def test_audit_log_appends(tmp_path: Path) -> None:
-    """Each call adds one JSON line (who, action, what, when); earlier lines stay as they were."""
+    """Each call adds one entry to the database (who, action, what, when); earlier entries stay as they were."""
     access.audit(tmp_path, "ann", "sign-in", "local")
-    log = tmp_path / "audit" / "audit.jsonl"
-    first = log.read_text(encoding="utf-8")
+    first = access.audit_entries(tmp_path)
     access.audit(tmp_path, "王", "export", "kpis.csv (scope none)")
-    text = log.read_text(encoding="utf-8")
-    assert text.startswith(first)
-    lines = [json.loads(line) for line in text.splitlines()]
+    lines = access.audit_entries(tmp_path)
+    assert lines[:1] == first
     assert [(r["who"], r["action"], r["what"]) for r in lines] == [
         ("ann", "sign-in", "local"), ("王", "export", "kpis.csv (scope none)"),
     ]
     assert all(r["at"].endswith("+00:00") and len(r["at"]) == 25 for r in lines)
+    assert not (tmp_path / "audit").exists()
 
 
 # ---------------------------------------------------------------------------------------------------------------

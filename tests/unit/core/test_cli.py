@@ -176,3 +176,29 @@ def test_as_a_subprocess(tiny_dir: Path) -> None:
     assert bad.stdout == ""
     assert bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("saleslens query: error: unknown query 'kpis_by_grup' (did you mean ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Each of these once ran and answered something else: totals under "(none)", all leads, any method.
+        (["query", "kpis_by_group", "--param", "by=regoin"],
+         "parameter 'by' must be one of org, region, team, manager, rep, product, segment, source; got 'regoin'"),
+        (["query", "lead_funnel_by_lead", "--param", "step=qualifed"],
+         "parameter 'step' must be one of leads, qualified, converted, won; got 'qualifed'"),
+        (["query", "deals_by_funnel_stage", "--param", "method=anything"],
+         "parameter 'method' must be one of current, cohort; got 'anything'"),
+        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=nan"],
+         "parameter 'min_similarity' must be a finite number, not nan"),
+        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=inf"],
+         "parameter 'min_similarity' must be a finite number, not inf"),
+        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=1.5"],
+         "parameter 'min_similarity' must be 0..1; got 1.5"),
+        (["query", "health_stale_deals_by_deal", "--param", "days=-1"], "parameter 'days' must be 0 or more; got -1"),
+    ],
+)
+def test_allow_listed_and_ranged_parameters_are_checked(
+    args: list[str], message: str, tiny_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main([*args, "--data", str(tiny_dir)]) == 2
+    assert capsys.readouterr().err.strip() == f"saleslens query: error: {message}"

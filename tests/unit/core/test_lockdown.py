@@ -186,7 +186,7 @@ def test_symlink_then_dotdot_inside_the_data_directory(fresh: Env) -> None:
         fresh.runner.run("attack_symlink")
 
 
-@pytest.mark.parametrize("name", ["users.toml", "audit/audit.jsonl", "saved/scenarios/plan.json"])
+@pytest.mark.parametrize("name", ["users.toml", "audit/audit.jsonl", "saved/scenarios/plan.json", "saleslens.db"])
 def test_files_beside_the_store_are_out_of_reach(fresh: Env, name: str) -> None:
     """Users, the audit log and saved work live in the data directory too, but no query may read them."""
     path = fresh.data_dir / name

@@ -1,49 +1,48 @@
-"""Ratings: validated, stored atomically per rep and quarter, kept across restarts and new snapshots."""
+"""Ratings: validated, stored in the database as versions per rep and quarter, kept across new snapshots."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from queries.runner import Runner
-from saleslens.core import store
+from saleslens.core import access, store
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import ratings, scorecards
 from saleslens.rankings.ratings import Rating, RatingError
 from tests import scorecard_fixtures as F
 
+BOSS = access.Actor(access.User("boss", "Boss", "admin"), None)  # an admin may rate anyone
+
 
 def test_save_and_load(tmp_path: Path) -> None:
-    """A rating is written to saved/ratings/<quarter>/<rep>.json and read back."""
-    saved = ratings.save(tmp_path, Rating("A1", "2026q3", {"teamwork": 4, "customer_satisfaction": 5}, " Great. "))
-    path = tmp_path / "saved" / "ratings" / "2026Q3" / "A1.json"
-    assert path.exists()
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["scores"] == {"teamwork": 4, "customer_satisfaction": 5}
-    assert doc["comment"] == "Great."  # trimmed
+    """A rating is stored in the database, trimmed, with its author, time and version, and read back."""
+    saved = ratings.save(tmp_path, Rating("A1", "2026q3", {"teamwork": 4, "customer_satisfaction": 5}, " Great. "),
+                         who=BOSS)
+    assert (saved.quarter, saved.comment, saved.updated_by, saved.version) == ("2026Q3", "Great.", "boss", 1)
     assert saved.updated_at
     loaded = ratings.load(tmp_path, "2026Q3", "A1")
     assert (loaded.scores, loaded.comment, loaded.quarter) == ({"teamwork": 4, "customer_satisfaction": 5},
                                                                "Great.", "2026Q3")
     assert ratings.scores_by_rep(tmp_path, "2026Q3") == {"A1": {"teamwork": 4, "customer_satisfaction": 5}}
     assert ratings.quarters(tmp_path) == ["2026Q3"]
+    assert (tmp_path / "saleslens.db").exists() and not (tmp_path / "saved").exists()
 
 
-def test_saving_again_replaces_and_leaves_no_temporary_files(tmp_path: Path) -> None:
-    """A second save overwrites the first in one step; no temporary file is left behind."""
-    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 2}))
-    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 5}, "Better"))
-    folder = tmp_path / "saved" / "ratings" / "2026Q3"
-    assert [p.name for p in folder.iterdir()] == ["A1.json"]
+def test_saving_again_adds_a_version_and_the_latest_counts(tmp_path: Path) -> None:
+    """Ratings are append-only: the first save is kept in the history, the second one counts."""
+    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 2}), who=BOSS)
+    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 5}, "Better"), who=BOSS)
     assert ratings.load(tmp_path, "2026Q3", "A1").scores == {"teamwork": 5}
+    assert [(r.version, r.scores) for r in ratings.history(tmp_path, "2026Q3", "A1")] == [
+        (1, {"teamwork": 2}), (2, {"teamwork": 5})]
 
 
 def test_unrated_criteria_are_left_out(tmp_path: Path) -> None:
     """None means not rated: it is not stored as a score."""
-    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": None, "process": 3}))
+    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": None, "process": 3}), who=BOSS)
     assert ratings.load(tmp_path, "2026Q3", "A1").scores == {"process": 3}
 
 
@@ -62,37 +61,32 @@ def test_unrated_criteria_are_left_out(tmp_path: Path) -> None:
 def test_bad_ratings_are_refused(tmp_path: Path, rating: Rating, message: str) -> None:
     """Each bad rating gets a clear message and nothing is written."""
     with pytest.raises(RatingError, match=message):
-        ratings.save(tmp_path, rating)
-    assert not (tmp_path / "saved").exists()
+        ratings.save(tmp_path, rating, who=BOSS)
+    assert ratings.quarters(tmp_path) == []
 
 
-def test_odd_rep_ids_get_safe_file_names(tmp_path: Path) -> None:
-    """An id with a slash or spaces cannot escape the folder; it is stored under a hashed name."""
-    ratings.save(tmp_path, Rating("../evil id", "2026Q3", {"teamwork": 3}))
-    files = list((tmp_path / "saved" / "ratings" / "2026Q3").iterdir())
-    assert len(files) == 1 and files[0].name.startswith("x") and files[0].suffix == ".json"
+def test_odd_rep_ids_are_kept_as_they_are(tmp_path: Path) -> None:
+    """An id with a slash or spaces is just a value in the database: stored and found again exactly."""
+    ratings.save(tmp_path, Rating("../evil id", "2026Q3", {"teamwork": 3}), who=BOSS)
     assert ratings.load(tmp_path, "2026Q3", "../evil id").scores == {"teamwork": 3}
+    assert list(ratings.load_quarter(tmp_path, "2026Q3")) == ["../evil id"]
 
 
-def test_a_corrupt_file_is_skipped(tmp_path: Path) -> None:
-    """A damaged file does not hide the other ratings of the quarter."""
-    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 4}))
-    (tmp_path / "saved" / "ratings" / "2026Q3" / "A2.json").write_text("{not json", encoding="utf-8")
-    assert list(ratings.load_quarter(tmp_path, "2026Q3")) == ["A1"]
-
-
-def test_delete(tmp_path: Path) -> None:
-    """A rating can be removed; removing it twice says there was none."""
-    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 4}))
-    assert ratings.delete(tmp_path, "2026Q3", "A1")
-    assert not ratings.delete(tmp_path, "2026Q3", "A1")
+def test_delete_clears_and_keeps_the_history(tmp_path: Path) -> None:
+    """Clearing a rating appends an empty version; clearing it twice says there was none."""
+    ratings.save(tmp_path, Rating("A1", "2026Q3", {"teamwork": 4}), who=BOSS)
+    assert ratings.delete(tmp_path, "2026Q3", "A1", who=BOSS)
+    assert not ratings.delete(tmp_path, "2026Q3", "A1", who=BOSS)
     assert ratings.load(tmp_path, "2026Q3", "A1") is None
+    assert ratings.load_quarter(tmp_path, "2026Q3") == {}
+    assert [(r.version, r.scores) for r in ratings.history(tmp_path, "2026Q3", "A1")] == [
+        (1, {"teamwork": 4}), (2, {})]
 
 
 def test_ratings_survive_a_new_snapshot(tmp_path: Path) -> None:
     """Ratings live beside the snapshots: publishing a new snapshot keeps them, and the score uses them."""
     F.build_store(tmp_path)
-    ratings.save(tmp_path, Rating("C1", "2026Q3", {"customer_satisfaction": 5}, "Customers love her"))
+    ratings.save(tmp_path, Rating("C1", "2026Q3", {"customer_satisfaction": 5}, "Customers love her"), who=BOSS)
     store.publish_snapshot(tmp_path, F.AS_OF.replace(day=29), F.tables(), source="re-import")
     store.publish_snapshot(tmp_path, F.AS_OF, F.tables(), source="re-import same day")
     assert len(store.list_snapshots(tmp_path)) == 3

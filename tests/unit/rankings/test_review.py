@@ -11,7 +11,7 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.cli import main as cli_main
-from saleslens.core import store
+from saleslens.core import access, store
 from saleslens.rankings import ratings, review
 from tests import scorecard_fixtures as F
 from tests import support
@@ -22,7 +22,8 @@ def pack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The scorecard dataset with one rating, and the A2 and team North packs written as files."""
     data = tmp_path_factory.mktemp("review_data")
     F.build_store(data)
-    ratings.save(data, ratings.Rating("A2", "2026Q3", {"teamwork": 4}, "Steady quarter; = not a formula"))
+    ratings.save(data, ratings.Rating("A2", "2026Q3", {"teamwork": 4}, "Steady quarter; = not a formula"),
+                 who=access.User("boss", "Boss", "admin"))
     runner = Runner(store.open_snapshot(data))
     out = data / "out"
     try:

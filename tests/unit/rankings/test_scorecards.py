@@ -14,7 +14,7 @@ import pytest
 
 from queries import runner as runner_mod
 from queries.runner import Runner, Scope
-from saleslens.core import store
+from saleslens.core import access, store
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import definitions as scorecard_defs
 from saleslens.rankings import scorecards
@@ -448,15 +448,19 @@ def test_top_quartile_keeps_ties() -> None:
 # ---------------------------------------------------------------- saved definitions
 
 
+ANALYST = access.User("ana", "Ana", "analyst")
+
+
 def test_definitions_round_trip(tmp_path: Path) -> None:
-    """A named definition is saved under saved/scorecards/ and read back the same."""
+    """A named definition is saved in the database with its owner and read back the same."""
     d = Definition("AE focus on pipeline", "AE", {"pipeline_created": 50, "attainment": 50}, (0.5,), 4, 1.2)
-    scorecard_defs.save(tmp_path, d)
-    assert (tmp_path / "saved" / "scorecards" / "ae-focus-on-pipeline.json").exists()
+    scorecard_defs.save(tmp_path, d, who=ANALYST)
+    assert [(i.name, i.owner, i.version) for i in scorecard_defs.saved_items(tmp_path)] == [
+        ("AE focus on pipeline", "ana", 1)]
     loaded = scorecard_defs.get(tmp_path, "AE focus on pipeline", "AE")
     assert loaded == d and loaded.weights == d.weights
     assert [x.name for x in scorecard_defs.load_all(tmp_path, "SDR")] == []
-    assert scorecard_defs.delete(tmp_path, "AE focus on pipeline")
+    assert scorecard_defs.delete(tmp_path, "AE focus on pipeline", who=ANALYST)
     assert scorecard_defs.load_all(tmp_path) == []
 
 
@@ -474,14 +478,14 @@ def test_definitions_round_trip(tmp_path: Path) -> None:
 def test_bad_definitions_are_refused(tmp_path: Path, definition: Definition, message: str) -> None:
     """Each bad definition gets a clear message and nothing is written."""
     with pytest.raises(scorecard_defs.DefinitionError, match=message):
-        scorecard_defs.save(tmp_path, definition)
-    assert not (tmp_path / "saved" / "scorecards").exists() or not any((tmp_path / "saved" / "scorecards").iterdir())
+        scorecard_defs.save(tmp_path, definition, who=ANALYST)
+    assert scorecard_defs.load_all(tmp_path) == []
 
 
-def test_non_ascii_names_get_distinct_files(tmp_path: Path) -> None:
-    """Chinese names are kept as names; their files differ."""
-    scorecard_defs.save(tmp_path, Definition("销售计分卡", "AE", {"bookings": 1}))
-    scorecard_defs.save(tmp_path, Definition("客户计分卡", "AE", {"bookings": 1}))
+def test_non_ascii_names_are_distinct(tmp_path: Path) -> None:
+    """Chinese names are kept as names, each its own scorecard."""
+    scorecard_defs.save(tmp_path, Definition("销售计分卡", "AE", {"bookings": 1}), who=ANALYST)
+    scorecard_defs.save(tmp_path, Definition("客户计分卡", "AE", {"bookings": 1}), who=ANALYST)
     assert sorted(d.name for d in scorecard_defs.load_all(tmp_path)) == sorted(["销售计分卡", "客户计分卡"])
 
 

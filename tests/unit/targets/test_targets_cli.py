@@ -32,9 +32,10 @@ def test_pacing_forecast_and_coverage(capsys: pytest.CaptureFixture, data: str) 
     code, rows, _ = run(capsys, "pacing", "--data", data, "--format", "json")
     # Q2 target 16,500 x share 0.3 = 4,950 expected; closed 3,000 -> 1,950 behind.
     assert code == 0 and rows[0]["expected"] == pytest.approx(4950.0) and rows[0]["status"] == "behind"
-    code, rows, _ = run(capsys, "forecast", "--data", data, "--min-deals", "4", "--format", "json")
-    # 3,000 closed + 5,228.57 weighted (see test_targets_queries.py).
-    assert rows[0]["forecast"] == pytest.approx(8228.57, abs=0.01) and rows[0]["open_deals"] == 4
+    code, rows, err = run(capsys, "forecast", "--data", data, "--format", "json")
+    # One past quarter: the stage-default fallback, 3,000 closed + 2,250 (see test_forecast.py), said on stderr.
+    assert rows[0]["forecast"] == pytest.approx(5250.0) and rows[0]["open_deals"] == 4
+    assert rows[0]["method"] == "stage_default" and rows[0]["low"] is None and "fallback" in err
     code, rows, _ = run(capsys, "coverage", "--data", data, "--format", "json")
     assert rows[0]["pipeline_needed"] == pytest.approx(21600.0) and rows[0]["win_rate_source"] == "group"
     code, rows, _ = run(capsys, "pacing", "--data", data, "--by", "team", "--format", "json")
@@ -47,8 +48,8 @@ def test_attainment_heatmap_data_and_accuracy(capsys: pytest.CaptureFixture, dat
     assert code == 0
     got = {(r["group_key"], r["period_start"]): r["target"] for r in rows}
     assert got[("North", "2026-04-01")] == 13500.0 and got[("Solo", "2026-01-01")] == 3000.0
-    code, rows, _ = run(capsys, "forecast-accuracy", "--data", data, "--min-deals", "100", "--format", "json")
-    assert [r["forecast"] for r in rows] == [4000.0, 3000.0]
+    code, _, err = run(capsys, "forecast-accuracy", "--data", data, "--format", "json")
+    assert code == 2 and "nothing to backtest" in err  # two quarters of snapshots: none to check yet
     code, rows, _ = run(capsys, "leading", "--data", data, "--conversion", "--format", "json")
     assert [r["count"] for r in rows] == [9.0, 3.0, 4.0, 2.0]
 

@@ -111,13 +111,12 @@ def test_learned_rates_for_a_scoped_viewer_count_only_their_deals(ann_only: Runn
     assert reps == {"R1"}
 
 
-def test_forecast_uses_the_viewers_rates(ann_only: Runner) -> None:
-    fc = td.forecast_report(ann_only, Filters(period="custom"), date(2026, 4, 1), date(2026, 6, 30), 1500.0,
-                            min_deals=4)
-    # Ann's Prospecting (5 deals) learns 4,500 / 8,500; Proposal (4 deals) 4,500 / 5,500; her only open deal
-    # due in Q2 is O1 (Proposal, 2,000): 2,000 x 4,500 / 5,500.
+def test_forecast_uses_the_viewers_rates(ann_only: Runner, everyone: Runner) -> None:
+    fc = td.forecast_report(ann_only, Filters(period="custom"), date(2026, 4, 1), date(2026, 6, 30), 1500.0)
+    # One past quarter of snapshots: the stage-default fallback. Ann sees only her deals: her only open deal
+    # is O1 (Proposal .5, 2,000) and her Q2 win W6 1,500: 1,500 + 1,000.
     assert fc.deals["opportunity_id"].to_list() == ["O1"]
-    assert fc.forecast.weighted == pytest.approx(2000 * 4500 / 5500)
-    probs = dict(fc.probabilities.select("stage", "probability").iter_rows())
-    assert probs["Prospecting"] == pytest.approx(4500 / 8500)
-    assert probs["Negotiation"] == pytest.approx(0.8)  # 2 deals < 4: the default
+    assert fc.forecast.weighted == pytest.approx(1000.0) and fc.forecast.expected == pytest.approx(2500.0)
+    # The whole organisation's number is not served to her from the forecast's cache, nor hers to everyone.
+    org = td.forecast_report(everyone, Filters(period="custom"), date(2026, 4, 1), date(2026, 6, 30), 3000.0)
+    assert org.forecast.expected == pytest.approx(5250.0)

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from queries.runner import Runner
+from saleslens.core import access
 from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import Filters
 from saleslens.whatif import commission
@@ -78,7 +79,7 @@ def test_default_view(ctx: Ctx) -> None:
     assert view.query == {}  # nothing differs from the defaults
     plans_file = ctx.data_dir / "config" / commission.PLANS_FILE
     assert view.plans_note == f"Commission: plans from {plans_file}."
-    assert view.baseline_note.startswith("Baseline = $8.0K won so far + $100 open pipeline")
+    assert view.baseline_note.startswith("Baseline = $8.0K won so far + $100 more expected to close won")
     assert view.baseline_note.endswith(view.plans_note)
     assert isinstance(view.histogram, go.Figure)
     # By team, the largest target last (drawn at the top): West 1 6,000 then East 1 3,000 + 6,000 = 9,000.
@@ -133,7 +134,8 @@ def test_commission_tab_explains_a_rep(ctx: Ctx) -> None:
 def test_compare_tab(ctx: Ctx) -> None:
     """The scenario on screen against a saved +10%: commission 572 against 568, 4 less; a missing name is said."""
     view = whatif_load.load(ctx, Choices())
-    scenario_store.save(ctx.data_dir, replace(view.scenario, name="Plus 10", target_change_pct=10.0))
+    scenario_store.save(ctx.data_dir, replace(view.scenario, name="Plus 10", target_change_pct=10.0),
+                        who=access.User("ana", "Ana", "analyst"))
     compared = whatif_load.load_compare(ctx, view, ["Plus 10", "Missing"], with_current=True)
     assert len(compared.errors) == 1 and "Missing" in compared.errors[0]
     row = compared.outputs.filter(pl.col("Measure") == "Commission cost, scenario").row(0, named=True)

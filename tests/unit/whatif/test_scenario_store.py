@@ -1,9 +1,8 @@
-"""Saved scenarios: durable and atomic, reopen identical (also in a new process), versioned, never lost."""
+"""Saved scenarios: in the database with owner and version, reopen identical (also in a new process), never lost."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -14,13 +13,15 @@ import polars as pl
 import pytest
 
 from queries.runner import Runner
-from saleslens.core import store
+from saleslens.core import access, db, store
+from saleslens.core.db import items
 from saleslens.whatif import commission, scenarios
 from saleslens.whatif import store as scenario_store
 from saleslens.whatif.scenarios import Scenario
 from saleslens.whatif.store import ScenarioStoreError
 from tests import fixtures
 from tests import whatif_fixtures as wf
+from tests.database_fixtures import backend  # noqa: F401 - the fixture, used by name
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -36,36 +37,39 @@ def full_scenario(name: str = "Q1 stretch") -> Scenario:
     )
 
 
+ANA = access.Actor(access.User("ana", "Ana", "analyst"), None)
+
+
+@pytest.mark.usefixtures("backend")
 def test_save_then_load_is_identical(tmp_path: Path) -> None:
-    """Every input comes back equal, in <data>/saved/scenarios/, as versioned JSON."""
+    """Every input comes back equal from the database, stored as the versioned JSON document."""
     sc = full_scenario()
-    path = scenario_store.save(tmp_path, sc)
-    assert path.parent == tmp_path / "saved" / "scenarios"
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    saved = scenario_store.save(tmp_path, sc, who=ANA)
+    assert (saved.name, saved.owner, saved.version, saved.visibility) == ("Q1 stretch", "ana", 1, "everyone")
+    doc = items.get(db.get(tmp_path), "scenarios", "Q1 stretch").body
     assert (doc["format"], doc["version"], doc["name"]) == ("saleslens-scenario", 1, "Q1 stretch")
     assert scenario_store.load(tmp_path, "Q1 stretch") == sc
-    assert scenario_store.resolve(tmp_path, str(path)) == sc
+    assert scenario_store.resolve(tmp_path, "Q1 stretch") == sc
     assert [s.name for s in scenario_store.list_saved(tmp_path)] == ["Q1 stretch"]
 
 
-def test_names_map_to_distinct_files(tmp_path: Path) -> None:
-    """Names that slug alike ('Q1 plan', 'q1-plan') and non-Latin names get their own files."""
+def test_names_are_distinct(tmp_path: Path) -> None:
+    """Names that slug alike ('Q1 plan', 'q1-plan') and non-Latin names are each their own scenario."""
     for name in ("Q1 plan", "q1-plan", "一季度方案"):
-        scenario_store.save(tmp_path, wf.scenario(name=name))
+        scenario_store.save(tmp_path, wf.scenario(name=name), who=ANA)
     assert sorted(s.name for s in scenario_store.list_saved(tmp_path)) == ["Q1 plan", "q1-plan", "一季度方案"]
     assert scenario_store.load(tmp_path, "一季度方案").name == "一季度方案"
 
 
 def test_existing_name_needs_overwrite_and_stays_intact(tmp_path: Path) -> None:
-    """Saving over a name without replace is refused; the first file is untouched; replace works."""
-    path = scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5))
-    before = path.read_bytes()
+    """Saving over a name without replace is refused; the first one is untouched; replace works."""
+    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5), who=ANA)
     with pytest.raises(ScenarioStoreError) as err:
-        scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9))
+        scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9), who=ANA)
     assert err.value.field == "name" and "already saved" in err.value.message
-    assert path.read_bytes() == before
-    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9), overwrite=True)
-    assert scenario_store.load(tmp_path, "Plan").target_change_pct == 9
+    assert scenario_store.load(tmp_path, "Plan").target_change_pct == 5
+    again = scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9), overwrite=True, who=ANA)
+    assert scenario_store.load(tmp_path, "Plan").target_change_pct == 9 and again.version == 2
 
 
 @pytest.mark.parametrize(
@@ -80,31 +84,60 @@ def test_existing_name_needs_overwrite_and_stays_intact(tmp_path: Path) -> None:
     ],
 )
 def test_a_failed_save_changes_nothing(tmp_path: Path, scenario: Scenario, field: str) -> None:
-    """Bad input is refused before writing, even with replace on: the saved file keeps its bytes."""
-    path = scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5))
-    before = path.read_bytes()
+    """Bad input is refused before writing, even with replace on: the saved scenario keeps its version."""
+    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5), who=ANA)
     with pytest.raises(ScenarioStoreError) as err:
-        scenario_store.save(tmp_path, scenario, overwrite=True)
+        scenario_store.save(tmp_path, scenario, overwrite=True, who=ANA)
     assert err.value.field == field
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    assert [(s.name, s.version) for s in scenario_store.list_saved(tmp_path)] == [("Plan", 1)]
+    assert scenario_store.load(tmp_path, "Plan").target_change_pct == 5
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_debris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A disk error in the final rename: the old scenario is whole, no temporary file is left."""
-    path = scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5))
-    before = path.read_bytes()
+# Ana's scenario: Ana and the admin may replace or delete it; another analyst, a leader, a manager may not.
+USERS = {"ana": access.User("ana", "Ana", "analyst"), "bea": access.User("bea", "Bea", "analyst"),
+         "adm": access.User("adm", "Adm", "admin"), "lea": access.User("lea", "Lea", "leader"),
+         "max": access.User("max", "Max", "manager", "M1")}
+MAY_CHANGE = {"ana": True, "adm": True, "bea": False, "lea": False, "max": False}
 
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(ScenarioStoreError) as err:
-        scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9), overwrite=True)
-    assert err.value.field == "file" and "No space left" in err.value.message
-    monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize(("login", "allowed"), MAY_CHANGE.items())
+def test_only_the_owner_and_admins_change_a_scenario(tmp_path: Path, login: str, allowed: bool) -> None:
+    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5), who=USERS["ana"])
+    who = access.Actor(USERS[login], None if USERS[login].role != "manager" else frozenset({"M1"}))
+    if allowed:
+        scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=7), overwrite=True, who=who)
+        assert scenario_store.load(tmp_path, "Plan").target_change_pct == 7
+        scenario_store.delete(tmp_path, "Plan", who=who)
+        assert scenario_store.list_saved(tmp_path) == []
+    else:
+        with pytest.raises(access.PermissionDenied, match="belongs to ana; only its owner and admins"):
+            scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=7), overwrite=True, who=who)
+        with pytest.raises(access.PermissionDenied):
+            scenario_store.delete(tmp_path, "Plan", who=who)
+        assert scenario_store.load(tmp_path, "Plan").target_change_pct == 5
+
+
+@pytest.mark.usefixtures("backend")
+def test_two_saves_from_the_same_version_one_wins_the_other_is_told(tmp_path: Path) -> None:
+    """Ana and the admin both opened version 1; Ana saves first; the admin's save is refused, naming Ana."""
+    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=5), who=USERS["ana"])
+    admin = access.Actor(USERS["adm"], None)
+    scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=6), overwrite=True, who=ANA,
+                        expected_version=1)
+    with pytest.raises(items.StaleVersion, match=r"changed by ana at .* \(version 2\); reload to see their change"):
+        scenario_store.save(tmp_path, wf.scenario(name="Plan", target_change_pct=9), overwrite=True, who=admin,
+                            expected_version=1)
+    assert scenario_store.load(tmp_path, "Plan").target_change_pct == 6
+
+
+def test_private_scenarios_are_listed_to_their_owner_and_admins(tmp_path: Path) -> None:
+    scenario_store.save(tmp_path, wf.scenario(name="Mine"), who=ANA, visibility="private")
+    listed = {login: [s.name for s in scenario_store.list_saved(tmp_path, who=USERS[login])]
+              for login in ("ana", "bea", "adm")}
+    assert listed == {"ana": ["Mine"], "bea": [], "adm": ["Mine"]}
+    with pytest.raises(ScenarioStoreError, match="no saved scenario is named 'Mine'"):
+        scenario_store.load(tmp_path, "Mine", who=USERS["bea"])
 
 
 def _write(tmp_path: Path, doc: object, name: str = "plan.json") -> Path:
@@ -156,29 +189,26 @@ def test_bad_fields_in_a_file_are_named(tmp_path: Path, path: tuple, value: obje
     assert err.value.field == field
 
 
-def test_broken_files_are_listed_with_their_problem(tmp_path: Path) -> None:
-    """A corrupt or old file in the folder does not hide the good ones; it is listed with its error."""
-    scenario_store.save(tmp_path, wf.scenario(name="Good"))
-    folder = scenario_store.folder(tmp_path)
-    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+def test_broken_documents_are_listed_with_their_problem(tmp_path: Path) -> None:
+    """A stored document of an older format (imported from an old file) does not hide the good ones."""
+    scenario_store.save(tmp_path, wf.scenario(name="Good"), who=ANA)
     old = scenario_store.to_dict(wf.scenario(name="Ancient"))
     old["version"] = 0
-    (folder / "ancient.json").write_text(json.dumps(old), encoding="utf-8")
+    items.save(db.get(tmp_path), "scenarios", "Ancient", old, ANA)
     listed = {s.name: s.error for s in scenario_store.list_saved(tmp_path)}
     assert listed["Good"] is None
     assert "version" in listed["Ancient"]
-    assert listed["broken"] is not None
     with pytest.raises(ScenarioStoreError, match="no saved scenario is named 'Missing'"):
         scenario_store.load(tmp_path, "Missing")
 
 
 def test_delete(tmp_path: Path) -> None:
     """A saved scenario can be removed; removing a missing one is an error."""
-    scenario_store.save(tmp_path, wf.scenario(name="Gone"))
-    scenario_store.delete(tmp_path, "Gone")
+    scenario_store.save(tmp_path, wf.scenario(name="Gone"), who=ANA)
+    scenario_store.delete(tmp_path, "Gone", who=ANA)
     assert scenario_store.list_saved(tmp_path) == []
     with pytest.raises(ScenarioStoreError):
-        scenario_store.delete(tmp_path, "Gone")
+        scenario_store.delete(tmp_path, "Gone", who=ANA)
 
 
 def test_saved_scenario_reopens_identical_in_a_new_process(tmp_path: Path) -> None:
@@ -188,7 +218,7 @@ def test_saved_scenario_reopens_identical_in_a_new_process(tmp_path: Path) -> No
     sc = Scenario(name="Tiny plan", start=date(2026, 4, 1), end=date(2026, 6, 30), snapshot=snap.id,
                   target_change_pct=10, win_rate_pct=20, new_reps={"East 1": 1},
                   plans=commission.parse_text(wf.PLANS_TOML).raw)
-    scenario_store.save(tmp_path, sc)
+    scenario_store.save(tmp_path, sc, who=ANA)
     runner = Runner(store.open_snapshot(tmp_path))
     base = runner.run("whatif_base_by_rep", start=sc.start, end=sc.end)
     here = scenarios.compute(base, scenario_store.load(tmp_path, "Tiny plan"), wf.plans(), snap.as_of)
@@ -215,7 +245,7 @@ def test_cli_lists_explains_and_reports_bad_files(tmp_path: Path) -> None:
     fixtures.build_store(tmp_path)
     sc = Scenario(name="Tiny", start=date(2026, 4, 1), end=date(2026, 6, 30),
                   plans=commission.parse_text(wf.PLANS_TOML).raw)
-    scenario_store.save(tmp_path, sc)
+    scenario_store.save(tmp_path, sc, who=ANA)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "saleslens", "scenario", "--data", str(tmp_path), *args],
@@ -234,6 +264,15 @@ def test_cli_lists_explains_and_reports_bad_files(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert failed.stderr.startswith("saleslens scenario: error: version:")
     assert "Traceback" not in failed.stderr
+    access.write_users(tmp_path / "users.toml", [{"login": "bea", "name": "Bea", "role": "analyst"},
+                                                 {"login": "ana", "name": "Ana", "role": "analyst"}])
+    refused = cli("delete", "Tiny", "--as", "bea")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "'Tiny' belongs to ana; only its owner and admins may change or delete it" in refused.stderr
+    listed = cli("list", "--as", "ana", "--format", "csv")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].startswith("Tiny,")
+    deleted = cli("delete", "Tiny", "--as", "ana")
+    assert deleted.returncode == 0 and scenario_store.list_saved(tmp_path) == []
 
 
 # ---------------------------------------------------------------- saved target sets

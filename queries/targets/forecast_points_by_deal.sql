@@ -1,0 +1,54 @@
+-- purpose: The learning rows of the forecast: every deal open at each published snapshot, as it stood that day, with how it ended.
+-- grain: one row per (snapshot, deal open in it), snapshots up to the current one
+-- params:
+--   $first      date    required  the oldest snapshot day to read
+--   $regions    text[]  []        only deals of reps in these regions (empty = all)
+--   $teams      text[]  []        only deals of reps in these teams (empty = all)
+--   $reps       text[]  []        only deals owned by these rep_ids (empty = all)
+--   $products   text[]  []        only deals of these product_ids
+--   $segments   text[]  []        only deals with accounts in these segments
+--   $sources    text[]  []        only deals from these sources
+-- Stage, amount, expected close date and forecast category are the ones the snapshot held (what was known that
+-- day); pushes counts the snapshots up to that day in which the expected close date moved later than in the
+-- snapshot before (while the deal was open: only open rows are read, which keeps the scan small). The outcome
+-- (final_status, final_close_date, final_amount) is the current snapshot's. The group filters apply to the deal
+-- as it is now, so the rows of a group are the same deals whose bookings count as the group's.
+with
+current_deals as (
+    select d.opportunity_id, d.owner_id as current_owner_id, d.owner_name, d.team, d.region, d.account_name,
+           d.segment, d.created_date, d.status as final_status,
+           d.close_date as final_close_date, coalesce(d.amount, 0) as final_amount
+    from deals d
+    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
+      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
+      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
+      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
+      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
+      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+),
+seen as (
+    select h.snapshot_as_of as as_of, h.opportunity_id, h.owner_id, h.stage, h.status, h.amount,
+           h.expected_close_date, h.forecast_category,
+           sum(case when h.expected_close_date > h.previous_expected then 1 else 0 end)
+               over (partition by h.opportunity_id order by h.snapshot_as_of
+                     rows between unbounded preceding and current row) as pushes
+    from (
+        select o.*, lag(o.expected_close_date) over (partition by o.opportunity_id order by o.snapshot_as_of)
+                   as previous_expected
+        from opportunity_history o
+        where o.status = 'open' and o.opportunity_id in (select opportunity_id from current_deals)
+    ) h
+),
+final as (
+    select s.as_of, s.opportunity_id, s.owner_id, c.current_owner_id, c.owner_name, c.team, c.region,
+           c.account_name, c.segment, s.stage,
+           coalesce(s.amount, 0) as amount, s.expected_close_date, s.forecast_category,
+           cast(s.pushes as bigint) as pushes, c.created_date, c.final_status, c.final_close_date, c.final_amount,
+           st.probability as stage_probability
+    from seen s
+    join current_deals c on c.opportunity_id = s.opportunity_id
+    left join stages st on st.stage = s.stage
+    where s.as_of >= cast($first as date)
+)
+select * from final
+order by as_of, opportunity_id

@@ -1,0 +1,585 @@
+"""The one forecast: bookings expected to close won within the period, learned from what was known at the time.
+
+Every page, command and pack that shows a forecast calls `model_forecast` (or reads its result), so they all
+show the same number for the same filters. See docs/FORECAST.md for the model, its backtest and its limits.
+
+The model, in short:
+- Learning rows: every deal open at each published snapshot, as the snapshot held it (stage, amount, expected
+  close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter".
+- Each deal's chance is a cell of a tree of features (stage > segment > weeks left > expected close vs. the
+  period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's:
+  (wins + k x parent) / (n + k).
+  A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
+- Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
+  at the same week of past periods went on to book in them (their mean).
+- The 80% range comes from the model's own past relative errors near the same week of past periods (empirical
+  10th and 90th percentiles, finite-sample), and its coverage is how often past actuals fell inside such a range.
+- Only periods before the one forecast are learned from. With fewer than MIN_PERIODS of them: a fallback
+  (the dataset's stage probabilities) and no range.
+Pure functions first (frames in, frames out), then the part that runs the named queries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Protocol
+
+import polars as pl
+
+from saleslens.core import store
+from saleslens.core.filters import Filters
+from saleslens.core.periods import add_months, quarter_bounds
+
+LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
+PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
+MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
+RANGE_WEEKS = 2  # past errors within this many weeks of today's week (before period end) make the range
+LOW_Q, HIGH_Q = 0.10, 0.90  # the range's quantiles of past relative errors: an 80% range
+HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
+AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
+FALLBACK = "stage_default"  # the fallback's name: closed + open pipeline due x the dataset's stage probability
+BASELINES = ("commit", "weighted", "last_year")
+NONE = "(none)"
+
+
+# ---------------------------------------------------------------- periods and features
+
+
+def period_of(day: date) -> tuple[date, date]:
+    """The quarter a day belongs to: the forecast's period."""
+    return quarter_bounds(day)
+
+
+def weeks_left(as_of: date, end: date) -> int:
+    """Whole weeks from a day to the period's last day: 0 in the last week, 12 or 13 in the first."""
+    return max((end - as_of).days, 0) // 7
+
+
+def _quarter_start(col: str) -> pl.Expr:
+    """The first day of the quarter of a date column."""
+    c = pl.col(col)
+    return pl.date(c.dt.year(), (c.dt.month() - 1) // 3 * 3 + 1, 1)
+
+
+def _bucket(expr: pl.Expr, edges: Sequence[int], unit: str) -> pl.Expr:
+    """A number as a labelled bucket: '<=e0', '<=e1', ... and '>eN'."""
+    out = pl.lit(f">{edges[-1]}{unit}")
+    for edge in reversed(edges):
+        out = pl.when(expr <= edge).then(pl.lit(f"<={edge}{unit}")).otherwise(out)
+    return out
+
+
+def add_features(rows: pl.DataFrame) -> pl.DataFrame:
+    """The model's features of open deals at a day: rows need as_of, period_end, stage, created_date,
+    expected_close_date, pushes, segment and owner_id."""
+    ecd, as_of, end = pl.col("expected_close_date"), pl.col("as_of"), pl.col("period_end")
+    days_left = (end - as_of).dt.total_days()
+    close = (pl.when(ecd.is_null()).then(pl.lit("none"))
+             .when(ecd < as_of).then(pl.lit("overdue"))
+             .when(ecd <= end).then(pl.lit("due"))
+             .otherwise(pl.lit("later")))
+    pushes = pl.col("pushes").fill_null(0)
+    return rows.with_columns(
+        _bucket(days_left // 7, HORIZON_WEEKS, "w").alias("horizon"),
+        close.alias("close"),
+        pl.when(pushes >= 2).then(pl.lit("2+")).otherwise(pushes.cast(pl.String)).alias("pushed"),
+        _bucket((as_of - pl.col("created_date")).dt.total_days(), AGE_DAYS, "d").alias("age"),
+        pl.col("segment").fill_null(NONE), pl.col("owner_id").fill_null(NONE), pl.col("stage").fill_null(NONE),
+    )
+
+
+# ---------------------------------------------------------------- learning
+
+
+@dataclass(frozen=True)
+class Model:
+    """Shrunk win-within-period rates: the overall rate and one table per level of the feature tree."""
+
+    root: float
+    levels: tuple[str, ...]
+    tables: tuple[pl.DataFrame, ...]  # level j: the first j+1 features, n, wins, parent, p
+    rows: int
+    periods: int
+
+
+def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
+    """Learn each cell's chance of winning within the period, by value, shrunk toward its parent cell.
+
+    train: the feature columns, amount and won (bool: won within the period of its row). Each row weighs
+    amount / mean amount, so a cell's rate is the share of its value that was won (big deals that win less
+    weigh more, as they do in the forecast) and its size n is in average deals. At each level a cell's rate
+    is (won weight + prior x parent rate) / (n + prior); the first level's parent is the overall rate.
+    """
+    if train.is_empty():
+        return Model(0.0, tuple(levels), tuple(), 0, 0)
+    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
+    mean = float(train.select(amount.mean()).item()) or 1.0
+    frame = train.with_columns((amount / mean).alias("_w") if mean > 0 else pl.lit(1.0).alias("_w"))
+    won = pl.col("_w") * pl.col("won").cast(pl.Float64)
+    total = float(frame["_w"].sum())
+    root = float(frame.select(won.sum()).item()) / total if total > 0 else 0.0
+    # every level is a roll-up of the finest cells, which are far fewer than the rows
+    finest = frame.group_by(list(levels)).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
+    tables: list[pl.DataFrame] = []
+    for j in range(len(levels)):
+        keys = list(levels[: j + 1])
+        cells = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
+        if j == 0:
+            cells = cells.with_columns(pl.lit(root).alias("parent"))
+        else:
+            above = tables[-1].select(*keys[:-1], pl.col("p").alias("parent"))
+            cells = cells.join(above, on=keys[:-1], how="left")
+        cells = cells.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
+        tables.append(cells)
+    periods = train["period_start"].n_unique() if "period_start" in train.columns else 0
+    return Model(root, tuple(levels), tuple(tables), train.height, periods)
+
+
+def predict(model: Model, rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with `probability`: the deepest learned cell each row falls in (a cell never seen keeps its parent's)."""
+    frame = rows.with_columns(pl.lit(model.root).alias("probability"))
+    for j, table in enumerate(model.tables):
+        keys = list(model.levels[: j + 1])
+        frame = frame.join(table.select(*keys, pl.col("p").alias("_p")), on=keys, how="left",
+                           maintain_order="left")
+        frame = frame.with_columns(pl.coalesce("_p", "probability").alias("probability")).drop("_p")
+    return frame
+
+
+# ---------------------------------------------------------------- what each past day knew and what came of it
+
+
+def label(points: pl.DataFrame) -> pl.DataFrame:
+    """Learning rows with their period and outcome: won = won, closed by the last day of the row's quarter."""
+    frame = points.with_columns(_quarter_start("as_of").alias("period_start"))
+    frame = frame.with_columns(
+        (pl.col("period_start").dt.offset_by("3mo") - pl.duration(days=1)).alias("period_end"),
+    )
+    won = (pl.col("final_status") == "won") & (pl.col("final_close_date") <= pl.col("period_end"))
+    return add_features(frame.with_columns(won.fill_null(False).alias("won")))
+
+
+def point_facts(points: pl.DataFrame, wins: pl.DataFrame, days: Sequence[date]) -> pl.DataFrame:
+    """Per day and owner: closed so far in the day's quarter, and the later bookings from deals not open that day.
+
+    points: as_of, opportunity_id (the deals open each day); wins: opportunity_id, owner_id, close_date, amount.
+    closed: won in the quarter up to the day; new: won after the day and by quarter end, by deals that were not
+    open that day (created later, or not in that day's snapshot). Owners with neither get no row.
+    """
+    pts = pl.DataFrame({"as_of": list(days)}, schema={"as_of": pl.Date}).with_columns(
+        _quarter_start("as_of").alias("period_start"))
+    w = wins.with_columns(_quarter_start("close_date").alias("period_start"))
+    j = pts.join(w, on="period_start", how="inner")
+    was_open = points.select("as_of", "opportunity_id").unique().with_columns(pl.lit(True).alias("was_open"))
+    j = j.join(was_open, on=["as_of", "opportunity_id"], how="left").with_columns(pl.col("was_open").fill_null(False))
+    closed = pl.col("close_date") <= pl.col("as_of")
+    return j.group_by("as_of", "period_start", "owner_id").agg(
+        pl.col("amount").filter(closed).sum().alias("closed"),
+        pl.col("amount").filter(~closed & ~pl.col("was_open")).sum().alias("new"),
+    ).sort("as_of", "owner_id")
+
+
+def new_business(facts: pl.DataFrame, calendar: pl.DataFrame, periods: Sequence[date], week: int) -> pl.DataFrame:
+    """Expected bookings from deals not yet open, per owner: the mean over past periods at the same week.
+
+    calendar: as_of, period_start, weeks_left of every snapshot day; facts: point_facts. For each past period
+    the day nearest `week` weeks before its end is used; an owner with nothing in a period counts 0 there, so
+    the owners' values add up to the group's mean.
+    """
+    schema = {"owner_id": pl.String, "new": pl.Float64}
+    days = calendar.filter(pl.col("period_start").is_in(list(periods)))
+    if days.is_empty():
+        return pl.DataFrame(schema=schema)
+    days = days.with_columns((pl.col("weeks_left") - week).abs().alias("_d")).sort("period_start", "_d", "as_of")
+    chosen = days.group_by("period_start").first().select("as_of")
+    picked = facts.join(chosen, on="as_of", how="semi")
+    if picked.is_empty():
+        return pl.DataFrame(schema=schema)
+    return picked.group_by("owner_id").agg((pl.col("new").sum() / chosen.height).alias("new")).sort("owner_id")
+
+
+def calendar_of(days: Sequence[date]) -> pl.DataFrame:
+    """Snapshot days with their quarter and the weeks left to its end."""
+    frame = pl.DataFrame({"as_of": sorted(set(days))}, schema={"as_of": pl.Date})
+    frame = frame.with_columns(_quarter_start("as_of").alias("period_start"))
+    frame = frame.with_columns((pl.col("period_start").dt.offset_by("3mo") - pl.duration(days=1)).alias("period_end"))
+    return frame.with_columns(((pl.col("period_end") - pl.col("as_of")).dt.total_days() // 7).alias("weeks_left"))
+
+
+# ---------------------------------------------------------------- one forecast
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The model's forecast for a group at one day: its parts, its range and where it came from."""
+
+    as_of: date
+    period_start: date
+    period_end: date
+    closed: float
+    from_open: float  # sum(amount x chance) over open deals
+    new: float  # expected from deals not open yet
+    method: str  # model or the fallback's name
+    periods: int  # past periods learned from
+    low: float | None = None  # the 80% range; None when there are too few past errors
+    high: float | None = None
+    coverage: float | None = None  # share of past actuals inside their own range at this week
+    errors: int = 0  # past errors the range comes from
+    deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
+    by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
+
+    @property
+    def expected(self) -> float:
+        """The point forecast: closed + open deals' expected + new business."""
+        return self.closed + self.from_open + self.new
+
+    @property
+    def week(self) -> int:
+        """Weeks before the period's end."""
+        return weeks_left(self.as_of, self.period_end)
+
+
+def _due(rows: pl.DataFrame) -> pl.Expr:
+    """Open deals the reps expect in the period: expected close in it or overdue within it, or none given."""
+    return pl.coalesce("expected_close_date", "period_end").is_between(pl.col("period_start"), pl.col("period_end"))
+
+
+def fallback_expected(rows: pl.DataFrame) -> pl.DataFrame:
+    """The fallback's chance per open deal: the dataset's stage probability for deals due in the period, else 0."""
+    return rows.with_columns(
+        pl.when(_due(rows)).then(pl.col("stage_probability").fill_null(0.0)).otherwise(0.0).alias("probability"))
+
+
+def by_owner(deals: pl.DataFrame, closed: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+    """Per owner: closed so far, expected from open deals, new business and their sum."""
+    parts = [
+        closed.select("owner_id", pl.col("closed").cast(pl.Float64), pl.lit(0.0).alias("from_open"),
+                      pl.lit(0.0).alias("new")),
+        deals.group_by(pl.col("current_owner_id").alias("owner_id")).agg(
+            pl.lit(0.0).alias("closed"), pl.col("expected").sum().alias("from_open"), pl.lit(0.0).alias("new")),
+        new.select("owner_id", pl.lit(0.0).alias("closed"), pl.lit(0.0).alias("from_open"), pl.col("new")),
+    ]
+    out = pl.concat([p.cast({"closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64}) for p in parts])
+    out = out.group_by("owner_id").agg(pl.col("closed").sum(), pl.col("from_open").sum(), pl.col("new").sum())
+    return out.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast")).sort(
+        "owner_id")
+
+
+def _order_stat(values: Sequence[float], level: float, upper: bool) -> float:
+    """The finite-sample (split-conformal) empirical quantile: the ceil((n+1) x level)-th smallest value for an
+    upper bound, the floor((n+1) x level)-th for a lower one, kept within the n values.
+
+    With few past errors this reaches for the extremes rather than interpolating between them, so the range
+    is not narrower than the errors seen justify.
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    k = math.ceil((n + 1) * level) if upper else math.floor((n + 1) * level)
+    return ordered[min(max(k, 1), n) - 1]
+
+
+def error_range(forecast: float, past: pl.DataFrame, week: int, before: date) -> tuple[float | None, float | None, int]:
+    """The 80% range from past relative errors: forecast x (1 + low and high quantile of actual/forecast - 1).
+
+    past: backtest rows (period_start, weeks_left, forecast, actual) of the model. Only periods before `before`
+    and weeks within RANGE_WEEKS of `week` count; fewer than MIN_PERIODS such periods give no range. The
+    quantiles are the 10th and 90th in the finite-sample sense of _order_stat.
+    """
+    near = past.filter((pl.col("period_start") < before) & ((pl.col("weeks_left") - week).abs() <= RANGE_WEEKS)
+                       & (pl.col("forecast") > 0) & pl.col("actual").is_not_null())
+    if near.is_empty() or near["period_start"].n_unique() < MIN_PERIODS:
+        return None, None, near.height
+    r = (near["actual"] / near["forecast"] - 1.0).to_list()
+    lo, hi = _order_stat(r, LOW_Q, upper=False), _order_stat(r, HIGH_Q, upper=True)
+    return forecast * (1.0 + lo), forecast * (1.0 + hi), near.height
+
+
+# ---------------------------------------------------------------- backtest
+
+
+def _baselines(rows: pl.DataFrame, closed: float, last_year_share: float | None) -> dict[str, float | None]:
+    """The three naive forecasts at a day: closed + commit; stage-weighted pipeline; last year's pace."""
+    due = rows.filter(_due(rows)) if rows.height else rows
+    commit = float(due.filter(pl.col("forecast_category") == "commit")["amount"].sum()) if due.height else 0.0
+    weighted = float((due["amount"] * due["stage_probability"].fill_null(0.0)).sum()) if due.height else 0.0
+    return {"commit": closed + commit, "weighted": closed + weighted,
+            "last_year": closed / last_year_share if last_year_share else None}
+
+
+def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
+    """Share of the same quarter a year earlier's bookings closed by the same day of that quarter."""
+    q_start, _ = period_of(as_of)
+    ly_start = add_months(q_start, -12)
+    ly_end = add_months(q_start, -9) - timedelta(days=1)
+    ly_day = ly_start + timedelta(days=(as_of - q_start).days)
+    if wins.is_empty() or wins["close_date"].min() > ly_start:
+        return None  # no full year-ago quarter in the data
+    q = wins.filter(pl.col("close_date").is_between(ly_start, ly_end))
+    total = float(q["amount"].sum())
+    if total <= 0:
+        return None
+    return float(q.filter(pl.col("close_date") <= ly_day)["amount"].sum()) / total
+
+
+def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
+             wins: pl.DataFrame, complete_before: date, prior: float = PRIOR) -> pl.DataFrame:
+    """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
+    its range, the actual, and the three naive baselines at the same day.
+
+    fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
+    rows, point_facts and won deals; calendar: the snapshot days. A period with fewer than MIN_PERIODS earlier
+    periods is skipped (there the live forecast is the fallback).
+    """
+    periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
+    actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
+        pl.col("amount").sum().alias("actual"))
+    out = []
+    for i, period in enumerate(periods):
+        earlier = periods[:i]
+        if len(earlier) < MIN_PERIODS:
+            continue
+        model = fit(fit_rows.filter(pl.col("period_start").is_in(earlier)), prior=prior)
+        mine = predict(model, rows.filter(pl.col("period_start") == period))
+        got = actual.filter(pl.col("period_start") == period)["actual"]
+        act = float(got[0]) if got.len() else 0.0
+        for day, week in calendar.filter(pl.col("period_start") == period).select("as_of", "weeks_left").iter_rows():
+            at = mine.filter(pl.col("as_of") == day)
+            closed = float(facts.filter(pl.col("as_of") == day)["closed"].sum())
+            new = float(new_business(facts, calendar, earlier, week)["new"].sum())
+            from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
+            base = _baselines(at, closed, last_year_share(wins, day))
+            out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
+                        "closed": closed, "from_open": from_open, "new": new,
+                        "forecast": closed + from_open + new, "actual": act, **base})
+    schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
+              "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
+              "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64}
+    return with_ranges(pl.DataFrame(out, schema=schema))
+
+
+def with_ranges(frame: pl.DataFrame) -> pl.DataFrame:
+    """Backtest rows with each row's range (from errors of earlier periods only) and whether it held the actual."""
+    lows, highs = [], []
+    for r in frame.iter_rows(named=True):
+        lo, hi, _ = error_range(r["forecast"], frame, r["weeks_left"], r["period_start"])
+        lows.append(lo)
+        highs.append(hi)
+    frame = frame.with_columns(pl.Series("low", lows, pl.Float64), pl.Series("high", highs, pl.Float64))
+    inside = (pl.col("actual") >= pl.col("low")) & (pl.col("actual") <= pl.col("high"))
+    return frame.with_columns(pl.when(pl.col("low").is_not_null()).then(inside).alias("in_range"))
+
+
+def summary(bt: pl.DataFrame) -> pl.DataFrame:
+    """Per week before period end: periods, MAPE and bias of the model and each baseline, and range coverage.
+
+    MAPE = mean |forecast - actual| / actual; bias = mean (forecast - actual) / actual (positive = too high);
+    coverage = share of the rows with a range whose actual fell inside it. Periods with no bookings are left out.
+    """
+    usable = bt.filter(pl.col("actual") > 0)
+    if usable.is_empty():
+        return pl.DataFrame(schema={"weeks_left": pl.Int64, "periods": pl.UInt32})
+    aggs: list[pl.Expr] = [pl.len().alias("periods")]
+    for name in ("forecast", *BASELINES):
+        err = (pl.col(name) - pl.col("actual")) / pl.col("actual")
+        key = "model" if name == "forecast" else name
+        aggs += [err.abs().mean().alias(f"{key}_mape"), err.mean().alias(f"{key}_bias")]
+    aggs += [pl.col("in_range").drop_nulls().cast(pl.Float64).mean().alias("coverage"),
+             pl.col("in_range").drop_nulls().len().alias("ranges")]
+    out = usable.group_by("weeks_left").agg(aggs).sort("weeks_left", descending=True)
+    best = pl.min_horizontal(*(pl.col(f"{b}_mape").fill_null(math.inf) for b in BASELINES))
+    return out.with_columns((pl.col("model_mape") < best).alias("beats_baselines"))
+
+
+def coverage_at(bt: pl.DataFrame, week: int) -> tuple[float | None, int]:
+    """How often past actuals fell inside their own range near this week, and how many ranges that is."""
+    near = bt.filter(((pl.col("weeks_left") - week).abs() <= RANGE_WEEKS) & pl.col("in_range").is_not_null())
+    if near.is_empty():
+        return None, 0
+    return float(near["in_range"].cast(pl.Float64).mean()), near.height
+
+
+def manager_gap(owners: pl.DataFrame, deals: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """Per manager: the model's forecast beside the reps' call (closed + commit, + best case) and the gap.
+
+    owners: by_owner; deals: open deals with current_owner_id, forecast_category, amount and the period's due
+    flag columns; people: rep_id, manager_id, and name. The reps' call counts deals due in the period only.
+    """
+    due = deals.filter(_due(deals)) if deals.height else deals
+    cats = due.group_by(pl.col("current_owner_id").alias("owner_id")).agg(
+        pl.col("amount").filter(pl.col("forecast_category") == "commit").sum().alias("commit"),
+        pl.col("amount").filter(pl.col("forecast_category") == "best_case").sum().alias("best_case"),
+    ) if due.height else pl.DataFrame(schema={"owner_id": pl.String, "commit": pl.Float64, "best_case": pl.Float64})
+    names = people.select(pl.col("rep_id").alias("manager_id"), pl.col("name").alias("manager"))
+    frame = owners.join(cats, on="owner_id", how="left").join(
+        people.select(pl.col("rep_id").alias("owner_id"), "manager_id"), on="owner_id", how="left")
+    frame = frame.with_columns(pl.col("manager_id").fill_null(NONE), pl.col("commit").fill_null(0.0),
+                               pl.col("best_case").fill_null(0.0))
+    out = frame.group_by("manager_id").agg(
+        pl.col("forecast").sum(), pl.col("closed").sum(), pl.col("commit").sum(), pl.col("best_case").sum())
+    out = out.join(names, on="manager_id", how="left").with_columns(
+        pl.coalesce("manager", "manager_id").alias("manager"),
+        (pl.col("closed") + pl.col("commit")).alias("commit_call"),
+        (pl.col("closed") + pl.col("commit") + pl.col("best_case")).alias("best_case_call"),
+    ).with_columns((pl.col("forecast") - pl.col("commit_call")).alias("gap"))
+    return out.select("manager_id", "manager", "closed", "commit_call", "best_case_call", "forecast", "gap").sort(
+        "gap", "manager")
+
+
+# ---------------------------------------------------------------- from the store: the function everyone calls
+
+HISTORY_QUARTERS = 12  # past quarters of snapshots read (three years)
+_CACHE: dict[tuple, Outcome] = {}
+_CACHE_MAX = 256
+
+
+class RunsQueries(Protocol):
+    """What the forecast needs from a runner: run a named query, and the snapshot it reads."""
+
+    snapshot: store.Snapshot
+    scope: object
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        """Run a named query."""
+
+
+def _deal_params(f: Filters) -> dict[str, list[str]]:
+    """Every list filter (org and deal filters) as query parameters."""
+    return {k: v for k, v in f.params().items() if k not in ("start", "end")}
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store knew at each snapshot day for a group, and what became of it."""
+
+    rows: pl.DataFrame  # labelled learning rows: one per (snapshot day, open deal)
+    calendar: pl.DataFrame  # as_of, period_start, period_end, weeks_left per snapshot day
+    facts: pl.DataFrame  # point_facts: closed so far and later new business per day and owner
+    wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
+
+
+def _first(as_of: date) -> date:
+    """The oldest snapshot day the forecast reads."""
+    return add_months(period_of(as_of)[0], -3 * HISTORY_QUARTERS)
+
+
+def _calls_for(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
+    """The two queries behind one group's history: learning rows, and won deals (a year more, for last year's pace)."""
+    first = _first(as_of)
+    return [("forecast_points_by_deal", {"first": first, **_deal_params(f)}),
+            ("forecast_wins_by_deal", {"start": add_months(first, -12), "end": as_of, **_deal_params(f)})]
+
+
+def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
+    """Every query model_forecast runs for a group (the organisation's, and the group's when filtered), so a page
+    can run them side by side beforehand."""
+    org = _calls_for(Filters(), as_of)
+    return org if not any(_deal_params(f).values()) else org + _calls_for(f, as_of)
+
+
+def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
+    """The group's learning rows, snapshot days, point facts and won deals, from the snapshots up to `as_of`."""
+    first = _first(as_of)
+    days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
+    days = sorted(set(days) | {as_of})
+    (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
+    points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+    wins = runner.run(wins_name, **wins_params)
+    calendar = calendar_of(days)
+    facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
+    return History(label(points), calendar, facts, wins)
+
+
+def _scope_key(runner: object) -> str | None:
+    """The viewer's row-scope key, from the runner or the runner behind a page context; None when unknown."""
+    for obj in (runner, getattr(runner, "runner", None)):
+        scope = getattr(obj, "scope", None)
+        if scope is not None:
+            return str(getattr(scope, "key", scope))
+    return None
+
+
+def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> tuple | None:
+    """The cache key: snapshot (they never change), filters, row scope and period; None when the scope is unknown."""
+    scope = _scope_key(runner)
+    if scope is None:  # never risk serving one viewer's forecast to another
+        return None
+    snap = runner.snapshot
+    frozen = tuple(sorted((k, tuple(v)) for k, v in _deal_params(f).items()))
+    return snap.id, snap.manifest.get("created_at"), frozen, scope, period
+
+
+def model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | None = None) -> Outcome:
+    """THE forecast for the filtered group: bookings expected to close won in the period (default: the quarter).
+
+    The model learns from the organisation's snapshots of complete quarters before this one and forecasts the
+    group's open deals; closed so far and new business are the group's own. A period other than the snapshot's
+    quarter (What-if) gets no new-business part and no range: both are learned per quarter.
+    """
+    if period == period_of(runner.snapshot.as_of):
+        period = None  # the quarter asked for by its dates is the default: one cache entry, one number
+    key = _key(runner, f, period)
+    if key in _CACHE:
+        return _CACHE[key]
+    out = _model_forecast(runner, f, period)
+    if key is None:
+        return out
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = out
+    return out
+
+
+def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> Outcome:
+    """model_forecast without the cache."""
+    as_of = runner.snapshot.as_of
+    quarter = period_of(as_of)
+    start, end = period or quarter
+    is_quarter = (start, end) == quarter
+    org = history(runner, Filters(), as_of)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
+    past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
+    model = fit(org.rows.filter(pl.col("period_start").is_in(past))) if len(past) >= MIN_PERIODS else None
+    now = group.rows.filter(pl.col("as_of") == as_of)
+    if not is_quarter:  # the deals' period is the one asked for
+        now = add_features(now.with_columns(pl.lit(start).alias("period_start"), pl.lit(end).alias("period_end")))
+    deals = predict(model, now) if model is not None else fallback_expected(now)
+    deals = deals.with_columns((pl.col("amount") * pl.col("probability")).alias("expected"))
+    won = group.wins.filter(pl.col("close_date").is_between(start, min(end, as_of)))
+    closed = won.group_by("owner_id").agg(pl.col("amount").sum().alias("closed"))
+    week = weeks_left(as_of, end)
+    new = new_business(group.facts, group.calendar, past, week) if model is not None and is_quarter else \
+        pl.DataFrame(schema={"owner_id": pl.String, "new": pl.Float64})
+    owners = by_owner(deals, closed, new)
+    parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
+             "new": float(new["new"].sum())}
+    base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
+                   periods=len(past), deals=deals, by_owner=owners)
+    if model is None or not is_quarter:
+        return base
+    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0])
+    low, high, n = error_range(base.expected, bt, week, quarter[0])
+    cov, _ = coverage_at(bt, week)
+    return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n)
+
+
+def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
+    """The backtest of the filtered group over every complete past quarter with snapshots (see backtest)."""
+    as_of = runner.snapshot.as_of
+    q_start = period_of(as_of)[0]
+    org = history(runner, Filters(), as_of)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
+    return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start)
+
+
+def stage_table(runner: RunsQueries) -> pl.DataFrame:
+    """The model's first level: each stage's learning rows, wins within the period and shrunk rate."""
+    as_of = runner.snapshot.as_of
+    org = history(runner, Filters(), as_of)
+    q_start = period_of(as_of)[0]
+    past = org.rows.filter(pl.col("period_start") < q_start)
+    if past.is_empty():
+        return pl.DataFrame(schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
+    return fit(past, levels=("stage",)).tables[0].select("stage", "n", "wins", "p")

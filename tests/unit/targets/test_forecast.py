@@ -1,0 +1,278 @@
+"""saleslens.targets.forecast: the one forecast, on literal rows and on the literal store of tests/targets_fixtures.py.
+
+Every expected value is worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from queries.runner import Runner
+from saleslens.cli import main as cli_main
+from saleslens.core import i18n, store
+from saleslens.core.filters import Filters
+from saleslens.rankings import review
+from saleslens.targets import data as td
+from saleslens.targets import forecast as fm
+from saleslens.targets import load as tl
+from saleslens.whatif import load as wl
+from tests import targets_fixtures as fx
+
+D = date
+Q2 = (D(2026, 4, 1), D(2026, 6, 30))
+
+
+# ---------------------------------------------------------------- learning on literal rows
+
+
+def _train(rows: list[tuple[str, str, float, bool]]) -> pl.DataFrame:
+    """Learning rows: stage, owner_id, amount, won."""
+    return pl.DataFrame(rows, schema={"stage": pl.String, "owner_id": pl.String, "amount": pl.Float64,
+                                      "won": pl.Boolean}, orient="row")
+
+
+TRAIN = _train([
+    ("A", "X", 100.0, True), ("A", "X", 100.0, True), ("A", "X", 100.0, False),
+    ("A", "Y", 100.0, False),
+    ("B", "X", 100.0, False), ("B", "X", 100.0, False),
+])
+
+
+def test_fit_shrinks_each_cell_toward_its_parent() -> None:
+    model = fm.fit(TRAIN, levels=("stage", "owner_id"), prior=2.0)
+    # Equal amounts: every row weighs 1. Overall 2 wins of 6 rows = 1/3.
+    assert model.root == pytest.approx(1 / 3)
+    stage = {r["stage"]: r["p"] for r in model.tables[0].iter_rows(named=True)}
+    # A: (2 wins + 2 x 1/3) / (4 rows + 2) = 4/9; B: (0 + 2/3) / (2 + 2) = 1/6.
+    assert stage["A"] == pytest.approx(4 / 9) and stage["B"] == pytest.approx(1 / 6)
+    owner = {(r["stage"], r["owner_id"]): r["p"] for r in model.tables[1].iter_rows(named=True)}
+    # (A, X): (2 + 2 x 4/9) / (3 + 2) = 26/45; (A, Y): (0 + 8/9) / (1 + 2) = 8/27; (B, X): (0 + 1/3) / 4 = 1/12.
+    assert owner[("A", "X")] == pytest.approx(26 / 45)
+    assert owner[("A", "Y")] == pytest.approx(8 / 27)
+    assert owner[("B", "X")] == pytest.approx(1 / 12)
+
+
+def test_predict_uses_the_deepest_cell_seen_and_the_parent_otherwise() -> None:
+    model = fm.fit(TRAIN, levels=("stage", "owner_id"), prior=2.0)
+    rows = pl.DataFrame({"stage": ["A", "A", "C"], "owner_id": ["X", "Z", "X"]})
+    p = fm.predict(model, rows)["probability"].to_list()
+    # A/X learned; a new owner Z in A gets stage A's 4/9; an unknown stage C gets the overall 1/3.
+    assert p == pytest.approx([26 / 45, 4 / 9, 1 / 3])
+
+
+def test_fit_learns_by_value() -> None:
+    # A 300 win and a 100 loss: weights 1.5 and 0.5 (amount / mean 200). With no shrinkage the rate is the
+    # share of value won, 300 / 400 = 0.75, not the share of deals (0.5).
+    model = fm.fit(_train([("A", "X", 300.0, True), ("A", "X", 100.0, False)]), levels=("stage",), prior=0.0)
+    assert model.tables[0]["p"][0] == pytest.approx(0.75)
+    assert model.tables[0]["n"][0] == pytest.approx(2.0)
+
+
+def test_label_is_won_within_the_rows_quarter() -> None:
+    points = pl.DataFrame({
+        "as_of": [D(2026, 2, 10)] * 4, "opportunity_id": ["a", "b", "c", "d"], "owner_id": ["X"] * 4,
+        "stage": ["A"] * 4, "created_date": [D(2026, 1, 1)] * 4, "expected_close_date": [D(2026, 3, 1)] * 4,
+        "pushes": [0, 1, 2, 3], "segment": [None, "SMB", "SMB", "SMB"], "amount": [1.0] * 4,
+        "final_status": ["won", "won", "lost", "open"],
+        "final_close_date": [D(2026, 3, 31), D(2026, 4, 1), D(2026, 3, 5), None],
+    })
+    out = fm.label(points)
+    # Q1 ends 31 Mar: a won on its last day counts; b won a day later does not; lost and open do not.
+    assert out["won"].to_list() == [True, False, False, False]
+    assert out["period_end"][0] == D(2026, 3, 31)
+    assert out["pushed"].to_list() == ["0", "1", "2+", "2+"]
+    assert out["close"][0] == "due" and out["horizon"][0] == "<=9w"  # 49 days = 7 weeks left: the 6-9 bucket
+    assert out["segment"][0] == fm.NONE
+
+
+def test_features_bucket_weeks_left_age_and_close_date() -> None:
+    rows = pl.DataFrame({
+        "as_of": [D(2026, 3, 10)] * 4, "period_end": [D(2026, 3, 31)] * 4,
+        "created_date": [D(2026, 3, 1), D(2026, 1, 1), D(2025, 10, 1), D(2025, 1, 1)],
+        "expected_close_date": [None, D(2026, 3, 1), D(2026, 3, 20), D(2026, 5, 1)],
+        "pushes": [0, 0, 0, 0], "stage": ["A"] * 4, "segment": ["S"] * 4, "owner_id": ["X"] * 4,
+    })
+    out = fm.add_features(rows)
+    # 21 days left = 3 weeks: the 3-5 bucket; ages 9, 68, 160 and 433 days.
+    assert out["horizon"].unique().to_list() == ["<=5w"]
+    assert out["age"].to_list() == ["<=30d", "<=90d", "<=180d", ">180d"]
+    assert out["close"].to_list() == ["none", "overdue", "due", "later"]
+
+
+# ---------------------------------------------------------------- new business, range and backtest table
+
+
+def test_point_facts_split_closed_and_new_business_per_owner() -> None:
+    day = D(2026, 2, 10)
+    points = pl.DataFrame({"as_of": [day], "opportunity_id": ["A"]})
+    wins = pl.DataFrame({
+        "opportunity_id": ["A", "B", "C", "E"], "owner_id": ["X", "X", "Y", "Y"],
+        "close_date": [D(2026, 3, 1), D(2026, 1, 20), D(2026, 3, 20), D(2026, 4, 5)],
+        "amount": [100.0, 50.0, 70.0, 30.0],
+    })
+    facts = {r["owner_id"]: r for r in fm.point_facts(points, wins, [day]).iter_rows(named=True)}
+    # X: B closed before the day (50); A was open that day, so it is not new. Y: C was not open -> new 70;
+    # E closes in Q2, outside the day's quarter.
+    assert (facts["X"]["closed"], facts["X"]["new"]) == (50.0, 0.0)
+    assert (facts["Y"]["closed"], facts["Y"]["new"]) == (0.0, 70.0)
+
+
+def test_new_business_is_the_mean_over_past_periods_at_the_nearest_week() -> None:
+    d1, d2, d3 = D(2025, 8, 19), D(2025, 9, 16), D(2025, 11, 25)
+    calendar = pl.DataFrame({"as_of": [d1, d2, d3], "period_start": [D(2025, 7, 1)] * 2 + [D(2025, 10, 1)],
+                             "weeks_left": [6, 2, 5]})
+    facts = pl.DataFrame({"as_of": [d1, d2, d3], "owner_id": ["X", "X", "Y"], "new": [100.0, 10.0, 40.0]})
+    out = dict(fm.new_business(facts, calendar, [D(2025, 7, 1), D(2025, 10, 1)], 6).iter_rows())
+    # Six weeks out: Q3 uses d1 (exactly 6), Q4 d3 (5, the nearest). X 100 / 2 periods, Y 40 / 2.
+    assert out == {"X": 50.0, "Y": 20.0}
+
+
+def _past(rows: list[tuple[date, int, float, float]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"period_start": pl.Date, "weeks_left": pl.Int64, "forecast": pl.Float64,
+                                      "actual": pl.Float64}, orient="row")
+
+
+def test_range_comes_from_past_relative_errors_near_the_same_week() -> None:
+    p1, p2, now = D(2025, 10, 1), D(2026, 1, 1), D(2026, 4, 1)
+    past = _past([(p1, 6, 100.0, 110.0), (p2, 6, 100.0, 90.0), (p2, 7, 100.0, 90.0), (p1, 9, 100.0, 300.0),
+                  (now, 6, 100.0, 500.0)])
+    low, high, n = fm.error_range(200.0, past, 6, now)
+    # Weeks 4-8 of earlier periods: errors +0.1, -0.1, -0.1 (week 9 is too far, the current period is not past).
+    # n = 3: the lower bound is the floor(4 x 0.1) = 0th -> at least the 1st smallest, -0.1; the upper the
+    # ceil(4 x 0.9) = 4th -> at most the 3rd, +0.1. Range 200 x 0.9 to 200 x 1.1.
+    assert n == 3
+    assert (low, high) == (pytest.approx(180.0), pytest.approx(220.0))
+
+
+def test_the_range_quantiles_reach_for_the_extremes_with_few_errors() -> None:
+    errors = [0.05 * i for i in range(-9, 10)]  # 19 errors: -0.45 .. +0.45
+    # n = 19: lower = floor(20 x 0.1) = 2nd smallest (-0.40), upper = ceil(20 x 0.9) = 18th (+0.40).
+    assert fm._order_stat(errors, 0.1, upper=False) == pytest.approx(-0.40)
+    assert fm._order_stat(errors, 0.9, upper=True) == pytest.approx(0.40)
+    # n = 4: lower = floor(0.5) -> the smallest, upper = ceil(4.5) = 5 -> the largest.
+    assert (fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.1, False), fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.9, True)) == (
+        1.0, 4.0)
+
+
+def test_no_range_from_a_single_past_period() -> None:
+    past = _past([(D(2026, 1, 1), 6, 100.0, 110.0), (D(2026, 1, 1), 5, 100.0, 120.0)])
+    assert fm.error_range(200.0, past, 6, D(2026, 4, 1)) == (None, None, 2)
+
+
+def test_summary_reports_mape_bias_and_coverage_beside_the_baselines() -> None:
+    bt = pl.DataFrame({
+        "period_start": [D(2025, 10, 1), D(2026, 1, 1)], "weeks_left": [6, 6], "forecast": [110.0, 80.0],
+        "actual": [100.0, 100.0], "commit": [50.0, 60.0], "weighted": [100.0, 100.0], "last_year": [None, 120.0],
+        "in_range": [None, True],
+    }, schema_overrides={"last_year": pl.Float64})
+    row = fm.summary(bt).row(0, named=True)
+    # Errors +10% and -20%: MAPE 15%, bias -5%. Commit -50%, -40%: 45%. Weighted exact: 0. Last year +20%.
+    assert row["periods"] == 2
+    assert row["model_mape"] == pytest.approx(0.15) and row["model_bias"] == pytest.approx(-0.05)
+    assert row["commit_mape"] == pytest.approx(0.45) and row["weighted_mape"] == pytest.approx(0.0)
+    assert row["last_year_mape"] == pytest.approx(0.2)
+    assert (row["coverage"], row["ranges"]) == (1.0, 1)  # one range given, and it held
+    assert row["beats_baselines"] is False  # the weighted pipeline was exact
+
+
+def test_with_ranges_uses_only_earlier_periods() -> None:
+    q3, q4, q1 = D(2025, 7, 1), D(2025, 10, 1), D(2026, 1, 1)
+    bt = pl.DataFrame({"period_start": [q3, q4, q1], "weeks_left": [6, 6, 6], "forecast": [100.0, 100.0, 100.0],
+                       "actual": [90.0, 110.0, 150.0]})
+    out = fm.with_ranges(bt)
+    # Q3 and Q4 have fewer than two earlier periods: no range. Q1: errors -0.1 and +0.1, two of them, so the
+    # range spans both: 90 to 110; 150 is out.
+    assert out["low"].to_list()[:2] == [None, None]
+    assert out["low"][2] == pytest.approx(90.0) and out["high"][2] == pytest.approx(110.0)
+    assert out["in_range"].to_list() == [None, None, False]
+
+
+def test_manager_gap_sets_the_model_beside_the_reps_call() -> None:
+    owners = pl.DataFrame({"owner_id": ["R1", "R2"], "closed": [100.0, 0.0], "from_open": [50.0, 30.0],
+                           "new": [0.0, 0.0], "forecast": [150.0, 30.0]})
+    deals = pl.DataFrame({
+        "current_owner_id": ["R1", "R1", "R2"], "forecast_category": ["commit", "best_case", "commit"],
+        "amount": [80.0, 40.0, 200.0], "expected_close_date": [D(2026, 5, 1), D(2026, 6, 1), D(2026, 8, 1)],
+        "period_start": [Q2[0]] * 3, "period_end": [Q2[1]] * 3,
+    })
+    people = pl.DataFrame({"rep_id": ["R1", "R2", "M1"], "manager_id": ["M1", "M1", None],
+                           "name": ["Ann", "Bob", "Mia"]})
+    row = fm.manager_gap(owners, deals, people).row(0, named=True)
+    # R2's commit closes in August, outside Q2: the call is 100 closed + 80 commit = 180, + 40 best case = 220.
+    assert row["manager"] == "Mia" and row["forecast"] == 180.0
+    assert (row["commit_call"], row["best_case_call"], row["gap"]) == (180.0, 220.0, 0.0)
+
+
+# ---------------------------------------------------------------- the fixture store: fallback and one number
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("forecast")
+    fx.build_store(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def runner(data_dir: Path) -> Iterator[Runner]:
+    r = Runner(store.open_snapshot(data_dir))
+    yield r
+    r.close()
+
+
+def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: Runner) -> None:
+    out = fm.model_forecast(runner, Filters(period="custom"))
+    # Snapshots: two in Q1, one in Q2 -> one past quarter, fewer than two: the stage-default fallback.
+    # Closed in Q2: W6 1,500 + W7 1,500. Open and due: O1 Proposal 2,000 x .5, O2 Negotiation 1,000 x .8,
+    # O3 Prospecting 4,000 x .1, O5 (no date) Prospecting 500 x .1; O4 is due in July: 0.
+    assert (out.method, out.periods) == (fm.FALLBACK, 1)
+    assert out.closed == 3000.0 and out.from_open == pytest.approx(2250.0) and out.new == 0.0
+    assert out.expected == pytest.approx(5250.0)
+    assert (out.low, out.high, out.coverage) == (None, None, None)
+    owners = dict(out.by_owner.select("owner_id", "forecast").iter_rows())
+    # R1 1,500 + 1,000; R2 1,500 + 800 + 50; R3 400; R4 nothing due.
+    assert owners == {"R1": pytest.approx(2500.0), "R2": pytest.approx(2350.0), "R3": pytest.approx(400.0),
+                      "R4": 0.0}
+
+
+def test_no_backtest_without_three_past_quarters(runner: Runner) -> None:
+    assert td.accuracy(runner, Filters(period="custom")).is_empty()
+
+
+class _Ctx:
+    """A DataContext without Streamlit."""
+
+    def __init__(self, data_dir: Path, runner: Runner, filters: Filters) -> None:
+        self.data_dir, self.runner, self.snapshot, self.filters, self.lang = data_dir, runner, runner.snapshot, \
+            filters, "en"
+
+    def run(self, name: str, **params: object) -> pl.DataFrame:
+        return self.runner.run(name, **params)
+
+    def run_many(self, calls: list) -> list[pl.DataFrame]:
+        return [self.run(n, **p) for n, p in calls]
+
+
+def test_page_cli_whatif_and_review_show_the_same_forecast(data_dir: Path, runner: Runner,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    one = fm.model_forecast(runner, Filters(period="custom", teams=("North",)))
+    # Team North: R1 2,500 + R2 2,350 + R3 400 = 5,250 (Dee is in Solo).
+    assert one.expected == pytest.approx(5250.0)
+    page = tl.load(_Ctx(data_dir, runner, Filters(period="custom", teams=("North",))), tl.TargetsChoices())
+    assert page is not None and page.fc.forecast.expected == pytest.approx(one.expected)
+    assert cli_main(["forecast", "--data", str(data_dir), "--team", "North", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed[0]["forecast"] == pytest.approx(one.expected) and printed[0]["method"] == fm.FALLBACK
+    ctx = _Ctx(data_dir, runner, Filters(period="custom", start=Q2[0], end=Q2[1], teams=("North",)))
+    setup = wl.load_setup(ctx)
+    assert setup is not None
+    baseline = setup.base["bookings"].sum() + setup.base["weighted_pipeline"].sum()
+    assert baseline == pytest.approx(one.expected)
+    line = review._forecast_line(runner, fx.AS_OF, *Q2, "en", teams=("North",))
+    assert line and i18n.money(one.expected, "en") in line[0]
