@@ -110,7 +110,7 @@ def import_time(data_dir: Path) -> dict:
 
     snap = store.open_snapshot(data_dir)
     tables = {t: pl.read_parquet(snap.table_path(t)) for t in schema.TABLES if snap.table_path(t)}
-    events = {t: pl.read_parquet(str(data_dir / store.EVENTS / t / "month=*" / "data.parquet"))
+    events = {t: pl.read_parquet(store.events_glob(data_dir, t))  # every batch (and the legacy store)
               for t in ("activities", "stage_changes") if store.events_glob(data_dir, t)}
     rows = {t: f.height for t, f in {**tables, **events}.items()}
     with tempfile.TemporaryDirectory(dir=data_dir.parent) as tmp:

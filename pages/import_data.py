@@ -221,7 +221,12 @@ publish_clicked = b2.button(t("import.publish", lang), key="import_publish", typ
 if publish_clicked and ready:
     _, prepared, _ = checked
     with st.status(t("import.publishing", lang), expanded=rebuild) as status:
-        snap, rebuilt = publish_checked(prepared, rebuild)
+        try:
+            snap, rebuilt = publish_checked(prepared, rebuild)
+        except store.ImportBusy as exc:  # another import holds the lock: say so, publish nothing
+            status.update(label=str(exc), state="error")
+            st.error(str(exc))
+            st.stop()
         status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
     access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}"
                  + (f", {len(rebuilt)} week(s) rebuilt from history" if rebuilt else ""))

@@ -7,17 +7,21 @@ parameters and scope.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import re
 import threading
 import uuid
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from pathlib import Path
+from time import monotonic
 
 import duckdb
 import polars as pl
@@ -64,12 +68,13 @@ def _source(snap: store.Snapshot, table: str) -> str:
     """The SELECT behind a raw base view: the snapshot's file, the event store, or an empty table."""
     spec = schema.TABLES[table]
     if spec.event_time:
-        glob = store.events_glob(snap.data_dir, table)
-        if glob is None:
+        # Exactly the history batches the snapshot was published with: a later import never changes its answers.
+        files = snap.event_files(table)
+        if not files:
             return _empty_select(table)
         limit = datetime.combine(snap.as_of, time.max).isoformat(sep=" ")
         return (
-            f"select * from read_parquet({_literal(glob)}) "
+            f"select * from read_parquet([{', '.join(_literal(f) for f in files)}]) "
             f"where {spec.event_time} <= timestamp {_literal(limit)}"
         )
     path = snap.table_path(table)
@@ -233,6 +238,8 @@ class Database:
         self.compare = compare
         # serving=False: a database that writes the derived tables (computed, not read back) and is not locked.
         self._serving = serving
+        self.closed = False
+        self.retired = False  # to close once the queries running on it end (Runner._retire)
         self._con = duckdb.connect(
             ":memory:",
             config={
@@ -241,8 +248,8 @@ class Database:
                 # Serving never installs or loads extensions: Parquet is built in.
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
-                # Snapshot files never change and event files are replaced whole (the cache checks them):
-                # keeping their blocks in memory saves re-reading them at every query.
+                # Snapshot files and history batches never change (legacy event files are replaced whole and
+                # the cache checks them): keeping their blocks in memory saves re-reading them at every query.
                 "cache_local_files": True,
             },
         )
@@ -312,9 +319,10 @@ class Database:
             con.execute(f"create view raw_{d.name} as {source}")
             con.execute(f"create view {d.name} as {_scoped(f'raw_{d.name}', d.scope_filter(), everyone)}")
 
-    def write_derived(self, folder: Path, names: list[str] | None = None) -> dict[str, int]:
+    def write_derived(self, folder: Path, names: list[str] | None = None,
+                      on_step: Callable[[str], None] | None = None) -> dict[str, int]:
         """Compute the derived tables (default all) into folder/<name>-<version>.parquet, each file written in one
-        rename; files of a table's older definitions are removed."""
+        rename; files of a table's older definitions are removed. on_step is told each table written."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = {}
         for d in derived_tables():
@@ -332,6 +340,8 @@ class Database:
             finally:
                 tmp.unlink(missing_ok=True)
             counts[d.name] = int(written[0]) if written else 0
+            if on_step is not None:
+                on_step(f"derived table {d.name}")
         # Files of older definitions of the tables just written go; a full rebuild also drops the files of tables
         # no longer defined. A file is named <table>-<fingerprint> (table names have no '-').
         current = {d.file_name() for d in derived_tables()}
@@ -346,20 +356,52 @@ class Database:
 
     def close(self) -> None:
         """Close the database."""
+        self.closed = True
         self._con.close()
 
 
+# What an open database costs beyond what DuckDB reports (its catalog, views, connection): measured as the growth
+# of a process's resident memory per runner opened on the S demo (6-10 MB).
+DATABASE_BASE_BYTES = 8 * 1024 * 1024
+_MEASURE_EVERY_SECONDS = 5.0
+
+
 class Runner:
-    """Runs named queries for one snapshot and scope, returning Polars frames, with a bounded cache."""
+    """Runs named queries for one snapshot and scope, returning Polars frames, with a bounded cache.
+
+    Its databases may be closed to free memory (release_memory) whenever no query runs on them; the next query
+    opens them again, so a page holding a runner never finds it closed.
+    """
 
     def __init__(self, snap: store.Snapshot, scope: Scope | None = None) -> None:
         self.snapshot = snap
         self.scope = scope or Scope.everyone()
-        self._db = Database(snap, self.scope)
+        self._lock = threading.Lock()
+        self._main: Database | None = Database(snap, self.scope)
         self._compare_dbs: OrderedDict[str | None, Database] = OrderedDict()
         self._cache: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
-        self._lock = threading.Lock()
+        self._cache_bytes = 0
+        self._db_bytes = 0  # what DuckDB reported after the last query, beyond DATABASE_BASE_BYTES per database
+        self._measured_at = -_MEASURE_EVERY_SECONDS
+        self._busy: dict[int, int] = {}  # id(database) -> queries running on it now
         self._max = int(settings.get("cache_entries"))
+        # Set by the registry: told when the runner's memory grows (a new result, a database opened again).
+        self.on_grow: Callable[[Runner], None] | None = None
+
+    @property
+    def _db(self) -> Database:
+        """The snapshot's database, opened again if it was closed to free memory."""
+        with self._lock:
+            if self._main is not None:
+                return self._main
+        db = Database(self.snapshot, self.scope)
+        with self._lock:
+            spare, chosen = (db, self._main) if self._main is not None else (None, db)
+            self._main = chosen
+        if spare is not None:  # another thread opened it meanwhile
+            spare.close()
+        self._grew()
+        return chosen
 
     def run(self, name: str, **params: object) -> pl.DataFrame:
         """Run a named query with bound parameters; the same call returns the cached frame."""
@@ -370,20 +412,65 @@ class Runner:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        db = self._compare_db(bound[COMPARE_PARAM]) if COMPARE_PARAM in bound else self._db
-        cur = db.cursor()
-        try:
-            frame = cur.sql(query.sql, params=bound).pl()
-        except duckdb.Error as exc:
-            # One line for the user; the SQL engine's own message names what went wrong.
-            raise catalog.QueryError(f"query {name} failed: {str(exc).splitlines()[0]}") from None
-        finally:
-            cur.close()
+        with self._using(bound) as db:
+            cur = db.cursor()
+            try:
+                frame = cur.sql(query.sql, params=bound).pl()
+                used = self._measure(cur)
+            except duckdb.Error as exc:
+                # One line for the user; the SQL engine's own message names what went wrong.
+                raise catalog.QueryError(f"query {name} failed: {str(exc).splitlines()[0]}") from None
+            finally:
+                cur.close()
         with self._lock:
+            self._db_bytes = self._db_bytes if used is None else used
+            if key not in self._cache:
+                self._cache_bytes += frame.estimated_size()
             self._cache[key] = frame
             while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+                self._cache_bytes -= self._cache.popitem(last=False)[1].estimated_size()
+        self._grew()
         return frame
+
+    def _measure(self, cur: duckdb.DuckDBPyConnection) -> int | None:
+        """DuckDB's memory in use, asked at most every few seconds (the question costs a few milliseconds)."""
+        now = monotonic()
+        if now - self._measured_at < _MEASURE_EVERY_SECONDS:
+            return None
+        self._measured_at = now
+        row = cur.execute("select coalesce(sum(memory_usage_bytes), 0) from duckdb_memory()").fetchone()
+        return int(row[0]) if row else 0
+
+    @contextlib.contextmanager
+    def _using(self, bound: dict[str, object]) -> Iterator[Database]:
+        """The database a query runs on, marked busy until the query is done, so nothing closes it meanwhile."""
+        while True:
+            db = self._compare_db(bound[COMPARE_PARAM]) if COMPARE_PARAM in bound else self._db
+            with self._lock:
+                if db.closed:  # released between being found and being marked: find (or open) it again
+                    continue
+                self._busy[id(db)] = self._busy.get(id(db), 0) + 1
+            break
+        try:
+            yield db
+        finally:
+            with self._lock:
+                self._busy[id(db)] -= 1
+                if not self._busy[id(db)]:
+                    del self._busy[id(db)]
+                    if db.retired:
+                        db.close()
+
+    def _retire(self, db: Database) -> None:
+        """Close a database now if no query runs on it, else when its last query ends. Call with the lock held."""
+        db.retired = True
+        if id(db) not in self._busy:
+            db.close()
+
+    def _grew(self) -> None:
+        """Tell the registry the runner holds more memory now."""
+        if self.on_grow is not None:
+            self.on_grow(self)
 
     def run_many(self, calls: list[tuple[str, dict[str, object]]]) -> list[pl.DataFrame]:
         """Run several named queries at once, in order of the calls; a page's independent queries overlap.
@@ -412,14 +499,41 @@ class Runner:
                 return self._compare_dbs[compare_id]
             self._compare_dbs[compare_id] = db
             while len(self._compare_dbs) > 4:
-                self._compare_dbs.popitem(last=False)[1].close()
+                self._retire(self._compare_dbs.popitem(last=False)[1])  # a query may still be running on it
+        self._grew()
         return db
 
+    def memory_bytes(self) -> int:
+        """An estimate of the memory the runner holds: its cached results and its open databases."""
+        with self._lock:
+            dbs = (self._main is not None) + len(self._compare_dbs)
+            return self._cache_bytes + (self._db_bytes + DATABASE_BASE_BYTES * dbs if dbs else 0)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a query runs on one of the runner's databases now."""
+        with self._lock:
+            return bool(self._busy)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the runner holds an open database."""
+        with self._lock:
+            return self._main is not None or bool(self._compare_dbs)
+
+    def release_memory(self) -> None:
+        """Close the databases and drop the cached results; queries running now finish first, later ones reopen."""
+        with self._lock:
+            for db in [*([self._main] if self._main else []), *self._compare_dbs.values()]:
+                self._retire(db)
+            self._main = None
+            self._compare_dbs.clear()
+            self._cache.clear()
+            self._cache_bytes = self._db_bytes = 0
+
     def close(self) -> None:
-        """Close the underlying databases."""
-        self._db.close()
-        for db in self._compare_dbs.values():
-            db.close()
+        """Close the underlying databases (a later query opens them again)."""
+        self.release_memory()
 
 
 # Shared by every runner of the process: at most this many queries of one page run side by side; more would
@@ -440,7 +554,8 @@ def _freeze(values: dict[str, object]) -> tuple:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
 
 
-def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[str, int]:
+def build_derived(snap: store.Snapshot, names: list[str] | None = None,
+                  on_step: Callable[[str], None] | None = None) -> dict[str, int]:
     """Write the snapshot's derived tables (default all) into its folder; returns their row counts.
 
     store.publish_snapshot's `derive` hook, and `saleslens derive` for snapshots published before a derived
@@ -450,26 +565,91 @@ def build_derived(snap: store.Snapshot, names: list[str] | None = None) -> dict[
     unknown = sorted(set(names or []) - known)
     if unknown:
         raise catalog.QueryError(f"unknown derived table {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    db = Database(snap, Scope.everyone(), serving=False)
-    try:
-        return db.write_derived(snap.root / store.DERIVED, names)
-    finally:
-        db.close()
+    # Under the import lock (re-entrant: a publish holds it already), so no clean-up takes a file being written.
+    with store.import_lock(snap.data_dir, timeout=store.LOCK_WAIT_SECONDS):
+        db = Database(snap, Scope.everyone(), serving=False)
+        try:
+            return db.write_derived(snap.root / store.DERIVED, names, on_step)
+        finally:
+            db.close()
 
 
-_RUNNERS: OrderedDict[tuple, Runner] = OrderedDict()
-_RUNNERS_LOCK = threading.Lock()
+class Registry:
+    """The one owner of the shared runners: one per snapshot and scope, its memory bounded by runner_cache_mb.
+
+    Beyond the budget, the least recently used runners with no query running are released (databases closed,
+    cached results dropped); the Runner object stays, so whoever holds it keeps using it and it opens again on
+    its next query. No other cache may hold runners, so no one else ever closes them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._open: OrderedDict[tuple, Runner] = OrderedDict()  # runners holding memory, least recently used first
+        self._known: weakref.WeakValueDictionary[tuple, Runner] = weakref.WeakValueDictionary()
+
+    def get(self, snap: store.Snapshot, scope: Scope) -> Runner:
+        """The runner of a snapshot and scope: the one already known (open or not), or a new one."""
+        key = (str(snap.root), snap.manifest.get("created_at"), scope.key)
+        with self._lock:
+            runner = self._known.get(key)
+        if runner is None:
+            fresh = Runner(snap, scope)  # opened outside the lock: other viewers' runners stay reachable meanwhile
+            with self._lock:
+                runner = self._known.get(key)
+                if runner is None:
+                    runner, fresh = fresh, None
+                    runner.on_grow = functools.partial(self._grew, key)
+                    self._known[key] = runner
+            if fresh is not None:  # another thread made it meanwhile
+                fresh.close()
+        with self._lock:
+            self._open[key] = runner
+            self._open.move_to_end(key)
+        self._trim(keep=key)
+        return runner
+
+    def values(self) -> list[Runner]:
+        """The runners holding memory now, least recently used first."""
+        with self._lock:
+            return list(self._open.values())
+
+    def open_bytes(self) -> int:
+        """The memory the open runners hold (their estimate)."""
+        return sum(r.memory_bytes() for r in self.values())
+
+    def _grew(self, key: tuple, runner: Runner) -> None:
+        """A runner's memory grew (a new result or a database opened again): count it, then keep to the budget."""
+        with self._lock:
+            self._open[key] = runner
+            self._open.move_to_end(key)
+        self._trim(keep=key)
+
+    def _trim(self, keep: tuple) -> None:
+        """Release the least recently used idle runners until the open ones fit the budget (never `keep`)."""
+        budget = float(settings.get("runner_cache_mb")) * 1024 * 1024
+        with self._lock:
+            sizes = {k: r.memory_bytes() for k, r in self._open.items()}
+            total = sum(sizes.values())
+            for k, r in list(self._open.items()):
+                if total <= budget:
+                    break
+                if k == keep or r.busy:
+                    continue
+                r.release_memory()
+                del self._open[k]
+                total -= sizes[k]
+            for k in [k for k, r in self._open.items() if not r.is_open and k != keep]:
+                del self._open[k]  # released by their holder (close()): nothing to count
+
+
+_RUNNERS = Registry()
 
 
 def runner_for(data_dir: Path, snapshot_id: str | None = None, scope: Scope | None = None) -> Runner:
-    """A shared runner for a snapshot (default the latest) and scope; a few are kept open."""
-    snap = store.open_snapshot(data_dir, snapshot_id)
-    scope = scope or Scope.everyone()
-    key = (str(snap.root), snap.manifest.get("created_at"), scope.key)
-    with _RUNNERS_LOCK:
-        if key not in _RUNNERS:
-            _RUNNERS[key] = Runner(snap, scope)
-            while len(_RUNNERS) > 16:
-                _RUNNERS.popitem(last=False)[1].close()
-        _RUNNERS.move_to_end(key)
-        return _RUNNERS[key]
+    """The shared runner for a snapshot (default the latest) and scope."""
+    return shared_runner(store.open_snapshot(data_dir, snapshot_id), scope)
+
+
+def shared_runner(snap: store.Snapshot, scope: Scope | None = None) -> Runner:
+    """The shared runner for an opened snapshot and a scope (from the one registry)."""
+    return _RUNNERS.get(snap, scope or Scope.everyone())

@@ -1283,22 +1283,23 @@ def build(
     say = progress or (lambda fraction, message: None)
     as_of = as_of or date.today()
     data_dir.mkdir(parents=True, exist_ok=True)
-    store.clean_leftovers(data_dir)
     say(0.0, f"Generating the {size} demo")
     demo = generate(size, seed, as_of)
-    say(0.35, "Writing stage history")
-    store.write_events(data_dir, "stage_changes", demo.stage_changes)
-    say(0.45, "Writing activities")
-    store.write_events(data_dir, "activities", demo.activities)
+    say(0.35, "Writing history and snapshots")
     days = snapshot_days(size, as_of)
     snaps = []
-    for k, day in enumerate(days):
-        say(0.55 + 0.45 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
-        tables = snapshot_tables(demo, day)
-        # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
-        # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
-        latest = k == len(days) - 1
-        snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
-                                            derive=build_derived if latest else None))
+    # The whole history is the first snapshot's batch (each snapshot sees it up to its own day), so the later
+    # ones add none; the import lock keeps an import from publishing in between.
+    history = {"stage_changes": demo.stage_changes, "activities": demo.activities}
+    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
+        for k, day in enumerate(days):
+            say(0.4 + 0.6 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
+            tables = snapshot_tables(demo, day)
+            # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
+            # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
+            latest = k == len(days) - 1
+            snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
+                                                derive=build_derived if latest else None,
+                                                events=history if k == 0 else None))
     say(1.0, "Demo ready")
     return snaps

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from queries.runner import Runner, Scope, runner_for
+from queries.runner import Runner, Scope, shared_runner
 from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 
@@ -41,22 +41,15 @@ class Context:
         return self.runner.run_many(calls)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def cached_runner(data_dir: str, snapshot_id: str, created_at: str, scope_key: str,
-                  rep_ids: tuple[str, ...] | None) -> Runner:
-    """One runner (DuckDB database with base views) per snapshot and row scope, shared by sessions.
-
-    The scope is part of the key, so cached results of one viewer never reach another.
-    """
-    del created_at  # part of the cache key only: a re-published snapshot gets a new runner
-    scope = Scope(scope_key, None if rep_ids is None else frozenset(rep_ids))
-    return runner_for(Path(data_dir), snapshot_id, scope)
-
-
 def runner_for_grant(data_dir: Path, snap: store.Snapshot, grant: access.Grant) -> Runner:
-    """The shared runner that sees exactly the rows a grant allows."""
-    rep_ids = None if grant.rep_ids is None else tuple(sorted(grant.rep_ids))
-    return cached_runner(str(data_dir), snap.id, snap.manifest.get("created_at", ""), grant.scope_key, rep_ids)
+    """The shared runner that sees exactly the rows a grant allows.
+
+    From the one registry in queries.runner (no Streamlit cache: a second cache could hold a runner the registry
+    had closed). The scope is part of its key, so cached results of one viewer never reach another.
+    """
+    del data_dir  # the snapshot knows its data directory
+    rep_ids = None if grant.rep_ids is None else frozenset(grant.rep_ids)
+    return shared_runner(snap, Scope(grant.scope_key, rep_ids))
 
 
 def data_dir() -> Path:

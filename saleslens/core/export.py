@@ -6,8 +6,9 @@ import io
 
 import polars as pl
 
-# A text cell starting with one of these is run as a formula by spreadsheet programs.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A text cell starting with one of these is run as a formula by spreadsheet programs; some (Excel with East Asian
+# input, LibreOffice) also read the full-width forms ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20) as the operator.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _neutralise(value: str | None) -> str | None:

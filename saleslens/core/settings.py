@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Longest time (in seconds) reading an import's files may take before it is stopped."),
     Setting("database_url", "", "Database of saved work (ratings, target sets, scorecards, scenarios, users, audit "
             "log): empty means a SQLite file in the data directory; a postgresql:// URL uses PostgreSQL."),
+    Setting("runner_cache_mb", "1024", "Memory (MB) the open snapshot x scope runners may hold (databases and "
+            "cached results); beyond it the least recently used idle ones are closed, and reopen when used again."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -1,14 +1,30 @@
-"""The snapshot store: snapshots of CRM state, an event store for history, atomic publishing."""
+"""The snapshot store: snapshots of CRM state, an event store for history, atomic publishing.
+
+Layout of a data directory:
+    snapshots/<id>/               one folder per published snapshot: a Parquet file per table, derived/, manifest.json
+    events/<table>/batch=<id>/month=YYYY-MM/data.parquet
+                                  the history rows an import brought (only rows whose key was not stored before),
+                                  one immutable batch per snapshot that brought any; a snapshot's manifest lists the
+                                  batches it reads (`event_batches`: the earlier ones and its own)
+    events/<table>/month=YYYY-MM/data.parquet
+                                  the unbatched store of older data directories: the batch named "legacy", read by
+                                  every snapshot whose manifest has no batch list and by the ones published on top
+    .tmp/                         staging folders of imports in progress (or killed ones, removed at the next start)
+    .import.lock                  held (flock) by the one import that may publish at a time
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +38,14 @@ EVENTS = "events"
 TMP = ".tmp"
 MANIFEST = "manifest.json"
 DERIVED = "derived"
+LOCK_FILE = ".import.lock"
+# The batch name of the unbatched event files of data directories written before batches existed.
+LEGACY_BATCH = "legacy"
+# How long a publisher waits for the import lock: a page load's clean-up holds it for milliseconds, an import
+# for minutes (then the second one is refused rather than left waiting).
+LOCK_WAIT_SECONDS = 5.0
+# An atomic save holds its temporary file for milliseconds: one older than this was left by a killed process.
+SAVE_TMP_GRACE_SECONDS = 60.0
 _ID = re.compile(r"^\d{4}-\d{2}-\d{2}(-\d+)?$")
 
 
@@ -72,6 +96,26 @@ class Snapshot:
         return path if path.exists() else None
 
 
+    @property
+    def event_batches(self) -> list[str]:
+        """The history batches the snapshot reads: its manifest's list, or the legacy store for older manifests."""
+        return list(self.manifest.get("event_batches", [LEGACY_BATCH]))
+
+    def event_files(self, table: str) -> list[str]:
+        """Globs over exactly the event files of the snapshot's batches that exist (none: the table is empty).
+
+        While the snapshot is staged, its own batch is still in the staging folder: looked for there first.
+        """
+        roots = [self.root, self.data_dir] if self.home is not None else [self.data_dir]
+        out = []
+        for batch in self.event_batches:
+            for root in roots:
+                folder = _batch_dir(root, table, batch)
+                if any(folder.glob("month=*/data.parquet")):
+                    out.append(str(folder / "month=*" / "data.parquet"))
+                    break
+        return out
+
     def has(self, table: str) -> bool:
         """Whether the snapshot (or the event store up to it) has rows of a table."""
         if table in schema.EVENT_TABLES:
@@ -92,16 +136,118 @@ def write_json_atomic(path: Path, payload: dict) -> None:
     _write_json(path, payload)
 
 
-def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
-    """Remove what an interrupted import or demo left in the temporary folder.
+class ImportBusy(StoreError):
+    """Another import (or demo build) is publishing into the same data directory."""
 
-    Page loads pass a minimum age so they never delete the staging folder of an import still running.
+
+# Threads of this process that hold a data directory's import lock, and how deeply (publish calls nest).
+_LOCK_GUARD = threading.Lock()
+_LOCKS: dict[str, threading.RLock] = {}
+_HELD: dict[str, tuple[int, int]] = {}  # data directory -> (lock file descriptor, depth)
+
+
+def _flock(path: Path, deadline: float) -> int | None:
+    """The descriptor of the lock file once flock'ed, or None when another process still holds it at the deadline."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.1)
+            continue
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed the file as we locked it: lock the new one
+
+
+def _busy_message(path: Path) -> str:
+    """One line naming the import that holds the lock (its process id and start, as it wrote them)."""
+    try:
+        holder = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        holder = ""
+    return "Another import is running in this data directory" + (f" ({holder})" if holder else "") + "."
+
+
+@contextlib.contextmanager
+def import_lock(data_dir: Path, timeout: float = 0.0) -> Iterator[None]:
+    """Hold the data directory's import lock: one publisher at a time across threads and processes.
+
+    A kernel lock (flock) on data/.import.lock, so it is free again the moment its holder dies, however it dies:
+    no stale lock to clear. Re-entrant in the holding thread. Waits up to `timeout` seconds, then ImportBusy.
     """
-    cutoff = time.time() - min_age_seconds
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = str(data_dir.resolve())
+    with _LOCK_GUARD:
+        rlock = _LOCKS.setdefault(key, threading.RLock())
+    deadline = time.monotonic() + timeout
+    path = data_dir / LOCK_FILE
+    entered = rlock.acquire(timeout=timeout) if timeout > 0 else rlock.acquire(blocking=False)
+    if not entered:
+        raise ImportBusy(_busy_message(path), "Wait until it has finished, then try again.")
+    try:
+        fd, depth = _HELD.get(key, (-1, 0))
+        if depth == 0:
+            got = _flock(path, deadline)
+            if got is None:
+                raise ImportBusy(_busy_message(path), "Wait until it has finished, then try again.")
+            fd = got
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"process {os.getpid()}, since {datetime.now(UTC):%Y-%m-%d %H:%M} UTC".encode(), 0)
+        _HELD[key] = (fd, depth + 1)
+        try:
+            yield
+        finally:
+            fd, depth = _HELD.pop(key)
+            if depth > 1:
+                _HELD[key] = (fd, depth - 1)
+            else:
+                # Removed while still held (a waiter then retries on a new file), so a data directory an import
+                # left is as it was; closing the descriptor releases the flock.
+                path.unlink(missing_ok=True)
+                os.close(fd)
+    finally:
+        rlock.release()
+
+
+def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
+    """Remove what killed imports, demo builds and saves left behind; every start (and every import) calls this.
+
+    The staging folders, event batches no snapshot names and stray `.*.tmp` files of snapshots and events go
+    only while no import is running (the import lock is free, or held by this thread), and when older than
+    min_age_seconds (page loads pass a long one: `saleslens derive` may be rebuilding a derived table). Stray
+    `.*.tmp` files of saved work (ratings, targets, scorecards, scenarios) go once older than
+    SAVE_TMP_GRACE_SECONDS, whatever min_age_seconds says: an atomic save holds one for milliseconds.
+    """
+    if not data_dir.is_dir():
+        return []
+    now = time.time()
+    removed: list[str] = []
+    try:
+        # Holding the lock while removing: no import can start and have its fresh work taken meanwhile.
+        with import_lock(data_dir):
+            candidates = list((data_dir / TMP).iterdir()) if (data_dir / TMP).exists() else []
+            candidates += _orphan_batches(data_dir)
+            for folder in (SNAPSHOTS, EVENTS):
+                candidates += list((data_dir / folder).rglob(".*.tmp"))
+            removed += _remove_older(candidates, now - min_age_seconds)
+    except (ImportBusy, OSError):
+        pass  # an import is running (its work stays), or the directory cannot be written, so has nothing to clean
+    saved = [p for p in data_dir.rglob(".*.tmp") if p.relative_to(data_dir).parts[0] not in (TMP, SNAPSHOTS, EVENTS)]
+    removed += _remove_older(saved, now - SAVE_TMP_GRACE_SECONDS)
+    return removed
+
+
+def _remove_older(paths: list[Path], cutoff: float) -> list[str]:
+    """Delete the files and folders last changed before cutoff; their names."""
     removed = []
-    candidates = list((data_dir / TMP).iterdir()) if (data_dir / TMP).exists() else []
-    candidates += list((data_dir / EVENTS).glob("**/.*.tmp"))
-    for child in candidates:
+    for child in paths:
         try:
             if child.stat().st_mtime > cutoff:
                 continue
@@ -110,6 +256,14 @@ def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
         shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
         removed.append(child.name)
     return removed
+
+
+def _orphan_batches(data_dir: Path) -> list[Path]:
+    """Event batch folders no published snapshot names: an import killed between moving its history in and
+    renaming its snapshot (invisible to every reader, since only a manifest makes a batch visible)."""
+    named = set(_published_batches(data_dir))
+    return [folder for folder in (data_dir / EVENTS).glob("*/batch=*")
+            if folder.is_dir() and folder.name.removeprefix("batch=") not in named]
 
 
 def staging_dir(data_dir: Path) -> Path:
@@ -136,15 +290,20 @@ def publish_snapshot(
     as_of: date,
     tables: dict[str, pl.DataFrame],
     source: str,
-    report: dict | None = None,
+    report: dict | Callable[[dict[str, int]], dict] | None = None,
     derive: Callable[[Snapshot], dict[str, int]] | None = None,
+    events: dict[str, pl.DataFrame] | None = None,
+    on_step: Callable[[str], None] | None = None,
     extra: dict | None = None,
 ) -> Snapshot:
-    """Write the snapshot tables aside, then publish them with one rename; nothing half-written shows.
+    """Write the snapshot tables and its history batch aside, then publish them; nothing half-written shows.
 
-    `derive` writes the tables computed from the snapshot (rollups, see queries/derived/) into the staging
-    folder before the rename, so a published snapshot never lacks them halfway. `extra` adds manifest keys
-    (an import's reporting_currency and rates, backfilled).
+    `events` are the history rows the import brought: the rows whose key no earlier batch holds become the
+    snapshot's own batch, so no published snapshot's history ever changes. `report` may be a function of the
+    history counts the snapshot will see. `derive` writes the tables computed from the snapshot (rollups, see
+    queries/derived/) into the staging folder before the rename, so a published snapshot never lacks them
+    halfway. `extra` adds manifest keys (an import's reporting_currency and rates, backfilled). `on_step` is told
+    each step as it is done (a test hook pauses there). Holds the import lock.
     """
     unknown = set(tables) - set(schema.SNAPSHOT_TABLES)
     if unknown:
@@ -152,35 +311,68 @@ def publish_snapshot(
     missing = [t for t in schema.CORE_TABLES if t not in tables]
     if missing:
         raise StoreError(f"A snapshot needs the tables {', '.join(missing)}.")
-    stage = staging_dir(data_dir)
-    try:
-        counts = {}
-        for name, df in tables.items():
-            frame = schema.conform(name, df)
-            frame = _sorted_for_pruning(name, frame)
-            frame.write_parquet(stage / f"{name}.parquet", row_group_size=100_000, statistics=True)
-            counts[name] = frame.height
-        manifest = {
-            "schema_version": schema.SCHEMA_VERSION,
-            "as_of": as_of.isoformat(),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "source": source,
-            "row_counts": counts,
-            "events": event_counts(data_dir, as_of),
-            "stages": tables["stages"].sort("position")["stage"].to_list(),
-            "import_report": report or {},
-            **(extra or {}),
-        }
-        if derive is not None:
-            manifest["derived"] = derive(Snapshot(stage, manifest, home=data_dir))
-        _write_json(stage / MANIFEST, manifest)
-        (data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
-        target = data_dir / SNAPSHOTS / _next_id(data_dir, as_of)
-        os.rename(stage, target)  # the one step that makes the snapshot visible
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    step = on_step or (lambda name: None)
+    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):
+        step("import lock")
+        clean_leftovers(data_dir)  # what a killed publisher left: no other one can be running now
+        step("leftovers removed")
+        stage = staging_dir(data_dir)
+        step("staging folder")
+        moved: list[Path] = []
+        try:
+            snap_id = _next_id(data_dir, as_of)
+            manifest = _stage_snapshot(stage, as_of, tables, source, step)
+            batches = _published_batches(data_dir)
+            own = _stage_batch(stage, data_dir, snap_id, batches, events or {}, step)
+            manifest["event_batches"] = batches + ([snap_id] if own else [])
+            staged = Snapshot(stage, manifest, home=data_dir)
+            manifest["events"] = _count_events(staged, as_of)
+            step("history counted")
+            manifest["import_report"] = (report(manifest["events"]) if callable(report) else report) or {}
+            manifest.update(extra or {})
+            step("import report")
+            if derive is not None:
+                manifest["derived"] = derive(staged)
+                step("derived tables")
+            _write_json(stage / MANIFEST, manifest)
+            step("manifest")
+            for table in own:  # each batch folder in one rename; invisible until the manifest naming it is published
+                target = _batch_dir(data_dir, table, snap_id)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(_batch_dir(stage, table, snap_id), target)
+                moved.append(target)
+                step(f"history moved {table}")
+            shutil.rmtree(stage / EVENTS, ignore_errors=True)  # the emptied batch folders: not part of the snapshot
+            (data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
+            target = data_dir / SNAPSHOTS / snap_id
+            os.rename(stage, target)  # the one step that makes the snapshot (and its batch) visible
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            for folder in moved:  # never named by a manifest: nobody reads them
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        step("snapshot published")
     return Snapshot(target, manifest)
+
+
+def _stage_snapshot(stage: Path, as_of: date, tables: dict[str, pl.DataFrame], source: str,
+                    step: Callable[[str], None]) -> dict:
+    """Write the snapshot tables into the staging folder; the manifest so far."""
+    counts = {}
+    for name, df in tables.items():
+        frame = schema.conform(name, df)
+        frame = _sorted_for_pruning(name, frame)
+        frame.write_parquet(stage / f"{name}.parquet", row_group_size=100_000, statistics=True)
+        counts[name] = frame.height
+        step(f"snapshot table {name}")
+    return {
+        "schema_version": schema.SCHEMA_VERSION,
+        "as_of": as_of.isoformat(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": source,
+        "row_counts": counts,
+        "stages": tables["stages"].sort("position")["stage"].to_list(),
+    }
 
 
 def _sorted_for_pruning(table: str, df: pl.DataFrame) -> pl.DataFrame:
@@ -193,8 +385,73 @@ def _event_dir(data_dir: Path, table: str) -> Path:
     return data_dir / EVENTS / table
 
 
+def _batch_dir(data_dir: Path, table: str, batch: str) -> Path:
+    """The folder of one history batch of a table (the legacy batch is the table's folder itself)."""
+    folder = _event_dir(data_dir, table)
+    return folder if batch == LEGACY_BATCH else folder / f"batch={batch}"
+
+
+def _published_batches(data_dir: Path) -> list[str]:
+    """Every history batch a published snapshot reads (the legacy store first, when there is one): what a new
+    snapshot is published on top of."""
+    out: list[str] = []
+    if any(any(_event_dir(data_dir, t).glob("month=*/data.parquet")) for t in schema.EVENT_TABLES):
+        out.append(LEGACY_BATCH)
+    for snap in list_snapshots(data_dir):
+        out += [b for b in snap.manifest.get("event_batches", []) if b not in out]
+    return out
+
+
+def _stage_batch(stage: Path, data_dir: Path, batch: str, earlier: list[str], events: dict[str, pl.DataFrame],
+                 step: Callable[[str], None]) -> list[str]:
+    """Write the import's new history rows (keys no earlier batch holds) as its batch in the staging folder, one
+    file per month; the tables that got rows."""
+    own = []
+    reader = Snapshot(stage, {"event_batches": earlier}, home=data_dir)
+    for table, df in events.items():
+        spec = schema.TABLES[table]
+        if spec.event_time is None:
+            raise StoreError(f"{table} is not an event table.")
+        key = list(spec.key)
+        rows = schema.conform(table, df).unique(key, keep="last", maintain_order=True)
+        files = reader.event_files(table)
+        if files and rows.height:
+            stored = pl.scan_parquet(files).select(key).unique().collect()
+            rows = rows.join(stored, on=key, how="anti", nulls_equal=True)
+        if rows.height:
+            _write_months(_batch_dir(stage, table, batch), spec.event_time, rows)
+            own.append(table)
+        step(f"history {table}")
+    return own
+
+
+def _write_months(folder: Path, time_col: str, rows: pl.DataFrame) -> None:
+    """Write rows as month=YYYY-MM/data.parquet files under folder, each sorted by time (row groups prune)."""
+    frame = rows.with_columns(pl.col(time_col).dt.strftime("%Y-%m").alias("_month"))
+    for (month,), part in frame.partition_by("_month", as_dict=True).items():
+        target = folder / f"month={month}" / "data.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.drop("_month").sort(time_col).write_parquet(target, row_group_size=200_000, statistics=True)
+
+
+def _count_events(snap: Snapshot, as_of: date) -> dict[str, int]:
+    """Rows per event table the snapshot sees up to and including its day (Parquet metadata only)."""
+    limit = datetime.combine(as_of, datetime.max.time())
+    out = {}
+    for table in schema.EVENT_TABLES:
+        files = snap.event_files(table)
+        col = schema.TABLES[table].event_time
+        out[table] = pl.scan_parquet(files).filter(pl.col(col) <= limit).select(pl.len()).collect().item() \
+            if files else 0
+    return out
+
+
 def write_events(data_dir: Path, table: str, df: pl.DataFrame) -> int:
-    """Merge history rows into the event store, one file per month, deduplicated by key."""
+    """Merge history rows into the unbatched (legacy) store, one file per month, deduplicated by key.
+
+    The layout of data directories written before history batches existed, and of test stores built that way:
+    every snapshot reading the legacy batch sees the change. Imports pass their history to publish_snapshot.
+    """
     spec = schema.TABLES[table]
     if spec.event_time is None:
         raise StoreError(f"{table} is not an event table.")
@@ -218,15 +475,18 @@ def write_events(data_dir: Path, table: str, df: pl.DataFrame) -> int:
 
 
 def events_glob(data_dir: Path, table: str) -> str | None:
-    """A glob over a table's event files, or None when the store has none."""
+    """A glob over every stored row of a table (all batches and the legacy store), or None when there is none.
+
+    For tools and tests; a snapshot reads only its own batches (Snapshot.event_files).
+    """
     folder = _event_dir(data_dir, table)
-    if not any(folder.glob("month=*/data.parquet")):
+    if not any(folder.glob("**/data.parquet")):
         return None
-    return str(folder / "month=*" / "data.parquet")
+    return str(folder / "**" / "data.parquet")
 
 
 def event_counts(data_dir: Path, as_of: date) -> dict[str, int]:
-    """Rows per event table up to and including a day (Parquet metadata only, no full scan)."""
+    """Rows per event table up to and including a day, over every stored row (Parquet metadata only)."""
     out = {}
     for table in schema.EVENT_TABLES:
         col = schema.TABLES[table].event_time

@@ -106,19 +106,19 @@ def publish_weekly(prepared: Prepared, data_dir: Path, progress: Progress | None
                             "OpportunityHistory.csv (--mapping salesforce)")
     tell = progress or (lambda f, m: None)
     data_dir.mkdir(parents=True, exist_ok=True)
-    for table, frame in prepared.events.items():  # history first, so each week's manifest counts its events
-        if frame.height:
-            store.write_events(data_dir, table, frame)
-    have = {s.as_of for s in store.list_snapshots(data_dir)}
-    days = [d for d in week_ends(first_day(prepared), prepared.as_of) if d not in have]
     out = []
-    for n, day in enumerate(days):
-        tell(0.8 * n / max(len(days), 1), f"backfilling {day.isoformat()}")
-        report = {"backfilled": True, "mapping": prepared.mapping.name, "as_of": day.isoformat(),
-                  "source": prepared.report.get("source", ""), "export_as_of": prepared.as_of.isoformat()}
-        out.append(store.publish_snapshot(
-            data_dir, day, tables_at(prepared, day), source=f"import:{prepared.mapping.name}", report=report,
-            derive=build_derived, extra={**prepared.manifest, "backfilled": True},
-        ))
-    out.append(publish.publish(prepared, data_dir, progress))
+    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):  # the weeks and the export: one import
+        have = {s.as_of for s in store.list_snapshots(data_dir)}
+        days = [d for d in week_ends(first_day(prepared), prepared.as_of) if d not in have]
+        for n, day in enumerate(days):
+            tell(0.8 * n / max(len(days), 1), f"backfilling {day.isoformat()}")
+            report = {"backfilled": True, "mapping": prepared.mapping.name, "as_of": day.isoformat(),
+                      "source": prepared.report.get("source", ""), "export_as_of": prepared.as_of.isoformat()}
+            # The history is the first week's batch (each week sees it up to its day); later ones add none.
+            out.append(store.publish_snapshot(
+                data_dir, day, tables_at(prepared, day), source=f"import:{prepared.mapping.name}", report=report,
+                derive=build_derived, events=prepared.events if n == 0 else None,
+                extra={**prepared.manifest, "backfilled": True},
+            ))
+        out.append(publish.publish(prepared, data_dir, progress))
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -239,3 +240,31 @@ def test_overview_says_which_deals_have_no_rate(tmp_path: Path, monkeypatch, app
         assert not at.exception, texts(at.exception)
         assert caption in texts(at.caption)
         assert note in texts(at.warning)
+
+
+def test_publish_while_another_import_runs(tiny_data: Path, app: Callable[..., AppTest]) -> None:
+    """Another import holds the data directory's lock: Publish says so in one line and publishes nothing."""
+    at = _open(app)
+    _upload(at, {"hubspot-deals.csv": HUBSPOT_DEALS.encode()})
+    at.selectbox(key="import_mapping").set_value("hubspot").run()
+    at.date_input(key="import_as_of").set_value(date(2026, 6, 30)).run()
+    at.button(key="import_check").click().run()
+    before = tree_state(tiny_data / store.SNAPSHOTS)
+    holding, done = threading.Event(), threading.Event()
+
+    def other_import() -> None:
+        with store.import_lock(tiny_data):
+            holding.set()
+            done.wait(timeout=120)
+
+    other = threading.Thread(target=other_import)
+    other.start()
+    try:
+        assert holding.wait(timeout=60)
+        at.button(key="import_publish").click().run()
+    finally:
+        done.set()
+        other.join(timeout=60)
+    assert not at.exception, texts(at.exception)
+    assert texts(at.error).startswith("Another import is running in this data directory")
+    assert tree_state(tiny_data / store.SNAPSHOTS) == before

@@ -101,7 +101,7 @@ def test_stage_list_from_opportunity_stage(org: store.Snapshot) -> None:
 
 def test_history_moves_with_a_regression(org: store.Snapshot) -> None:
     """Only changes of StageName are moves; the regression is kept; the amount-only row and deleted row are not."""
-    moves = pl.read_parquet(str(org.data_dir / "events" / "stage_changes" / "*" / "data.parquet"))
+    moves = pl.read_parquet(org.event_files("stage_changes"))  # the batches the snapshot reads
     moves = moves.sort(["opportunity_id", "changed_at"])
     o2 = moves.filter(pl.col("opportunity_id") == OPP[2])
     assert list(zip(o2["from_stage"], o2["to_stage"], strict=True)) == [
@@ -204,7 +204,7 @@ def test_deleted_rows_and_zero_ids(org: store.Snapshot) -> None:
 
 def test_activities_link_by_prefix_and_get_a_date(org: store.Snapshot) -> None:
     """WhatId 006 -> deal, 001 -> account, others kept without one; dates fall back to completion, then creation."""
-    acts = pl.read_parquet(str(org.data_dir / "events" / "activities" / "*" / "data.parquet")).sort("activity_id")
+    acts = pl.read_parquet(org.event_files("activities")).sort("activity_id")
     rows = {r["activity_id"]: r for r in acts.iter_rows(named=True)}
     assert set(rows) == {sfid("00T", n) for n in (1, 2, 3, 4)} | {sfid("00U", 1), sfid("00U", 2)}
     t1, t2, t3, t4 = (rows[sfid("00T", n)] for n in (1, 2, 3, 4))
