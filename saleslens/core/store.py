@@ -222,8 +222,8 @@ def clean_leftovers(data_dir: Path, min_age_seconds: float = 0) -> list[str]:
     The staging folders, event batches no snapshot names and stray `.*.tmp` files of snapshots and events go
     only while no import is running (the import lock is free, or held by this thread), and when older than
     min_age_seconds (page loads pass a long one: `saleslens derive` may be rebuilding a derived table). Stray
-    `.*.tmp` files of saved work (ratings, targets, scorecards, scenarios) go once older than
-    SAVE_TMP_GRACE_SECONDS, whatever min_age_seconds says: an atomic save holds one for milliseconds.
+    `.*.tmp` files anywhere else in the data directory (atomic saves: users, saved JSON, review files) go once
+    older than SAVE_TMP_GRACE_SECONDS, whatever min_age_seconds says: an atomic save holds one for milliseconds.
     """
     if not data_dir.is_dir():
         return []
