@@ -82,7 +82,7 @@ def _source(snap: store.Snapshot, table: str) -> str:
         return _empty_select(table)
     # A snapshot published before an optional column joined the schema (opportunities.currency, amount_original)
     # lacks it: the view still has it, empty, so every query can name every schema column.
-    have = set(pl.read_parquet_schema(path))
+    have = set(store.parquet_columns(path))
     fill = _nulls([c for c in spec.columns if c.name not in have])
     return f"select *{''.join(', ' + f for f in fill)} from read_parquet({_literal(str(path))})"
 

@@ -1,7 +1,7 @@
 -- purpose: Data health: deals whose expected close date was pushed out $min_pushes or more times across the snapshots.
 -- grain: one row per deal pushed out at least $min_pushes times, most pushes first
 -- params:
---   $min_pushes int(1..)     2     how many later expected close dates make a deal count
+--   $min_pushes int(0..)     2     how many later expected close dates make a deal count
 --   $regions    text[]  []    only deals of reps in these regions (empty = all)
 --   $teams      text[]  []    only deals of reps in these teams (empty = all)
 --   $reps       text[]  []    only deals owned by these rep_ids (empty = all)

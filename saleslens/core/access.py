@@ -359,4 +359,4 @@ def check_may_edit(who: Actor, kind: str, name: str, owner: str) -> None:
 def reps_of(snap: store.Snapshot) -> pl.DataFrame:
     """The snapshot's reps table (the hierarchy access is computed from)."""
     path = snap.table_path("reps")
-    return pl.read_parquet(path, columns=["rep_id", "name", "role", "manager_id", "team", "active"])
+    return pl.read_parquet(path, columns=["rep_id", "name", "role", "manager_id", "team", "active"], glob=False)

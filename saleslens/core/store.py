@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from saleslens.core import schema
 
@@ -102,17 +103,18 @@ class Snapshot:
         return list(self.manifest.get("event_batches", [LEGACY_BATCH]))
 
     def event_files(self, table: str) -> list[str]:
-        """Globs over exactly the event files of the snapshot's batches that exist (none: the table is empty).
+        """Exactly the event files of the snapshot's batches that exist (none: the table is empty).
 
         While the snapshot is staged, its own batch is still in the staging folder: looked for there first.
+        Files, not glob patterns: a data directory named like /data/br[a]ck must be read as written.
         """
         roots = [self.root, self.data_dir] if self.home is not None else [self.data_dir]
         out = []
         for batch in self.event_batches:
             for root in roots:
-                folder = _batch_dir(root, table, batch)
-                if any(folder.glob("month=*/data.parquet")):
-                    out.append(str(folder / "month=*" / "data.parquet"))
+                files = sorted(str(f) for f in _batch_dir(root, table, batch).glob("month=*/data.parquet"))
+                if files:
+                    out.extend(files)
                     break
         return out
 
@@ -416,7 +418,7 @@ def _stage_batch(stage: Path, data_dir: Path, batch: str, earlier: list[str], ev
         rows = schema.conform(table, df).unique(key, keep="last", maintain_order=True)
         files = reader.event_files(table)
         if files and rows.height:
-            stored = pl.scan_parquet(files).select(key).unique().collect()
+            stored = pl.scan_parquet(files, glob=False).select(key).unique().collect()
             rows = rows.join(stored, on=key, how="anti", nulls_equal=True)
         if rows.height:
             _write_months(_batch_dir(stage, table, batch), spec.event_time, rows)
@@ -441,7 +443,7 @@ def _count_events(snap: Snapshot, as_of: date) -> dict[str, int]:
     for table in schema.EVENT_TABLES:
         files = snap.event_files(table)
         col = schema.TABLES[table].event_time
-        out[table] = pl.scan_parquet(files).filter(pl.col(col) <= limit).select(pl.len()).collect().item() \
+        out[table] = pl.scan_parquet(files, glob=False).filter(pl.col(col) <= limit).select(pl.len()).collect().item() \
             if files else 0
     return out
 
@@ -465,7 +467,7 @@ def write_events(data_dir: Path, table: str, df: pl.DataFrame) -> int:
         target = folder / "data.parquet"
         rows = part.drop("_month")
         if target.exists():
-            rows = pl.concat([pl.read_parquet(target), rows]).unique(list(spec.key), keep="last")
+            rows = pl.concat([pl.read_parquet(target, glob=False), rows]).unique(list(spec.key), keep="last")
         rows = rows.sort(spec.event_time)
         tmp = folder / f".data.{uuid.uuid4().hex}.tmp"
         rows.write_parquet(tmp, row_group_size=200_000, statistics=True)
@@ -490,12 +492,12 @@ def event_counts(data_dir: Path, as_of: date) -> dict[str, int]:
     out = {}
     for table in schema.EVENT_TABLES:
         col = schema.TABLES[table].event_time
-        glob = events_glob(data_dir, table)
-        if glob is None:
+        files = sorted(str(f) for f in _event_dir(data_dir, table).glob("**/data.parquet"))
+        if not files:
             out[table] = 0
             continue
         limit = datetime.combine(as_of, datetime.max.time())
-        out[table] = pl.scan_parquet(glob).filter(pl.col(col) <= limit).select(pl.len()).collect().item()
+        out[table] = pl.scan_parquet(files, glob=False).filter(pl.col(col) <= limit).select(pl.len()).collect().item()
     return out
 
 
@@ -547,7 +549,7 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
             if broken:
                 raise StoreError(
                     f"The snapshot {broken[-1]} in {data_dir} has a missing or corrupt manifest.",
-                    "Delete that snapshot folder or import the data again.",
+                    "Restore that folder from a backup or import the data again; Sales Lens never changes it.",
                 )
             raise StoreError(
                 f"The data directory {data_dir} has no snapshot yet.",
@@ -571,6 +573,13 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
     return snap
 
 
+def parquet_columns(path: Path) -> list[str]:
+    """The column names of one Parquet file, read from its footer; the path is taken as written, never as a glob.
+
+    Polars reads a path as a glob pattern, so a data directory such as /data/br[a]ck was reported as damaged."""
+    return pq.read_schema(path).names
+
+
 def check_snapshot(snap: Snapshot) -> None:
     """Raise StoreError when a snapshot's manifest or core files are missing or unreadable."""
     version = snap.manifest.get("schema_version")
@@ -586,9 +595,9 @@ def check_snapshot(snap: Snapshot) -> None:
                 raise StoreError(f"Snapshot {snap.id} has no {table} table ({snap.root}/{table}.parquet).")
             continue  # optional tables may be missing; the queries see them empty
         try:  # every file present, not only the core ones: the runner reads them all
-            pl.read_parquet_schema(path)
+            parquet_columns(path)
         except Exception as exc:  # polars raises several kinds for a damaged file
             raise StoreError(
                 f"The file {path} is damaged and cannot be read ({type(exc).__name__}).",
-                "Delete that snapshot folder or import the data again.",
+                "Restore that file from a backup or import the data again; a published snapshot is never changed.",
             ) from None

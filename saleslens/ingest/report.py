@@ -119,7 +119,7 @@ def _previous_filled(snap: store.Snapshot) -> dict[str, list[str]]:
         if path is None:
             continue
         try:
-            counts = pl.scan_parquet(path).select(pl.len().alias("__n"), pl.all().null_count()).collect()
+            counts = pl.scan_parquet(path, glob=False).select(pl.len().alias("__n"), pl.all().null_count()).collect()
         except Exception:  # a damaged earlier snapshot must not stop a new import
             continue
         n = counts["__n"][0]
