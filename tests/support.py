@@ -1,4 +1,4 @@
-"""Helpers shared by the app and end-to-end tests: the page list, the demo, a real server, Chromium."""
+"""Helpers shared by the tests: a fixture store and its runner, the page list, the demo, a real server, Chromium."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import pytest
+
+from queries.runner import Runner
+from saleslens.core import store
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboard.py"
@@ -24,6 +30,34 @@ CHROMIUM_ARGS = [
 ]
 DEMO_AS_OF = date(2026, 6, 30)
 DEMO_SEED = 7
+
+
+def open_runner(data_dir: Path) -> Iterator[Runner]:
+    """A runner on the latest snapshot of data_dir, closed afterwards (`yield from` it in a fixture)."""
+    runner = Runner(store.open_snapshot(data_dir))
+    yield runner
+    runner.close()
+
+
+def built_store(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A fresh directory named after name, holding the store that build writes."""
+    path = tmp_path_factory.mktemp(name)
+    build(path)
+    return path
+
+
+def store_fixtures(name: str, build: Callable[[Path], object]) -> tuple[Any, Any]:
+    """Module-scoped `data_dir` (the store build writes) and `runner` fixtures; assign both to those names."""
+
+    @pytest.fixture(scope="module")
+    def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return built_store(tmp_path_factory, name, build)
+
+    @pytest.fixture(scope="module")
+    def runner(data_dir: Path) -> Iterator[Runner]:
+        yield from open_runner(data_dir)
+
+    return data_dir, runner
 
 
 def planned_pages() -> list[tuple[str, str, str, str]]:
