@@ -13,12 +13,15 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
 from queries.runner import Runner
 from saleslens.core import store
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboard.py"
@@ -58,6 +61,25 @@ def store_fixtures(name: str, build: Callable[[Path], object]) -> tuple[Any, Any
         yield from open_runner(data_dir)
 
     return data_dir, runner
+
+
+def texts(elements) -> str:
+    """The text of some AppTest elements (errors, warnings, markdown), joined for substring checks."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box: the AppTest run rendered."""
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+
+
+def switch_tab(at: AppTest, label: str, key: str) -> AppTest:
+    """Switch a page's tab radio (only the open tab computes, so its content appears after the rerun)."""
+    at.session_state[key] = label
+    at.run()
+    assert_clean(at)
+    return at
 
 
 def planned_pages() -> list[tuple[str, str, str, str]]:
