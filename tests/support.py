@@ -42,6 +42,15 @@ def open_runner(data_dir: Path) -> Iterator[Runner]:
     runner.close()
 
 
+def sql_rows(runner: Runner, sql: str) -> list[tuple]:
+    """The rows of a SQL statement on the runner's connection (a cursor of its own, closed afterwards)."""
+    cur = runner._db.cursor()
+    try:
+        return cur.sql(sql).fetchall()
+    finally:
+        cur.close()
+
+
 def built_store(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
     """A fresh directory named after name, holding the store that build writes."""
     path = tmp_path_factory.mktemp(name)
