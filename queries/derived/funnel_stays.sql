@@ -7,11 +7,7 @@
 -- funnel queries); grouping by it is cheaper than by the stage name. Only deals of the snapshot; region and team are the owner's,
 -- segment the account's, as in the deals view.
 with
-open_stages as (
-    select stage, cast(row_number() over (order by position) as integer) as step
-    from raw_stages
-    where not is_won and not is_lost
-),
+{{ open_steps(raw_stages) }},
 moves as (
     select
         c.opportunity_id, c.to_stage, c.changed_at,
