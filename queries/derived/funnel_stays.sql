@@ -31,12 +31,7 @@ final as (
         m.first_stay,
         o.status,
         o.close_date,
-        o.owner_id,
-        r.region,
-        r.team,
-        o.product_id,
-        a.segment,
-        o.source
+        {{ deal_filter_columns(o, r, a) }}
     from stays m
     join raw_opportunities o on o.opportunity_id = m.opportunity_id
     left join raw_reps r on r.rep_id = o.owner_id
