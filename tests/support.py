@@ -1,4 +1,4 @@
-"""Helpers shared by the app and end-to-end tests: the page list, the demo, a real server, Chromium."""
+"""Helpers shared by the tests: a fixture store and its runner, the page list, the demo, a real server, Chromium."""
 
 from __future__ import annotations
 
@@ -10,9 +10,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
+
+import pytest
+
+from queries.runner import Runner
+from saleslens.core import store
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboard.py"
@@ -24,6 +33,62 @@ CHROMIUM_ARGS = [
 ]
 DEMO_AS_OF = date(2026, 6, 30)
 DEMO_SEED = 7
+
+
+def open_runner(data_dir: Path) -> Iterator[Runner]:
+    """A runner on the latest snapshot of data_dir, closed afterwards (`yield from` it in a fixture)."""
+    runner = Runner(store.open_snapshot(data_dir))
+    yield runner
+    runner.close()
+
+
+def sql_rows(runner: Runner, sql: str) -> list[tuple]:
+    """The rows of a SQL statement on the runner's connection (a cursor of its own, closed afterwards)."""
+    cur = runner._db.cursor()
+    try:
+        return cur.sql(sql).fetchall()
+    finally:
+        cur.close()
+
+
+def built_store(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A fresh directory named after name, holding the store that build writes."""
+    path = tmp_path_factory.mktemp(name)
+    build(path)
+    return path
+
+
+def store_fixtures(name: str, build: Callable[[Path], object]) -> tuple[Any, Any]:
+    """Module-scoped `data_dir` (the store build writes) and `runner` fixtures; assign both to those names."""
+
+    @pytest.fixture(scope="module")
+    def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        return built_store(tmp_path_factory, name, build)
+
+    @pytest.fixture(scope="module")
+    def runner(data_dir: Path) -> Iterator[Runner]:
+        yield from open_runner(data_dir)
+
+    return data_dir, runner
+
+
+def texts(elements) -> str:
+    """The text of some AppTest elements (errors, warnings, markdown), joined for substring checks."""
+    return "\n".join(str(e.value) for e in elements)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box: the AppTest run rendered."""
+    assert not at.exception, texts(at.exception)
+    assert not at.error, texts(at.error)
+
+
+def switch_tab(at: AppTest, label: str, key: str) -> AppTest:
+    """Switch a page's tab radio (only the open tab computes, so its content appears after the rerun)."""
+    at.session_state[key] = label
+    at.run()
+    assert_clean(at)
+    return at
 
 
 def planned_pages() -> list[tuple[str, str, str, str]]:

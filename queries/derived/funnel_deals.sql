@@ -9,11 +9,7 @@
 --   entered_current_at  open deals: the last move into the stage the deal is in now (null otherwise)
 -- region and team are the owner's, segment the account's, as in the deals view.
 with
-open_stages as (
-    select stage, cast(row_number() over (order by position) as integer) as step
-    from raw_stages
-    where not is_won and not is_lost
-),
+{{ open_steps(raw_stages) }},
 lost_stages as (
     select stage from raw_stages where is_lost
 ),
@@ -50,12 +46,7 @@ final as (
         o.amount,
         o.created_date,
         o.close_date,
-        o.owner_id,
-        r.region,
-        r.team,
-        o.product_id,
-        a.segment,
-        o.source,
+        {{ deal_filter_columns(o, r, a) }},
         cast(h.furthest_step as integer) as furthest_step,
         cast(h.lost_from_step as integer) as lost_from_step,
         cast(coalesce(h.regressed_steps, []) as integer[]) as regressed_steps,

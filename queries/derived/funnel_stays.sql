@@ -7,11 +7,7 @@
 -- funnel queries); grouping by it is cheaper than by the stage name. Only deals of the snapshot; region and team are the owner's,
 -- segment the account's, as in the deals view.
 with
-open_stages as (
-    select stage, cast(row_number() over (order by position) as integer) as step
-    from raw_stages
-    where not is_won and not is_lost
-),
+{{ open_steps(raw_stages) }},
 moves as (
     select
         c.opportunity_id, c.to_stage, c.changed_at,
@@ -35,12 +31,7 @@ final as (
         m.first_stay,
         o.status,
         o.close_date,
-        o.owner_id,
-        r.region,
-        r.team,
-        o.product_id,
-        a.segment,
-        o.source
+        {{ deal_filter_columns(o, r, a) }}
     from stays m
     join raw_opportunities o on o.opportunity_id = m.opportunity_id
     left join raw_reps r on r.rep_id = o.owner_id

@@ -67,10 +67,7 @@ lead_stats as (
     select
         l.owner_id as rep_id,
         cast(date_trunc('month', l.created_date) as date) as month,
-        count(*) as leads,
-        count(*) filter (where l.status = 'converted' or l.converted_opportunity_id is not null) as leads_converted
-    from raw_leads l
-    where l.owner_id is not null and l.created_date is not null
+        {{ rep_lead_counts() }}
     group by all
 ),
 logic as (

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from saleslens.core import access
 from tests import support
 from tests.access_fixtures import users_toml
+from tests.support import texts
 
 PAGES = support.existing_pages()  # (path, title key, icon, url)
 H1 = {"period": "custom", "start": "2026-01-01", "end": "2026-06-30"}
@@ -35,11 +36,6 @@ USERS = [
 ]
 ROLE_LABEL = {"rep": "Rep", "manager": "Manager", "leader": "Leader", "analyst": "Analyst", "admin": "Admin"}
 OTHER_REPS = ["Bob Best", "Cy Cole", "Max Mgr", "R2", "R3", "M2", "West"]
-
-
-def texts(elements) -> str:
-    """The text of some elements, joined for substring checks."""
-    return "\n".join(str(e.value) for e in elements)
 
 
 @pytest.fixture

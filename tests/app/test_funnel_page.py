@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import funnel_fixtures as ff
-from tests.support import use_data
+from tests.support import assert_clean, switch_tab, texts, use_data
 
 PAGE = "pages/funnel.py"
 Q2 = {"period": "custom", "start": "2026-04-01", "end": "2026-06-30"}
-
-
-def texts(elements) -> str:
-    """The text of some elements, joined for substring checks."""
-    return "\n".join(str(e.value) for e in elements)
-
-
-def assert_clean(at: AppTest) -> None:
-    """No exception and no error box."""
-    assert not at.exception, texts(at.exception)
-    assert not at.error, texts(at.error)
 
 
 def tiles(at: AppTest) -> dict[str, str]:
@@ -40,12 +30,8 @@ def funnel_page(app: Callable[..., AppTest], **query: str) -> AppTest:
     return at
 
 
-def open_tab(at: AppTest, label: str) -> AppTest:
-    """Switch to a tab (only the open tab computes, so its content appears after the rerun)."""
-    at.session_state["funnel_tab"] = label
-    at.run()
-    assert_clean(at)
-    return at
+# Switch to a tab of this page (only the open tab computes, so its content appears after the rerun).
+open_tab = partial(switch_tab, key="funnel_tab")
 
 
 @pytest.fixture

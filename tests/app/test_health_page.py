@@ -14,14 +14,9 @@ from saleslens import ingest
 from saleslens.core import store
 from tests import fixtures
 from tests.ingest_cases import MAVEN
-from tests.support import use_data
+from tests.support import texts, use_data
 
 PAGE = "pages/health.py"
-
-
-def texts(elements) -> str:
-    """The text of some elements, joined for substring checks."""
-    return "\n".join(str(e.value) for e in elements)
 
 
 def _open(app: Callable[..., AppTest], **query: str) -> AppTest:

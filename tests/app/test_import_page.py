@@ -12,13 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from saleslens.core import store
 from tests.ingest_cases import HUBSPOT_DEALS, TINY_MAPPING, tiny_files, tree_state
+from tests.support import texts
 
 PAGE = "pages/import_data.py"
-
-
-def texts(elements) -> str:
-    """The text of some elements, joined for substring checks."""
-    return "\n".join(str(e.value) for e in elements)
 
 
 def _open(app: Callable[..., AppTest], **query: str) -> AppTest:

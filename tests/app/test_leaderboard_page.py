@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from saleslens.rankings import definitions as scorecard_defs
 from saleslens.rankings import ratings
 from tests import scorecard_fixtures as F
 from tests import support
-from tests.support import use_data
+from tests.support import assert_clean, switch_tab, use_data
 
 Q3 = {"period": "custom", "start": "2026-07-01", "end": "2026-09-30"}
 PAGE = "pages/leaderboard.py"
@@ -35,18 +36,8 @@ def open_page(**query: str) -> AppTest:
     return at
 
 
-def open_tab(at: AppTest, label: str) -> AppTest:
-    """Switch to a tab (only the open tab computes, so its content appears after the rerun)."""
-    at.session_state["lb_tab"] = label
-    at.run()
-    assert_clean(at)
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    """No exception and no error box."""
-    assert not at.exception, "\n".join(str(e.value) for e in at.exception)
-    assert not at.error, "\n".join(str(e.value) for e in at.error)
+# Switch to a tab of this page (only the open tab computes, so its content appears after the rerun).
+open_tab = partial(switch_tab, key="lb_tab")
 
 
 def frame_with(at: AppTest, column: str):

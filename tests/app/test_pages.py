@@ -12,7 +12,7 @@ from saleslens.core import store
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
 from tests import fixtures, support
-from tests.support import use_data
+from tests.support import assert_clean, texts, use_data
 
 PAGES = support.existing_pages()
 H1 = {"period": "custom", "start": "2026-01-01", "end": "2026-06-30"}
@@ -22,17 +22,6 @@ def tiles(at: AppTest, lang: str = "en") -> dict[str, str]:
     """The metric tiles of a run, metric key -> shown value (labels are looked up, so rewording is no failure)."""
     keys = {t(m.label_key, lang): key for key, m in METRICS.items()}
     return {keys.get(m.label, m.label): m.value for m in at.metric}
-
-
-def texts(elements) -> str:
-    """The text of some elements (errors, warnings, markdown), joined for substring checks."""
-    return "\n".join(str(e.value) for e in elements)
-
-
-def assert_clean(at: AppTest) -> None:
-    """No exception and no error box: the run rendered."""
-    assert not at.exception, texts(at.exception)
-    assert not at.error, texts(at.error)
 
 
 @pytest.mark.parametrize(("data", "lang"), [("tiny_data", "en"), ("demo_data", "en"), ("demo_data", "zh")])

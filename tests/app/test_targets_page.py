@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from saleslens.core import access
 from saleslens.targets import sets as target_sets
 from tests import targets_fixtures as fx
-from tests.support import use_data
+from tests.support import assert_clean, texts, use_data
 
 PAGE = "pages/targets.py"
 SECTIONS = ["pacing", "trend", "accuracy", "leading", "heatmap", "plan"]
@@ -30,17 +30,6 @@ def open_page(app: Callable[..., AppTest], **query: str) -> AppTest:
     at = app(**query)
     at.switch_page(PAGE).run()
     return at
-
-
-def texts(elements) -> str:
-    """The text of some elements, joined."""
-    return "\n".join(str(e.value) for e in elements)
-
-
-def assert_clean(at: AppTest) -> None:
-    """No exception, no error box."""
-    assert not at.exception, texts(at.exception)
-    assert not at.error, texts(at.error)
 
 
 def tiles(at: AppTest) -> dict[str, tuple[str, str]]:

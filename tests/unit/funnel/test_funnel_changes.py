@@ -13,23 +13,13 @@ import pytest
 from queries.runner import Runner, Scope
 from saleslens.core import store
 from tests import funnel_fixtures as ff
+from tests import support
 
 Q2 = ff.Q2
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("changes")
-    ff.build_store(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(data_dir: Path) -> Runner:
-    """A runner on the latest snapshot, B."""
-    r = Runner(store.open_snapshot(data_dir))
-    yield r
-    r.close()
+# The fixture store, built once for the module, and a runner on its latest snapshot.
+data_dir, runner = support.store_fixtures("changes", ff.build_store)
 
 
 def waterfall(frame: pl.DataFrame) -> dict[str, tuple[int, float]]:

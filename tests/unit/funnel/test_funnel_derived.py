@@ -16,18 +16,11 @@ from queries import runner as runner_module
 from queries.runner import Runner, Scope
 from saleslens.core import store
 from tests import funnel_fixtures as ff
+from tests.support import sql_rows
 
 Q2 = ff.Q2
 FILTERS = {"regions": [], "teams": [], "reps": [], "products": [], "segments": [], "sources": []}
 NO_PERIOD = {"start": None, "end": None}
-
-
-def _rows(r: Runner, sql: str) -> list[tuple]:
-    cur = r._db.cursor()
-    try:
-        return cur.sql(sql).fetchall()
-    finally:
-        cur.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +50,7 @@ def test_publish_writes_the_funnel_tables(stores: dict[str, Path]) -> None:
 
 
 def test_funnel_deals_facts_from_stage_history(runner: Runner) -> None:
-    got = {r[0]: r[1:] for r in _rows(runner, "select opportunity_id, furthest_step, lost_from_step, "
+    got = {r[0]: r[1:] for r in sql_rows(runner, "select opportunity_id, furthest_step, lost_from_step, "
                                               "regressed_steps, entered_current_at from funnel_deals")}
     at9 = lambda d: datetime.fromisoformat(d + "T09:00:00")  # noqa: E731 - every move is at 09:00
     # Steps: Prospecting 1, Qualification 2, Proposal 3. Open deals: the last move into their current stage.
@@ -77,12 +70,13 @@ def test_funnel_deals_facts_from_stage_history(runner: Runner) -> None:
         "F5": (2, None, [], at9("2025-10-01")),
     }
     # The filter columns are the deals view's: the owner's region and team, the account's segment.
-    assert _rows(runner, "select owner_id, region, team, segment, source, status from funnel_deals "
-                         "where opportunity_id = 'F5'") == [("R3", "West", "West 1", "Enterprise", "Partner", "open")]
+    f5 = sql_rows(runner, "select owner_id, region, team, segment, source, status from funnel_deals "
+                          "where opportunity_id = 'F5'")
+    assert f5 == [("R3", "West", "West 1", "Enterprise", "Partner", "open")]
 
 
 def test_funnel_stays_are_completed_stays_in_open_stages(runner: Runner) -> None:
-    got = sorted(_rows(runner, "select opportunity_id, stage, days, first_stay, status from funnel_stays"))
+    got = sorted(sql_rows(runner, "select opportunity_id, stage, days, first_stay, status from funnel_stays"))
     p, q, pr = "Prospecting", "Qualification", "Proposal"
     # Whole days from the move into a stage to the next move; current stays (D3 back in Q, D4, F2...) are not here.
     assert got == sorted([
@@ -99,16 +93,17 @@ def test_funnel_stays_are_completed_stays_in_open_stages(runner: Runner) -> None
         ("F5", p, 30, True, "open"),
     ])
     # Each stay carries its stage's step, numbered as in the funnel queries.
-    assert sorted(_rows(runner, "select distinct stage, step from funnel_stays")) == sorted([(p, 1), (q, 2), (pr, 3)])
+    steps = sql_rows(runner, "select distinct stage, step from funnel_stays")
+    assert sorted(steps) == sorted([(p, 1), (q, 2), (pr, 3)])
 
 
 def test_scoped_runner_sees_only_its_deals_rows(stores: dict[str, Path]) -> None:
     for kind in ("stored", "computed"):
         r = Runner(store.open_snapshot(stores[kind]), Scope("r3", frozenset({"R3"})))
         try:
-            assert sorted(x[0] for x in _rows(r, "select opportunity_id from funnel_deals")) == [
+            assert sorted(x[0] for x in sql_rows(r, "select opportunity_id from funnel_deals")) == [
                 "D4", "D5", "E3", "F3", "F5"]
-            assert sorted({x[0] for x in _rows(r, "select opportunity_id from funnel_stays")}) == [
+            assert sorted({x[0] for x in sql_rows(r, "select opportunity_id from funnel_stays")}) == [
                 "D5", "E3", "F3", "F5"]
         finally:
             r.close()

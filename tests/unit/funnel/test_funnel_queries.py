@@ -5,6 +5,7 @@ Period Q2 2026 (Apr 1 - Jun 30) unless said otherwise; the latest snapshot B (20
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -14,19 +15,16 @@ from queries.runner import Runner
 from saleslens.core import store
 from saleslens.funnel import logic as funnel
 from tests import funnel_fixtures as ff
+from tests import support
 
 Q2, Q1 = ff.Q2, ff.Q1
 NOBODY = {"regions": ["Atlantis"]}  # a filter that matches no deal
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     """Snapshot B of the funnel fixtures, with stage history, leads and payments."""
-    path = tmp_path_factory.mktemp("funnel")
-    ff.build_store(path)
-    r = Runner(store.open_snapshot(path))
-    yield r
-    r.close()
+    yield from support.open_runner(support.built_store(tmp_path_factory, "funnel", ff.build_store))
 
 
 @pytest.fixture(scope="module")

@@ -8,31 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from queries.runner import Runner
-from saleslens.core import store
 from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import from_query
 from saleslens.funnel import load as fl
 from tests import funnel_fixtures as ff
+from tests import support
 
 Q2 = {"period": "custom", "start": "2026-04-01", "end": "2026-06-30"}
 
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("funnel_load")
-    ff.build_store(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(data_dir: Path) -> Runner:
-    r = Runner(store.open_snapshot(data_dir))
-    yield r
-    r.close()
+# The fixture store, built once for the module, and a runner on its latest snapshot.
+data_dir, runner = support.store_fixtures("funnel_load", ff.build_store)
 
 
 def ctx_for(data_dir: Path, runner: Runner, query: dict[str, str] = Q2) -> Ctx:

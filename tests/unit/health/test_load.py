@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -13,16 +14,12 @@ from saleslens.core import store
 from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import from_query
 from saleslens.health import load as hl
-from tests import fixtures
+from tests import fixtures, support
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    path = tmp_path_factory.mktemp("health_load")
-    fixtures.build_store(path)
-    r = Runner(store.open_snapshot(path))
-    yield r
-    r.close()
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    yield from support.open_runner(support.built_store(tmp_path_factory, "health_load", fixtures.build_store))
 
 
 def ctx_for(runner: Runner, query: dict[str, str] | None = None) -> Ctx:

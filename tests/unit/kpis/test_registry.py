@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from saleslens.core import i18n, store
 from saleslens.kpis import glossary, registry
 from saleslens.kpis.registry import FORMATS, KINDS, METRICS, REGISTRY, SCORECARD
 from saleslens.rankings import review, scorecards
-from tests import fixtures
+from tests import fixtures, support
 from tests import scorecard_fixtures as F
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -125,13 +126,9 @@ def test_literal_row_test_exists_and_names_the_column(key: str, computed: regist
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     """The tiny literal snapshot of tests/unit/kpis/test_kpis.py, to run each registered query once."""
-    data_dir = tmp_path_factory.mktemp("tiny")
-    fixtures.build_store(data_dir)
-    runner = Runner(store.open_snapshot(data_dir))
-    yield runner
-    runner.close()
+    yield from support.open_runner(support.built_store(tmp_path_factory, "tiny", fixtures.build_store))
 
 
 @pytest.mark.parametrize(("key", "computed"), COMPUTED, ids=COMPUTED_IDS)

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from queries.runner import Runner
-from saleslens.core import store
 from saleslens.core.context import RunnerContext as Ctx
 from saleslens.core.filters import from_query
 from saleslens.overview import load as ol
-from tests import fixtures
+from tests import fixtures, support
 
 H1 = {"period": "custom", "start": "2026-01-01", "end": "2026-06-30"}
 
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    path = tmp_path_factory.mktemp("overview_load")
-    fixtures.build_store(path)
-    r = Runner(store.open_snapshot(path))
-    yield r
-    r.close()
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    yield from support.open_runner(support.built_store(tmp_path_factory, "overview_load", fixtures.build_store))
 
 
 def ctx_for(runner: Runner, query: dict[str, str]) -> Ctx:

@@ -6,7 +6,6 @@ Every expected value is worked out by hand in the comments.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -15,13 +14,14 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.cli import main as cli_main
-from saleslens.core import i18n, store
+from saleslens.core import i18n
 from saleslens.core.filters import Filters
 from saleslens.rankings import review
 from saleslens.targets import data as td
 from saleslens.targets import forecast as fm
 from saleslens.targets import load as tl
 from saleslens.whatif import load as wl
+from tests import support
 from tests import targets_fixtures as fx
 
 D = date
@@ -212,18 +212,8 @@ def test_manager_gap_sets_the_model_beside_the_reps_call() -> None:
 # ---------------------------------------------------------------- the fixture store: fallback and one number
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("forecast")
-    fx.build_store(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(data_dir: Path) -> Iterator[Runner]:
-    r = Runner(store.open_snapshot(data_dir))
-    yield r
-    r.close()
+# The fixture store, built once for the module, and a runner on its latest snapshot.
+data_dir, runner = support.store_fixtures("forecast", fx.build_store)
 
 
 def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: Runner) -> None:

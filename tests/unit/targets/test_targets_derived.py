@@ -18,6 +18,7 @@ from saleslens.core import store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
 from tests import targets_fixtures as fx
+from tests.support import sql_rows
 
 # A move of a deal that is in no snapshot: it counts in the stage history of a viewer who sees everyone,
 # never for a scoped viewer, and never as a closed deal.
@@ -62,18 +63,10 @@ def _stats(r: Runner) -> dict[str, dict]:
     return {row["stage"]: row for row in r.run("forecast_by_stage").iter_rows(named=True)}
 
 
-def _rows(r: Runner, sql: str) -> list[tuple]:
-    cur = r._db.cursor()
-    try:
-        return cur.sql(sql).fetchall()
-    finally:
-        cur.close()
-
-
 def test_derived_rows_are_per_rep_and_stage(everyone: Runner) -> None:
     rows = {(rep, stage): (deals, won, amount, won_amount, moves) for rep, stage, deals, won, amount, won_amount, moves
-            in _rows(everyone, "select rep_id, stage, deals, won, amount, won_amount, moves "
-                               "from forecast_stages_by_rep")}
+            in sql_rows(everyone, "select rep_id, stage, deals, won, amount, won_amount, moves "
+                                  "from forecast_stages_by_rep")}
     # Ann's closed deals: W1 (P, Pr, N, CW) 2,000 won, W3 (P, Pr, CW) 1,000 won, W6 (P, Pr, CW) 1,500 won,
     # L1 (P, CL) 3,000 lost, L3 (P, Pr, N, CL) 1,000 lost; open O1 (P, Pr) moved into two stages.
     assert rows[("R1", "Prospecting")] == (5, 3, 8500.0, 4500.0, 6)
@@ -107,7 +100,7 @@ def test_learned_rates_for_a_scoped_viewer_count_only_their_deals(ann_only: Runn
     assert (stats["Negotiation"]["deals"], stats["Negotiation"]["won"]) == (2, 1)
     # Only Ann's stage history: neither other reps' moves nor the ghost's.
     assert {row["history_rows"] for row in stats.values()} == {ANN_MOVES}
-    reps = {rep for (rep,) in _rows(ann_only, "select distinct rep_id from forecast_stages_by_rep")}
+    reps = {rep for (rep,) in sql_rows(ann_only, "select distinct rep_id from forecast_stages_by_rep")}
     assert reps == {"R1"}
 
 

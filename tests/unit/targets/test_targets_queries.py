@@ -5,7 +5,6 @@ Every expected value is worked out by hand from the fixture's rows (written out 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -17,26 +16,15 @@ from saleslens.core import access, store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
 from saleslens.targets import sets as target_sets
+from tests import support
 from tests import targets_fixtures as fx
 
 D = date
 Q2_START, Q2_END = D(2026, 4, 1), D(2026, 6, 30)
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The three fixture snapshots in one data directory, built once for the module."""
-    path = tmp_path_factory.mktemp("targets")
-    fx.build_store(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(data_dir: Path) -> Iterator[Runner]:
-    """A runner on the latest snapshot (AS_OF 2026-05-12)."""
-    r = Runner(store.open_snapshot(data_dir))
-    yield r
-    r.close()
+# The fixture store, built once for the module, and a runner on its latest snapshot.
+data_dir, runner = support.store_fixtures("targets", fx.build_store)
 
 
 def group(**kw: tuple[str, ...]) -> Filters:
