@@ -19,12 +19,7 @@ current_deals as (
            d.segment, d.created_date, d.status as final_status,
            d.close_date as final_close_date, coalesce(d.amount, 0) as final_amount
     from deals d
-    where (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+    where {{ deal_filters(d) }}
 ),
 seen as (
     select h.snapshot_as_of as as_of, h.opportunity_id, h.owner_id, h.stage, h.status, h.amount,

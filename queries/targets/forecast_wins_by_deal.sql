@@ -15,12 +15,7 @@ won as (
     select d.opportunity_id, d.owner_id, d.created_date, d.close_date, coalesce(d.amount, 0) as amount
     from deals d
     where d.status = 'won' and d.close_date between cast($start as date) and cast($end as date)
-      and (len(cast($regions as varchar[])) = 0 or list_contains(cast($regions as varchar[]), d.region))
-      and (len(cast($teams as varchar[])) = 0 or list_contains(cast($teams as varchar[]), d.team))
-      and (len(cast($reps as varchar[])) = 0 or list_contains(cast($reps as varchar[]), d.owner_id))
-      and (len(cast($products as varchar[])) = 0 or list_contains(cast($products as varchar[]), d.product_id))
-      and (len(cast($segments as varchar[])) = 0 or list_contains(cast($segments as varchar[]), d.segment))
-      and (len(cast($sources as varchar[])) = 0 or list_contains(cast($sources as varchar[]), d.source))
+      and {{ deal_filters(d) }}
 ),
 final as (
     select opportunity_id, owner_id, created_date, close_date, amount
