@@ -488,7 +488,8 @@ def from_query(query: Mapping[str, str], base: Scenario) -> Scenario:
     hires: dict[str, int] = {}
     for item in filter(None, query.get("p_hire", "").split(";")):
         team, eq, value = item.rpartition("=")
-        if not eq or not team or not value.strip().isdigit():
+        # isascii too: "²".isdigit() is true but int("²") raises, which showed a traceback for such a link.
+        if not eq or not team or not (value.strip().isascii() and value.strip().isdigit()):
             raise ScenarioError("p_hire", f"'{item}' should look like TEAM=2")
         hires[urllib.parse.unquote(team)] = int(value)
     ramp = base.ramp_pct

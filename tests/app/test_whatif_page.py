@@ -170,6 +170,10 @@ def test_link_opens_the_same_scenario(data: Path, whatif: Callable[..., AppTest]
     bad = whatif(p_win="lots")
     assert any("p_win" in w.value for w in bad.warning)
     assert bad.slider(key="wi_win").value == 0
+    # A superscript two is a digit to str.isdigit but not to int(): once a traceback on the page.
+    odd = whatif(p_hire="East 1=\u00b2")
+    assert not odd.exception
+    assert any("p_hire" in w.value for w in odd.warning)
 
 
 def test_new_hires_and_overrides_from_a_link(data: Path, whatif: Callable[..., AppTest]) -> None:
