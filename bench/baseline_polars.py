@@ -44,7 +44,7 @@ def load(data_dir: Path, snapshot_id: str | None = None) -> Data:
     """Read the snapshot's tables and the activities up to its date, and join the deals once."""
     snap = store.open_snapshot(data_dir, snapshot_id)
     t = {name: pl.read_parquet(snap.table_path(name)) for name in SNAPSHOT_TABLES}
-    files = sorted((data_dir / store.EVENTS / "activities").glob("month=*/data.parquet"))
+    files = snap.event_files("activities")  # exactly the history batches the snapshot was published with
     acts = pl.concat([pl.read_parquet(p, columns=["rep_id", "occurred_at"]) for p in files], how="vertical_relaxed") \
         if files else pl.DataFrame(schema={"rep_id": pl.String, "occurred_at": pl.Datetime("us")})
     acts = acts.filter(pl.col("occurred_at").dt.date() <= snap.as_of)

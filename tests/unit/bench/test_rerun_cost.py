@@ -13,9 +13,13 @@ from saleslens.core import charts, i18n
 
 
 def old_base_layout(fig: go.Figure, title: str, x_title: str, y_title: str, y_kind: str = "count") -> go.Figure:
-    """base_layout as it was: three validated updates."""
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+    """base_layout as it was (wrapped title, legend under it): one layout update, then two validated axis updates."""
+    text = charts.wrap_title(title)
+    lines = text.count("<br>") + 1
+    fig.update_layout(title={"text": text, "x": 0, "xanchor": "left", "yref": "paper", "y": 1, "yanchor": "bottom",
+                             "pad": {"b": 30 + charts.TITLE_LINE * (lines - 1)}},
+                      margin={"l": 60, "r": 20, "t": 44 + charts.TITLE_LINE * lines, "b": 50},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
                       height=380, hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, tickformat=i18n.tick_format(y_kind), rangemode="tozero")
