@@ -32,6 +32,10 @@ seen as (
                    as previous_expected
         from opportunity_history o
         where o.status = 'open' and o.opportunity_id in (select opportunity_id from current_deals)
+          -- A past owner the viewer may not see stays hidden, pushes included: only the rows the viewer's scope
+          -- would have shown that day (a visible rep then, or the deal's visible owner now).
+          and (o.owner_id in (select rep_id from reps)
+               or o.owner_id = (select c.current_owner_id from current_deals c where c.opportunity_id = o.opportunity_id))
     ) h
 ),
 final as (

@@ -97,6 +97,8 @@ def params_for(name: str, extra: dict, start: date | None, end: date | None, lis
             if value is None and p.default is catalog._REQUIRED:  # all_time, for a query that needs a period
                 value = {"start": date(2025, 1, 1), "end": af.AS_OF}.get(p.name)
             out[p.name] = value
+        elif p.type == "date" and p.default is catalog._REQUIRED and p.name not in out:
+            out[p.name] = date(2025, 1, 1)  # another required day (the forecast's oldest snapshot): all of them
     return out
 
 
