@@ -222,26 +222,31 @@ def peak_rss_mb() -> float:
 
 def measure(data_dir: Path, rounds: int) -> dict:
     """Load once, then time each page for every filter change, `rounds` times; with peak memory."""
+    return measure_pages(load, PAGES, lambda data: {"deals": len(data.deals), "activities": len(data.activities)},
+                         data_dir, rounds)
+
+
+def measure_pages(load_data, page_fns: dict, rows, data_dir: Path, rounds: int) -> dict:
+    """The timing loop every in-memory baseline shares: load once, then each page per filter change and round."""
     from bench import pages
 
     rss_start = peak_rss_mb()  # the libraries are imported by now (this module, bench.pages, saleslens.core.charts)
     started = time.perf_counter()
-    data = load(data_dir)
+    data = load_data(data_dir)
     load_s = time.perf_counter() - started
     rss_loaded = peak_rss_mb()
     snap = store.open_snapshot(data_dir)
     changes = pages.filter_changes(snap)
-    samples: dict[str, list[dict]] = {name: [] for name in PAGES}
+    samples: dict[str, list[dict]] = {name: [] for name in page_fns}
     for _ in range(rounds):
         for change in changes:
             f = pages.filters_for(change, snap.as_of)
-            for name, page in PAGES.items():
+            for name, page in page_fns.items():
                 t0 = time.perf_counter()
                 page(data, f)
                 samples[name].append({"change": change.name, "seconds": time.perf_counter() - t0})
     return {"load_seconds": load_s, "rss_start_mb": rss_start, "rss_loaded_mb": rss_loaded,
-            "peak_rss_mb": peak_rss_mb(), "samples": samples,
-            "rows": {"deals": len(data.deals), "activities": len(data.activities)}}
+            "peak_rss_mb": peak_rss_mb(), "samples": samples, "rows": rows(data)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from bench.baseline_pandas import DEAL_KEY, DEAL_LABEL, PEOPLE_KEY, PEOPLE_LABEL, SNAPSHOT_TABLES, peak_rss_mb
+from bench.baseline_pandas import DEAL_KEY, DEAL_LABEL, PEOPLE_KEY, PEOPLE_LABEL, SNAPSHOT_TABLES, measure_pages
 from saleslens.core import charts, store
 from saleslens.core.filters import Filters, add_months
 from saleslens.kpis.registry import GROUP_BY, METRICS
@@ -187,26 +186,8 @@ PAGES = {"overview": overview}
 
 def measure(data_dir: Path, rounds: int) -> dict:
     """Load once, then time each page for every filter change, `rounds` times; with peak memory."""
-    from bench import pages
-
-    rss_start = peak_rss_mb()
-    started = time.perf_counter()
-    data = load(data_dir)
-    load_s = time.perf_counter() - started
-    rss_loaded = peak_rss_mb()
-    snap = store.open_snapshot(data_dir)
-    changes = pages.filter_changes(snap)
-    samples: dict[str, list[dict]] = {name: [] for name in PAGES}
-    for _ in range(rounds):
-        for change in changes:
-            f = pages.filters_for(change, snap.as_of)
-            for name, page in PAGES.items():
-                t0 = time.perf_counter()
-                page(data, f)
-                samples[name].append({"change": change.name, "seconds": time.perf_counter() - t0})
-    return {"load_seconds": load_s, "rss_start_mb": rss_start, "rss_loaded_mb": rss_loaded,
-            "peak_rss_mb": peak_rss_mb(), "samples": samples,
-            "rows": {"deals": data.deals.height, "activities": data.activities.height}}
+    return measure_pages(load, PAGES, lambda data: {"deals": data.deals.height, "activities": data.activities.height},
+                         data_dir, rounds)
 
 
 def main(argv: list[str] | None = None) -> int:
