@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from datetime import date
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from saleslens.core import access, db, settings, store
+from saleslens.core import access, db, store
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t, use_currency
-from ui import auth, context, sidebar, widgets
+from ui import auth, context, first_start, sidebar, widgets
 
 # Planned pages in menu order; a page appears once its file exists.
 PAGES = [
@@ -26,29 +24,6 @@ PAGES = [
     ("pages/glossary.py", "nav.glossary", ":material/menu_book:", "glossary"),
 ]
 ROOT = Path(__file__).parent
-
-
-def build_demo_if_empty(data_dir: Path, lang: str) -> None:
-    """On first start with no snapshot, build the demo with visible progress."""
-    if store.list_snapshots(data_dir) or settings.get("auto_demo") != "1":
-        return
-    from saleslens import demo  # imported here: only the first start needs it
-
-    as_of = settings.get("demo_as_of")
-    started = time.perf_counter()
-    with st.status(t("app.loading_demo", lang), expanded=True) as status:
-        bar = st.progress(0.0)
-        snaps = demo.build(
-            data_dir,
-            size=settings.get("demo_size"),
-            seed=int(settings.get("demo_seed")),
-            as_of=date.fromisoformat(as_of) if as_of else None,
-            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg),
-        )
-        status.update(
-            label=t("app.demo_ready", lang, snapshots=len(snaps), seconds=time.perf_counter() - started),
-            state="complete",
-        )
 
 
 def no_data_page(lang: str, problem: str) -> None:
@@ -98,7 +73,7 @@ def main() -> None:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         store.clean_leftovers(data_dir, min_age_seconds=6 * 3600)
-        build_demo_if_empty(data_dir, lang)
+        first_start.build_demo_if_empty(data_dir, lang)
         snaps = store.list_snapshots(data_dir)
         snapshot_id = sidebar.snapshot_picker(snaps, lang) if snaps else None
         snap = store.open_snapshot(data_dir, snapshot_id)

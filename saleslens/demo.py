@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
@@ -1278,28 +1279,48 @@ def build(
     as_of: date | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> list[store.Snapshot]:
-    """Generate the demo, write its event history and publish its weekly snapshots, oldest first."""
-    from queries.runner import build_derived  # DuckDB only when publishing
+    """Generate the demo, write its event history and publish its weekly snapshots, oldest first.
+
+    Into a data directory with no snapshot the demo is built aside and moved in whole at the end, holding the
+    import lock throughout: a page opened meanwhile waits instead of showing the first weeks as if they were all,
+    and a build killed halfway leaves only a staging folder the next start removes.
+    """
     say = progress or (lambda fraction, message: None)
     as_of = as_of or date.today()
     data_dir.mkdir(parents=True, exist_ok=True)
+    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
+        if store.list_snapshots(data_dir):  # adding to existing data: each snapshot appears whole, as an import's
+            return _publish(data_dir, size, seed, as_of, say)
+        store.clean_leftovers(data_dir)  # a build killed earlier left its staging folder
+        built = store.staging_dir(data_dir)
+        try:
+            count = len(_publish(built, size, seed, as_of, say))
+            snaps = store.move_in(built, data_dir)[-count:]
+        finally:
+            shutil.rmtree(built, ignore_errors=True)
+    say(1.0, "Demo ready")
+    return snaps
+
+
+def _publish(data_dir: Path, size: str, seed: int, as_of: date,
+             say: Callable[[float, str], None]) -> list[store.Snapshot]:
+    """Generate the demo and publish its weekly snapshots into data_dir, oldest first."""
+    from queries.runner import build_derived  # DuckDB only when publishing
     say(0.0, f"Generating the {size} demo")
     demo = generate(size, seed, as_of)
     say(0.35, "Writing history and snapshots")
     days = snapshot_days(size, as_of)
     snaps = []
     # The whole history is the first snapshot's batch (each snapshot sees it up to its own day), so the later
-    # ones add none; the import lock keeps an import from publishing in between.
+    # ones add none; the caller holds the import lock, so no import publishes in between.
     history = {"stage_changes": demo.stage_changes, "activities": demo.activities}
-    with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
-        for k, day in enumerate(days):
-            say(0.4 + 0.6 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
-            tables = snapshot_tables(demo, day)
-            # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
-            # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
-            latest = k == len(days) - 1
-            snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
-                                                derive=build_derived if latest else None,
-                                                events=history if k == 0 else None))
-    say(1.0, "Demo ready")
+    for k, day in enumerate(days):
+        say(0.4 + 0.6 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
+        tables = snapshot_tables(demo, day)
+        # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
+        # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
+        latest = k == len(days) - 1
+        snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
+                                            derive=build_derived if latest else None,
+                                            events=history if k == 0 else None))
     return snaps

@@ -357,6 +357,31 @@ def publish_snapshot(
     return Snapshot(target, manifest)
 
 
+def move_in(built: Path, data_dir: Path) -> list[Snapshot]:
+    """Move a whole data directory built aside (the first-start demo) into one with no snapshot; its snapshots.
+
+    The history batches go first (invisible until a manifest names them), then every snapshot folder in one
+    rename, so a page opened meanwhile sees no snapshot or all of them, never the first dozen of a hundred.
+    """
+    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):
+        if list_snapshots(data_dir):
+            raise StoreError(f"{data_dir} already has snapshots: the built data was not moved in.")
+        for batch in sorted((built / EVENTS).glob("*/batch=*")):
+            target = data_dir / EVENTS / batch.parent.name / batch.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(batch, target)
+        root = data_dir / SNAPSHOTS
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        if not root.exists():
+            os.rename(built / SNAPSHOTS, root)
+        else:  # folders that are not snapshots sit there (kept: they are not ours); oldest first, latest last
+            for folder in sorted((built / SNAPSHOTS).iterdir(), key=lambda f: f.name):
+                os.rename(folder, root / folder.name)
+        shutil.rmtree(built, ignore_errors=True)
+    return list_snapshots(data_dir)
+
+
 def _stage_snapshot(stage: Path, as_of: date, tables: dict[str, pl.DataFrame], source: str,
                     step: Callable[[str], None]) -> dict:
     """Write the snapshot tables into the staging folder; the manifest so far."""
