@@ -62,7 +62,8 @@ def show_money_and_export(report: dict) -> None:
     """An adapter's notes on the export, the reporting currency and deals per currency, and each currency that had
     no usable rate as a warning naming the deals it affects."""
     for title, lines in (("import.export_notes", rp.export_lines(report, lang)),
-                         ("import.currency_notes", rp.currency_lines(report, lang))):
+                         ("import.currency_notes", rp.currency_lines(report, lang)),
+                         ("import.history_notes", rp.history_lines(report, lang))):
         if lines:
             st.markdown(f"**{t(title, lang)}**")
             st.markdown("\n".join(f"- {line}" for line in lines))
