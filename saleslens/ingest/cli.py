@@ -76,7 +76,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise
     if args.backfill and (prepared.history is None or prepared.history.is_empty()):
         raise CliError("--backfill weekly needs the deals' history: a Salesforce Data Export with "
-                       "OpportunityHistory.csv (--mapping salesforce)")
+                       "OpportunityHistory.csv (--mapping salesforce), or a HubSpot deals export with "
+                       "\"Date entered\" columns (--mapping hubspot)")
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
