@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="publish even if up to N rows are rejected (default 0: any bad row stops the import)")
     p.add_argument("--check", action="store_true", help="check and print the report, publish nothing")
     p.add_argument("--backfill", choices=backfill.BACKFILL_CHOICES, default=None,
-                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce)")
+                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce; "
+                        "hubspot with \"Date entered\" columns)")
     p.add_argument("--report", choices=["text", "json"], default="text", help="report format")
     p.add_argument("--lang", choices=list(i18n.LANGUAGES), default=None,
                    help="language of the message when another import is running (default: the setting)")
