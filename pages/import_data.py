@@ -60,8 +60,8 @@ def show_report(report: dict) -> None:
 
 
 def show_money_and_export(report: dict) -> None:
-    """An adapter's notes on the export, the reporting currency and deals per currency, and each currency that had
-    no usable rate as a warning naming the deals it affects."""
+    """An adapter's notes on the export, the reporting currency and deals per currency, the stage changes inferred
+    (an export without history), and each currency that had no usable rate as a warning naming its deals."""
     for title, lines in (("import.export_notes", rp.export_lines(report, lang)),
                          ("import.currency_notes", rp.currency_lines(report, lang)),
                          ("import.history_notes", rp.history_lines(report, lang))):
