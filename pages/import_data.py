@@ -17,6 +17,7 @@ from saleslens.core.i18n import t
 from saleslens.ingest import ImportFailed, MappingError, backfill, build, publish, readers
 from saleslens.ingest import mapping as mp
 from saleslens.ingest import report as rp
+from saleslens.ingest.errors import busy_text
 from ui import context
 
 CUSTOM = "__custom__"
@@ -59,10 +60,11 @@ def show_report(report: dict) -> None:
 
 
 def show_money_and_export(report: dict) -> None:
-    """An adapter's notes on the export, the reporting currency and deals per currency, and each currency that had
-    no usable rate as a warning naming the deals it affects."""
+    """An adapter's notes on the export, the reporting currency and deals per currency, the stage changes inferred
+    (an export without history), and each currency that had no usable rate as a warning naming its deals."""
     for title, lines in (("import.export_notes", rp.export_lines(report, lang)),
-                         ("import.currency_notes", rp.currency_lines(report, lang))):
+                         ("import.currency_notes", rp.currency_lines(report, lang)),
+                         ("import.history_notes", rp.history_lines(report, lang))):
         if lines:
             st.markdown(f"**{t(title, lang)}**")
             st.markdown("\n".join(f"- {line}" for line in lines))
@@ -224,8 +226,8 @@ if publish_clicked and ready:
         try:
             snap, rebuilt = publish_checked(prepared, rebuild)
         except store.ImportBusy as exc:  # another import holds the lock: say so, publish nothing
-            status.update(label=str(exc), state="error")
-            st.error(str(exc))
+            status.update(label=busy_text(exc, lang), state="error")
+            st.error(busy_text(exc, lang))
             st.stop()
         status.update(label=t("import.published", lang, snapshot=snap.id), state="complete")
     access.audit(data_dir, ctx.who, "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}"

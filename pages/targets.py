@@ -231,8 +231,12 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
                             on_change="rerun")
     if deals_box.open:
         with deals_box:
-            deals = tl.open_deals(view)
+            deals = tl.open_deals(view, ctx)
             st.dataframe(deals, hide_index=True, width="stretch", column_config={
+                # multi-currency data: each deal's own amount (no symbol: each row in its currency) and currency
+                "amount_original": st.column_config.NumberColumn(t("money.col.amount_original", lang),
+                                                                 format="localized"),
+                "currency": t("money.col.currency", lang),
                 "opportunity_id": t("targets.col.deal", lang), "owner_name": t("targets.col.owner", lang),
                 "account_name": t("targets.col.account", lang), "stage": t("targets.col.stage", lang),
                 "forecast_category": t("targets.col.category", lang),

@@ -73,8 +73,13 @@ def _source(snap: store.Snapshot, table: str) -> str:
         if not files:
             return _empty_select(table)
         limit = datetime.combine(snap.as_of, time.max).isoformat(sep=" ")
+        # Batches written before an optional column joined the schema (stage_changes.inferred) lack it: read by
+        # name, and add it empty when no batch has it, so every query can name every schema column.
+        have = {c for f in files for c in store.parquet_columns(Path(f))}
+        fill = _nulls([c for c in spec.columns if c.name not in have])
         return (
-            f"select * from read_parquet([{', '.join(_literal(f) for f in files)}]) "
+            f"select *{''.join(', ' + f for f in fill)} "
+            f"from read_parquet([{', '.join(_literal(f) for f in files)}], union_by_name = true) "
             f"where {spec.event_time} <= timestamp {_literal(limit)}"
         )
     path = snap.table_path(table)

@@ -211,3 +211,52 @@ def export_zip(files: dict[str, bytes], folder: str = "export") -> bytes:
         for name, data in files.items():
             archive.writestr(f"{folder}/{name}", data)
     return buffer.getvalue()
+
+
+# ----------------------------------------------------------------------------- field history and fiscal periods
+
+# OpportunityFieldHistory (Field, OldValue, NewValue per change, as the object reference documents it). O2 has
+# OpportunityHistory rows, so its StageName row here is not used again. O3 and O6 have none: their moves come from
+# here, each with a first move at the deal's CreatedDate into the stage its first change left:
+#   O3  created 2026-02-01 10:00 in Prospección -> Calificación 02-10 -> Cerrada ganada 04-01   3 moves
+#   O6  created 2026-04-01 10:00 in Calificación -> Cerrada perdida 05-05                        2 moves
+# Close dates: O4 pushed 05-15 -> 05-31 -> 06-01 (2 pushes), O6 pulled in 06-30 -> 05-05: 3 changes, 2 pushed.
+# Amounts: O4 15,000 -> 18,000: 1 change. The deleted row is left out.
+FIELD_HISTORY = table(["Id", "IsDeleted", "OpportunityId", "CreatedById", "CreatedDate", "Field", "DataType",
+                       "OldValue", "NewValue"], [
+    [sfid("017", 1), "0", OPP[2], ANA, "2026-01-20T10:00:00.000Z", "StageName", "Picklist", "Prospección",
+     "Négociation"],
+    [sfid("017", 2), "0", OPP[3], LI, "2026-02-10T10:00:00.000Z", "StageName", "Picklist", "Prospección",
+     "Calificación"],
+    [sfid("017", 3), "0", OPP[3], LI, "2026-04-01T09:00:00.000Z", "StageName", "Picklist", "Calificación",
+     "Cerrada ganada"],
+    [sfid("017", 4), "0", OPP[4], LI, "2026-05-10T08:00:00.000Z", "CloseDate", "Date", "2026-05-15", "2026-05-31"],
+    [sfid("017", 5), "0", OPP[4], LI, "2026-05-28T08:00:00.000Z", "CloseDate", "Date", "2026-05-31", "2026-06-01"],
+    [sfid("017", 6), "0", OPP[4], LI, "2026-05-28T08:05:00.000Z", "Amount", "Currency", "15000", "18000"],
+    [sfid("017", 7), "0", OPP[6], TOM, "2026-05-05T12:00:00.000Z", "StageName", "Picklist", "Calificación",
+     "Cerrada perdida"],
+    [sfid("017", 8), "0", OPP[6], TOM, "2026-05-05T12:00:00.000Z", "CloseDate", "Date", "2026-06-30", "2026-05-05"],
+    [sfid("017", 9), "1", OPP[6], TOM, "2026-04-20T12:00:00.000Z", "StageName", "Picklist", "Calificación",
+     "Négociation"],
+])
+# Fiscal years from 1 February: two years and the four quarters of the later one.
+PERIODS = table(["Id", "FiscalYearSettingsId", "Type", "StartDate", "EndDate", "IsForecastPeriod", "QuarterLabel",
+                 "PeriodLabel", "Number"], [
+    [sfid("026", 1), sfid("022", 1), "Year", "2025-02-01", "2026-01-31", "0", "", "", "2025"],
+    [sfid("026", 2), sfid("022", 2), "Year", "2026-02-01", "2027-01-31", "0", "", "", "2026"],
+    [sfid("026", 3), sfid("022", 2), "Quarter", "2026-02-01", "2026-04-30", "1", "Q1", "", "1"],
+    [sfid("026", 4), sfid("022", 2), "Quarter", "2026-05-01", "2026-07-31", "1", "Q2", "", "2"],
+    [sfid("026", 5), sfid("022", 2), "Quarter", "2026-08-01", "2026-10-31", "1", "Q3", "", "3"],
+    [sfid("026", 6), sfid("022", 2), "Quarter", "2026-11-01", "2027-01-31", "1", "Q4", "", "4"],
+])
+
+
+def with_field_history(history: bool = True) -> dict[str, bytes]:
+    """The main org with OpportunityFieldHistory.csv and Period.csv; without OpportunityHistory.csv when not
+    `history` (then every deal's moves come from the field history)."""
+    out = main_org()
+    if not history:
+        del out["OpportunityHistory.csv"]
+    out["OpportunityFieldHistory.csv"] = FIELD_HISTORY.encode("cp1252")
+    out["Period.csv"] = PERIODS.encode("cp1252")
+    return out

@@ -23,7 +23,9 @@
 --                          snapshot, expected close moved into the period), else remainder (re-opened after being
 --                          closed, or newly matches the filters)
 -- change = amount in the second pipeline - amount in the first (0 when not in it), so the first snapshot's open
--- pipeline plus every change is the second snapshot's open pipeline.
+-- pipeline plus every change is the second snapshot's open pipeline. Amounts are in the reporting currency;
+-- currency and amount_original_before/after are the deal's own currency and its amounts in it (empty for data
+-- imported without currencies).
 -- Only deals in either open pipeline are listed: those are read first (the filters written with the parameters,
 -- so they reach the scans), then each deal in one pipeline only is looked up by id in the other snapshot, instead
 -- of full-joining every deal of both snapshots (as pipeline_changes_by_category does).
@@ -103,16 +105,34 @@ classified as (
     from pairs p
     where p.in_first or p.in_second
 ),
+picked as (
+    select c.*
+    from classified c
+    cross join inputs i
+    where i.pick is null or c.category = i.pick
+),
+originals as (
+    -- each listed deal's own currency and amounts in it (before conversion) in both snapshots, looked up by id:
+    -- a converted amount can change with the rate alone
+    select
+        p.opportunity_id,
+        coalesce(s.currency, f.currency) as currency,
+        f.amount_original as amount_original_before,
+        s.amount_original as amount_original_after
+    from picked p
+    left join deals_before f on f.opportunity_id = p.opportunity_id
+    left join deals s on s.opportunity_id = p.opportunity_id
+),
 final as (
     select
         c.category, c.remainder_reason, c.opportunity_id, c.account_name, c.owner_name,
         c.stage_before, c.stage_after, c.status_after,
         c.amount_before, c.amount_after, c.change,
+        o.currency, o.amount_original_before, o.amount_original_after,
         c.close_before, c.close_after,
         c.in_first, c.in_second
-    from classified c
-    cross join inputs i
-    where i.pick is null or c.category = i.pick
+    from picked c
+    left join originals o on o.opportunity_id = c.opportunity_id
 )
 select * from final
 order by abs(change) desc, opportunity_id

@@ -53,7 +53,8 @@ activities_fields as (
     on columns(* exclude (n_rows)) into name field value filled
 ),
 stage_changes_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from stage_changes)
+    -- inferred marks moves an import inferred (empty for the CRM's own history): a flag, not a field to fill
+    unpivot (select count(*) as n_rows, count(columns(* exclude (inferred))) from stage_changes)
     on columns(* exclude (n_rows)) into name field value filled
 ),
 payments_fields as (

@@ -153,6 +153,10 @@ STAGE_CHANGES = Table(
         Column("from_stage", S, False, "Stage before the move; empty when the deal was created."),
         Column("to_stage", S, True, "Stage after the move."),
         Column("changed_at", T, True, "When the move happened."),
+        Column("inferred", B, False, "True for a move an import inferred by comparing the deal's stage in the "
+               "previous snapshot with the new export (an export without stage history); such a move is dated at "
+               "the deal's close date when it closed in between, else at the middle day of the interval. Empty "
+               "for moves from the CRM's own history."),
     ),
     event_time="changed_at",
 )

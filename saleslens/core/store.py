@@ -443,7 +443,8 @@ def _stage_batch(stage: Path, data_dir: Path, batch: str, earlier: list[str], ev
         rows = schema.conform(table, df).unique(key, keep="last", maintain_order=True)
         files = reader.event_files(table)
         if files and rows.height:
-            stored = pl.scan_parquet(files, glob=False).select(key).unique().collect()
+            # extra_columns: earlier batches may predate an optional column (stage_changes.inferred) later ones have
+            stored = pl.scan_parquet(files, glob=False, extra_columns="ignore").select(key).unique().collect()
             rows = rows.join(stored, on=key, how="anti", nulls_equal=True)
         if rows.height:
             _write_months(_batch_dir(stage, table, batch), spec.event_time, rows)
@@ -468,8 +469,8 @@ def _count_events(snap: Snapshot, as_of: date) -> dict[str, int]:
     for table in schema.EVENT_TABLES:
         files = snap.event_files(table)
         col = schema.TABLES[table].event_time
-        out[table] = pl.scan_parquet(files, glob=False).filter(pl.col(col) <= limit).select(pl.len()).collect().item() \
-            if files else 0
+        out[table] = pl.scan_parquet(files, glob=False, extra_columns="ignore").filter(pl.col(col) <= limit).select(
+            pl.len()).collect().item() if files else 0
     return out
 
 
@@ -492,7 +493,8 @@ def write_events(data_dir: Path, table: str, df: pl.DataFrame) -> int:
         target = folder / "data.parquet"
         rows = part.drop("_month")
         if target.exists():
-            rows = pl.concat([pl.read_parquet(target, glob=False), rows]).unique(list(spec.key), keep="last")
+            stored = schema.conform(table, pl.read_parquet(target, glob=False))  # may predate an optional column
+            rows = pl.concat([stored, rows]).unique(list(spec.key), keep="last")
         rows = rows.sort(spec.event_time)
         tmp = folder / f".data.{uuid.uuid4().hex}.tmp"
         rows.write_parquet(tmp, row_group_size=200_000, statistics=True)
@@ -522,7 +524,8 @@ def event_counts(data_dir: Path, as_of: date) -> dict[str, int]:
             out[table] = 0
             continue
         limit = datetime.combine(as_of, datetime.max.time())
-        out[table] = pl.scan_parquet(files, glob=False).filter(pl.col(col) <= limit).select(pl.len()).collect().item()
+        out[table] = pl.scan_parquet(files, glob=False, extra_columns="ignore").filter(pl.col(col) <= limit).select(
+            pl.len()).collect().item()
     return out
 
 

@@ -15,7 +15,7 @@ import polars as pl
 from saleslens.core import i18n, store
 from saleslens.core.context import DataContext
 from saleslens.core.i18n import t
-from saleslens.core.money import with_original
+from saleslens.core.money import has_original, with_original
 from saleslens.funnel import charts as charts_funnel
 from saleslens.funnel import logic as funnel
 
@@ -335,5 +335,7 @@ def change_deals(ctx: DataContext, changes: Changes, category: str) -> pl.DataFr
     reasons = {r: t(f"funnel.pc.reason.{r}", lang) for r in funnel.REMAINDER_REASONS}
     frame = _pair_runner(ctx, changes.second).run("pipeline_changes_by_deal", compare=changes.first,
                                                   category=category, **ctx.filters.params())
+    if not has_original(frame):  # single-currency data: the list as it always was
+        frame = frame.drop("currency", "amount_original_before", "amount_original_after")
     return frame.with_columns(pl.col("category").replace_strict(cats, default=pl.col("category")),
                               pl.col("remainder_reason").replace_strict(reasons, default=None))

@@ -103,7 +103,8 @@ def publish_weekly(prepared: Prepared, data_dir: Path, progress: Progress | None
 
     if prepared.history is None or prepared.history.is_empty():
         raise BackfillError("--backfill weekly needs the deals' history: a Salesforce Data Export with "
-                            "OpportunityHistory.csv (--mapping salesforce)")
+                            "OpportunityHistory.csv (--mapping salesforce), or a HubSpot deals export with "
+                            "\"Date entered\" columns (--mapping hubspot)")
     tell = progress or (lambda f, m: None)
     data_dir.mkdir(parents=True, exist_ok=True)
     out = []

@@ -16,7 +16,7 @@ from time import perf_counter
 import polars as pl
 
 from saleslens.core import schema, settings
-from saleslens.ingest import currency
+from saleslens.ingest import currency, hubspot
 from saleslens.ingest import mapping as mp
 from saleslens.ingest.errors import ImportFailed, Problem
 from saleslens.ingest.parsers import (
@@ -213,6 +213,9 @@ def prepare(
     tables = _break_manager_cycles(tables, book)
     rates = adapted.rates if adapted is not None else _mapping_rates(files, mapping, limits)
     tables, money = _convert_money(tables, mapping, rates, as_of, book)
+    entered, entered_notes = _entered_history(runs, tables, mapping)
+    if entered is not None:
+        tables["stage_changes"] = entered
     _warn(tables, as_of, book)
     for run in runs:
         run.accepted = tables[run.spec.table].filter(pl.col(SRC) == run.index).height if run.raw else 0
@@ -227,11 +230,13 @@ def prepare(
                           seconds=perf_counter() - started, max_rejected=max_rejected)
     if money:
         report["currency"] = money
-    if adapted is not None:
-        report["export"] = adapted.notes
+    if adapted is not None or entered_notes:
+        report["export"] = (adapted.notes if adapted is not None else []) + entered_notes
     tell(0.8, "checked")
     manifest = {"reporting_currency": money["reporting"], "rates": money["rates"]} if money else {}
     history = adapted.history if adapted is not None else None
+    if entered is not None and entered.height:  # HubSpot's dates entered: the weekly backfill can use them
+        history = hubspot.past_states(entered, canonical["opportunities"])
     return Prepared(mapping, as_of, canonical, events, report, manifest, history, rates)
 
 
@@ -294,6 +299,35 @@ def _convert_money(tables: dict[str, pl.DataFrame], mapping: mp.Mapping, rates: 
             table="opportunities",
         ))
     return tables, money
+
+
+def _entered_history(runs: list[SourceRun], tables: dict[str, pl.DataFrame], mapping: mp.Mapping
+                     ) -> tuple[pl.DataFrame | None, list[dict]]:
+    """Stage changes from the deals file's "Date entered <stage>" columns (HubSpot), when the mapping reads no
+    stage history of its own; with the report's notes on them. None when no such column is there."""
+    if mapping.sources_for("stage_changes"):
+        return None, []
+    moves, notes = [], []
+    for run in runs:
+        if run.spec.table != "opportunities" or run.raw is None:
+            continue
+        found = hubspot.entered_columns(run.raw.columns, mapping.stages)
+        run.used.update(found.stages, found.unknown)  # read, or named in the report: not "unread"
+        if found.unknown:
+            notes.append({"code": "entered_unknown", "file": run.label, "count": len(found.unknown),
+                          "values": {"columns": ", ".join(found.unknown)}})
+        if not found.stages:
+            continue
+        ids = tables["opportunities"].filter(pl.col(SRC) == run.index).select(ROW, "opportunity_id")
+        rows, unreadable = hubspot.stage_moves(run.raw, ids, found, mapping.stages, mapping.day_first)
+        moves.append(rows)
+        notes.append({"code": "entered_history", "file": run.label, "count": rows.height,
+                      "values": {"columns": len(found.stages), "deals": rows["opportunity_id"].n_unique()}})
+        if unreadable:
+            notes.append({"code": "entered_unreadable", "file": run.label, "count": unreadable, "values": {}})
+    if not moves:
+        return None, notes
+    return pl.concat(moves), notes
 
 
 def _report_stub(book: Book, runs: list[SourceRun]) -> dict:

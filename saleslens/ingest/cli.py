@@ -9,11 +9,11 @@ from datetime import date
 from pathlib import Path
 
 from saleslens.cli import CliError, add_data_arg, cli_user
-from saleslens.core import access, settings
+from saleslens.core import access, i18n, settings, store
 from saleslens.core.i18n import t
 from saleslens.ingest import backfill, build, mapping, publish, readers
 from saleslens.ingest import report as report_mod
-from saleslens.ingest.errors import ImportFailed
+from saleslens.ingest.errors import ImportFailed, busy_text
 
 
 def _date(text: str) -> date:
@@ -35,8 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="publish even if up to N rows are rejected (default 0: any bad row stops the import)")
     p.add_argument("--check", action="store_true", help="check and print the report, publish nothing")
     p.add_argument("--backfill", choices=backfill.BACKFILL_CHOICES, default=None,
-                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce)")
+                   help="also publish one snapshot per past week, rebuilt from the deals' history (salesforce; "
+                        "hubspot with \"Date entered\" columns)")
     p.add_argument("--report", choices=["text", "json"], default="text", help="report format")
+    p.add_argument("--lang", choices=list(i18n.LANGUAGES), default=None,
+                   help="language of the message when another import is running (default: the setting)")
     add_data_arg(p)
     p.set_defaults(func=cmd_import)
 
@@ -74,20 +77,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise
     if args.backfill and (prepared.history is None or prepared.history.is_empty()):
         raise CliError("--backfill weekly needs the deals' history: a Salesforce Data Export with "
-                       "OpportunityHistory.csv (--mapping salesforce)")
+                       "OpportunityHistory.csv (--mapping salesforce), or a HubSpot deals export with "
+                       "\"Date entered\" columns (--mapping hubspot)")
     if args.check:
         report = publish.with_diff(prepared, data_dir)
         _print(report, args.report)
         _say(t("ingest.report.checked", "en"), args.report)
         return 0
-    if args.backfill:
-        snaps = backfill.publish_weekly(prepared, data_dir, progress)
-        snap, weeks = snaps[-1], snaps[:-1]
-        if weeks:
-            _say(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id),
-                 args.report)
-    else:
-        snap = publish.publish(prepared, data_dir, progress)
+    try:
+        snap = _publish(prepared, data_dir, args, progress)
+    except store.ImportBusy as exc:  # the store says it in English; the user reads it in their language
+        raise CliError(busy_text(exc, args.lang or settings.get("language"))) from None
     access.audit(data_dir, cli_user(args), "import", f"snapshot {snap.id} from {snap.manifest.get('source', '')}")
     if sys.stderr.isatty():
         sys.stderr.write("\n")
@@ -95,6 +95,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     _say(t("ingest.report.published", "en", snapshot=snap.id, rows=snap.manifest["row_counts"]["opportunities"],
            data=data_dir), args.report)
     return 0
+
+
+def _publish(prepared: build.Prepared, data_dir: Path, args: argparse.Namespace, progress: build.Progress
+             ) -> store.Snapshot:
+    """Publish the import (with the weeks rebuilt from history when asked); the import's own snapshot."""
+    if args.backfill:
+        snaps = backfill.publish_weekly(prepared, data_dir, progress)
+        snap, weeks = snaps[-1], snaps[:-1]
+        if weeks:
+            _say(t("ingest.report.backfilled", "en", count=len(weeks), first=weeks[0].id, last=weeks[-1].id),
+                 args.report)
+        return snap
+    return publish.publish(prepared, data_dir, progress)
 
 
 def _refuse(exc: ImportFailed) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from saleslens.core.i18n import t
@@ -71,3 +72,16 @@ class ImportFailed(ValueError):
         if len(self.problems) > SHOWN:
             lines.append("  " + t("ingest.more_problems", lang, count=len(self.problems) - SHOWN))
         return "\n".join(lines)
+
+
+# store.ImportBusy's message names the lock's holder as the holder wrote it: "process 123, since 2026-06-30 09:15".
+_HOLDER = re.compile(r"\(process (?P<pid>\d+), since (?P<since>[^)]*?)(?: UTC)?\)")
+
+
+def busy_text(exc: Exception, lang: str = "en") -> str:
+    """store.ImportBusy in the viewer's language: another import holds the data directory (who, since when), and
+    what to do. The store writes its message in English; its logic stays as it is."""
+    found = _HOLDER.search(getattr(exc, "message", str(exc)))
+    if found is None:
+        return t("ingest.busy.plain", lang)
+    return t("ingest.busy.holder", lang, pid=found["pid"], since=found["since"])

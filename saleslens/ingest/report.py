@@ -288,6 +288,16 @@ def currency_lines(report: dict, lang: str = "en") -> list[str]:
     return lines
 
 
+def history_lines(report: dict, lang: str = "en") -> list[str]:
+    """How many stage changes were inferred against the previous snapshot (an export without stage history)."""
+    found = report.get("inferred")
+    if not found:
+        return []
+    key = "ingest.history.inferred" if found.get("count") else "ingest.history.none_inferred"
+    return [t(key, lang, count=found.get("count", 0), previous=found.get("previous", ""),
+              previous_as_of=found.get("previous_as_of", ""), middle=found.get("middle", ""))]
+
+
 def text(report: dict, lang: str = "en") -> str:
     """The whole report as plain text for the terminal."""
     parts = [t("ingest.report.title", lang, mapping=report.get("mapping", ""), as_of=report.get("as_of", ""))]
@@ -295,7 +305,8 @@ def text(report: dict, lang: str = "en") -> str:
         parts.append("  " + t("ingest.report.file", lang, file=f["file"], rows=f["rows"],
                                 encoding=f.get("encoding") or "-", delimiter=f.get("delimiter") or "-"))
     for key, lines in (("ingest.section.export", export_lines(report, lang)),
-                       ("ingest.section.currency", currency_lines(report, lang))):
+                       ("ingest.section.currency", currency_lines(report, lang)),
+                       ("ingest.section.history", history_lines(report, lang))):
         if lines:
             parts += ["", t(key, lang)] + ["  " + line for line in lines]
     tables = frames(report, lang)

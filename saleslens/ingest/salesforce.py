@@ -31,9 +31,8 @@ REQUIRED = ("Opportunity.csv", "User.csv")
 OBJECTS = (
     "Opportunity.csv", "OpportunityHistory.csv", "User.csv", "UserRole.csv", "Account.csv", "Lead.csv",
     "Task.csv", "Event.csv", "CurrencyType.csv", "DatedConversionRate.csv", "OpportunityStage.csv",
-    "OpportunityLineItem.csv", "Product2.csv",
+    "OpportunityLineItem.csv", "Product2.csv", "OpportunityFieldHistory.csv", "Period.csv",
 )
-# OpportunityFieldHistory.csv (owner changes) and Period.csv (fiscal periods) are in the export too; not read yet.
 # Key prefixes of the records a WhatId or WhoId can point at (the first three characters of an id).
 PREFIXES = {"006": "opportunity", "001": "account", "00Q": "lead", "003": "contact"}
 # Salesforce writes an empty lookup as an all-zero id in some exports: 15 zeros, maybe a 3-letter suffix.
@@ -95,7 +94,16 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
             table = _joined([read_object(f, limits, notes) for f in parts])
             raw[name] = _without_deleted(_zero_ids(table, notes), notes)
     history = history_rows(raw["OpportunityHistory.csv"]) if "OpportunityHistory.csv" in raw else None
-    stages = stage_list(raw, history, notes)
+    fields = field_history(raw["OpportunityFieldHistory.csv"]) if "OpportunityFieldHistory.csv" in raw else None
+    covered = set(history["opp"].drop_nulls().to_list()) if history is not None else set()
+    field_moves = stage_moves_from_fields(fields, raw["Opportunity.csv"], covered) if fields is not None else None
+    if field_moves is not None and field_moves.is_empty():
+        field_moves = None
+    if fields is not None:
+        _field_notes(fields, field_moves, notes)
+    if "Period.csv" in raw:
+        _period_notes(raw["Period.csv"], notes)
+    stages = stage_list(raw, _with_field_stages(history, field_moves), notes)
     tables = {
         "User.csv": users(raw["User.csv"], raw.get("UserRole.csv"), notes),
         "Opportunity.csv": opportunities(raw["Opportunity.csv"], raw.get("OpportunityLineItem.csv")),
@@ -105,13 +113,16 @@ def adapt(files: list[SourceFile], limits: Limits) -> Adapted:
             tables[name] = raw[name]
     if "Lead.csv" in raw:
         tables["Lead.csv"] = leads(raw["Lead.csv"])
-    if history is not None:
-        tables["OpportunityHistory.csv"] = stage_moves(raw["OpportunityHistory.csv"], history, notes)
+    if history is not None or field_moves is not None:
+        tables["OpportunityHistory.csv"] = _all_moves(raw, history, field_moves, notes)
     for name, kind in (("Task.csv", "task"), ("Event.csv", "event")):
         if name in raw:
             tables[name] = activities(raw[name], kind, notes)
     rates = rates_of(raw.get("CurrencyType.csv"), raw.get("DatedConversionRate.csv"))
-    return Adapted(tables, stages, rates, notes.items, history=past_states(history) if history is not None else None)
+    states = [past_states(history)] if history is not None else []
+    if field_moves is not None:
+        states.append(field_states(field_moves, raw["Opportunity.csv"]))
+    return Adapted(tables, stages, rates, notes.items, history=pl.concat(states) if states else None)
 
 
 def unzip(files: list[SourceFile]) -> list[SourceFile]:
@@ -346,6 +357,107 @@ def activities(table: RawTable, kind: str, notes: Notes) -> RawTable:
     frame = table.frame.with_columns(opp.alias("_OpportunityId"), account.alias("_AccountId"),
                                      when.alias("_When"), kind_text.alias("_Type"))
     return _with(table, frame)
+
+
+# ----------------------------------------------------------------------------- field history and periods
+
+
+def field_history(table: RawTable) -> pl.DataFrame:
+    """OpportunityFieldHistory typed once: a row per change of one field (Field, OldValue, NewValue, CreatedDate),
+    in time order per opportunity."""
+    return pl.DataFrame({
+        ROW: table.frame[ROW], "opp": _text(table, "OpportunityId"), "field": _text(table, "Field"),
+        "old": _text(table, "OldValue"), "new": _text(table, "NewValue"),
+        "at": parse_dates(_text(table, "CreatedDate"), "datetime")[0], "at_text": _text(table, "CreatedDate"),
+    }).sort(["opp", "at", ROW], nulls_last=True)
+
+
+def stage_moves_from_fields(fields: pl.DataFrame, opps: RawTable, covered: set[str]) -> pl.DataFrame:
+    """Stage moves from the StageName rows of deals OpportunityHistory has no row of (`covered` has), in the shape
+    stage_moves gives: the deal's creation into the stage its first change left (at its CreatedDate), then each
+    change. Rows whose time cannot be read are left out."""
+    rows = fields.filter((pl.col("field") == "StageName") & ~pl.col("opp").is_in(list(covered))
+                         & pl.col("at").is_not_null() & pl.col("new").is_not_null())
+    created = pl.DataFrame({"opp": _text(opps, "Id"), "created_text": _text(opps, "CreatedDate")})
+    first = rows.group_by("opp", maintain_order=True).first().filter(pl.col("old").is_not_null()).join(
+        created, on="opp", how="inner").filter(pl.col("created_text").is_not_null())
+    # The creation move has no row of its own: it carries the row of the change that first says the stage.
+    start = first.select("opp", pl.lit(None, dtype=pl.String).alias("_FromStage"), pl.col("old").alias("StageName"),
+                         pl.col("created_text").alias("CreatedDate"), ROW)
+    moves = rows.select("opp", pl.col("old").alias("_FromStage"), pl.col("new").alias("StageName"),
+                        pl.col("at_text").alias("CreatedDate"), ROW)
+    return pl.concat([start, moves]).rename({"opp": "OpportunityId"}).sort(["OpportunityId", ROW, "_FromStage"],
+                                                                          nulls_last=False)
+
+
+def _with_field_stages(history: pl.DataFrame | None, moves: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The history as stage_list reads it, with the field history's stages in it too (none dropped)."""
+    if moves is None:
+        return history
+    extra = moves.select(
+        pl.col(ROW), pl.col("OpportunityId").alias("opp"), pl.col("StageName").alias("stage"),
+        parse_dates(moves["CreatedDate"], "datetime")[0].alias("at"), pl.col("CreatedDate").alias("at_text"),
+        pl.lit(None, dtype=pl.Float64).alias("prob"), pl.lit(None, dtype=pl.String).alias("forecast_text"),
+        pl.lit(None, dtype=pl.String).alias("forecast"), pl.lit(None, dtype=pl.Float64).alias("amount"),
+        pl.lit(None, dtype=pl.Date).alias("close_date"), pl.lit(None, dtype=pl.String).alias("currency"))
+    return extra if history is None else pl.concat([history, extra.select(history.columns)])
+
+
+def _all_moves(raw: dict[str, RawTable], history: pl.DataFrame | None, field_moves: pl.DataFrame | None,
+               notes: Notes) -> RawTable:
+    """The stage moves the import reads: OpportunityHistory's, then the field history's for the other deals, whose
+    rows are numbered on after OpportunityHistory's (as the parts of a split object are)."""
+    if history is None:
+        table = raw["OpportunityFieldHistory.csv"]
+        return _with(table, field_moves)
+    moves = stage_moves(raw["OpportunityHistory.csv"], history, notes)
+    if field_moves is None:
+        return moves
+    offset = max(int(moves.frame[ROW].max() or 0), max([p.row or 0 for p in moves.problems], default=0))
+    frame = pl.concat([moves.frame, field_moves.with_columns(pl.col(ROW) + offset).select(moves.frame.columns)])
+    label = f"{moves.label} + OpportunityFieldHistory.csv"
+    return RawTable(label, frame, moves.encoding, moves.delimiter, moves.problems, 0)
+
+
+def field_states(moves: pl.DataFrame, opps: RawTable) -> pl.DataFrame:
+    """The field history's stage moves as past states for the backfill (as past_states gives OpportunityHistory's):
+    the stage is the move's, amount, close date, forecast category and currency are the deal's today."""
+    today = pl.DataFrame({
+        "opportunity_id": _text(opps, "Id"), "amount": parse_money(_text(opps, "Amount"), ".")[0],
+        "close_date": parse_dates(_text(opps, "CloseDate"))[0],
+        "forecast_category": _text(opps, "ForecastCategoryName").str.to_lowercase().str.replace_all(r"[^a-z]", "")
+        .replace_strict(FORECAST, default=None, return_dtype=pl.String),
+        "currency": _text(opps, "CurrencyIsoCode").str.to_uppercase(),
+    })
+    states = moves.select(pl.col("OpportunityId").alias("opportunity_id"),
+                          parse_dates(moves["CreatedDate"], "datetime")[0].alias("at"),
+                          pl.col("StageName").alias("stage"))
+    return states.drop_nulls("at").join(today, on="opportunity_id", how="left").select(
+        "opportunity_id", "at", "stage", "amount", "close_date", "forecast_category", "currency")
+
+
+def _field_notes(fields: pl.DataFrame, moves: pl.DataFrame | None, notes: Notes) -> None:
+    """What the report says about OpportunityFieldHistory: stage moves taken, and the close-date and amount changes
+    it records (reported only: the schema keeps no close-date or amount history; pushes come from snapshots)."""
+    label = "OpportunityFieldHistory.csv"
+    if moves is not None:
+        notes.add("field_history_stages", label, moves.height, deals=moves["OpportunityId"].n_unique())
+    closes = fields.filter(pl.col("field") == "CloseDate")
+    old_day, new_day = parse_dates(closes["old"])[0], parse_dates(closes["new"])[0]
+    pushed = int((new_day > old_day).fill_null(False).sum())
+    notes.add("field_history_close_dates", label, closes.height, pushed=pushed)
+    notes.add("field_history_amounts", label, fields.filter(pl.col("field") == "Amount").height)
+
+
+def _period_notes(table: RawTable, notes: Notes) -> None:
+    """Period.csv in the report: how many fiscal periods of which types, and the day fiscal years start on."""
+    types = _text(table, "Type")
+    starts = parse_dates(_text(table, "StartDate"))[0]
+    years = starts.filter(types.str.to_lowercase() == "year").drop_nulls().sort()
+    counts = types.drop_nulls().value_counts(sort=True)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in counts.iter_rows())
+    start = years[-1].strftime("%d %B").lstrip("0") if years.len() else "-"
+    notes.add("periods", "Period.csv", table.frame.height, types=kinds or "-", start=start)
 
 
 # History's ForecastCategory values (the API names) -> the canonical forecast categories.

@@ -17,6 +17,7 @@ import polars as pl
 from saleslens.core.context import DataContext
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
+from saleslens.core.money import with_original
 from saleslens.targets import charts as ch
 from saleslens.targets import data as td
 from saleslens.targets import forecast as fm
@@ -154,10 +155,15 @@ def load_pacing(ctx: DataContext, view: TargetsView) -> PacingSection:
         td.manager_gap(fc, view.people))
 
 
-def open_deals(view: TargetsView) -> pl.DataFrame:
-    """Every open deal with the model's chance of closing won this quarter, for the drill-down opened on demand."""
-    return view.fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
-                                "expected_close_date", "amount", "probability", "weighted")
+def open_deals(view: TargetsView, ctx: DataContext | None = None) -> pl.DataFrame:
+    """Every open deal with the model's chance of closing won this quarter, for the drill-down opened on demand;
+    with `ctx`, each deal's original amount and currency beside the converted amount in multi-currency data."""
+    deals = view.fc.deals.select("opportunity_id", "owner_name", "account_name", "stage", "forecast_category",
+                                 "expected_close_date", "amount", "probability", "weighted")
+    if ctx is None:
+        return deals
+    originals = ctx.run("open_deals_by_deal")
+    return with_original(deals.join(originals, on="opportunity_id", how="left", maintain_order="left"))
 
 
 # ---------------------------------------------------------------- attainment trend

@@ -87,6 +87,9 @@ def test_pacing_section_by_team(data_dir: Path, runner: Runner) -> None:
     deals = tl.open_deals(v)
     assert sorted(deals["opportunity_id"]) == ["O1", "O2", "O3", "O5"]  # O4 is due in Q3
     assert deals.columns[:2] == ["opportunity_id", "owner_name"]
+    # Single-currency data: no original amount or currency column beside the amount (tests/unit/ingest/
+    # test_deal_originals.py has the multi-currency rows).
+    assert tl.open_deals(v, ctx).equals(deals)
 
 
 def test_trend_by_quarter(data_dir: Path, runner: Runner) -> None:
