@@ -8,10 +8,7 @@ which is how bench.run measures it: in its own process, so the two peaks never m
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +18,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from bench.common import json_main
 from saleslens.core import charts, store
 from saleslens.core.filters import Filters, add_months
 from saleslens.kpis.registry import GROUP_BY, METRICS
@@ -251,18 +249,7 @@ def measure_pages(load_data, page_fns: dict, rows, data_dir: Path, rounds: int) 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the baseline in this process and print the result as JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="data directory with snapshots")
-    ap.add_argument("--rounds", type=int, default=3, help="times each filter change is measured")
-    ap.add_argument("--json", type=Path, help="write the result here (default: stdout)")
-    args = ap.parse_args(argv)
-    result = measure(args.data, args.rounds)
-    text = json.dumps(result, default=str)
-    if args.json:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return json_main(__doc__.splitlines()[0], measure, argv)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,6 @@ the deals joined once, the activities up to the snapshot date), then the Overvie
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from bench.baseline_pandas import DEAL_KEY, DEAL_LABEL, PEOPLE_KEY, PEOPLE_LABEL, SNAPSHOT_TABLES, measure_pages
+from bench.common import json_main
 from saleslens.core import charts, store
 from saleslens.core.filters import Filters, add_months
 from saleslens.kpis.registry import GROUP_BY, METRICS
@@ -192,17 +190,7 @@ def measure(data_dir: Path, rounds: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the Polars baseline in this process and print the result as JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="data directory with snapshots")
-    ap.add_argument("--rounds", type=int, default=3, help="times each filter change is measured")
-    ap.add_argument("--json", type=Path, help="write the result here (default: stdout)")
-    args = ap.parse_args(argv)
-    text = json.dumps(measure(args.data, args.rounds), default=str)
-    if args.json:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return json_main(__doc__.splitlines()[0], measure, argv)
 
 
 if __name__ == "__main__":

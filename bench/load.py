@@ -33,6 +33,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import mb, ms, stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -105,14 +107,7 @@ class Server:
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop) and close the log."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self._log.close()
+        stop_process(self.proc, self._log, 15)
 
 
 async def wait_ready(page, timeout: float = 120) -> float:
@@ -311,12 +306,6 @@ def run(data_dir: Path, sessions: int, minutes: float, settle_s: float, log_dir:
 
 def markdown(result: dict, data_dir: Path) -> str:
     """The load test as a RESULTS.md section."""
-    def mb(v: float | None) -> str:
-        return "–" if v is None else f"{v:,.0f} MB"
-
-    def ms(v: float | None) -> str:
-        return "–" if v is None else f"{v * 1000:,.0f} ms"
-
     lines = [
         f"{result['sessions']} concurrent headless Chromium sessions for {result['minutes']:g} min against one "
         f"`streamlit run` over `{data_dir}` (load average at start {result['load_avg_at_start']:.1f}); each user opens "
@@ -446,12 +435,6 @@ def summarise(results: list, sampler: Sampler, wall: float, users: int, minutes:
 
 def protocol_markdown(r: dict) -> str:
     """The protocol load test as a RESULTS.md section."""
-    def ms(v: float | None) -> str:
-        return "–" if v is None else f"{v * 1000:,.0f} ms"
-
-    def mb(v: float | None) -> str:
-        return "–" if v is None else f"{v:,.0f} MB"
-
     lines = [
         f"{r['users']} simulated users (websocket sessions speaking Streamlit's protocol, bench/protocol.py) for "
         f"{r['minutes']:g} min against {r['processes']} `streamlit run` process(es); think time "
