@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -191,23 +192,31 @@ def bookings_by_month(data: Data, f: Filters, start: date, end: date) -> pd.Data
     return out[["month", "bookings", "deals_won", "target", "attainment", "cumulative_bookings", "cumulative_target"]]
 
 
-def overview(data: Data, f: Filters, lang: str = "en") -> list:
-    """The Overview page, the usual way: the same numbers, figures and downloads as bench.pages.overview."""
+def overview_page(data: object, f: Filters, lang: str, kpis: Callable, bookings: Callable,
+                  to_polars: Callable = lambda frame: frame) -> list:
+    """The Overview page computed by a baseline's own `kpis` (kpis_by_group) and `bookings` (bookings_by_month):
+    the same numbers, figures and downloads as bench.pages.overview. `to_polars` turns their frames into what
+    the charts take."""
     from bench.pages import downloads
 
-    tiles = {name: kpis_by_group(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
+    tiles = {name: kpis(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
     end = f.end or data.as_of
     start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-    trend = pl.from_pandas(bookings_by_month(data, f, start, end))
+    trend = to_polars(bookings(data, f, start, end))
     figs = [charts.bookings_vs_target(trend, lang, False)]
     group = next(g for g in GROUP_BY if g != "org")
     metric = next(iter(METRICS))
-    by_group = pl.from_pandas(kpis_by_group(data, f, group))
+    by_group = to_polars(kpis(data, f, group))
     if by_group.height:
         figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
     downloads(by_group)
     assert len(tiles["now"]) <= 1
     return figs
+
+
+def overview(data: Data, f: Filters, lang: str = "en") -> list:
+    """The Overview page, the usual way (pandas)."""
+    return overview_page(data, f, lang, kpis_by_group, bookings_by_month, pl.from_pandas)
 
 
 PAGES = {"overview": overview}

@@ -1,15 +1,19 @@
-"""What the bench scripts share: the command line of a JSON-printing measurement, stopping a server, units.
+"""What the bench scripts share: the command line of a JSON-printing measurement, starting and stopping a server
+(a free port, waiting for health, terminate-then-kill), units.
 
-Tests that start a server (tests/support.py) can stop it with `stop_process` too, so the terminate-then-kill
-dance is written once.
+Tests that start a server (tests/support.py) can use `free_port`, `wait_healthy` and `stop_process` too, so each
+is written once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -40,6 +44,31 @@ def stop_process(proc: subprocess.Popen, log: IO[str], timeout: float) -> None:
             proc.kill()
             proc.wait(timeout=timeout)
     log.close()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, log: Callable[[], str], timeout: float,
+                 poll: float = 0.05) -> None:
+    """Block until a Streamlit server's /_stcore/health answers ok; fail with its log (`log()`) if it exits or
+    does not answer within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n{log()}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(poll)
+    raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{log()}")
 
 
 def mb(v: float | None) -> str:

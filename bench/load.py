@@ -22,18 +22,16 @@ import asyncio
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import mb, ms, stop_process
+from bench.common import free_port, mb, ms, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -41,13 +39,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 PAGES = ("", "funnel", "targets", "leaderboard", "whatif")  # url paths; "" is the Overview
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int, field_name: str = "VmRSS") -> float | None:
@@ -79,18 +70,8 @@ class Server:
 
     def wait_healthy(self, timeout: float = 120) -> float:
         """Block until /_stcore/health answers ok; the seconds since the process started."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return time.perf_counter() - self.started
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log()}")
+        wait_healthy(self.proc, self.url, self.log, timeout)
+        return time.perf_counter() - self.started
 
     def rss(self) -> float | None:
         """Current resident memory of the server in MB."""
