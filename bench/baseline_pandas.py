@@ -8,11 +8,9 @@ which is how bench.run measures it: in its own process, so the two peaks never m
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from bench.common import json_main
 from saleslens.core import charts, store
 from saleslens.core.filters import Filters, add_months
 from saleslens.kpis.registry import GROUP_BY, METRICS
@@ -193,23 +192,31 @@ def bookings_by_month(data: Data, f: Filters, start: date, end: date) -> pd.Data
     return out[["month", "bookings", "deals_won", "target", "attainment", "cumulative_bookings", "cumulative_target"]]
 
 
-def overview(data: Data, f: Filters, lang: str = "en") -> list:
-    """The Overview page, the usual way: the same numbers, figures and downloads as bench.pages.overview."""
+def overview_page(data: object, f: Filters, lang: str, kpis: Callable, bookings: Callable,
+                  to_polars: Callable = lambda frame: frame) -> list:
+    """The Overview page computed by a baseline's own `kpis` (kpis_by_group) and `bookings` (bookings_by_month):
+    the same numbers, figures and downloads as bench.pages.overview. `to_polars` turns their frames into what
+    the charts take."""
     from bench.pages import downloads
 
-    tiles = {name: kpis_by_group(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
+    tiles = {name: kpis(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
     end = f.end or data.as_of
     start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-    trend = pl.from_pandas(bookings_by_month(data, f, start, end))
+    trend = to_polars(bookings(data, f, start, end))
     figs = [charts.bookings_vs_target(trend, lang, False)]
     group = next(g for g in GROUP_BY if g != "org")
     metric = next(iter(METRICS))
-    by_group = pl.from_pandas(kpis_by_group(data, f, group))
+    by_group = to_polars(kpis(data, f, group))
     if by_group.height:
         figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
     downloads(by_group)
     assert len(tiles["now"]) <= 1
     return figs
+
+
+def overview(data: Data, f: Filters, lang: str = "en") -> list:
+    """The Overview page, the usual way (pandas)."""
+    return overview_page(data, f, lang, kpis_by_group, bookings_by_month, pl.from_pandas)
 
 
 PAGES = {"overview": overview}
@@ -251,18 +258,7 @@ def measure_pages(load_data, page_fns: dict, rows, data_dir: Path, rounds: int) 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the baseline in this process and print the result as JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="data directory with snapshots")
-    ap.add_argument("--rounds", type=int, default=3, help="times each filter change is measured")
-    ap.add_argument("--json", type=Path, help="write the result here (default: stdout)")
-    args = ap.parse_args(argv)
-    result = measure(args.data, args.rounds)
-    text = json.dumps(result, default=str)
-    if args.json:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return json_main(__doc__.splitlines()[0], measure, argv)
 
 
 if __name__ == "__main__":

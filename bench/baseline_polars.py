@@ -8,19 +8,24 @@ the deals joined once, the activities up to the snapshot date), then the Overvie
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from bench.baseline_pandas import DEAL_KEY, DEAL_LABEL, PEOPLE_KEY, PEOPLE_LABEL, SNAPSHOT_TABLES, measure_pages
-from saleslens.core import charts, store
-from saleslens.core.filters import Filters, add_months
-from saleslens.kpis.registry import GROUP_BY, METRICS
+from bench.baseline_pandas import (
+    DEAL_KEY,
+    DEAL_LABEL,
+    PEOPLE_KEY,
+    PEOPLE_LABEL,
+    SNAPSHOT_TABLES,
+    measure_pages,
+    overview_page,
+)
+from bench.common import json_main
+from saleslens.core import store
+from saleslens.core.filters import Filters
 
 FAR_PAST, FAR_FUTURE = date(1900, 1, 1), date(2262, 1, 1)
 COLUMNS = ["group_key", "group_label", "bookings", "target", "attainment", "deals_won", "deals_lost", "win_rate",
@@ -164,21 +169,7 @@ def bookings_by_month(data: Data, f: Filters, start: date, end: date) -> pl.Data
 
 def overview(data: Data, f: Filters, lang: str = "en") -> list:
     """The Overview page with Polars: the same numbers, figures and downloads as bench.pages.overview."""
-    from bench.pages import downloads
-
-    tiles = {name: kpis_by_group(data, p, "org") for name, p in f.tile_periods(data.as_of).items()}
-    end = f.end or data.as_of
-    start = min(f.start, add_months(end, -11)) if f.start else add_months(end, -23)
-    trend = bookings_by_month(data, f, start, end)
-    figs = [charts.bookings_vs_target(trend, lang, False)]
-    group = next(g for g in GROUP_BY if g != "org")
-    metric = next(iter(METRICS))
-    by_group = kpis_by_group(data, f, group)
-    if by_group.height:
-        figs.append(charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, group, lang))
-    downloads(by_group)
-    assert len(tiles["now"]) <= 1
-    return figs
+    return overview_page(data, f, lang, kpis_by_group, bookings_by_month)
 
 
 PAGES = {"overview": overview}
@@ -192,17 +183,7 @@ def measure(data_dir: Path, rounds: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure the Polars baseline in this process and print the result as JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="data directory with snapshots")
-    ap.add_argument("--rounds", type=int, default=3, help="times each filter change is measured")
-    ap.add_argument("--json", type=Path, help="write the result here (default: stdout)")
-    args = ap.parse_args(argv)
-    text = json.dumps(measure(args.data, args.rounds), default=str)
-    if args.json:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return json_main(__doc__.splitlines()[0], measure, argv)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ peak in its own process). `python -m bench.baseline_same_run --data DIR [--round
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 from bench import baseline_pandas, baseline_polars
+from bench.common import json_main
 
 SIDES = ("ours", "pandas", "polars")
 
@@ -58,17 +56,7 @@ def ratio(theirs: list[float], ours: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure and print (or write) the JSON."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
-    text = json.dumps(measure(args.data, args.rounds))
-    if args.json:
-        args.json.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return json_main(__doc__.splitlines()[0], measure, argv)
 
 
 if __name__ == "__main__":

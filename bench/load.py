@@ -22,16 +22,16 @@ import asyncio
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.common import free_port, mb, ms, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -39,13 +39,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 PAGES = ("", "funnel", "targets", "leaderboard", "whatif")  # url paths; "" is the Overview
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int, field_name: str = "VmRSS") -> float | None:
@@ -77,18 +70,8 @@ class Server:
 
     def wait_healthy(self, timeout: float = 120) -> float:
         """Block until /_stcore/health answers ok; the seconds since the process started."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        return time.perf_counter() - self.started
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log()}")
+        wait_healthy(self.proc, self.url, self.log, timeout)
+        return time.perf_counter() - self.started
 
     def rss(self) -> float | None:
         """Current resident memory of the server in MB."""
@@ -105,14 +88,7 @@ class Server:
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop) and close the log."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self._log.close()
+        stop_process(self.proc, self._log, 15)
 
 
 async def wait_ready(page, timeout: float = 120) -> float:
@@ -311,12 +287,6 @@ def run(data_dir: Path, sessions: int, minutes: float, settle_s: float, log_dir:
 
 def markdown(result: dict, data_dir: Path) -> str:
     """The load test as a RESULTS.md section."""
-    def mb(v: float | None) -> str:
-        return "–" if v is None else f"{v:,.0f} MB"
-
-    def ms(v: float | None) -> str:
-        return "–" if v is None else f"{v * 1000:,.0f} ms"
-
     lines = [
         f"{result['sessions']} concurrent headless Chromium sessions for {result['minutes']:g} min against one "
         f"`streamlit run` over `{data_dir}` (load average at start {result['load_avg_at_start']:.1f}); each user opens "
@@ -446,12 +416,6 @@ def summarise(results: list, sampler: Sampler, wall: float, users: int, minutes:
 
 def protocol_markdown(r: dict) -> str:
     """The protocol load test as a RESULTS.md section."""
-    def ms(v: float | None) -> str:
-        return "–" if v is None else f"{v * 1000:,.0f} ms"
-
-    def mb(v: float | None) -> str:
-        return "–" if v is None else f"{v:,.0f} MB"
-
     lines = [
         f"{r['users']} simulated users (websocket sessions speaking Streamlit's protocol, bench/protocol.py) for "
         f"{r['minutes']:g} min against {r['processes']} `streamlit run` process(es); think time "

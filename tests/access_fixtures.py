@@ -25,19 +25,12 @@ from pathlib import Path
 import polars as pl
 
 from saleslens.core import store
+from tests import fixtures, rows
 
 AS_OF = date(2026, 6, 30)
 EARLIER = date(2026, 6, 23)  # a second snapshot, so pipeline changes and slips have something to compare
 
-STAGES = pl.DataFrame(
-    {
-        "stage": ["Prospecting", "Proposal", "Closed Won", "Closed Lost"],
-        "position": [1, 2, 3, 4],
-        "is_won": [False, False, True, False],
-        "is_lost": [False, False, False, True],
-        "probability": [0.1, 0.5, 1.0, 0.0],
-    }
-)
+STAGES = rows.stages(["Prospecting", "Proposal", "Closed Won", "Closed Lost"], [0.1, 0.5, 1.0, 0.0])
 
 # rep_id, name, role, team, manager_id, region
 _REPS = [
@@ -54,55 +47,26 @@ _REPS = [
     ("X1", "Xia Loop", "Manager", "Loop", "X2", "North"),
     ("X2", "Xan Loop", "Manager", "Loop", "X1", "North"),
 ]
-REPS = pl.DataFrame(
-    {
-        "rep_id": [r[0] for r in _REPS],
-        "name": [r[1] for r in _REPS],
-        "role": [r[2] for r in _REPS],
-        "team": [r[3] for r in _REPS],
-        "manager_id": [r[4] for r in _REPS],
-        "region": [r[5] for r in _REPS],
-        "hire_date": [date(2020, 1, 1)] * len(_REPS),
-        "leave_date": [None] * len(_REPS),
-        "active": [True] * len(_REPS),
-    },
-    schema_overrides={"leave_date": pl.Date},
-)
+REPS = rows.people(_REPS, hire_date="2020-01-01")
 REP_IDS = [r[0] for r in _REPS]
 NAMES = {r[0]: r[1] for r in _REPS}
 TEAMS = sorted({r[3] for r in _REPS})
 REGIONS = sorted({r[5] for r in _REPS})
 
-ACCOUNTS = pl.DataFrame(
-    {
-        "account_id": ["A1", "A2", "A3"],
-        "name": ["Acme", "Globex", "Initech"],
-        "segment": ["SMB", "Enterprise", "Mid-Market"],
-        "industry": ["Tech", "Health", "Finance"],
-        "region": ["East", "West", "East"],
-    }
-)
-PRODUCTS = pl.DataFrame(
-    {"product_id": ["P1", "P2"], "name": ["Core", "Pro"], "family": ["Suite", "Suite"], "list_price": [1000.0, 5000.0]}
-)
+ACCOUNTS = rows.accounts([
+    ("A1", "Acme", "SMB", "Tech", "East"), ("A2", "Globex", "Enterprise", "Health", "West"),
+    ("A3", "Initech", "Mid-Market", "Finance", "East"),
+])
+PRODUCTS = rows.PRODUCTS
 PRODUCT_IDS = ["P1", "P2"]
 SEGMENTS = ["SMB", "Enterprise", "Mid-Market"]
 SOURCES = ["Inbound", "Outbound", "Partner", "Event"]
 
 
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
+# tests/fixtures.py's seven deals, and five more for the deeper org
 # id, owner, account, product, source, created, expected close, close, amount, stage, status
 _OPPS = [
-    ("O1", "R1", "A1", "P1", "Inbound", "2026-01-10", None, "2026-02-10", 1000.0, "Closed Won", "won"),
-    ("O2", "R1", "A1", "P2", "Outbound", "2026-01-15", None, "2026-03-20", 5000.0, "Closed Lost", "lost"),
-    ("O3", "R2", "A2", "P2", "Inbound", "2026-02-01", None, "2026-04-15", 6000.0, "Closed Won", "won"),
-    ("O4", "R3", "A2", "P1", "Partner", "2026-03-01", None, "2026-05-01", 2000.0, "Closed Won", "won"),
-    ("O5", "R3", "A2", "P2", "Partner", "2026-04-01", "2026-07-15", None, 4000.0, "Proposal", "open"),
-    ("O6", "R2", "A1", "P1", "Inbound", "2026-05-01", "2026-06-30", None, 1000.0, "Prospecting", "open"),
-    ("O7", "R1", "A1", "P1", "Inbound", "2026-05-05", None, "2026-06-01", 800.0, "Closed Lost", "lost"),
+    *fixtures.DEAL_ROWS,
     ("O8", "R4", "A3", "P2", "Event", "2026-01-20", None, "2026-03-10", 3000.0, "Closed Won", "won"),
     ("O9", "R5", "A3", "P1", "Outbound", "2026-02-15", "2026-07-31", None, 2500.0, "Proposal", "open"),
     ("O10", "M3", "A3", "P1", "Inbound", "2026-03-05", None, "2026-05-20", 1500.0, "Closed Won", "won"),
@@ -111,25 +75,7 @@ _OPPS = [
 ]
 
 
-def _opportunities(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "opportunity_id": [o[0] for o in rows],
-            "owner_id": [o[1] for o in rows],
-            "account_id": [o[2] for o in rows],
-            "product_id": [o[3] for o in rows],
-            "source": [o[4] for o in rows],
-            "created_date": [_d(o[5]) for o in rows],
-            "expected_close_date": [_d(o[6]) for o in rows],
-            "close_date": [_d(o[7]) for o in rows],
-            "amount": [o[8] for o in rows],
-            "stage": [o[9] for o in rows],
-            "status": [o[10] for o in rows],
-        }
-    )
-
-
-OPPORTUNITIES = _opportunities(_OPPS)
+OPPORTUNITIES = rows.deals(_OPPS)
 # A week earlier: O9 was smaller and due sooner, O12 did not exist yet, and O6 was R3's (reassigned to R2 since)
 # and expected a month earlier.
 _EARLIER_OPPS = [
@@ -139,7 +85,7 @@ _EARLIER_OPPS = [
     if o[0] == "O6" else o
     for o in _OPPS if o[0] != "O12"
 ]
-EARLIER_OPPORTUNITIES = _opportunities(_EARLIER_OPPS)
+EARLIER_OPPORTUNITIES = rows.deals(_EARLIER_OPPS)
 
 
 def _monthly(kind: str, owner: str, value: float) -> list[dict]:

@@ -8,55 +8,28 @@ from pathlib import Path
 import polars as pl
 
 from saleslens.core import store
+from tests import rows
 
 AS_OF = date(2026, 6, 30)
 
-STAGES = pl.DataFrame(
-    {
-        "stage": ["Prospecting", "Proposal", "Closed Won", "Closed Lost"],
-        "position": [1, 2, 3, 4],
-        "is_won": [False, False, True, False],
-        "is_lost": [False, False, False, True],
-        "probability": [0.1, 0.5, 1.0, 0.0],
-    }
-)
+STAGES = rows.stages(["Prospecting", "Proposal", "Closed Won", "Closed Lost"], [0.1, 0.5, 1.0, 0.0])
 
-REPS = pl.DataFrame(
-    {
-        "rep_id": ["M1", "R1", "R2", "M2", "R3"],
-        "name": ["Mia Manager", "Ann Able", "Bob Best", "Max Mgr", "Cy Cole"],
-        "role": ["Manager", "AE", "AE", "Manager", "AE"],
-        "team": ["East 1", "East 1", "East 1", "West 1", "West 1"],
-        "manager_id": [None, "M1", "M1", None, "M2"],
-        "region": ["East", "East", "East", "West", "West"],
-        "hire_date": [date(2020, 1, 1)] * 4 + [date(2026, 1, 1)],
-        "leave_date": [None] * 5,
-        "active": [True] * 5,
-    },
-    schema_overrides={"leave_date": pl.Date},
-)
+# R3 joined in 2026, the others in 2020.
+REPS = rows.people([
+    ("M1", "Mia Manager", "Manager", "East 1", None, "East", "2020-01-01"),
+    ("R1", "Ann Able", "AE", "East 1", "M1", "East", "2020-01-01"),
+    ("R2", "Bob Best", "AE", "East 1", "M1", "East", "2020-01-01"),
+    ("M2", "Max Mgr", "Manager", "West 1", None, "West", "2020-01-01"),
+    ("R3", "Cy Cole", "AE", "West 1", "M2", "West", "2026-01-01"),
+])
 
-ACCOUNTS = pl.DataFrame(
-    {
-        "account_id": ["A1", "A2"],
-        "name": ["Acme", "Globex"],
-        "segment": ["SMB", "Enterprise"],
-        "industry": ["Tech", "Health"],
-        "region": ["East", "West"],
-    }
-)
+ACCOUNTS = rows.accounts([("A1", "Acme", "SMB", "Tech", "East"), ("A2", "Globex", "Enterprise", "Health", "West")])
 
-PRODUCTS = pl.DataFrame(
-    {"product_id": ["P1", "P2"], "name": ["Core", "Pro"], "family": ["Suite", "Suite"], "list_price": [1000.0, 5000.0]}
-)
-
-
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+PRODUCTS = rows.PRODUCTS
 
 
 # id, owner, account, product, source, created, expected close, close, amount, stage, status
-_OPPS = [
+DEAL_ROWS = [
     ("O1", "R1", "A1", "P1", "Inbound", "2026-01-10", None, "2026-02-10", 1000.0, "Closed Won", "won"),
     ("O2", "R1", "A1", "P2", "Outbound", "2026-01-15", None, "2026-03-20", 5000.0, "Closed Lost", "lost"),
     ("O3", "R2", "A2", "P2", "Inbound", "2026-02-01", None, "2026-04-15", 6000.0, "Closed Won", "won"),
@@ -65,21 +38,7 @@ _OPPS = [
     ("O6", "R2", "A1", "P1", "Inbound", "2026-05-01", "2026-06-30", None, 1000.0, "Prospecting", "open"),
     ("O7", "R1", "A1", "P1", "Inbound", "2026-05-05", None, "2026-06-01", 800.0, "Closed Lost", "lost"),
 ]
-OPPORTUNITIES = pl.DataFrame(
-    {
-        "opportunity_id": [o[0] for o in _OPPS],
-        "owner_id": [o[1] for o in _OPPS],
-        "account_id": [o[2] for o in _OPPS],
-        "product_id": [o[3] for o in _OPPS],
-        "source": [o[4] for o in _OPPS],
-        "created_date": [_d(o[5]) for o in _OPPS],
-        "expected_close_date": [_d(o[6]) for o in _OPPS],
-        "close_date": [_d(o[7]) for o in _OPPS],
-        "amount": [o[8] for o in _OPPS],
-        "stage": [o[9] for o in _OPPS],
-        "status": [o[10] for o in _OPPS],
-    }
-)
+OPPORTUNITIES = rows.deals(DEAL_ROWS)
 
 
 def _monthly(rep: str, values: list[float]) -> list[dict]:

@@ -33,54 +33,30 @@ import polars as pl
 
 from queries import runner
 from saleslens.core import store
+from tests import rows
 
 AS_OF_A = date(2026, 6, 23)
 AS_OF_B = date(2026, 6, 30)
 Q2 = {"start": date(2026, 4, 1), "end": date(2026, 6, 30)}
 Q1 = {"start": date(2026, 1, 1), "end": date(2026, 3, 31)}
 
-STAGES = pl.DataFrame(
-    {
-        "stage": ["Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost"],
-        "position": [1, 2, 3, 4, 5],
-        "is_won": [False, False, False, True, False],
-        "is_lost": [False, False, False, False, True],
-        "probability": [0.1, 0.3, 0.6, 1.0, 0.0],
-    }
-)
+STAGES = rows.stages(["Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost"],
+                     [0.1, 0.3, 0.6, 1.0, 0.0])
 
-REPS = pl.DataFrame(
-    {
-        "rep_id": ["M1", "R1", "R2", "M2", "R3"],
-        "name": ["Mia Manager", "Ann Able", "Bob Best", "Max Mgr", "Cy Cole"],
-        "role": ["Manager", "AE", "AE", "Manager", "AE"],
-        "team": ["East 1", "East 1", "East 1", "West 1", "West 1"],
-        "manager_id": [None, "M1", "M1", None, "M2"],
-        "region": ["East", "East", "East", "West", "West"],
-        "hire_date": [date(2020, 1, 1)] * 5,
-        "leave_date": [None] * 5,
-        "active": [True] * 5,
-    },
-    schema_overrides={"leave_date": pl.Date},
-)
+REPS = rows.people([
+    ("M1", "Mia Manager", "Manager", "East 1", None, "East"),
+    ("R1", "Ann Able", "AE", "East 1", "M1", "East"),
+    ("R2", "Bob Best", "AE", "East 1", "M1", "East"),
+    ("M2", "Max Mgr", "Manager", "West 1", None, "West"),
+    ("R3", "Cy Cole", "AE", "West 1", "M2", "West"),
+], hire_date="2020-01-01")
 
-ACCOUNTS = pl.DataFrame(
-    {
-        "account_id": ["A1", "A2", "A3"],
-        "name": ["Acme", "Globex", "Initech"],
-        "segment": ["SMB", "Enterprise", "Mid-Market"],
-        "industry": ["Tech", "Health", "Tech"],
-        "region": ["East", "West", "East"],
-    }
-)
+ACCOUNTS = rows.accounts([
+    ("A1", "Acme", "SMB", "Tech", "East"), ("A2", "Globex", "Enterprise", "Health", "West"),
+    ("A3", "Initech", "Mid-Market", "Tech", "East"),
+])
 
-PRODUCTS = pl.DataFrame(
-    {"product_id": ["P1", "P2"], "name": ["Core", "Pro"], "family": ["Suite", "Suite"], "list_price": [1000.0, 5000.0]}
-)
-
-
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+PRODUCTS = rows.PRODUCTS
 
 
 _W, _L = "Closed Won", "Closed Lost"
@@ -101,35 +77,25 @@ _B = [
     ("F5", "R3", "A2", "P1", "Partner", "2025-09-01", "2026-06-30", None, 300.0, "Qualification", "open"),
 ]
 # The same deals a week earlier: D3 was smaller, D4 larger, D5 and D6 still open, E3 due in June,
-# F1 due in July, F2 not yet created, F4 still there, F5 owned by R1.
+# F1 due in July, F2 not yet created, F4 still there, F5 owned by R1. Rows that did not change are B's.
+_IN_B = {r[0]: r for r in _B}
 _A = [
-    ("D1", "R1", "A1", "P1", "Inbound", "2026-04-01", None, "2026-05-20", 1000.0, _W, "won"),
-    ("D2", "R1", "A1", "P2", "Outbound", "2026-04-05", None, "2026-06-10", 2000.0, _L, "lost"),
+    _IN_B["D1"], _IN_B["D2"],
     ("D3", "R2", "A3", "P1", "Inbound", "2026-04-10", "2026-06-28", None, 2500.0, "Qualification", "open"),
     ("D4", "R3", "A2", "P1", "Partner", "2026-05-01", "2026-06-30", None, 700.0, "Prospecting", "open"),
     ("D5", "R3", "A2", "P2", "Partner", "2026-05-10", "2026-06-29", None, 1500.0, "Qualification", "open"),
     ("D6", "R2", "A3", "P2", "Inbound", "2026-06-01", "2026-06-26", None, 4000.0, "Qualification", "open"),
-    ("E1", "R1", "A1", "P1", "Inbound", "2026-01-10", None, "2026-02-20", 1000.0, _W, "won"),
-    ("E2", "R1", "A1", "P1", "Outbound", "2026-02-01", None, "2026-03-01", 800.0, _L, "lost"),
+    _IN_B["E1"], _IN_B["E2"],
     ("E3", "R3", "A2", "P2", "Partner", "2026-03-01", "2026-06-25", None, 5000.0, "Proposal", "open"),
     ("F1", "R2", "A1", "P1", "Event", "2025-12-01", "2026-07-10", None, 2500.0, "Proposal", "open"),
-    ("F3", "R3", "A2", "P1", "Partner", "2025-11-01", "2026-06-20", None, 1200.0, "Qualification", "open"),
+    _IN_B["F3"],
     ("F4", "R2", "A1", "P1", "Event", "2025-10-01", "2026-06-30", None, 900.0, "Prospecting", "open"),
     ("F5", "R1", "A2", "P1", "Partner", "2025-09-01", "2026-06-30", None, 300.0, "Qualification", "open"),
 ]
 
 
-def _opps(rows: list[tuple]) -> pl.DataFrame:
-    cols = ["opportunity_id", "owner_id", "account_id", "product_id", "source", "created_date",
-            "expected_close_date", "close_date", "amount", "stage", "status"]
-    data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
-    for c in ("created_date", "expected_close_date", "close_date"):
-        data[c] = [_d(v) for v in data[c]]
-    return pl.DataFrame(data, schema_overrides={"expected_close_date": pl.Date, "close_date": pl.Date})
-
-
-OPPORTUNITIES_A = _opps(_A)
-OPPORTUNITIES_B = _opps(_B)
+OPPORTUNITIES_A = rows.deals(_A)
+OPPORTUNITIES_B = rows.deals(_B)
 
 _P, _Q, _PR = "Prospecting", "Qualification", "Proposal"
 # opportunity, from, to, day (all at 09:00)
@@ -171,18 +137,9 @@ _LEADS = [
     ("L6", "Partner", "2026-06-01", "new", "R3", "A2", None, None),
     ("L7", "Event", "2026-03-15", "converted", "R3", "A2", "2026-03-16", "E3"),
 ]
-LEADS = pl.DataFrame(
-    {
-        "lead_id": [r[0] for r in _LEADS],
-        "source": [r[1] for r in _LEADS],
-        "created_date": [_d(r[2]) for r in _LEADS],
-        "status": [r[3] for r in _LEADS],
-        "owner_id": [r[4] for r in _LEADS],
-        "account_id": [r[5] for r in _LEADS],
-        "qualified_date": [_d(r[6]) for r in _LEADS],
-        "converted_opportunity_id": [r[7] for r in _LEADS],
-    },
-    schema_overrides={"qualified_date": pl.Date},
+LEADS = rows.frame(
+    ("lead_id", "source", "created_date", "status", "owner_id", "account_id", "qualified_date",
+     "converted_opportunity_id"), _LEADS, ("created_date", "qualified_date"), {"qualified_date": pl.Date},
 )
 
 PAYMENTS = pl.DataFrame(

@@ -13,20 +13,14 @@ from pathlib import Path
 import polars as pl
 
 from saleslens.core import store
+from tests import rows
 
 AS_OF = date(2026, 9, 30)
 Q3 = (date(2026, 7, 1), date(2026, 9, 30))
 Q2 = (date(2026, 4, 1), date(2026, 6, 30))
 
-STAGES = pl.DataFrame(
-    {
-        "stage": ["Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost"],
-        "position": [1, 2, 3, 4, 5],
-        "is_won": [False, False, False, True, False],
-        "is_lost": [False, False, False, False, True],
-        "probability": [0.1, 0.3, 0.6, 1.0, 0.0],
-    }
-)
+STAGES = rows.stages(["Prospecting", "Qualification", "Proposal", "Closed Won", "Closed Lost"],
+                     [0.1, 0.3, 0.6, 1.0, 0.0])
 
 # rep_id, name, role, team, manager, region, hire date, leave date
 _REPS = [
@@ -42,19 +36,7 @@ _REPS = [
 ]
 
 
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-REPS = pl.DataFrame(
-    {
-        "rep_id": [r[0] for r in _REPS], "name": [r[1] for r in _REPS], "role": [r[2] for r in _REPS],
-        "team": [r[3] for r in _REPS], "manager_id": [r[4] for r in _REPS], "region": [r[5] for r in _REPS],
-        "hire_date": [_d(r[6]) for r in _REPS], "leave_date": [_d(r[7]) for r in _REPS],
-        "active": [r[7] is None for r in _REPS],
-    },
-    schema_overrides={"leave_date": pl.Date, "manager_id": pl.String},
-)
+REPS = rows.people(_REPS)
 
 ACCOUNTS = pl.DataFrame(
     {
@@ -107,15 +89,8 @@ _OPPS = [
     ("O310", "A3", "AC10", "2026-09-05", None, "2026-10-30", 15000.0, "Proposal", "open"),
     ("O410", "A4", "AC12", "2026-05-01", None, "2026-09-15", 60000.0, "Proposal", "open"),
 ]
-OPPORTUNITIES = pl.DataFrame(
-    {
-        "opportunity_id": [o[0] for o in _OPPS], "owner_id": [o[1] for o in _OPPS],
-        "account_id": [o[2] for o in _OPPS], "product_id": ["P1"] * len(_OPPS),
-        "source": ["Inbound"] * len(_OPPS), "created_date": [_d(o[3]) for o in _OPPS],
-        "expected_close_date": [_d(o[5]) for o in _OPPS], "close_date": [_d(o[4]) for o in _OPPS],
-        "amount": [o[6] for o in _OPPS], "stage": [o[7] for o in _OPPS], "status": [o[8] for o in _OPPS],
-    }
-)
+# one product and source for all: (id, owner, account, "P1", "Inbound", created, expected close, close, ...)
+OPPORTUNITIES = rows.deals((*o[:3], "P1", "Inbound", o[3], o[5], o[4], *o[6:]) for o in _OPPS)
 
 
 def _month_targets(rep: str, metric: str, per_month: float, months: range) -> list[dict]:

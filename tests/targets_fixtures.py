@@ -26,23 +26,14 @@ import polars as pl
 
 from queries import runner
 from saleslens.core import store
+from tests import rows
+from tests.rows import day as _d
 
 AS_OF = date(2026, 5, 12)
 SNAPSHOT_DATES = (date(2026, 3, 4), date(2026, 3, 18), AS_OF)
 
-STAGES = pl.DataFrame(
-    {
-        "stage": ["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"],
-        "position": [1, 2, 3, 4, 5],
-        "is_won": [False, False, False, True, False],
-        "is_lost": [False, False, False, False, True],
-        "probability": [0.1, 0.5, 0.8, 1.0, 0.0],
-    }
-)
-
-
-def _d(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+STAGES = rows.stages(["Prospecting", "Proposal", "Negotiation", "Closed Won", "Closed Lost"],
+                     [0.1, 0.5, 0.8, 1.0, 0.0])
 
 
 _PEOPLE = [
@@ -54,15 +45,7 @@ _PEOPLE = [
     ("M2", "Max Mgr", "Manager", "Solo", None, "West", "2020-01-01"),
     ("R4", "Dee Solo", "AE", "Solo", "M2", "West", "2024-01-01"),
 ]
-REPS = pl.DataFrame(
-    {
-        "rep_id": [p[0] for p in _PEOPLE], "name": [p[1] for p in _PEOPLE], "role": [p[2] for p in _PEOPLE],
-        "team": [p[3] for p in _PEOPLE], "manager_id": [p[4] for p in _PEOPLE], "region": [p[5] for p in _PEOPLE],
-        "hire_date": [_d(p[6]) for p in _PEOPLE], "leave_date": [None] * len(_PEOPLE),
-        "active": [True] * len(_PEOPLE),
-    },
-    schema_overrides={"leave_date": pl.Date},
-)
+REPS = rows.people(_PEOPLE)
 
 ACCOUNTS = pl.DataFrame({"account_id": ["A1"], "name": ["Acme"], "segment": ["SMB"], "industry": ["Tech"],
                          "region": ["East"]})

@@ -29,19 +29,11 @@ decelerator_below_pct = 50
 decelerator_multiplier = 0.5
 cap_multiple = 3.0
 
-[[plans.AE.tiers]]
-from_pct = 100
-to_pct = 125
-multiplier = 1.5
-
-[[plans.AE.tiers]]
-from_pct = 125
-to_pct = 150
-multiplier = 2.0
-
-[[plans.AE.tiers]]
-from_pct = 150
-multiplier = 2.5
+tiers = [
+    {from_pct = 100, to_pct = 125, multiplier = 1.5},
+    {from_pct = 125, to_pct = 150, multiplier = 2.0},
+    {from_pct = 150, multiplier = 2.5},
+]
 """
 
 

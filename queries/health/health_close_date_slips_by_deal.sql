@@ -39,10 +39,7 @@ pushes as (
 ),
 final as (
     select
-        d.opportunity_id,
-        d.owner_id,
-        coalesce(d.owner_name, d.owner_id) as owner_name,
-        d.account_name,
+        {{ health_deal_columns(d) }},
         d.stage,
         d.status,
         d.amount,

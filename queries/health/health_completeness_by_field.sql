@@ -6,18 +6,6 @@
 -- A deal field that applies to some deals only is counted on those (row_count is theirs): lost_reason on lost
 -- deals, close_date on won and lost deals, forecast_category and expected_close_date on open deals.
 with
-reps_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from reps)
-    on columns(* exclude (n_rows)) into name field value filled
-),
-accounts_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from accounts)
-    on columns(* exclude (n_rows)) into name field value filled
-),
-products_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from products)
-    on columns(* exclude (n_rows)) into name field value filled
-),
 opportunities_fields as (
     unpivot (
         select count(*) as n_rows,
@@ -44,33 +32,21 @@ opportunities_applicable as (
            count(expected_close_date) filter (where status = 'open')
     from opportunities
 ),
-leads_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from leads)
-    on columns(* exclude (n_rows)) into name field value filled
-),
-activities_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from activities)
-    on columns(* exclude (n_rows)) into name field value filled
-),
 stage_changes_fields as (
     -- inferred marks moves an import inferred (empty for the CRM's own history): a flag, not a field to fill
     unpivot (select count(*) as n_rows, count(columns(* exclude (inferred))) from stage_changes)
     on columns(* exclude (n_rows)) into name field value filled
 ),
-payments_fields as (
-    unpivot (select count(*) as n_rows, count(columns(*)) from payments)
-    on columns(* exclude (n_rows)) into name field value filled
-),
 all_fields as (
-    select 1 as table_order, 'reps' as table_name, field, n_rows, filled from reps_fields
-    union all select 2, 'accounts', field, n_rows, filled from accounts_fields
-    union all select 3, 'products', field, n_rows, filled from products_fields
+    select 1 as table_order, 'reps' as table_name, field, n_rows, filled from ({{ field_fill(reps) }})
+    union all select 2, 'accounts', field, n_rows, filled from ({{ field_fill(accounts) }})
+    union all select 3, 'products', field, n_rows, filled from ({{ field_fill(products) }})
     union all select 4, 'opportunities', field, n_rows, filled from opportunities_fields
     union all select 4, 'opportunities', field, n_rows, filled from opportunities_applicable
-    union all select 5, 'leads', field, n_rows, filled from leads_fields
-    union all select 6, 'activities', field, n_rows, filled from activities_fields
+    union all select 5, 'leads', field, n_rows, filled from ({{ field_fill(leads) }})
+    union all select 6, 'activities', field, n_rows, filled from ({{ field_fill(activities) }})
     union all select 7, 'stage_changes', field, n_rows, filled from stage_changes_fields
-    union all select 8, 'payments', field, n_rows, filled from payments_fields
+    union all select 8, 'payments', field, n_rows, filled from ({{ field_fill(payments) }})
 ),
 final as (
     select

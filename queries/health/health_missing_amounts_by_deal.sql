@@ -7,10 +7,7 @@
 with
 final as (
     select
-        d.opportunity_id,
-        d.owner_id,
-        coalesce(d.owner_name, d.owner_id) as owner_name,
-        d.account_name,
+        {{ health_deal_columns(d) }},
         d.product_name,
         d.stage,
         d.status,

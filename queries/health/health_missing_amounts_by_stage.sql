@@ -7,11 +7,6 @@
 -- A deal without an amount adds nothing to pipeline, bookings or deal size, so the KPIs understate it. A deal
 -- whose amount is 0 is counted apart (zero_amount): often an export that left the amount out wrote 0.
 with
-filtered as (
-    select d.*
-    from deals d
-    where {{ org_filters(d.region, d.team, d.owner_id) }}
-),
 final as (
     select
         f.stage,
@@ -21,7 +16,8 @@ final as (
         count(*) filter (where f.amount is null) as without_amount,
         count(*) filter (where f.amount is null) / count(*) as share_without,
         count(*) filter (where f.amount = 0) as zero_amount
-    from filtered f
+    from deals f
+    where {{ org_filters(f.region, f.team, f.owner_id) }}
     group by f.stage
 )
 select * from final

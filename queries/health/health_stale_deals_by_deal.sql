@@ -27,10 +27,7 @@ last_touch as (
 ),
 final as (
     select
-        d.opportunity_id,
-        d.owner_id,
-        coalesce(d.owner_name, d.owner_id) as owner_name,
-        d.account_name,
+        {{ health_deal_columns(d) }},
         d.stage,
         d.amount,
         d.amount_original,

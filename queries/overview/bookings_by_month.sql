@@ -14,8 +14,7 @@ with
 won as (
     -- the parameters themselves in the predicates (not the inputs CTE), so DuckDB folds the empty lists away
     -- and prunes the stored deals by close date
-    select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
-           count(*) as deals_won
+    select {{ won_by_month(d) }}
     from deals d
     where d.status = 'won'
       and d.close_date between cast(date_trunc('month', cast($start as date)) as date) and cast($end as date)

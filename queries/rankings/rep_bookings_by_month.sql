@@ -8,8 +8,7 @@
 with
 {{ month_range() }},
 won as (
-    select cast(date_trunc('month', d.close_date) as date) as month, sum(d.amount) as bookings,
-           count(*) as deals_won
+    select {{ won_by_month(d) }}
     from deals d
     cross join inputs i
     where d.status = 'won' and d.close_date between i.m_start and i.d_end

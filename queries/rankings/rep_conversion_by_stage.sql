@@ -15,8 +15,7 @@ with
 people as (
     select r.rep_id
     from reps r
-    where {{ org_filters(r.region, r.team, r.rep_id) }}
-      and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
+    where {{ people_filters(r) }}
 ),
 by_month as (
     select m.rep_id, m.stage, m.position, m.exits, m.forward, m.lost

@@ -44,8 +44,7 @@ people as (
     from reps r
     join periods p on (r.hire_date is null or r.hire_date <= p.p_end)
                   and (r.leave_date is null or r.leave_date >= p.p_start)
-    where {{ org_filters(r.region, r.team, r.rep_id) }}
-      and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
+    where {{ people_filters(r) }}
 ),
 org_reps as (
     -- the filtered reps, to narrow the rollup rows before they are summed

@@ -12,8 +12,7 @@ with
 people as (
     select r.rep_id, r.hire_date
     from reps r
-    where {{ org_filters(r.region, r.team, r.rep_id) }}
-      and (len(cast($roles as varchar[])) = 0 or list_contains(cast($roles as varchar[]), r.role))
+    where {{ people_filters(r) }}
 ),
 final as (
     select p.rep_id, p.hire_date, t.metric, t.period_start, t.period_end, t.value

@@ -440,12 +440,8 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
 
     # Open deals, the deals behind the numbers, the manager's assessment
     step(0.75, t("lb.review.progress_deals", lang))
-    open_deals = runner.run("rep_open_deals_by_deal", reps=[rep], as_of=as_of)
-    deals = runner.run("rep_deals_by_deal", start=start, end=end, reps=[rep])
-    sections.append(Section(
-        t("lb.review.open_deals", lang),
-        [t("lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang))],
-        _display(open_deals.head(MAX_OPEN_DEALS), _with_original(OPEN_SPEC[1:], open_deals), lang)))
+    open_section, open_deals, deals = _deals(runner, lang, OPEN_SPEC[1:], start, end, as_of, reps=[rep])
+    sections.append(open_section)
     rating = ratings.load(data_dir, req.quarter, rep) if data_dir else None
     sections.append(_ratings_section({rep: name}, {rep: rating} if rating else {}, lang))
     names = [_definition_name(definition, lang)]
@@ -520,6 +516,19 @@ def _ratings_rows(names: dict[str, str], stored: dict[str, ratings.Rating], lang
     return rows
 
 
+def _deals(runner: scorecard_data.RunsQueries, lang: str, spec: list[tuple[str, str, str]], start: date, end: date,
+           as_of: date, **who: list[str]) -> tuple[Section, pl.DataFrame, pl.DataFrame]:
+    """A rep's or a team's (`who`: reps=[...] or teams=[...]) open-deals section, its open deals, and the deals
+    behind the numbers."""
+    open_deals = runner.run("rep_open_deals_by_deal", **who, as_of=as_of)
+    deals = runner.run("rep_deals_by_deal", start=start, end=end, **who)
+    section = Section(
+        t("lb.review.open_deals", lang),
+        [t("lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang))],
+        _display(open_deals.head(MAX_OPEN_DEALS), _with_original(spec, open_deals), lang))
+    return section, open_deals, deals
+
+
 def _ratings_section(names: dict[str, str], stored: dict[str, ratings.Rating], lang: str) -> Section:
     rows = _ratings_rows(names, stored, lang)
     note = [t("lb.review.ratings_text", lang) if stored else t("lb.review.no_ratings", lang)]
@@ -590,12 +599,8 @@ def _team_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.D
                             mix_display.with_columns(pl.all().cast(pl.String))))
 
     step(0.8, t("lb.review.progress_deals", lang))
-    open_deals = runner.run("rep_open_deals_by_deal", teams=[team], as_of=as_of)
-    deals = runner.run("rep_deals_by_deal", start=start, end=end, teams=[team])
-    sections.append(Section(
-        t("lb.review.open_deals", lang),
-        [t("lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang))],
-        _display(open_deals.head(MAX_OPEN_DEALS), _with_original(OPEN_SPEC, open_deals), lang)))
+    open_section, open_deals, deals = _deals(runner, lang, OPEN_SPEC, start, end, as_of, teams=[team])
+    sections.append(open_section)
     stored = {r: v for r, v in (ratings.load_quarter(data_dir, req.quarter) if data_dir else {}).items()
               if r in names}
     sections.append(_ratings_section(names, stored, lang))

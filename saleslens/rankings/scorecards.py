@@ -29,12 +29,13 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from saleslens.core import periods
 from saleslens.kpis import registry
 
 NEUTRAL = 50.0  # the normalised value of a flagged (uncertain) KPI: the peer median
 DEFAULT_CAP = 1.5  # attainment above 150% scores as 150, so one KPI cannot swamp the others
 DEFAULT_MIN_SAMPLE = 5  # fewer closed deals (or stage moves, or leads) than this: the rate is flagged
-DEFAULT_RAMP = (0.25, 0.5, 0.75)  # share of the full target in a new rep's 1st, 2nd, 3rd month
+DEFAULT_RAMP = periods.linear_ramp(periods.RAMP_MONTHS)  # 25%, 50%, 75% of the target in months 1, 2, 3
 SCORED_ROLES = ("AE", "SDR", "CSM")
 RATING_CRITERIA = ("teamwork", "customer_satisfaction", "process")
 RATING_SCALE = (1, 5)
@@ -177,7 +178,10 @@ def rank_change(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
 
 
 def tenure_months(hire_date: date | None, period_start: date) -> int | None:
-    """Whole months from a hire date to a period start (0 = the first month); None without a date."""
+    """Whole months of tenure at a date, for the profile (0 = the first month); None without a date.
+
+    The ramp does not use this: it counts calendar months (periods.ramp_factor).
+    """
     if hire_date is None:
         return None
     months = (period_start.year - hire_date.year) * 12 + period_start.month - hire_date.month
@@ -186,31 +190,11 @@ def tenure_months(hire_date: date | None, period_start: date) -> int | None:
     return months
 
 
-def ramp_factor(hire_date: date | None, period_start: date, ramp: tuple[float, ...] = DEFAULT_RAMP) -> float:
-    """Share of the full target that applies: ramp[n] in the rep's (n+1)th month, 1 after the ramp."""
-    months = tenure_months(hire_date, period_start)
-    if months is None or not ramp:
-        return 1.0
-    months = max(months, 0)  # hired during the period: counted as the first month
-    return float(ramp[months]) if months < len(ramp) else 1.0
-
-
-def ramp_factor_expr(hire: pl.Expr, period_start: pl.Expr, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.Expr:
-    """ramp_factor as a Polars expression over columns (the same rule, for many rows at once)."""
-    if not ramp:
-        return pl.lit(1.0, dtype=pl.Float64)
-    months = ((period_start.dt.year() - hire.dt.year()) * 12 + period_start.dt.month().cast(pl.Int32)
-              - hire.dt.month().cast(pl.Int32)
-              - (period_start.dt.day() < hire.dt.day()).cast(pl.Int32)).clip(lower_bound=0)
-    factor = months.replace_strict(dict(enumerate(float(r) for r in ramp)), default=1.0, return_dtype=pl.Float64)
-    return pl.when(hire.is_null()).then(pl.lit(1.0, dtype=pl.Float64)).otherwise(factor)
-
-
 def ramp_rows(targets: pl.DataFrame, ramp: tuple[float, ...] = DEFAULT_RAMP) -> pl.DataFrame:
     """Target rows with their ramp `factor` and the `adjusted` value (value x factor)."""
     # One expression over the rows: a Python call per target row cost 0.1 s per period at L (100k rows).
     return targets.with_columns(
-        ramp_factor_expr(pl.col("hire_date"), pl.col("period_start"), ramp).alias("factor")
+        periods.ramp_factor_expr(pl.col("hire_date"), pl.col("period_start"), ramp).alias("factor")
     ).with_columns((pl.col("value") * pl.col("factor")).alias("adjusted"))
 
 

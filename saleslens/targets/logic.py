@@ -16,11 +16,19 @@ from datetime import date, timedelta
 import polars as pl
 
 from saleslens.core.i18n import money, t
-from saleslens.core.periods import add_months, month_end, month_start, months_between, quarter_bounds
+from saleslens.core.periods import (
+    RAMP_MONTHS,
+    add_months,
+    linear_ramp,
+    month_end,
+    month_start,
+    months_between,
+    quarter_bounds,
+    ramp_factor,
+)
 
 Z_80 = 1.2816  # a two-sided 80% interval of a normal distribution: mean ± 1.2816 sd
 MIN_STAGE_DEALS = 20  # closed deals a stage needs before its learned win rate replaces the default
-RAMP_MONTHS = 3  # months a new hire needs to reach full capacity
 QUOTA_ROLES = ("AE",)  # roles that carry a bookings quota; others only when a team has none of these
 SALES_ROLES = ("AE", "SDR", "CSM")  # roles counted as heads for activities per rep
 GROUPINGS = ("org", "region", "team", "rep")
@@ -730,19 +738,6 @@ def months_employed(hire: date | None, leave: date | None, start: date, end: dat
     )
 
 
-def ramp_factor(hire: date | None, month: date, ramp_months: int = RAMP_MONTHS) -> float:
-    """Share of full capacity in a month: the hire month is month 1 at 1/(ramp+1), full from month ramp+1.
-
-    With a 3-month ramp: 25%, 50%, 75%, then 100%. Before the hire month: 0.
-    """
-    if hire is None:
-        return 1.0
-    k = (month.year - hire.year) * 12 + month.month - hire.month + 1
-    if k <= 0:
-        return 0.0
-    return min(1.0, k / (ramp_months + 1))
-
-
 def quota_reps(members: pl.DataFrame, team: str, start: date, end: date) -> pl.DataFrame:
     """The people of a team who carry a quota in start..end: account executives, else any non-manager."""
     team_people = members.filter(
@@ -799,7 +794,7 @@ def decompose_team(
             matrix.append([m_value * c / sum(column) for c in column])
         basis = [sum(c) for c in caps]
         new = [n for n, r in zip(names, reps.iter_rows(named=True), strict=True)
-               if any(ramp_factor(r["hire_date"], m, ramp_months) < 1 for m in month_list)]
+               if any(ramp_factor(r["hire_date"], m, linear_ramp(ramp_months)) < 1 for m in month_list)]
         if new:
             notes.append(("targets.note.ramping", {"names": ", ".join(new), "months": ramp_months}))
         # rounding happens once, on each rep's total, so no rep gains the leftover unit month after month
@@ -836,10 +831,10 @@ def decompose_team(
 
 def _capacity(rep: dict, month: date, ramp_months: int) -> float:
     """A rep's capacity in a month: the ramp factor while employed, 0 outside employment."""
-    leave = rep.get("leave_date")
-    if leave is not None and leave < month:
+    hire, leave = rep.get("hire_date"), rep.get("leave_date")
+    if (leave is not None and leave < month) or (hire is not None and hire > month_end(month)):
         return 0.0
-    return ramp_factor(rep.get("hire_date"), month, ramp_months)
+    return ramp_factor(hire, month, linear_ramp(ramp_months))
 
 
 def _history_rates(reps: pl.DataFrame, start: date | None, end: date | None) -> tuple[list[float], list[str]]:

@@ -21,6 +21,7 @@ import polars as pl
 
 from saleslens.core import i18n, schema
 from saleslens.core.i18n import t
+from saleslens.whatif.errors import FieldError
 
 FORMAT_VERSION = 1
 PLANS_FILE = "commission_plans.toml"
@@ -31,13 +32,8 @@ _PLAN_KEYS = {
 _TIER_KEYS = {"from_pct", "to_pct", "multiplier"}
 
 
-class CommissionError(ValueError):
+class CommissionError(FieldError):
     """A commission plan or payout input that cannot be used; names the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ import polars as pl
 
 from saleslens.core.i18n import t
 from saleslens.whatif import commission
+from saleslens.whatif.errors import FieldError
 
 DEFAULT_RAMP = (25.0, 50.0, 75.0, 100.0)
 PCT_LIMIT = 1000.0  # no change above +1000%: a typo guard, not a business rule
@@ -53,13 +54,8 @@ BASE_COLUMNS = (
 LEVELS = ("region", "team", "rep")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(FieldError):
     """A scenario input that cannot be used; names the field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import polars as pl
 from saleslens.core import access, db
 from saleslens.core.db import items
 from saleslens.whatif import scenarios
+from saleslens.whatif.errors import FieldError
 from saleslens.whatif.scenarios import Scenario, ScenarioError
 
 FORMAT = "saleslens-scenario"
@@ -31,13 +32,8 @@ MAX_NAME = 80
 Who = access.User | access.Grant | access.Actor
 
 
-class ScenarioStoreError(ValueError):
+class ScenarioStoreError(FieldError):
     """A scenario that cannot be saved or opened, told in one line naming the field or file."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 # Every refusal a save or delete can meet, each told in one line: pages show them as a message.

@@ -73,9 +73,14 @@ def stale_message(kind: str, name: str, item: Item) -> str:
 
 def get(database: Database, kind: str, name: str, who: access.Actor | None = None) -> Item | None:
     """One item by exact name (None when absent, or not visible to `who` when given)."""
-    table = TABLES[kind]
     with database.begin() as conn:
-        row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
+        return _find(conn, kind, name, who)
+
+
+def _find(conn: sa.Connection, kind: str, name: str, who: access.Actor | None) -> Item | None:
+    """The item of that name read on `conn`; None when absent, or not visible to `who` when given."""
+    table = TABLES[kind]
+    row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
     if row is None:
         return None
     item = _item(kind, row)
@@ -154,11 +159,8 @@ def delete(database: Database, kind: str, name: str, who: access.Actor, expected
     """Delete an item as `who` (False when there is none they can see); refused without the right; audited."""
     table = TABLES[kind]
     with database.begin() as conn:
-        row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
-        if row is None:
-            return False
-        current = _item(kind, row)
-        if not access.may_see_item(who, current.owner, current.owner_team, current.visibility):
+        current = _find(conn, kind, name, who)
+        if current is None:
             return False
         access.check_may_edit(who, kind, name, current.owner)
         _refuse_if_stale(kind, name, current, expected_version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,12 +63,17 @@ def _insert_new(conn: sa.Connection, table: sa.Table, row: dict) -> int:
     return 1
 
 
+def _docs(folder: Path, pattern: str, *keys: str) -> Iterator[tuple[Path, dict]]:
+    """The JSON files of a folder that parse and have every one of `keys`, with their paths, in name order."""
+    for path in sorted(folder.glob(pattern)):
+        doc = _json(path)
+        if doc and all(k in doc for k in keys):
+            yield path, doc
+
+
 def _ratings(conn: sa.Connection, folder: Path) -> int:
     n = 0
-    for path in sorted(folder.glob("*/*.json")):
-        doc = _json(path)
-        if not doc or "rep_id" not in doc or "quarter" not in doc:
-            continue
+    for _, doc in _docs(folder, "*/*.json", "rep_id", "quarter"):
         scores = {str(k): int(v) for k, v in (doc.get("scores") or {}).items() if v is not None}
         conn.execute(tables.ratings.insert().values(
             rep_id=str(doc["rep_id"]), quarter=str(doc["quarter"]), version=1,
@@ -79,10 +85,7 @@ def _ratings(conn: sa.Connection, folder: Path) -> int:
 
 def _scorecards(conn: sa.Connection, folder: Path) -> int:
     n = 0
-    for path in sorted(folder.glob("*.json")):
-        doc = _json(path)
-        if not doc or "name" not in doc or "role" not in doc:
-            continue
+    for _, doc in _docs(folder, "*.json", "name", "role"):
         body = {k: v for k, v in doc.items() if k != "saved_at"}
         n += _insert_new(conn, tables.scorecards,
                          _saved_row(str(doc["name"]), body, str(doc.get("saved_at") or ""), role=str(doc["role"])))
@@ -91,10 +94,7 @@ def _scorecards(conn: sa.Connection, folder: Path) -> int:
 
 def _target_sets(conn: sa.Connection, folder: Path) -> int:
     n = 0
-    for path in sorted(folder.glob("*.json")):
-        meta = _json(path)
-        if not meta or "name" not in meta or "rows_file" not in meta:
-            continue
+    for _, meta in _docs(folder, "*.json", "name", "rows_file"):
         try:
             rows = (folder / str(meta["rows_file"])).read_bytes()
         except OSError:
@@ -107,13 +107,11 @@ def _target_sets(conn: sa.Connection, folder: Path) -> int:
 
 
 def _scenarios(conn: sa.Connection, folder: Path) -> int:
-    n = 0
-    for path in sorted(folder.glob("*.json")):
-        doc = _json(path)
-        if not doc or not isinstance(doc.get("name"), str) or path.name.startswith("."):
-            continue
-        n += _insert_new(conn, tables.scenarios, _saved_row(doc["name"], doc, str(doc.get("saved_at") or "")))
-    return n
+    return sum(
+        _insert_new(conn, tables.scenarios, _saved_row(doc["name"], doc, str(doc.get("saved_at") or "")))
+        for path, doc in _docs(folder, "*.json")
+        if isinstance(doc.get("name"), str) and not path.name.startswith(".")
+    )
 
 
 def _audit(conn: sa.Connection, path: Path) -> int:

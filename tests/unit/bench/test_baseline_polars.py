@@ -9,25 +9,7 @@ import pytest
 
 from bench import baseline_polars, pages
 from queries.runner import Runner
-from saleslens.core import store
 from saleslens.core.filters import add_months
-from tests import support
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The S demo, built once for this module."""
-    path = tmp_path_factory.mktemp("polars_s")
-    support.build_demo(path, "S")
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(demo: Path) -> Runner:
-    """A runner over the latest S snapshot."""
-    r = Runner(store.open_snapshot(demo))
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,23 +13,6 @@ from bench import baseline_pandas, pages, run
 from queries.runner import Runner
 from saleslens.core import store
 from saleslens.core.filters import add_months
-from tests import support
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The S demo, built once for this module."""
-    path = tmp_path_factory.mktemp("bench_s")
-    support.build_demo(path, "S")
-    return path
-
-
-@pytest.fixture(scope="module")
-def runner(demo: Path) -> Runner:
-    """A runner over the latest S snapshot."""
-    r = Runner(store.open_snapshot(demo))
-    yield r
-    r.close()
 
 
 def test_filter_changes_pick_real_values(demo: Path) -> None:

@@ -179,26 +179,26 @@ def test_as_a_subprocess(tiny_dir: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("query", "param", "message"),
     [
         # Each of these once ran and answered something else: totals under "(none)", all leads, any method.
-        (["query", "kpis_by_group", "--param", "by=regoin"],
+        ("kpis_by_group", "by=regoin",
          "parameter 'by' must be one of org, region, team, manager, rep, product, segment, source; got 'regoin'"),
-        (["query", "lead_funnel_by_lead", "--param", "step=qualifed"],
+        ("lead_funnel_by_lead", "step=qualifed",
          "parameter 'step' must be one of leads, qualified, converted, won; got 'qualifed'"),
-        (["query", "deals_by_funnel_stage", "--param", "method=anything"],
+        ("deals_by_funnel_stage", "method=anything",
          "parameter 'method' must be one of current, cohort; got 'anything'"),
-        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=nan"],
+        ("health_duplicate_accounts_by_pair", "min_similarity=nan",
          "parameter 'min_similarity' must be a finite number, not nan"),
-        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=inf"],
+        ("health_duplicate_accounts_by_pair", "min_similarity=inf",
          "parameter 'min_similarity' must be a finite number, not inf"),
-        (["query", "health_duplicate_accounts_by_pair", "--param", "min_similarity=1.5"],
-         "parameter 'min_similarity' must be 0..1; got 1.5"),
-        (["query", "health_stale_deals_by_deal", "--param", "days=-1"], "parameter 'days' must be 0 or more; got -1"),
+        ("health_duplicate_accounts_by_pair", "min_similarity=1.5", "parameter 'min_similarity' must be 0..1; got 1.5"),
+        ("health_stale_deals_by_deal", "days=-1", "parameter 'days' must be 0 or more; got -1"),
     ],
 )
 def test_allow_listed_and_ranged_parameters_are_checked(
-    args: list[str], message: str, tiny_dir: Path, capsys: pytest.CaptureFixture[str]
+    query: str, param: str, message: str, tiny_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main([*args, "--data", str(tiny_dir)]) == 2
+    """`query NAME --param KEY=VALUE` with a value outside the allow-list or range: one line, status 2."""
+    assert cli.main(["query", query, "--param", param, "--data", str(tiny_dir)]) == 2
     assert capsys.readouterr().err.strip() == f"saleslens query: error: {message}"

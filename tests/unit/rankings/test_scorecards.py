@@ -14,7 +14,7 @@ import pytest
 
 from queries import runner as runner_mod
 from queries.runner import Runner, Scope
-from saleslens.core import access, store
+from saleslens.core import access, periods, store
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import definitions as scorecard_defs
 from saleslens.rankings import scorecards
@@ -211,29 +211,6 @@ def test_default_weights_per_role() -> None:
 
 
 # ---------------------------------------------------------------- ramp
-
-
-@pytest.mark.parametrize(
-    ("hire", "period", "expected"),
-    [
-        (date(2026, 7, 1), date(2026, 7, 1), 0.25),  # first month
-        (date(2026, 7, 1), date(2026, 8, 1), 0.5),  # second
-        (date(2026, 7, 1), date(2026, 9, 1), 0.75),  # third
-        (date(2026, 7, 1), date(2026, 10, 1), 1.0),  # ramp over
-        (date(2026, 5, 15), date(2026, 6, 1), 0.25),  # 17 days in: no full month yet
-        (date(2026, 5, 15), date(2026, 7, 1), 0.5),  # 1 full month (15 May - 15 Jun)
-        (date(2026, 7, 20), date(2026, 7, 1), 0.25),  # hired during the period: its first month
-        (None, date(2026, 7, 1), 1.0),  # no hire date: full target
-    ],
-)
-def test_ramp_factor(hire: date | None, period: date, expected: float) -> None:
-    """25%, 50%, 75% of the target in months 1, 2, 3 of tenure, then 100%."""
-    assert scorecards.ramp_factor(hire, period) == expected
-
-
-def test_ramp_factor_without_ramp() -> None:
-    """An empty ramp means no adjustment."""
-    assert scorecards.ramp_factor(date(2026, 7, 1), date(2026, 7, 1), ()) == 1.0
 
 
 def test_ramp_adjust_sums_adjusted_periods() -> None:
@@ -562,13 +539,16 @@ def test_ramp_rows_apply_ramp_factor_to_every_row() -> None:
     """The vectorised ramp equals ramp_factor row by row: hired mid-month, before, after, long ago, no date."""
     hires = [date(2026, 7, 1), date(2026, 7, 15), date(2026, 5, 20), date(2026, 9, 1), date(2020, 1, 1), None,
              date(2026, 6, 30)]
-    periods = [date(2026, 7, 1), date(2026, 8, 1), date(2026, 7, 1), date(2026, 7, 1), date(2026, 7, 1),
-               date(2026, 7, 1), date(2026, 9, 1)]
-    frame = pl.DataFrame({"hire_date": hires, "period_start": periods, "value": [100.0] * len(hires)},
+    starts = [date(2026, 7, 1), date(2026, 8, 1), date(2026, 7, 1), date(2026, 7, 1), date(2026, 7, 1),
+              date(2026, 7, 1), date(2026, 9, 1)]
+    frame = pl.DataFrame({"hire_date": hires, "period_start": starts, "value": [100.0] * len(hires)},
                          schema_overrides={"hire_date": pl.Date})
+    # By hand, calendar months with the hire month first: Jul 1 -> Jul month 1; Jul 15 -> Aug 2; May 20 -> Jul 3;
+    # Sep 1 -> Jul before the hire, counted as 1; 2020 -> full; no date -> full; Jun 30 -> Sep 4, full.
+    assert scorecards.ramp_rows(frame)["factor"].to_list() == [0.25, 0.5, 0.75, 0.25, 1.0, 1.0, 1.0]
     for ramp in (scorecards.DEFAULT_RAMP, (), (0.2, 0.4, 0.6, 0.8)):
         got = scorecards.ramp_rows(frame, ramp)
-        expected = [scorecards.ramp_factor(h, p, ramp) for h, p in zip(hires, periods, strict=True)]
+        expected = [periods.ramp_factor(h, p, ramp) for h, p in zip(hires, starts, strict=True)]
         assert got["factor"].to_list() == expected
         assert got["adjusted"].to_list() == [100.0 * x for x in expected]
 

@@ -80,26 +80,26 @@ def test_derived_rows_are_per_rep_and_stage(everyone: Runner) -> None:
     assert sum(v[4] for v in rows.values()) == ALL_MOVES
 
 
-def test_learned_rates_for_everyone(everyone: Runner) -> None:
-    stats = _stats(everyone)
-    # As in test_targets_queries: Prospecting 10 closed deals, 6 won (11,000 of 17,500); Proposal 8 deals,
-    # 12,000 won; Negotiation W1 W7 won, L3 lost. The ghost is in no snapshot, so it is not a closed deal.
-    assert (stats["Prospecting"]["deals"], stats["Prospecting"]["won"]) == (10, 6)
-    assert (stats["Prospecting"]["amount"], stats["Prospecting"]["won_amount"]) == (17500.0, 11000.0)
-    assert (stats["Proposal"]["deals"], stats["Proposal"]["won_amount"]) == (8, 12000.0)
-    assert (stats["Negotiation"]["deals"], stats["Negotiation"]["won"]) == (3, 2)
-    assert {row["history_rows"] for row in stats.values()} == {ALL_MOVES}
+# Per stage, (deals, won, amount, won_amount) of the closed deals that were ever in it, from the stage paths.
+# Everyone: Prospecting W1 W2 W3 W4 W6 W7 won (11,000), L1 L2 L3 L4 lost; Proposal W1 W2 W3 W5 W6 W7 won (12,000),
+# L2 L3 lost; Negotiation W1 W7 won (3,500), L3 lost. Ann of those: W1 W3 W6 won, L1 L3 lost. The ghost is in
+# no snapshot, so it is not a closed deal; its move counts in everyone's history only.
+@pytest.mark.parametrize(("viewer", "expected", "moves"), [
+    ("everyone", {"Prospecting": (10, 6, 17500.0, 11000.0), "Proposal": (8, 6, 15000.0, 12000.0),
+                  "Negotiation": (3, 2, 4500.0, 3500.0)}, ALL_MOVES),
+    ("ann_only", {"Prospecting": (5, 3, 8500.0, 4500.0), "Proposal": (4, 3, 5500.0, 4500.0),
+                  "Negotiation": (2, 1, 3000.0, 2000.0)}, ANN_MOVES),
+])
+def test_learned_rates_count_the_viewers_deals(viewer: str, expected: dict, moves: int, everyone: Runner,
+                                               ann_only: Runner) -> None:
+    stats = _stats({"everyone": everyone, "ann_only": ann_only}[viewer])
+    assert {s: (v["deals"], v["won"], v["amount"], v["won_amount"]) for s, v in stats.items() if s in expected} \
+        == expected
+    assert {row["history_rows"] for row in stats.values()} == {moves}
+
+
+def test_learned_rates_list_every_stage_and_only_the_viewers_reps(everyone: Runner, ann_only: Runner) -> None:
     assert everyone.run("forecast_by_stage")["stage"].to_list() == fx.STAGES["stage"].to_list()
-
-
-def test_learned_rates_for_a_scoped_viewer_count_only_their_deals(ann_only: Runner) -> None:
-    stats = _stats(ann_only)
-    assert (stats["Prospecting"]["deals"], stats["Prospecting"]["won"]) == (5, 3)
-    assert (stats["Prospecting"]["amount"], stats["Prospecting"]["won_amount"]) == (8500.0, 4500.0)
-    assert (stats["Proposal"]["deals"], stats["Proposal"]["amount"]) == (4, 5500.0)
-    assert (stats["Negotiation"]["deals"], stats["Negotiation"]["won"]) == (2, 1)
-    # Only Ann's stage history: neither other reps' moves nor the ghost's.
-    assert {row["history_rows"] for row in stats.values()} == {ANN_MOVES}
     reps = {rep for (rep,) in sql_rows(ann_only, "select distinct rep_id from forecast_stages_by_rep")}
     assert reps == {"R1"}
 

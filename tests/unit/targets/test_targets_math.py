@@ -437,18 +437,6 @@ def test_decompose_annual_by_seasonality_evenly_and_by_hand() -> None:
         tg.decompose_annual(120000.0, 2027, "hand", hand=[10000.0] * 11)
 
 
-@pytest.mark.parametrize(("hire", "month", "factor"), [
-    (D(2026, 4, 1), D(2026, 3, 1), 0.0),  # before the hire month
-    (D(2026, 4, 1), D(2026, 4, 1), 0.25),  # month 1 of a 3-month ramp: 1 / 4
-    (D(2026, 4, 15), D(2026, 5, 1), 0.5),
-    (D(2026, 4, 1), D(2026, 6, 1), 0.75),
-    (D(2026, 4, 1), D(2026, 7, 1), 1.0),
-    (None, D(2026, 7, 1), 1.0),
-])
-def test_ramp_factor(hire: date | None, month: date, factor: float) -> None:
-    assert tg.ramp_factor(hire, month, 3) == factor
-
-
 def test_months_employed() -> None:
     # Hired 1 Oct 2025, window Apr 2025 - Mar 2026: Oct..Mar = 6 months.
     assert tg.months_employed(D(2025, 10, 1), None, D(2025, 4, 1), D(2026, 3, 31)) == 6
@@ -478,6 +466,16 @@ def test_decompose_team_by_capacity_ramps_up_a_new_hire() -> None:
     month_sums = split.monthly.group_by("month").agg(pl.col("value").sum()).sort("month")["value"].to_list()
     assert month_sums == [3000.0, 3000.0, 3000.0]
     assert any(key == "targets.note.ramping" and "Cy New" in v["names"] for key, v in split.notes)
+
+
+def test_decompose_team_by_capacity_gives_nothing_before_the_hire_month() -> None:
+    """Cy, hired 20 May: no capacity in April, then the ramp counts May whole: .25, then June .5."""
+    reps = _reps(("R1", "Ann Able", D(2022, 1, 10), 0.0), ("R3", "Cy New", D(2026, 5, 20), 0.0))
+    split = tg.decompose_team(Q2, reps, "capacity", ramp_months=3)
+    # Apr 3,000 | 0; May 3,000 x 1/1.25 = 2,400 | 600; Jun 3,000 x 1/1.5 = 2,000 | 1,000.
+    assert split.reps["value"].to_list() == [7400.0, 1600.0]
+    cy = split.monthly.filter(pl.col("rep_id") == "R3").sort("month")["value"].to_list()
+    assert cy == [0.0, 600.0, 1000.0]
 
 
 def test_decompose_team_by_history_gives_a_rep_without_history_the_average() -> None:
