@@ -429,17 +429,47 @@ def load_top(ctx: DataContext, view: View) -> Top:
     stage_fig = lbc.compare_bars(stage["measure"].to_list(), stage["top"].to_list(), stage["rest"].to_list(), groups,
                                  t("lb.chart.top_conv_title", lang), t("lb.col.stage", lang),
                                  t("metric.conversion", lang), "percent", lang) if stage.height else None
-    return Top(top, scored_reps, names, comparison, mix_fig, stage_fig, per_rep_table(comparison, groups, lang))
+    rest = set(view.scored.kpis["rep_id"].to_list()) - top
+    reasons = {m: (missing_reason(view.scored.kpis, m, top, view.definition.min_sample, lang),
+                   missing_reason(view.scored.kpis, m, rest, view.definition.min_sample, lang))
+               for m in comparison.filter(pl.col("group") == "per_rep")["measure"].to_list()}
+    return Top(top, scored_reps, names, comparison, mix_fig, stage_fig,
+               per_rep_table(comparison, groups, lang, reasons))
 
 
-def per_rep_table(comparison: pl.DataFrame, groups: tuple[str, str], lang: str) -> pl.DataFrame:
-    """The per-rep measures of the top quartile and the rest, formatted, with the relative difference."""
+def missing_reason(kpis: pl.DataFrame, key: str, ids: set[str], min_sample: int, lang: str) -> str:
+    """Why a group's median of a per-rep measure is missing: no rep has a value, or each rests on too few deals."""
+    part = kpis.filter(pl.col("rep_id").is_in(list(ids)))
+    sample = KPIS[key].sample if key in KPIS else None
+    values = part[key].cast(pl.Float64).fill_nan(None).drop_nulls() if key in part.columns else pl.Series([])
+    has_value = values.len() > 0
+    if has_value and sample and sample in part.columns:
+        # Rates and averages from fewer than min_sample deals are left out of the median (lb.top_method).
+        return t("lb.top_missing.few", lang, sample=t(f"lb.sample.{sample}", lang, n=min_sample))
+    if sample and sample in part.columns:
+        return t("lb.top_missing.none", lang, sample=t(f"lb.sample.{sample}", lang, n=0))
+    return t("lb.top_missing.no_value", lang)
+
+
+def per_rep_table(comparison: pl.DataFrame, groups: tuple[str, str], lang: str,
+                  reasons: dict[str, tuple[str, str]] | None = None) -> pl.DataFrame:
+    """The per-rep measures of the top quartile and the rest, formatted, with the relative difference; a missing
+    value says why (reasons: per measure, the top's and the rest's) instead of a bare dash."""
     per_rep = comparison.filter(pl.col("group") == "per_rep")
     kinds, tops, rests = per_rep["format"].to_list(), per_rep["top"].to_list(), per_rep["rest"].to_list()
+    measures = per_rep["measure"].to_list()
+    why = reasons or {}
+
+    def cell(kind: str, value: float | None, measure: str, side: int) -> str:
+        """A formatted value, or the reason it is missing."""
+        if value is None and measure in why:
+            return why[measure][side]
+        return i18n.fmt(kind, value, lang)
+
     return pl.DataFrame({
-        t("lb.col.measure", lang): [t(f"lb.measure.{m}", lang) for m in per_rep["measure"].to_list()],
-        groups[0]: [i18n.fmt(k, v, lang) for k, v in zip(kinds, tops, strict=True)],
-        groups[1]: [i18n.fmt(k, v, lang) for k, v in zip(kinds, rests, strict=True)],
+        t("lb.col.measure", lang): [t(f"lb.measure.{m}", lang) for m in measures],
+        groups[0]: [cell(k, v, m, 0) for k, v, m in zip(kinds, tops, measures, strict=True)],
+        groups[1]: [cell(k, v, m, 1) for k, v, m in zip(kinds, rests, measures, strict=True)],
         t("lb.col.difference", lang): [
             "–" if a is None or b in (None, 0) else f"{(a - b) / abs(b):+.0%}" for a, b in zip(tops, rests, strict=True)
         ],
