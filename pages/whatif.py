@@ -250,8 +250,9 @@ def tile(col, label: str, value: str, diff: float | None, kind: str, help_text: 
     )
 
 
-def tiles(s: dict) -> None:
-    """The headline numbers, scenario against baseline, in two rows: targets and attainment, then reps and cost."""
+def tiles(s: dict, notes: tuple[str | None, str | None] = (None, None)) -> None:
+    """The headline numbers, scenario against baseline, in two rows: targets and attainment, then reps and cost;
+    under each row its note, when the scenario moves targets (why attainment stays, why cost can fall)."""
     row1 = st.columns(4)
     tile(row1[0], t("whatif.kpi.bookings", lang), fmt(MONEY, s["bookings"]), _diff(s["bookings"], s["bookings_base"]),
          MONEY, t("whatif.kpi.bookings_help", lang, base=fmt(MONEY, s["bookings_base"])))
@@ -267,6 +268,9 @@ def tiles(s: dict) -> None:
     tile(row1[3], t("whatif.kpi.assigned", lang), fmt(MONEY, s["target_total"]),
          _diff(s["target_total"], s["company_target"]), MONEY,
          t("whatif.kpi.assigned_help", lang, target=fmt(MONEY, s["company_target"])), inverse=True)
+    attainment_note, cost_note = notes
+    if attainment_note:
+        st.caption(attainment_note)
     row2 = st.columns(4)
     tile(row2[0], t("whatif.kpi.at_quota", lang), t("whatif.kpi.at_quota_value", lang, n=s["at_quota"],
                                                      of=s["quota_reps"]),
@@ -281,6 +285,8 @@ def tiles(s: dict) -> None:
     tile(row2[3], t("whatif.kpi.commission_share", lang), fmt(PCT, s["commission_share"]),
          _diff(s["commission_share"], s["commission_share_base"]), PCT,
          t("whatif.kpi.commission_share_help", lang, base=fmt(PCT, s["commission_share_base"])), inverse=True)
+    if cost_note:
+        st.caption(cost_note)
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -505,7 +511,7 @@ for note in view.warnings:
     st.warning(note)
 
 st.caption(view.baseline_note)
-tiles(view.result.summary)
+tiles(view.result.summary, whatif_load.target_notes(view, lang))
 
 left, right = st.columns(2)
 left.plotly_chart(view.histogram, width="stretch", key="wi_hist")
