@@ -76,9 +76,13 @@ def header() -> tuple[rl.Header, str]:
     role = st.radio(t("lb.role", lang), head.roles, key=role_key, horizontal=True,
                     format_func=lambda r: t(f"lb.role_name.{r}", lang), help=t("lb.role_help", lang))
     url_keep("role", role)
-    st.caption(t("lb.caption", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
-                 prev_start=i18n.day(head.prev_start, lang), prev_end=i18n.day(head.prev_end, lang),
-                 n=len(head.names(role)), role=t(f"lb.role_name.{role}", lang)))
+    if rl.own_rep(ctx) is not None:  # a rep sees only their own row: "peers: the 1 people" would mislead
+        st.caption(t("lb.caption_own", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
+                     role=t(f"lb.role_name.{role}", lang)))
+    else:
+        st.caption(t("lb.caption", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
+                     prev_start=i18n.day(head.prev_start, lang), prev_end=i18n.day(head.prev_end, lang),
+                     n=len(head.names(role)), role=t(f"lb.role_name.{role}", lang)))
     if end > ctx.snapshot.as_of:
         st.caption(t("lb.partial_period", lang, date=i18n.day(ctx.snapshot.as_of, lang)))
     if f.products or f.segments or f.sources:
@@ -117,6 +121,11 @@ def render_board(head: rl.Header, role: str) -> None:
                                                       help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
         },
     )
+    if lb.peers is not None:
+        own = lb.table["rank"].to_list()
+        role_name = t(f"lb.role_name.{role}", lang)
+        st.caption(t("lb.own_rank", lang, rank=own[0], n=lb.peers, role=role_name) if own and own[0] is not None
+                   else t("lb.own_unranked", lang, n=lb.peers, role=role_name))
     event = st.plotly_chart(lb.figure, width="stretch", key="lb_rank_chart", on_select="rerun",
                             selection_mode="points")
     picked = [p.get("customdata") for p in (event.selection.points if event and event.selection else [])]
@@ -209,8 +218,12 @@ def render_scorecard(head: rl.Header, role: str) -> None:
     view = rl.load(ctx, rl.Choices(role=role, tab="score", definition=definition), head)
     card, names = view.card, view.names
     st.caption(t("lb.score_caption", lang, quarter=scorecards.quarter_of(head.end)))
+    alone = rl.own_rep(ctx) is not None
+    if alone:
+        st.caption(t("lb.own_no_score_rank", lang))
     st.dataframe(
-        card.table.select("rank", "change", "name", "team", "score", "kpis_scored", "uncertain"),
+        card.table.select(*([] if alone else ["rank", "change"]), "name", "team", "score", "kpis_scored",
+                          "uncertain"),
         hide_index=True, width="stretch",
         column_config={
             "rank": st.column_config.NumberColumn(t("lb.col.rank", lang), help=t("lb.col.rank_help", lang)),

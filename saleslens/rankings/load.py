@@ -71,6 +71,7 @@ class Board:
     ties: bool
     flagged: bool
     figure: Any
+    peers: int | None = None  # a rep who sees only themselves: how many of the role's reps were ranked with them
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,11 @@ def load_board(ctx: DataContext, view: View, kpi: str) -> Board:
     """Reps ranked by one KPI, with the rank change, what a rate rests on and the trend of the last periods."""
     head, lang = view.head, ctx.lang
     min_sample = scorecards.DEFAULT_MIN_SAMPLE
-    board = scorecards.leaderboard(view.kpis, kpi, view.prev_kpis, min_sample)
+    peers = None
+    if own_rep(ctx) is not None:
+        board, peers = peer_board(ctx, view, kpi, min_sample)
+    else:
+        board = scorecards.leaderboard(view.kpis, kpi, view.prev_kpis, min_sample)
     hist = scorecard_data.history(ctx, head.start, head.end, scorecard_data.TREND_PERIODS, head.org,
                                   within=head.window).filter(pl.col("role") == view.role)
     # Each rep's values oldest first, in one group-by and a join (a frame or a Python list per rep cost
@@ -299,7 +304,33 @@ def load_board(ctx: DataContext, view: View, kpi: str) -> Board:
     if sample is None:
         shown.remove("basis")  # a count or an amount rests on no sample to warn about
     return Board(kpi, min_sample, board, table, shown, ties, bool(board["flagged"].any()),
-                 lbc.kpi_ranking(board, kpi, lang))
+                 lbc.kpi_ranking(board, kpi, lang), peers)
+
+
+def own_rep(ctx: DataContext) -> str | None:
+    """The rep id of a viewer who may see only their own rows (a rep's grant), else None."""
+    grant = getattr(ctx, "grant", None)  # the app's context has one; the CLI and the benchmark see everyone
+    if grant is None or grant.user is None or grant.user.role != "rep" or not grant.rep_ids:
+        return None
+    return next(iter(grant.rep_ids)) if len(grant.rep_ids) == 1 else None
+
+
+def peer_board(ctx: DataContext, view: View, kpi: str, min_sample: int) -> tuple[pl.DataFrame, int]:
+    """A rep's rank among every rep of their role in the filters (issue 16: never a rank among themselves).
+
+    Ranked over all of the role's reps, then cut to the viewer's own row before anything is returned: the rank,
+    the change and how many were ranked leave this function, never another rep's name or value.
+    """
+    from queries.runner import Scope, shared_runner  # DuckDB only when a rep's board is drawn
+
+    everyone = shared_runner(ctx.snapshot, Scope.everyone())
+    head, f = view.head, ctx.filters
+    org = Org(f.regions, f.teams, (), (view.role,))  # the rep filter is the rep: peers are the role's other reps
+    now = scorecard_data.kpis(everyone, head.start, head.end, org, within=head.window)
+    before = scorecard_data.kpis(everyone, head.prev_start, head.prev_end, org, within=head.window)
+    board = scorecards.leaderboard(now, kpi, before, min_sample)
+    ranked = board.filter(pl.col("rank").is_not_null()).height
+    return board.filter(pl.col("rep_id").is_in(view.kpis["rep_id"].to_list())), ranked
 
 
 def load_rep_deals(ctx: DataContext, view: View, rep: str) -> pl.DataFrame:
@@ -319,7 +350,9 @@ def load_card(ctx: DataContext, view: View) -> Card:
                                                                       scores["prev_rank"].to_list(), strict=True)]),
         pl.Series("uncertain", [t("lb.flags_text", lang, n=n) if n else "" for n in scores["flags"].to_list()]),
     )
-    return Card(scores, table, max(100.0, scores["score"].max() or 0), lbc.score_stack(scores, scored.breakdown, lang),
+    # A rep who sees only themselves gets no rank among themselves on the chart (issue 16).
+    shown = scores.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank")) if own_rep(ctx) else scores
+    return Card(scores, table, max(100.0, scores["score"].max() or 0), lbc.score_stack(shown, scored.breakdown, lang),
                 scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
 
 
@@ -353,6 +386,8 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
     score_hist = scorecard_data.score_history(ctx, head.start, head.end, scorecard_data.TREND_PERIODS, definition,
                                               Org(f.regions, f.teams, f.reps), ctx.data_dir,
                                               head.window).filter(pl.col("rep_id") == rep)
+    if own_rep(ctx):  # ranked among themselves alone: no rank to write on the points
+        score_hist = score_hist.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
     peer_ids = set(kpis["rep_id"].to_list())
     mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
     pair = (info["name"], t("lb.chart.peers", lang))
