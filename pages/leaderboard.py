@@ -76,13 +76,7 @@ def header() -> tuple[rl.Header, str]:
     role = st.radio(t("lb.role", lang), head.roles, key=role_key, horizontal=True,
                     format_func=lambda r: t(f"lb.role_name.{r}", lang), help=t("lb.role_help", lang))
     url_keep("role", role)
-    if rl.own_rep(ctx) is not None:  # a rep sees only their own row: "peers: the 1 people" would mislead
-        st.caption(t("lb.caption_own", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
-                     role=t(f"lb.role_name.{role}", lang)))
-    else:
-        st.caption(t("lb.caption", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
-                     prev_start=i18n.day(head.prev_start, lang), prev_end=i18n.day(head.prev_end, lang),
-                     n=len(head.names(role)), role=t(f"lb.role_name.{role}", lang)))
+    st.caption(rl.header_caption(ctx, head, role))
     if end > ctx.snapshot.as_of:
         st.caption(t("lb.partial_period", lang, date=i18n.day(ctx.snapshot.as_of, lang)))
     if f.products or f.segments or f.sources:

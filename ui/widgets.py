@@ -30,8 +30,9 @@ def _css() -> str:
     return PAGE_CSS.read_text(encoding="utf-8")
 
 
-def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
-    """One KPI as a metric tile with its change against the previous period and its definition."""
+def kpi_tile(col, key: str, value: object, previous: object, lang: str, window: str | None = None) -> None:
+    """One KPI as a metric tile with its change against the previous period and its definition; under it, the
+    window its value covers (and the one its change compares with), so no tile leaves its days to guesswork."""
     metric = METRICS[key]
     delta = None
     if metric.format == "percent" and value is not None and previous is not None:
@@ -45,9 +46,11 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
         i18n.fmt_short(metric.format, value, lang),  # three significant digits: a tile never cuts its number
         delta=delta,
         delta_color="normal" if metric.higher_is_better else "inverse",
-        help=t(metric.definition_key, lang),
+        help=t(metric.definition_key, lang) + (f"\n\n{window}" if window else ""),
         border=True,
     )
+    if window:
+        col.caption(window)
 
 
 # A download must not rerun the page: the rerun dropped the other buttons' prepared files, and a second download

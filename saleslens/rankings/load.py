@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from saleslens.core import charts, i18n
+from saleslens.core import charts, i18n, windows
 from saleslens.core.context import DataContext
 from saleslens.core.filters import add_months
 from saleslens.core.i18n import t
@@ -189,6 +189,21 @@ def load_header(ctx: DataContext) -> Header:
     all_kpis = scorecard_data.kpis(ctx, start, end, org, within=window)
     roles = [r for r in SCORED_ROLES if r in set(all_kpis["role"].to_list())]
     return Header(start, end, prev_start, prev_end, all_time, window, org, all_kpis, roles)
+
+
+def header_caption(ctx: DataContext, head: Header, role: str) -> str:
+    """The window the rankings cover and the one the rank change compares with, in the Overview's words."""
+    lang, as_of = ctx.lang, ctx.snapshot.as_of
+    window = windows.label(head.start, head.end, as_of, lang)
+    role_name = t(f"lb.role_name.{role}", lang)
+    if own_rep(ctx) is not None:  # a rep sees only their own row: "peers: the 1 people" would mislead
+        return t("lb.caption_own", lang, window=window, role=role_name)
+    prev = windows.span(head.prev_start, head.prev_end, lang)
+    prev_name = windows.name(head.prev_start, head.prev_end, lang) or prev
+    # The rank change compares with the whole previous period, where the Overview compares a running period with
+    # the same days of the previous one: different windows, so different words, and the running case says so.
+    key = "lb.caption_running" if windows.running(head.start, head.end, as_of) else "lb.caption"
+    return t(key, lang, window=window, prev=prev, prev_name=prev_name, n=len(head.names(role)), role=role_name)
 
 
 def load(ctx: DataContext, choices: Choices, head: Header | None = None) -> View:
