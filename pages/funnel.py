@@ -161,7 +161,7 @@ def lead_funnel(lp: funnel_load.LeadsPayments) -> None:
     with c2:
         by_source = leads.filter(~pl.col("is_total")).select(
             "source", "leads", "qualified", "converted", "won", "lead_to_won")
-        st.dataframe(by_source, hide_index=True, width="stretch", column_config=columns(by_source))
+        widgets.dataframe(by_source, lang, column_config=columns(by_source))
     widgets.downloads(leads, "lead_funnel_by_source", lang, key="funnel_leads_table_dl")
     steps = {k: t(f"funnel.leads.{k}", lang) for k in ("leads", "qualified", "converted", "won")}
     choice = drill(picked[0] if picked else None, steps, "funnel_leads_drill", t("funnel.leads.drill", lang))

@@ -66,7 +66,7 @@ def group_section() -> None:
         st.plotly_chart(g.fig, width="stretch")
     st.caption(view.windows.group)
     st.subheader(t("overview.table", lang))
-    st.dataframe(g.table, hide_index=True, width="stretch", column_config=widgets.metric_columns(lang, list(METRICS)))
+    widgets.dataframe(g.table, lang, column_config=widgets.metric_columns(lang, list(METRICS)))
     widgets.downloads(g.by_group, f"kpis_by_{group}", lang, key="overview_dl")
 
 

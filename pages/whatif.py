@@ -325,7 +325,7 @@ def explain_rep(view: View, carriers: pl.DataFrame) -> None:
         if table is None:
             st.info(t("whatif.no_baseline" if explained.new_hire else "whatif.no_target", lang))
             continue
-        st.dataframe(table, hide_index=True, width="stretch",
+        widgets.dataframe(table, lang,
                      column_config={table.columns[1]: st.column_config.TextColumn(width="large")})
 
 
@@ -335,7 +335,7 @@ def commission_tab(view: View) -> None:
     explain_rep(view, loaded.carriers)
     with st.expander(t("whatif.plans", lang)):
         st.caption(view.plans_note)
-        st.dataframe(loaded.plans_table, hide_index=True, width="stretch")
+        widgets.dataframe(loaded.plans_table, lang)
         st.file_uploader(t("whatif.plans_upload", lang), type=["toml"], key="wi_plans_file",
                          help=t("whatif.plans_upload_help", lang))
         if ss.get("wi_plans_raw"):
@@ -363,9 +363,9 @@ def compare_tab(view: View, saved: list[scenario_store.Saved]) -> None:
     if compared.outputs is None:
         st.info(t("whatif.compare_pick_more", lang))
         return
-    st.dataframe(compared.outputs, hide_index=True, width="stretch")
+    widgets.dataframe(compared.outputs, lang)
     st.markdown(f"**{t('whatif.compare_inputs', lang)}**")
-    st.dataframe(compared.inputs, hide_index=True, width="stretch")
+    widgets.dataframe(compared.inputs, lang)
 
 
 def sync_link(wanted: dict[str, str]) -> str:
@@ -451,13 +451,13 @@ def result_tabs(view: View, saved: list[scenario_store.Saved]) -> None:
     ], key="wi_tab", on_change="rerun")
     if tab_reps.open:
         with tab_reps:
-            st.dataframe(whatif_load.load_reps(view, lang), hide_index=True, width="stretch",
+            widgets.dataframe(whatif_load.load_reps(view, lang), lang,
                          column_config=column_config(scenarios.REP_COLS))
     if tab_groups.open:
         with tab_groups:
             for level, cols, table in whatif_load.load_groups(view, lang):
                 st.markdown(f"**{t(f'whatif.by_{level}', lang)}**")
-                st.dataframe(table, hide_index=True, width="stretch", column_config=column_config(cols))
+                widgets.dataframe(table, lang, column_config=column_config(cols))
     if tab_comm.open:
         with tab_comm:
             commission_tab(view)
