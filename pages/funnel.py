@@ -35,9 +35,9 @@ def columns(frame: pl.DataFrame) -> dict:
                                  lang)
 
 
-def table(frame: pl.DataFrame, name: str, key: str) -> None:
-    """A table with translated headers and its CSV and Excel downloads."""
-    widgets.table(frame, name, lang, key, columns(frame))
+def table(frame: pl.DataFrame, name: str, key: str, call: tuple[str, dict] | None = None) -> None:
+    """A table with translated headers and its CSV and Excel downloads (and its CLI line, given its query)."""
+    widgets.table(frame, name, lang, key, columns(frame), call)
 
 
 def chart(fig, key: str) -> list | None:
@@ -198,7 +198,7 @@ def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
         st.info(note, icon=":material/info:")
     if fig is None:  # outcomes only: no stage to chart or drill into
         with st.expander(t("funnel.current.table", lang)):
-            table(current, "funnel_by_stage", "funnel_current_table_dl")
+            table(current, "funnel_by_stage", "funnel_current_table_dl", ("funnel_by_stage", ctx.filters.params()))
         return
     picked = chart(fig, "funnel_current_chart")
     st.caption(charts_funnel.click_hint(lang))
@@ -207,7 +207,7 @@ def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
                    t("funnel.current.drill", lang))
     deals_for(choice, lambda s: funnel_load.current_deals(ctx, s), "deals_current_funnel", "funnel_current_dl")
     with st.expander(t("funnel.current.table", lang)):
-        table(current, "funnel_by_stage", "funnel_current_table_dl")
+        table(current, "funnel_by_stage", "funnel_current_table_dl", ("funnel_by_stage", ctx.filters.params()))
 
 
 def cohort_funnel(s: funnel_load.Stages) -> None:

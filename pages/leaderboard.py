@@ -131,6 +131,7 @@ def render_board(head: rl.Header, role: str) -> None:
         deals = rl.load_rep_deals(ctx, view, drill)
         st.caption(t("lb.drill_caption", lang, name=names.get(drill, drill), n=deals.height))
         widgets.dataframe(deals.drop("owner_id"), lang, column_config=ui_money.deal_columns({}, deals, lang))
+        widgets.cli_line(rl.rep_deals_call(view, drill), lang)
     widgets.downloads(lb.table.drop("trend"), f"leaderboard_{role}_{kpi}", lang, key="lb_board_dl")
 
 
@@ -292,6 +293,7 @@ def render_profile(head: rl.Header, role: str) -> None:
         } | ui_money.deal_columns({}, open_deals, lang),
     )
     widgets.downloads(open_deals, f"open_deals_{p.rep}", lang, key="lb_open_dl")
+    widgets.cli_line(rl.open_deals_call(ctx, p.rep), lang)
 
 
 # ---------------------------------------------------------------- top performers

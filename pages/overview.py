@@ -68,6 +68,7 @@ def group_section() -> None:
     st.subheader(t("overview.table", lang))
     widgets.dataframe(g.table, lang, column_config=widgets.metric_columns(lang, list(METRICS)))
     widgets.downloads(g.by_group, f"kpis_by_{group}", lang, key="overview_dl")
+    widgets.cli_line(g.call, lang)
 
 
 trend_section()

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from saleslens.core import access, export, i18n
+from saleslens.core import access, commands, export, i18n
+from saleslens.core.context import Call
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
 from ui import context
@@ -199,10 +200,24 @@ def dataframe(frame: pl.DataFrame, lang: str, column_config: dict | None = None,
     st.dataframe(shown, column_config=config, **options)
 
 
-def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> None:
-    """A table with its column config and its CSV and Excel downloads."""
+def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict, call: Call | None = None) -> None:
+    """A table with its column config and its CSV and Excel downloads; with the named query that printed it, the
+    command line that prints it again."""
     dataframe(frame, lang, config)
     downloads(frame, name, lang, key=key)
+    if call is not None:
+        cli_line(call, lang)
+
+
+def cli_line(call: Call, lang: str) -> None:
+    """Under a table: the `python -m saleslens query` command that prints the same rows (the page's window,
+    filters, snapshot and viewer), in a code block with a copy button."""
+    ctx = context.current()
+    name, params = call
+    command = commands.query_command(name, params, ctx.snapshot.id if ctx.snapshot else None,
+                                     commands.login_for(ctx.grant))
+    st.caption(t("cli.line", lang))
+    st.code(command, language="bash", wrap_lines=True)
 
 
 def keep_choices(prefixes: tuple[str, ...]) -> None:

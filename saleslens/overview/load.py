@@ -41,6 +41,7 @@ class Group:
     by_group: pl.DataFrame  # as the query returns it (the download)
     fig: go.Figure | None  # None when there is no group
     table: pl.DataFrame  # without the key, the label column named after the dimension
+    call: tuple[str, dict] | None = None  # the named query and parameters that printed it (the page's CLI line)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def load_group(ctx: DataContext, group: str, metric: str) -> Group:
     label = t(f"group.{group}", lang)
     fig = charts.kpi_by_group_bar(by_group.head(25), metric, METRICS[metric].format, label, lang) \
         if by_group.height else None
-    return Group(group, metric, by_group, fig, by_group.drop("group_key").rename({"group_label": label}))
+    return Group(group, metric, by_group, fig, by_group.drop("group_key").rename({"group_label": label}),
+                 (name, params))
 
 
 def load(ctx: DataContext, choices: Choices) -> OverviewView:

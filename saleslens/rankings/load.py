@@ -348,9 +348,20 @@ def peer_board(ctx: DataContext, view: View, kpi: str, min_sample: int) -> tuple
     return board.filter(pl.col("rep_id").is_in(view.kpis["rep_id"].to_list())), ranked
 
 
+def rep_deals_call(view: View, rep: str) -> tuple[str, dict]:
+    """The named query of the deals behind a rep's bar (the drill-down and its CLI line)."""
+    return "rep_deals_by_deal", {"start": view.head.start, "end": view.head.end, "reps": [rep]}
+
+
+def open_deals_call(ctx: DataContext, rep: str) -> tuple[str, dict]:
+    """The named query of a rep's open deals on the snapshot's day (the profile's table and its CLI line)."""
+    return "rep_open_deals_by_deal", {"reps": [rep], "as_of": ctx.snapshot.as_of}
+
+
 def load_rep_deals(ctx: DataContext, view: View, rep: str) -> pl.DataFrame:
     """The deals behind a rep's bar (a drill-down, run only when a rep is picked)."""
-    return with_original(ctx.run("rep_deals_by_deal", start=view.head.start, end=view.head.end, reps=[rep]))
+    name, params = rep_deals_call(view, rep)
+    return with_original(ctx.run(name, **params))
 
 
 # ---------------------------------------------------------------- scorecard
@@ -418,7 +429,8 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
     conversion = lbc.compare_bars(conv["stage"].to_list(), conv["conversion"].to_list(), conv["peers"].to_list(),
                                   pair, t("lb.chart.conversion_title", lang), t("lb.col.stage", lang),
                                   t("metric.conversion", lang), "percent", lang) if conv.height else None
-    open_deals = with_original(ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of))
+    name, params = open_deals_call(ctx, rep)
+    open_deals = with_original(ctx.run(name, **params))
     return Profile(rep, info, months, ramp_note, profile_tiles(pos, lang), strength_lines(strong, pos, lang),
                    strength_lines(weak, pos, lang), lbc.peer_percentiles(position, info["name"], kpis.height, lang),
                    review.position_display(position, lang), monthly, lbc.score_history(score_hist, info["name"], lang),
