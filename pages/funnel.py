@@ -12,7 +12,7 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n
+from saleslens.core import i18n, windows
 from saleslens.core.i18n import t
 from saleslens.funnel import charts as charts_funnel
 from saleslens.funnel import load as funnel_load
@@ -92,7 +92,10 @@ def choices(open_tab: str) -> funnel_load.Choices:
 
 # ---- title, which funnel is which, and what needs history
 st.title(t("funnel.title", lang))
-st.caption(t("funnel.caption", lang, period=funnel_load.period_text(ctx.filters.start, ctx.filters.end, lang)))
+# The window in the words the Overview and the Leaderboard use ("Q4 2026 to date, 1 Oct – 2 Dec 2026").
+f_start, f_end = ctx.filters.start, ctx.filters.end
+st.caption(t("funnel.caption", lang, period=windows.label(f_start, f_end, ctx.snapshot.as_of, lang) if f_start and f_end
+             else funnel_load.period_text(f_start, f_end, lang)))
 ui_money.notes(ctx)
 if not ctx.snapshot.has("stage_changes"):
     st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")

@@ -359,7 +359,8 @@ def render_heatmap(view: tl.TargetsView) -> None:
     if sec.chart is None:
         st.info(t("targets.note.no_heatmap", lang))
         return
-    st.plotly_chart(sec.chart, width="stretch", key="chart_heatmap")
+    with st.container(key="heatmap"):  # ui/page.css thins its labels on a phone (the .st-key-heatmap class)
+        st.plotly_chart(sec.chart, width="stretch", key="chart_heatmap")
     st.caption(t("targets.heatmap.caption", lang))
     widgets.downloads(sec.heat, f"attainment_by_{h_by}_month", lang, key="dl_heat")
 
