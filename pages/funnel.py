@@ -12,7 +12,7 @@ from collections.abc import Callable
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n
+from saleslens.core import i18n, windows
 from saleslens.core.i18n import t
 from saleslens.funnel import charts as charts_funnel
 from saleslens.funnel import load as funnel_load
@@ -35,9 +35,9 @@ def columns(frame: pl.DataFrame) -> dict:
                                  lang)
 
 
-def table(frame: pl.DataFrame, name: str, key: str) -> None:
-    """A table with translated headers and its CSV and Excel downloads."""
-    widgets.table(frame, name, lang, key, columns(frame))
+def table(frame: pl.DataFrame, name: str, key: str, call: tuple[str, dict] | None = None) -> None:
+    """A table with translated headers and its CSV and Excel downloads (and its CLI line, given its query)."""
+    widgets.table(frame, name, lang, key, columns(frame), call)
 
 
 def chart(fig, key: str) -> list | None:
@@ -92,7 +92,10 @@ def choices(open_tab: str) -> funnel_load.Choices:
 
 # ---- title, which funnel is which, and what needs history
 st.title(t("funnel.title", lang))
-st.caption(t("funnel.caption", lang, period=funnel_load.period_text(ctx.filters.start, ctx.filters.end, lang)))
+# The window in the words the Overview and the Leaderboard use ("Q4 2026 to date, 1 Oct – 2 Dec 2026").
+f_start, f_end = ctx.filters.start, ctx.filters.end
+st.caption(t("funnel.caption", lang, period=windows.label(f_start, f_end, ctx.snapshot.as_of, lang) if f_start and f_end
+             else funnel_load.period_text(f_start, f_end, lang)))
 ui_money.notes(ctx)
 if not ctx.snapshot.has("stage_changes"):
     st.info(t("funnel.no_history", lang), icon=":material/history_toggle_off:")
@@ -161,7 +164,7 @@ def lead_funnel(lp: funnel_load.LeadsPayments) -> None:
     with c2:
         by_source = leads.filter(~pl.col("is_total")).select(
             "source", "leads", "qualified", "converted", "won", "lead_to_won")
-        st.dataframe(by_source, hide_index=True, width="stretch", column_config=columns(by_source))
+        widgets.dataframe(by_source, lang, column_config=columns(by_source))
     widgets.downloads(leads, "lead_funnel_by_source", lang, key="funnel_leads_table_dl")
     steps = {k: t(f"funnel.leads.{k}", lang) for k in ("leads", "qualified", "converted", "won")}
     choice = drill(picked[0] if picked else None, steps, "funnel_leads_drill", t("funnel.leads.drill", lang))
@@ -198,7 +201,7 @@ def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
         st.info(note, icon=":material/info:")
     if fig is None:  # outcomes only: no stage to chart or drill into
         with st.expander(t("funnel.current.table", lang)):
-            table(current, "funnel_by_stage", "funnel_current_table_dl")
+            table(current, "funnel_by_stage", "funnel_current_table_dl", ("funnel_by_stage", ctx.filters.params()))
         return
     picked = chart(fig, "funnel_current_chart")
     st.caption(charts_funnel.click_hint(lang))
@@ -207,7 +210,7 @@ def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
                    t("funnel.current.drill", lang))
     deals_for(choice, lambda s: funnel_load.current_deals(ctx, s), "deals_current_funnel", "funnel_current_dl")
     with st.expander(t("funnel.current.table", lang)):
-        table(current, "funnel_by_stage", "funnel_current_table_dl")
+        table(current, "funnel_by_stage", "funnel_current_table_dl", ("funnel_by_stage", ctx.filters.params()))
 
 
 def cohort_funnel(s: funnel_load.Stages) -> None:

@@ -7,9 +7,9 @@ import streamlit as st
 
 from saleslens.core.i18n import t
 from saleslens.kpis import glossary
-from ui import context
+from ui import context, widgets
 
 lang = context.current().lang
 st.title(t("glossary.title", lang))
 st.write(t("glossary.intro", lang))
-st.dataframe(pl.DataFrame(glossary.rows(lang)), hide_index=True, width="stretch")
+widgets.dataframe(pl.DataFrame(glossary.rows(lang)), lang)

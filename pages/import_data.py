@@ -18,7 +18,7 @@ from saleslens.ingest import ImportFailed, MappingError, backfill, build, publis
 from saleslens.ingest import mapping as mp
 from saleslens.ingest import report as rp
 from saleslens.ingest.errors import busy_text
-from ui import context
+from ui import context, widgets
 
 CUSTOM = "__custom__"
 PREVIEW_ROWS = 50
@@ -51,7 +51,7 @@ def show_report(report: dict) -> None:
     for key, title in sections:
         if frames[key].height:
             st.markdown(f"**{t(title, lang)}**")
-            st.dataframe(frames[key], hide_index=True, width="stretch")
+            widgets.dataframe(frames[key], lang)
     if report.get("missing_tables"):
         st.caption(t("ingest.report.missing_tables", lang, tables=", ".join(report["missing_tables"])))
     if "diff" in report:
@@ -109,7 +109,7 @@ def show_failure(failed: ImportFailed) -> None:
     if len(failed.problems) > 20:
         st.caption(t("ingest.more_problems", lang, count=len(failed.problems) - 20))
     if failed.report.get("sources"):
-        st.dataframe(rp.frames(failed.report, lang)["sources"], hide_index=True, width="stretch")
+        widgets.dataframe(rp.frames(failed.report, lang)["sources"], lang)
     st.info(t("import.failed_help", lang))
 
 
@@ -119,7 +119,8 @@ def preview(prepared: build.Prepared) -> None:
     names = [n for n in tables if tables[n].height]
     tabs = st.tabs([f"{n} ({i18n.count(tables[n].height, lang)})" for n in names])
     for tab, name in zip(tabs, names, strict=True):
-        tab.dataframe(tables[name].head(PREVIEW_ROWS), hide_index=True, width="stretch")
+        with tab:
+            widgets.dataframe(tables[name].head(PREVIEW_ROWS), lang)
 
 
 def show_weeks(prepared: build.Prepared) -> None:

@@ -76,9 +76,7 @@ def header() -> tuple[rl.Header, str]:
     role = st.radio(t("lb.role", lang), head.roles, key=role_key, horizontal=True,
                     format_func=lambda r: t(f"lb.role_name.{r}", lang), help=t("lb.role_help", lang))
     url_keep("role", role)
-    st.caption(t("lb.caption", lang, start=i18n.day(start, lang), end=i18n.day(end, lang),
-                 prev_start=i18n.day(head.prev_start, lang), prev_end=i18n.day(head.prev_end, lang),
-                 n=len(head.names(role)), role=t(f"lb.role_name.{role}", lang)))
+    st.caption(rl.header_caption(ctx, head, role))
     if end > ctx.snapshot.as_of:
         st.caption(t("lb.partial_period", lang, date=i18n.day(ctx.snapshot.as_of, lang)))
     if f.products or f.segments or f.sources:
@@ -102,9 +100,8 @@ def render_board(head: rl.Header, role: str) -> None:
         st.caption(t("lb.ties_note", lang))
     if lb.flagged:
         st.caption(t("lb.flag_note", lang, min=lb.min_sample))
-    st.dataframe(
-        lb.table.select(lb.shown),
-        hide_index=True, width="stretch",
+    widgets.dataframe(
+        lb.table.select(lb.shown), lang,
         column_config={
             "rank": st.column_config.NumberColumn(t("lb.col.rank", lang), help=t("lb.col.rank_help", lang)),
             "change": st.column_config.TextColumn(t("lb.col.change", lang), help=t("lb.col.change_help", lang)),
@@ -117,6 +114,11 @@ def render_board(head: rl.Header, role: str) -> None:
                                                       help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
         },
     )
+    if lb.peers is not None:
+        own = lb.table["rank"].to_list()
+        role_name = t(f"lb.role_name.{role}", lang)
+        st.caption(t("lb.own_rank", lang, rank=own[0], n=lb.peers, role=role_name) if own and own[0] is not None
+                   else t("lb.own_unranked", lang, n=lb.peers, role=role_name))
     event = st.plotly_chart(lb.figure, width="stretch", key="lb_rank_chart", on_select="rerun",
                             selection_mode="points")
     picked = [p.get("customdata") for p in (event.selection.points if event and event.selection else [])]
@@ -128,8 +130,8 @@ def render_board(head: rl.Header, role: str) -> None:
     if drill:
         deals = rl.load_rep_deals(ctx, view, drill)
         st.caption(t("lb.drill_caption", lang, name=names.get(drill, drill), n=deals.height))
-        st.dataframe(deals.drop("owner_id"), hide_index=True, width="stretch",
-                     column_config=ui_money.deal_columns({}, deals, lang))
+        widgets.dataframe(deals.drop("owner_id"), lang, column_config=ui_money.deal_columns({}, deals, lang))
+        widgets.cli_line(rl.rep_deals_call(view, drill), lang)
     widgets.downloads(lb.table.drop("trend"), f"leaderboard_{role}_{kpi}", lang, key="lb_board_dl")
 
 
@@ -209,9 +211,12 @@ def render_scorecard(head: rl.Header, role: str) -> None:
     view = rl.load(ctx, rl.Choices(role=role, tab="score", definition=definition), head)
     card, names = view.card, view.names
     st.caption(t("lb.score_caption", lang, quarter=scorecards.quarter_of(head.end)))
-    st.dataframe(
-        card.table.select("rank", "change", "name", "team", "score", "kpis_scored", "uncertain"),
-        hide_index=True, width="stretch",
+    alone = rl.own_rep(ctx) is not None
+    if alone:
+        st.caption(t("lb.own_no_score_rank", lang))
+    widgets.dataframe(
+        card.table.select(*([] if alone else ["rank", "change"]), "name", "team", "score", "kpis_scored",
+                          "uncertain"), lang,
         column_config={
             "rank": st.column_config.NumberColumn(t("lb.col.rank", lang), help=t("lb.col.rank_help", lang)),
             "change": st.column_config.TextColumn(t("lb.col.change", lang), help=t("lb.col.change_help", lang)),
@@ -229,7 +234,7 @@ def render_scorecard(head: rl.Header, role: str) -> None:
     if focus:
         opened = rl.load_focus(view, focus, lang)
         st.markdown(t("lb.score_sum", lang, name=opened.name, score=opened.score_text, parts=opened.parts_text))
-        st.dataframe(opened.display, hide_index=True, width="stretch")
+        widgets.dataframe(opened.display, lang)
         st.plotly_chart(opened.figure, width="stretch", key="lb_waterfall")
         st.caption(t("lb.method_legend", lang, cap=f"{view.definition.cap * 100:.0f}%",
                      min=view.definition.min_sample))
@@ -261,7 +266,7 @@ def render_profile(head: rl.Header, role: str) -> None:
     c1.success(t("lb.strengths_head", lang) + "\n\n" + p.strengths)
     c2.warning(t("lb.weaknesses_head", lang) + "\n\n" + p.weaknesses)
     st.plotly_chart(p.percentiles, width="stretch", key="lb_percentiles")
-    st.dataframe(p.position, hide_index=True, width="stretch")
+    widgets.dataframe(p.position, lang)
     c1, c2 = st.columns(2)
     c1.plotly_chart(p.monthly, width="stretch", key="lb_rep_trend")
     c2.plotly_chart(p.history, width="stretch", key="lb_rep_hist")
@@ -274,11 +279,10 @@ def render_profile(head: rl.Header, role: str) -> None:
     open_deals = p.open_deals
     st.markdown(f"**{t('lb.review.open_deals', lang)}** · " + t(
         "lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang)))
-    st.dataframe(
+    widgets.dataframe(
         open_deals.select("opportunity_id", "account_name", "stage", "amount",
                           *[c for c in ORIGINAL if c in open_deals.columns], "expected_close_date", "age_days",
-                          "overdue"),
-        hide_index=True, width="stretch",
+                          "overdue"), lang,
         column_config={
             "opportunity_id": t("lb.col.deal", lang), "account_name": t("lb.col.account", lang),
             "stage": t("lb.col.stage", lang),
@@ -289,6 +293,7 @@ def render_profile(head: rl.Header, role: str) -> None:
         } | ui_money.deal_columns({}, open_deals, lang),
     )
     widgets.downloads(open_deals, f"open_deals_{p.rep}", lang, key="lb_open_dl")
+    widgets.cli_line(rl.open_deals_call(ctx, p.rep), lang)
 
 
 # ---------------------------------------------------------------- top performers
@@ -308,7 +313,7 @@ def render_top(head: rl.Header, role: str) -> None:
         c2.plotly_chart(top.stage, width="stretch", key="lb_top_conv")
     else:
         c2.info(t("lb.no_stage_history", lang))
-    st.dataframe(top.per_rep, hide_index=True, width="stretch")
+    widgets.dataframe(top.per_rep, lang)
     st.caption(t("lb.top_method", lang))
     widgets.downloads(top.comparison, f"top_quartile_{role}", lang, key="lb_top_dl")
 
@@ -332,7 +337,7 @@ def render_ratings(head: rl.Header, role: str) -> None:
     rows = rl.ratings_rows(ctx, quarter, names)
     st.markdown(f"**{t('lb.ratings_table', lang, quarter=quarter, role=t(f'lb.role_name.{role}', lang))}**")
     if rows:
-        st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+        widgets.dataframe(pl.DataFrame(rows), lang)
     else:
         st.info(t("lb.no_ratings_yet", lang))
     rating_history(quarter, rate_rep)
@@ -380,11 +385,11 @@ def rating_history(quarter: str, rate_rep: str) -> None:
     if not versions:
         return
     with st.expander(t("lb.rating_history", lang, n=len(versions))):
-        st.dataframe(pl.DataFrame([
+        widgets.dataframe(pl.DataFrame([
             {t("lb.col.version", lang): r.version, t("lb.col.updated", lang): r.updated_at,
              t("lb.col.author", lang): r.updated_by,
              **{t(f"lb.rating.{c}", lang): r.scores.get(c) for c in RATING_CRITERIA},
-             t("lb.col.comment", lang): r.comment} for r in reversed(versions)]), hide_index=True, width="stretch")
+             t("lb.col.comment", lang): r.comment} for r in reversed(versions)]), lang)
 
 
 # ---------------------------------------------------------------- review pack

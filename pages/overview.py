@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from saleslens.core import i18n
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import GROUP_BY, METRICS
 from saleslens.overview import load as overview_load
@@ -28,19 +27,16 @@ def choices() -> overview_load.Choices:
 
 st.title(t("overview.title", lang))
 view = overview_load.load(ctx, choices())
-if f.start and f.end:
-    st.caption(t("overview.caption", lang, start=i18n.day(view.current.start, lang),
-                 end=i18n.day(view.current.end, lang), prev_start=i18n.day(view.previous.start, lang),
-                 prev_end=i18n.day(view.previous.end, lang)))
-else:
-    st.caption(t("overview.caption_all_time", lang))
+st.caption(view.windows.caption)
 ui_money.notes(ctx)
 
 if view.no_deals:
     st.info(t("overview.no_deals", lang))
 cols = st.columns(len(overview_load.HEADLINE))
 for col, key in zip(cols, overview_load.HEADLINE, strict=True):
-    widgets.kpi_tile(col, key, view.row.get(key), view.prev_row.get(key) if f.start else None, lang)
+    compared = view.windows.compared[key]
+    widgets.kpi_tile(col, key, view.row.get(key), view.prev_row.get(key) if compared else None, lang,
+                     window=view.windows.tiles[key])
 if view.row and view.row.get("target") is None:
     st.caption(t("overview.no_target", lang))
 
@@ -53,6 +49,7 @@ def trend_section() -> None:
     fig = view.trend_fig if cumulative == view.cumulative else \
         overview_load.trend_figure(view.trend, lang, cumulative)
     st.plotly_chart(fig, width="stretch")
+    st.caption(view.windows.trend)
 
 
 @st.fragment
@@ -67,9 +64,11 @@ def group_section() -> None:
         overview_load.load_group(ctx, group, metric)
     if g.fig is not None:
         st.plotly_chart(g.fig, width="stretch")
+    st.caption(view.windows.group)
     st.subheader(t("overview.table", lang))
-    st.dataframe(g.table, hide_index=True, width="stretch", column_config=widgets.metric_columns(lang, list(METRICS)))
+    widgets.dataframe(g.table, lang, column_config=widgets.metric_columns(lang, list(METRICS)))
     widgets.downloads(g.by_group, f"kpis_by_{group}", lang, key="overview_dl")
+    widgets.cli_line(g.call, lang)
 
 
 trend_section()

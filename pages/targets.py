@@ -181,8 +181,8 @@ def render_members(sec: tl.PacingSection) -> None:
         st.plotly_chart(sec.members_chart, width="stretch", key="chart_members")
     if sec.without_target:
         st.caption(t("targets.note.members_without_target", lang, names=", ".join(sec.without_target[:10])))
-    st.dataframe(
-        table.drop("group_key"), hide_index=True, width="stretch",
+    widgets.dataframe(
+        table.drop("group_key"), lang,
         column_config={
             "group_label": st.column_config.TextColumn(title),
             "target": money_col("targets.col.target"), "closed": money_col("targets.col.closed"),
@@ -203,7 +203,7 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
     """The stage odds (with the threshold), the forecast categories and the open deals, each in an expander."""
     fc = view.fc
     with st.expander(t("targets.section.stages", lang)):
-        st.dataframe(fc.probabilities, hide_index=True, width="stretch", column_config={
+        widgets.dataframe(fc.probabilities, lang, column_config={
             "stage": t("targets.col.stage", lang), "position": None,
             "rows": st.column_config.NumberColumn(t("targets.col.rows", lang), format="%.0f"),
             "won_within_period": pct_col("targets.col.won_within"),
@@ -213,7 +213,7 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
     if sec.managers.height:
         with st.expander(t("targets.section.managers", lang)):
             st.caption(t("targets.managers.help", lang))
-            st.dataframe(sec.managers.drop("manager_id"), hide_index=True, width="stretch", column_config={
+            widgets.dataframe(sec.managers.drop("manager_id"), lang, column_config={
                 "manager": t("targets.col.manager", lang), "closed": money_col("targets.col.closed"),
                 "commit_call": money_col("targets.col.commit_call"),
                 "best_case_call": money_col("targets.col.best_case_call"),
@@ -221,7 +221,7 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
             })
     if fc.categories.height:
         with st.expander(t("targets.section.categories", lang)):
-            st.dataframe(sec.categories, hide_index=True, width="stretch", column_config={
+            widgets.dataframe(sec.categories, lang, column_config={
                 "category": t("targets.col.category", lang), "deals": t("targets.col.deals", lang),
                 "amount": money_col("targets.col.amount"), "weighted": money_col("targets.col.weighted"),
                 "rollup": money_col("targets.col.rollup", "targets.col.rollup.help"),
@@ -232,7 +232,7 @@ def render_forecast_tables(view: tl.TargetsView, sec: tl.PacingSection) -> None:
     if deals_box.open:
         with deals_box:
             deals = tl.open_deals(view, ctx)
-            st.dataframe(deals, hide_index=True, width="stretch", column_config={
+            widgets.dataframe(deals, lang, column_config={
                 # multi-currency data: each deal's own amount (no symbol: each row in its currency) and currency
                 "amount_original": st.column_config.NumberColumn(t("money.col.amount_original", lang),
                                                                  format="localized"),
@@ -264,7 +264,7 @@ def render_trend(view: tl.TargetsView) -> None:
     if sec.missing:
         st.info(t("targets.note.periods_without_target", lang, periods=sec.missing))
     st.caption(t("targets.note.trend_basis", lang))
-    st.dataframe(sec.table, hide_index=True, width="stretch", column_config={
+    widgets.dataframe(sec.table, lang, column_config={
         "period_start": t(f"targets.grain.{grain}", lang),
         "partial": st.column_config.CheckboxColumn(t("targets.col.partial", lang)),
         "bookings": money_col("targets.col.bookings"), "target": money_col("targets.col.target"),
@@ -300,7 +300,7 @@ def render_accuracy(view: tl.TargetsView) -> None:
     if sec.chart is not None:
         st.plotly_chart(sec.chart, width="stretch", key="chart_accuracy")
     pct_cols = {c: pct_col(f"targets.bt.{c}") for c in sec.table.columns if c.endswith(("_mape", "_bias"))}
-    st.dataframe(sec.table, hide_index=True, width="stretch", column_config={
+    widgets.dataframe(sec.table, lang, column_config={
         "weeks_left": t("targets.bt.weeks_left", lang), "periods": t("targets.bt.periods", lang), **pct_cols,
         "coverage": pct_col("targets.bt.coverage"), "ranges": t("targets.bt.ranges", lang),
         "beats_baselines": st.column_config.CheckboxColumn(t("targets.bt.beats_baselines", lang)),
@@ -308,7 +308,7 @@ def render_accuracy(view: tl.TargetsView) -> None:
     widgets.downloads(sec.table, "forecast_backtest", lang, key="dl_backtest")
     with st.expander(t("targets.accuracy.detail", lang)):
         money_cols = {c: money_col(f"targets.col.{c}") for c in ("closed", "forecast", "low", "high", "actual")}
-        st.dataframe(sec.backtest, hide_index=True, width="stretch", column_config={
+        widgets.dataframe(sec.backtest, lang, column_config={
             "period_start": st.column_config.DateColumn(t("targets.col.quarter", lang)),
             "as_of": st.column_config.DateColumn(t("targets.col.as_of", lang)),
             "weeks_left": t("targets.bt.weeks_left", lang), "periods_learned": t("targets.bt.periods_learned", lang),
@@ -341,7 +341,7 @@ def render_leading(view: tl.TargetsView) -> None:
     c2.plotly_chart(sec.conversion_chart, width="stretch", key="chart_conversion")
     c1.caption(t("targets.leading.partial_weeks", lang))
     c2.caption(t("targets.leading.conversion_note", lang))
-    st.dataframe(sec.per_rep, hide_index=True, width="stretch", column_config={
+    widgets.dataframe(sec.per_rep, lang, column_config={
         "name": t("targets.col.rep", lang), "team": t("targets.col.team", lang),
         "activities": t("targets.step.activities", lang), "meetings": t("targets.step.meetings", lang),
         "opportunities": t("targets.step.opportunities", lang), "wins": t("targets.step.wins", lang),
@@ -363,7 +363,8 @@ def render_heatmap(view: tl.TargetsView) -> None:
     if sec.chart is None:
         st.info(t("targets.note.no_heatmap", lang))
         return
-    st.plotly_chart(sec.chart, width="stretch", key="chart_heatmap")
+    with st.container(key="heatmap"):  # ui/page.css thins its labels on a phone (the .st-key-heatmap class)
+        st.plotly_chart(sec.chart, width="stretch", key="chart_heatmap")
     st.caption(t("targets.heatmap.caption", lang))
     widgets.downloads(sec.heat, f"attainment_by_{h_by}_month", lang, key="dl_heat")
 
@@ -454,7 +455,7 @@ def plan_tab(view: tl.TargetsView) -> None:
     with right:
         st.plotly_chart(ch.plan_chart(months, lang), width="stretch", key="chart_plan")
         quarters = tg.quarters_of(months)
-        st.dataframe(quarters, hide_index=True, width="stretch", column_config={
+        widgets.dataframe(quarters, lang, column_config={
             "quarter": t("targets.col.quarter", lang), "value": money_col("targets.col.target"),
             "share": pct_col("targets.col.share")})
     if not months_ok:
@@ -518,10 +519,10 @@ def plan_tab(view: tl.TargetsView) -> None:
     saved_sets = target_sets.list_meta(ctx.data_dir, who=ctx.grant)
     if saved_sets:
         st.markdown(f"**{t('targets.plan.saved_sets', lang)}**")
-        st.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
-                                                          "last_period", "updated_at", "owner", "version")}
-                                   for s in saved_sets]),
-                     hide_index=True, width="stretch", column_config={
+        widgets.dataframe(pl.DataFrame([{k: s.get(k) for k in ("name", "description", "rows", "first_period",
+                                                               "last_period", "updated_at", "owner", "version")}
+                                        for s in saved_sets]), lang,
+                          column_config={
                          "name": t("targets.col.set", lang), "description": t("targets.plan.description", lang),
                          "rows": t("targets.col.rows", lang), "first_period": t("targets.col.from", lang),
                          "last_period": t("targets.col.to", lang), "updated_at": t("targets.col.updated", lang),

@@ -250,8 +250,9 @@ def tile(col, label: str, value: str, diff: float | None, kind: str, help_text: 
     )
 
 
-def tiles(s: dict) -> None:
-    """The headline numbers, scenario against baseline, in two rows: targets and attainment, then reps and cost."""
+def tiles(s: dict, notes: tuple[str | None, str | None] = (None, None)) -> None:
+    """The headline numbers, scenario against baseline, in two rows: targets and attainment, then reps and cost;
+    under each row its note, when the scenario moves targets (why attainment stays, why cost can fall)."""
     row1 = st.columns(4)
     tile(row1[0], t("whatif.kpi.bookings", lang), fmt(MONEY, s["bookings"]), _diff(s["bookings"], s["bookings_base"]),
          MONEY, t("whatif.kpi.bookings_help", lang, base=fmt(MONEY, s["bookings_base"])))
@@ -267,6 +268,9 @@ def tiles(s: dict) -> None:
     tile(row1[3], t("whatif.kpi.assigned", lang), fmt(MONEY, s["target_total"]),
          _diff(s["target_total"], s["company_target"]), MONEY,
          t("whatif.kpi.assigned_help", lang, target=fmt(MONEY, s["company_target"])), inverse=True)
+    attainment_note, cost_note = notes
+    if attainment_note:
+        st.caption(attainment_note)
     row2 = st.columns(4)
     tile(row2[0], t("whatif.kpi.at_quota", lang), t("whatif.kpi.at_quota_value", lang, n=s["at_quota"],
                                                      of=s["quota_reps"]),
@@ -281,6 +285,8 @@ def tiles(s: dict) -> None:
     tile(row2[3], t("whatif.kpi.commission_share", lang), fmt(PCT, s["commission_share"]),
          _diff(s["commission_share"], s["commission_share_base"]), PCT,
          t("whatif.kpi.commission_share_help", lang, base=fmt(PCT, s["commission_share_base"])), inverse=True)
+    if cost_note:
+        st.caption(cost_note)
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -319,7 +325,7 @@ def explain_rep(view: View, carriers: pl.DataFrame) -> None:
         if table is None:
             st.info(t("whatif.no_baseline" if explained.new_hire else "whatif.no_target", lang))
             continue
-        st.dataframe(table, hide_index=True, width="stretch",
+        widgets.dataframe(table, lang,
                      column_config={table.columns[1]: st.column_config.TextColumn(width="large")})
 
 
@@ -329,7 +335,7 @@ def commission_tab(view: View) -> None:
     explain_rep(view, loaded.carriers)
     with st.expander(t("whatif.plans", lang)):
         st.caption(view.plans_note)
-        st.dataframe(loaded.plans_table, hide_index=True, width="stretch")
+        widgets.dataframe(loaded.plans_table, lang)
         st.file_uploader(t("whatif.plans_upload", lang), type=["toml"], key="wi_plans_file",
                          help=t("whatif.plans_upload_help", lang))
         if ss.get("wi_plans_raw"):
@@ -357,9 +363,9 @@ def compare_tab(view: View, saved: list[scenario_store.Saved]) -> None:
     if compared.outputs is None:
         st.info(t("whatif.compare_pick_more", lang))
         return
-    st.dataframe(compared.outputs, hide_index=True, width="stretch")
+    widgets.dataframe(compared.outputs, lang)
     st.markdown(f"**{t('whatif.compare_inputs', lang)}**")
-    st.dataframe(compared.inputs, hide_index=True, width="stretch")
+    widgets.dataframe(compared.inputs, lang)
 
 
 def sync_link(wanted: dict[str, str]) -> str:
@@ -445,13 +451,13 @@ def result_tabs(view: View, saved: list[scenario_store.Saved]) -> None:
     ], key="wi_tab", on_change="rerun")
     if tab_reps.open:
         with tab_reps:
-            st.dataframe(whatif_load.load_reps(view, lang), hide_index=True, width="stretch",
+            widgets.dataframe(whatif_load.load_reps(view, lang), lang,
                          column_config=column_config(scenarios.REP_COLS))
     if tab_groups.open:
         with tab_groups:
             for level, cols, table in whatif_load.load_groups(view, lang):
                 st.markdown(f"**{t(f'whatif.by_{level}', lang)}**")
-                st.dataframe(table, hide_index=True, width="stretch", column_config=column_config(cols))
+                widgets.dataframe(table, lang, column_config=column_config(cols))
     if tab_comm.open:
         with tab_comm:
             commission_tab(view)
@@ -505,7 +511,7 @@ for note in view.warnings:
     st.warning(note)
 
 st.caption(view.baseline_note)
-tiles(view.result.summary)
+tiles(view.result.summary, whatif_load.target_notes(view, lang))
 
 left, right = st.columns(2)
 left.plotly_chart(view.histogram, width="stretch", key="wi_hist")

@@ -10,7 +10,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from saleslens.core import access, export, i18n
+from saleslens.core import access, commands, export, i18n
+from saleslens.core.context import Call
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
 from ui import context
@@ -30,8 +31,9 @@ def _css() -> str:
     return PAGE_CSS.read_text(encoding="utf-8")
 
 
-def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
-    """One KPI as a metric tile with its change against the previous period and its definition."""
+def kpi_tile(col, key: str, value: object, previous: object, lang: str, window: str | None = None) -> None:
+    """One KPI as a metric tile with its change against the previous period and its definition; under it, the
+    window its value covers (and the one its change compares with), so no tile leaves its days to guesswork."""
     metric = METRICS[key]
     delta = None
     if metric.format == "percent" and value is not None and previous is not None:
@@ -45,9 +47,11 @@ def kpi_tile(col, key: str, value: object, previous: object, lang: str) -> None:
         i18n.fmt_short(metric.format, value, lang),  # three significant digits: a tile never cuts its number
         delta=delta,
         delta_color="normal" if metric.higher_is_better else "inverse",
-        help=t(metric.definition_key, lang),
+        help=t(metric.definition_key, lang) + (f"\n\n{window}" if window else ""),
         border=True,
     )
+    if window:
+        col.caption(window)
 
 
 # A download must not rerun the page: the rerun dropped the other buttons' prepared files, and a second download
@@ -135,15 +139,85 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
     return config
 
 
-def readable(frame: pl.DataFrame) -> pl.DataFrame:
-    """A table for the screen: empty text cells show "–" (Streamlit printed a raw "None")."""
-    return frame.with_columns(pl.col(pl.String).fill_null("–")) if pl.String in frame.schema.dtypes() else frame
+MISSING = "–"
 
 
-def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict) -> None:
-    """A table with its column config and its CSV and Excel downloads."""
-    st.dataframe(readable(frame), hide_index=True, width="stretch", column_config=config)
+def _text_of(kind: str, lang: str) -> Callable[[object], str]:
+    """How a cell of a number or date column reads as text, by the display format its column config gives."""
+    if kind in _MONEY_PRESETS.values() or kind == money_format():
+        return lambda v: i18n.money(v, lang, compact=False)
+    if kind == "percent":
+        return lambda v: i18n.percent(v, lang)
+    if kind == "date":
+        return lambda v: i18n.day(v, lang)
+    if kind in ("localized", "%d", "%.0f", "int"):
+        return lambda v: i18n.count(v, lang)
+    digits = int(kind[2]) if kind.startswith("%.") and kind[2:3].isdigit() else 1
+    return lambda v: i18n.number(v, lang, digits)
+
+
+def _kind(dtype: pl.DataType, conf: object) -> str | None:
+    """The display kind of a column with missing cells: its config's number format, or its type; None to keep it."""
+    if dtype == pl.Date or dtype == pl.Datetime:
+        return "date"
+    if not dtype.is_numeric():
+        return None  # lists (trend sparklines), booleans (checkboxes) keep Streamlit's own empty look
+    fmt = conf.get("type_config", {}).get("format") if isinstance(conf, dict) else None
+    return fmt or ("int" if dtype.is_integer() else "%.1f")
+
+
+def readable(frame: pl.DataFrame, config: dict | None = None, lang: str = "en") -> tuple[pl.DataFrame, dict]:
+    """A table and its column config for the screen: every missing cell reads "–" (Streamlit printed "None").
+
+    Text columns get the dash; a number or date column with a missing cell becomes text written as its column
+    config formats it (Streamlit cannot show a null number any other way), right-aligned like a number.
+    """
+    config = dict(config or {})
+    if not isinstance(frame, pl.DataFrame):
+        return frame, config  # a pandas frame or a list from a caller: drawn as given
+    changes = []
+    for col, dtype in frame.schema.items():
+        if dtype == pl.String:
+            changes.append(pl.col(col).fill_null(MISSING))
+            continue
+        kind = _kind(dtype, config.get(col))
+        if kind is None or frame[col].null_count() == 0:
+            continue
+        text = _text_of(kind, lang)
+        changes.append(pl.col(col).map_elements(text, return_dtype=pl.String, skip_nulls=True).fill_null(MISSING))
+        conf = config.get(col)
+        label = conf.get("label") if isinstance(conf, dict) else conf if isinstance(conf, str) else None
+        help_text = conf.get("help") if isinstance(conf, dict) else None
+        config[col] = st.column_config.TextColumn(label, help=help_text, alignment="right")
+    return (frame.with_columns(changes) if changes else frame), config
+
+
+def dataframe(frame: pl.DataFrame, lang: str, column_config: dict | None = None, **options: object) -> None:
+    """Every table of the app goes through here: st.dataframe with missing cells shown as "–", no index."""
+    shown, config = readable(frame, column_config, lang)
+    options.setdefault("hide_index", True)
+    options.setdefault("width", "stretch")
+    st.dataframe(shown, column_config=config, **options)
+
+
+def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict, call: Call | None = None) -> None:
+    """A table with its column config and its CSV and Excel downloads; with the named query that printed it, the
+    command line that prints it again."""
+    dataframe(frame, lang, config)
     downloads(frame, name, lang, key=key)
+    if call is not None:
+        cli_line(call, lang)
+
+
+def cli_line(call: Call, lang: str) -> None:
+    """Under a table: the `python -m saleslens query` command that prints the same rows (the page's window,
+    filters, snapshot and viewer), in a code block with a copy button."""
+    ctx = context.current()
+    name, params = call
+    command = commands.query_command(name, params, ctx.snapshot.id if ctx.snapshot else None,
+                                     commands.login_for(ctx.grant))
+    st.caption(t("cli.line", lang))
+    st.code(command, language="bash", wrap_lines=True)
 
 
 def keep_choices(prefixes: tuple[str, ...]) -> None:

@@ -72,7 +72,8 @@ def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.
     ranked = ends(scored)  # lowest and highest scores: the order stays (best at the top)
     names = dict(zip(ranked["rep_id"].to_list(), ranked["name"].to_list(), strict=True))
     order = ranked["rep_id"].to_list()
-    labels = [f"#{r} {names[i]}" for i, r in zip(order, ranked["rank"].to_list(), strict=True)]
+    labels = [f"#{r} {names[i]}" if r is not None else names[i]
+              for i, r in zip(order, ranked["rank"].to_list(), strict=True)]
     fig = go.Figure()
     keys = breakdown["kpi"].unique(maintain_order=True).to_list()
     y = np.array(labels, dtype=object)  # arrays: Plotly checks a list element by element

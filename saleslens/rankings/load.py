@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from saleslens.core import charts, i18n
+from saleslens.core import charts, i18n, windows
 from saleslens.core.context import DataContext
 from saleslens.core.filters import add_months
 from saleslens.core.i18n import t
@@ -71,6 +71,7 @@ class Board:
     ties: bool
     flagged: bool
     figure: Any
+    peers: int | None = None  # a rep who sees only themselves: how many of the role's reps were ranked with them
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,21 @@ def load_header(ctx: DataContext) -> Header:
     return Header(start, end, prev_start, prev_end, all_time, window, org, all_kpis, roles)
 
 
+def header_caption(ctx: DataContext, head: Header, role: str) -> str:
+    """The window the rankings cover and the one the rank change compares with, in the Overview's words."""
+    lang, as_of = ctx.lang, ctx.snapshot.as_of
+    window = windows.label(head.start, head.end, as_of, lang)
+    role_name = t(f"lb.role_name.{role}", lang)
+    if own_rep(ctx) is not None:  # a rep sees only their own row: "peers: the 1 people" would mislead
+        return t("lb.caption_own", lang, window=window, role=role_name)
+    prev = windows.span(head.prev_start, head.prev_end, lang)
+    prev_name = windows.name(head.prev_start, head.prev_end, lang) or prev
+    # The rank change compares with the whole previous period, where the Overview compares a running period with
+    # the same days of the previous one: different windows, so different words, and the running case says so.
+    key = "lb.caption_running" if windows.running(head.start, head.end, as_of) else "lb.caption"
+    return t(key, lang, window=window, prev=prev, prev_name=prev_name, n=len(head.names(role)), role=role_name)
+
+
 def load(ctx: DataContext, choices: Choices, head: Header | None = None) -> View:
     """The view of one role and the open tab (pass the header when the page already read it for the role picker)."""
     head = head or load_header(ctx)
@@ -276,7 +292,11 @@ def load_board(ctx: DataContext, view: View, kpi: str) -> Board:
     """Reps ranked by one KPI, with the rank change, what a rate rests on and the trend of the last periods."""
     head, lang = view.head, ctx.lang
     min_sample = scorecards.DEFAULT_MIN_SAMPLE
-    board = scorecards.leaderboard(view.kpis, kpi, view.prev_kpis, min_sample)
+    peers = None
+    if own_rep(ctx) is not None:
+        board, peers = peer_board(ctx, view, kpi, min_sample)
+    else:
+        board = scorecards.leaderboard(view.kpis, kpi, view.prev_kpis, min_sample)
     hist = scorecard_data.history(ctx, head.start, head.end, scorecard_data.TREND_PERIODS, head.org,
                                   within=head.window).filter(pl.col("role") == view.role)
     # Each rep's values oldest first, in one group-by and a join (a frame or a Python list per rep cost
@@ -299,12 +319,49 @@ def load_board(ctx: DataContext, view: View, kpi: str) -> Board:
     if sample is None:
         shown.remove("basis")  # a count or an amount rests on no sample to warn about
     return Board(kpi, min_sample, board, table, shown, ties, bool(board["flagged"].any()),
-                 lbc.kpi_ranking(board, kpi, lang))
+                 lbc.kpi_ranking(board, kpi, lang), peers)
+
+
+def own_rep(ctx: DataContext) -> str | None:
+    """The rep id of a viewer who may see only their own rows (a rep's grant), else None."""
+    grant = getattr(ctx, "grant", None)  # the app's context has one; the CLI and the benchmark see everyone
+    if grant is None or grant.user is None or grant.user.role != "rep" or not grant.rep_ids:
+        return None
+    return next(iter(grant.rep_ids)) if len(grant.rep_ids) == 1 else None
+
+
+def peer_board(ctx: DataContext, view: View, kpi: str, min_sample: int) -> tuple[pl.DataFrame, int]:
+    """A rep's rank among every rep of their role in the filters (issue 16: never a rank among themselves).
+
+    Ranked over all of the role's reps, then cut to the viewer's own row before anything is returned: the rank,
+    the change and how many were ranked leave this function, never another rep's name or value.
+    """
+    from queries.runner import Scope, shared_runner  # DuckDB only when a rep's board is drawn
+
+    everyone = shared_runner(ctx.snapshot, Scope.everyone())
+    head, f = view.head, ctx.filters
+    org = Org(f.regions, f.teams, (), (view.role,))  # the rep filter is the rep: peers are the role's other reps
+    now = scorecard_data.kpis(everyone, head.start, head.end, org, within=head.window)
+    before = scorecard_data.kpis(everyone, head.prev_start, head.prev_end, org, within=head.window)
+    board = scorecards.leaderboard(now, kpi, before, min_sample)
+    ranked = board.filter(pl.col("rank").is_not_null()).height
+    return board.filter(pl.col("rep_id").is_in(view.kpis["rep_id"].to_list())), ranked
+
+
+def rep_deals_call(view: View, rep: str) -> tuple[str, dict]:
+    """The named query of the deals behind a rep's bar (the drill-down and its CLI line)."""
+    return "rep_deals_by_deal", {"start": view.head.start, "end": view.head.end, "reps": [rep]}
+
+
+def open_deals_call(ctx: DataContext, rep: str) -> tuple[str, dict]:
+    """The named query of a rep's open deals on the snapshot's day (the profile's table and its CLI line)."""
+    return "rep_open_deals_by_deal", {"reps": [rep], "as_of": ctx.snapshot.as_of}
 
 
 def load_rep_deals(ctx: DataContext, view: View, rep: str) -> pl.DataFrame:
     """The deals behind a rep's bar (a drill-down, run only when a rep is picked)."""
-    return with_original(ctx.run("rep_deals_by_deal", start=view.head.start, end=view.head.end, reps=[rep]))
+    name, params = rep_deals_call(view, rep)
+    return with_original(ctx.run(name, **params))
 
 
 # ---------------------------------------------------------------- scorecard
@@ -319,7 +376,9 @@ def load_card(ctx: DataContext, view: View) -> Card:
                                                                       scores["prev_rank"].to_list(), strict=True)]),
         pl.Series("uncertain", [t("lb.flags_text", lang, n=n) if n else "" for n in scores["flags"].to_list()]),
     )
-    return Card(scores, table, max(100.0, scores["score"].max() or 0), lbc.score_stack(scores, scored.breakdown, lang),
+    # A rep who sees only themselves gets no rank among themselves on the chart (issue 16).
+    shown = scores.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank")) if own_rep(ctx) else scores
+    return Card(scores, table, max(100.0, scores["score"].max() or 0), lbc.score_stack(shown, scored.breakdown, lang),
                 scored.breakdown.join(scores.select("rep_id", "name", "score", "rank"), on="rep_id"))
 
 
@@ -353,6 +412,8 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
     score_hist = scorecard_data.score_history(ctx, head.start, head.end, scorecard_data.TREND_PERIODS, definition,
                                               Org(f.regions, f.teams, f.reps), ctx.data_dir,
                                               head.window).filter(pl.col("rep_id") == rep)
+    if own_rep(ctx):  # ranked among themselves alone: no rank to write on the points
+        score_hist = score_hist.with_columns(pl.lit(None, dtype=pl.Int64).alias("rank"))
     peer_ids = set(kpis["rep_id"].to_list())
     mine, theirs = review.activity_mix(kpis, {rep}), review.activity_mix(kpis, peer_ids - {rep})
     pair = (info["name"], t("lb.chart.peers", lang))
@@ -368,7 +429,8 @@ def load_profile(ctx: DataContext, view: View, rep: str) -> Profile:
     conversion = lbc.compare_bars(conv["stage"].to_list(), conv["conversion"].to_list(), conv["peers"].to_list(),
                                   pair, t("lb.chart.conversion_title", lang), t("lb.col.stage", lang),
                                   t("metric.conversion", lang), "percent", lang) if conv.height else None
-    open_deals = with_original(ctx.run("rep_open_deals_by_deal", reps=[rep], as_of=ctx.snapshot.as_of))
+    name, params = open_deals_call(ctx, rep)
+    open_deals = with_original(ctx.run(name, **params))
     return Profile(rep, info, months, ramp_note, profile_tiles(pos, lang), strength_lines(strong, pos, lang),
                    strength_lines(weak, pos, lang), lbc.peer_percentiles(position, info["name"], kpis.height, lang),
                    review.position_display(position, lang), monthly, lbc.score_history(score_hist, info["name"], lang),
@@ -429,17 +491,47 @@ def load_top(ctx: DataContext, view: View) -> Top:
     stage_fig = lbc.compare_bars(stage["measure"].to_list(), stage["top"].to_list(), stage["rest"].to_list(), groups,
                                  t("lb.chart.top_conv_title", lang), t("lb.col.stage", lang),
                                  t("metric.conversion", lang), "percent", lang) if stage.height else None
-    return Top(top, scored_reps, names, comparison, mix_fig, stage_fig, per_rep_table(comparison, groups, lang))
+    rest = set(view.scored.kpis["rep_id"].to_list()) - top
+    reasons = {m: (missing_reason(view.scored.kpis, m, top, view.definition.min_sample, lang),
+                   missing_reason(view.scored.kpis, m, rest, view.definition.min_sample, lang))
+               for m in comparison.filter(pl.col("group") == "per_rep")["measure"].to_list()}
+    return Top(top, scored_reps, names, comparison, mix_fig, stage_fig,
+               per_rep_table(comparison, groups, lang, reasons))
 
 
-def per_rep_table(comparison: pl.DataFrame, groups: tuple[str, str], lang: str) -> pl.DataFrame:
-    """The per-rep measures of the top quartile and the rest, formatted, with the relative difference."""
+def missing_reason(kpis: pl.DataFrame, key: str, ids: set[str], min_sample: int, lang: str) -> str:
+    """Why a group's median of a per-rep measure is missing: no rep has a value, or each rests on too few deals."""
+    part = kpis.filter(pl.col("rep_id").is_in(list(ids)))
+    sample = KPIS[key].sample if key in KPIS else None
+    values = part[key].cast(pl.Float64).fill_nan(None).drop_nulls() if key in part.columns else pl.Series([])
+    has_value = values.len() > 0
+    if has_value and sample and sample in part.columns:
+        # Rates and averages from fewer than min_sample deals are left out of the median (lb.top_method).
+        return t("lb.top_missing.few", lang, sample=t(f"lb.sample.{sample}", lang, n=min_sample))
+    if sample and sample in part.columns:
+        return t("lb.top_missing.none", lang, sample=t(f"lb.sample.{sample}", lang, n=0))
+    return t("lb.top_missing.no_value", lang)
+
+
+def per_rep_table(comparison: pl.DataFrame, groups: tuple[str, str], lang: str,
+                  reasons: dict[str, tuple[str, str]] | None = None) -> pl.DataFrame:
+    """The per-rep measures of the top quartile and the rest, formatted, with the relative difference; a missing
+    value says why (reasons: per measure, the top's and the rest's) instead of a bare dash."""
     per_rep = comparison.filter(pl.col("group") == "per_rep")
     kinds, tops, rests = per_rep["format"].to_list(), per_rep["top"].to_list(), per_rep["rest"].to_list()
+    measures = per_rep["measure"].to_list()
+    why = reasons or {}
+
+    def cell(kind: str, value: float | None, measure: str, side: int) -> str:
+        """A formatted value, or the reason it is missing."""
+        if value is None and measure in why:
+            return why[measure][side]
+        return i18n.fmt(kind, value, lang)
+
     return pl.DataFrame({
-        t("lb.col.measure", lang): [t(f"lb.measure.{m}", lang) for m in per_rep["measure"].to_list()],
-        groups[0]: [i18n.fmt(k, v, lang) for k, v in zip(kinds, tops, strict=True)],
-        groups[1]: [i18n.fmt(k, v, lang) for k, v in zip(kinds, rests, strict=True)],
+        t("lb.col.measure", lang): [t(f"lb.measure.{m}", lang) for m in measures],
+        groups[0]: [cell(k, v, m, 0) for k, v, m in zip(kinds, tops, measures, strict=True)],
+        groups[1]: [cell(k, v, m, 1) for k, v, m in zip(kinds, rests, measures, strict=True)],
         t("lb.col.difference", lang): [
             "–" if a is None or b in (None, 0) else f"{(a - b) / abs(b):+.0%}" for a, b in zip(tops, rests, strict=True)
         ],

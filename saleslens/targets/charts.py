@@ -111,8 +111,12 @@ def pacing_chart(daily: pl.DataFrame, expected: pl.DataFrame, p: Pace, as_of: da
 
 def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None, lang: str) -> go.Figure:
     """Closed, forecast with its range, the category roll-ups and everything open, against the target."""
+    # Without a range (the fallback, or too few past errors) low = high = the forecast: the label says so, and no
+    # bracket is drawn, instead of naming an 80% range that is not there.
+    ranged = fc.high > fc.low
     rows = [(t("targets.chart.closed_to_date", lang), fc.closed, PALETTE["actual"]),
-            (t("targets.chart.forecast_range", lang), fc.expected, "#60a5fa")]
+            (t("targets.chart.forecast_range" if ranged else "targets.chart.forecast_point", lang), fc.expected,
+             "#60a5fa")]
     if categories.height:
         rows += [(t(f"targets.category.rollup.{r['category']}", lang), r["rollup"], PALETTE["previous"])
                  for r in categories.filter(pl.col("category") != "omitted").iter_rows(named=True)]
@@ -130,7 +134,7 @@ def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None,
          "marker": {"symbol": "line-ns", "size": 16, "line": {"width": 3, "color": "#1e3a8a"}},
          "customdata": [money(fc.low, lang), money(fc.high, lang)],
          "hovertemplate": "%{customdata}<extra></extra>", "showlegend": False},
-    ]
+    ][:2 if ranged else 1]
     layout: dict = {}
     if target:
         shape, notes = _vline(target, {"color": PALETTE["target"], "width": 3, "dash": "dash"},

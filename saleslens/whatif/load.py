@@ -247,6 +247,35 @@ def load(ctx: DataContext, choices: Choices) -> View:
     )
 
 
+def capped_reps(reps: pl.DataFrame, plans: commission.Plans) -> int:
+    """How many reps' scenario payouts are held at their plan's cap (a multiple of base rate x scenario target)."""
+    n = 0
+    for row in reps.filter(pl.col("payout").is_not_null() & (pl.col("target_scn") > 0)).iter_rows(named=True):
+        plan = plans.plans.get(row["role"])
+        if plan is not None and plan.cap_multiple is not None:
+            # The payout equals the cap when the cap cut it (a tolerance for float sums).
+            n += row["payout"] >= plan.cap_multiple * plan.base_rate * row["target_scn"] - 0.005
+    return n
+
+
+def target_notes(view: View, lang: str) -> tuple[str | None, str | None]:
+    """One line each under the attainment and the commission tiles when the scenario moves targets: why company
+    attainment stays put (it is against the plan of record), and why lower targets can cost less (the cap)."""
+    s = view.result.summary if view.result else None
+    if s is None or s["company_target"] is None or abs((s["target_total"] or 0) - s["company_target"]) < 0.5:
+        return None, None
+    attainment = t("whatif.note.attainment", lang, value=fmt(PCT, s["attainment"], lang),
+                   target=fmt(MONEY, s["company_target"], lang))
+    cost = None
+    cheaper = s["commission"] is not None and s["commission_base"] is not None and \
+        s["commission"] < s["commission_base"] - 0.5
+    if cheaper and s["target_total"] < s["company_target"] and view.plans is not None:
+        n = capped_reps(view.result.reps, view.plans)
+        held = i18n.plural(n, t("whatif.note.held_one", lang, n=n), t("whatif.note.held_other", lang, n=n), lang)
+        cost = t("whatif.note.commission_cap", lang, held=held)
+    return attainment, cost
+
+
 def excel(view: View, lang: str) -> bytes:
     """The scenario as a workbook: inputs, summary, reps, teams, regions (built only when downloaded)."""
     return export.to_excel(scenarios.export_tables(view.scenario, view.result, lang))
