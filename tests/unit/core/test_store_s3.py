@@ -327,3 +327,57 @@ def test_the_mirror_downloads_a_snapshot_once_and_threads_share_it(s3_store: S3S
     assert sorted(p.name for p in folder.glob("*.parquet")) == sorted(f"{t}.parquet" for t in TABLES)
     assert not list((mirror / ".fetch").iterdir())  # every download went into place or away
     assert uploads == []  # reading never writes to the store
+
+
+def test_the_app_shows_one_page_naming_an_unreachable_store(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests import support
+
+    port = _closed_port()
+    monkeypatch.setenv("SALESLENS_S3_ENDPOINT", f"http://ann:s3cret@127.0.0.1:{port}")
+    monkeypatch.setenv("SALESLENS_AUTO_DEMO", "0")
+    monkeypatch.delenv("SALESLENS_LANGUAGE", raising=False)
+    objectstore.detach_all()
+    at = AppTest.from_file(str(support.DASHBOARD), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["The snapshot store cannot be used"]
+    shown = " ".join(e.value for e in at.error)
+    assert shown.startswith(f"Cannot read the snapshot store {s3_store.url} (endpoint http://***@127.0.0.1:{port}):")
+    everything = " ".join(str(getattr(e, "value", "")) for e in at.main)
+    assert "s3cret" not in everything and "Traceback" not in everything
+
+
+def test_the_app_serves_a_store_on_s3(s3_store: S3Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests import support
+
+    publish(settings.data_dir())
+    monkeypatch.setenv("SALESLENS_AUTO_DEMO", "0")
+    monkeypatch.delenv("SALESLENS_LANGUAGE", raising=False)
+    monkeypatch.setenv("SALESLENS_DATABASE_URL", f"sqlite:///{tmp_path / 'saved.db'}")
+    reopen(tmp_path, "app")
+    at = AppTest.from_file(str(support.DASHBOARD), default_timeout=120)
+    at.run()
+    assert not at.exception and not at.error
+    assert "snapshot 2026-06-30" in " ".join(str(c.value) for c in at.sidebar.caption)
+    db.forget()
+
+
+def test_the_app_asks_for_a_database_url_with_a_store_on_s3(s3_store: S3Store,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from tests import support
+
+    publish(settings.data_dir())
+    monkeypatch.setenv("SALESLENS_AUTO_DEMO", "0")
+    monkeypatch.delenv("SALESLENS_LANGUAGE", raising=False)
+    monkeypatch.delenv("SALESLENS_DATABASE_URL", raising=False)
+    at = AppTest.from_file(str(support.DASHBOARD), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["The database of saved work cannot be used"]
+    assert "set SALESLENS_DATABASE_URL" in " ".join(e.value for e in at.error)
