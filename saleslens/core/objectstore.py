@@ -187,17 +187,20 @@ class Remote:
                                 "Check the store URL, the endpoint and the network; the credentials come from the "
                                 "usual AWS variables or files.")
 
-    def _get(self, *parts: str) -> tuple[bytes, str] | None:
-        """An object's bytes and ETag, or None when it does not exist."""
+    def _get(self, *parts: str, unless: str | None = None) -> tuple[bytes, str] | None:
+        """An object's bytes and ETag, or None when it does not exist; NOT_MODIFIED when its ETag is `unless`."""
         from fsspec.asyn import sync
 
         try:
-            resp = self.fs.call_s3("get_object", Bucket=self.bucket, Key=self._key(*parts))
+            resp = self.fs.call_s3("get_object", Bucket=self.bucket, Key=self._key(*parts),
+                                   **({"IfNoneMatch": unless} if unless else {}))
         except FileNotFoundError as exc:
             if "bucket" in str(exc).lower():
                 raise self._fail(exc, "read") from None
             return None
         except Exception as exc:
+            if unless and _status(exc) == 304:
+                return NOT_MODIFIED
             raise self._fail(exc, "read") from None
 
         async def read(body: Any) -> bytes:
@@ -230,8 +233,13 @@ class Remote:
         with self._lock:
             if self._pointer is not None and time.monotonic() - self._read_at < age:
                 return self._pointer
-        got = self._get(POINTER)
-        pointer = Pointer([], {}, None) if got is None else self._parse(*got)
+        known = self._pointer
+        # Asked If-None-Match its ETag: an unchanged list (the usual answer) costs a round trip, not its bytes.
+        got = self._get(POINTER, unless=known.etag if known is not None else None)
+        if got is NOT_MODIFIED and known is not None:
+            pointer = known
+        else:
+            pointer = Pointer([], {}, None) if got is None else self._parse(*got)
         with self._lock:
             self._pointer, self._read_at = pointer, time.monotonic()
         return pointer
@@ -555,6 +563,22 @@ class Remote:
 
 class StoreUnavailable(store.StoreError):
     """The store on object storage cannot be reached or used (network, endpoint, bucket, credentials)."""
+
+
+NOT_MODIFIED = (b"", "")  # _get's answer when the object still has the ETag the caller knows
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status behind an s3fs error (it wraps botocore's ClientError), if any."""
+    for err in (exc, exc.__cause__):
+        response = getattr(err, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code") or response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            try:
+                return int(code)
+            except (TypeError, ValueError):
+                continue
+    return None
 
 
 def _clean_fetches(mirror: Path) -> None:

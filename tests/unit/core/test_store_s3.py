@@ -381,3 +381,21 @@ def test_the_app_asks_for_a_database_url_with_a_store_on_s3(s3_store: S3Store,
     assert not at.exception
     assert [t.value for t in at.title] == ["The database of saved work cannot be used"]
     assert "set SALESLENS_DATABASE_URL" in " ".join(e.value for e in at.error)
+
+
+def test_an_unchanged_pointer_is_not_read_again(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = settings.data_dir()
+    publish(mirror)
+    remote = objectstore._ATTACHED[s3_store.url]
+    parsed: list[str] = []
+    real = objectstore.Remote._parse
+    monkeypatch.setattr(objectstore.Remote, "_parse", lambda self, body, etag: parsed.append(etag) or real(
+        self, body, etag))
+    first = remote.pointer(max_age=0)
+    again = remote.pointer(max_age=0)  # asked If-None-Match: 304, the known list is kept
+    assert again is first and parsed == []
+    publish(mirror, LATER)  # a new list: read and parsed once more
+    assert [s.id for s in store.list_snapshots(mirror)] == ["2026-06-30", "2026-07-07"]
+    remote._pointer = first  # as another server that still has the old list
+    assert [e["id"] for e in remote.pointer(max_age=0).snapshots] == ["2026-06-30", "2026-07-07"]
+    assert len(parsed) == 1
