@@ -321,10 +321,11 @@ class Remote:
         """Make target hold exactly the files of key (sizes checked), downloaded aside and renamed into place."""
         if (str(target), key) in self._fetched:
             return
-        mark = target / SOURCE_MARK
-        if mark.exists() and mark.read_text(encoding="utf-8") == key:
-            self._fetched.add((str(target), key))
-            return
+        if _holds(target, key):
+            if all(_size(target / n) == size for n, size in files.items()):
+                self._fetched.add((str(target), key))
+                return
+            self._discard(target)  # a copy someone changed or cut short: downloaded again
         temp = self.mirror / FETCH / uuid.uuid4().hex
         temp.mkdir(parents=True)
         try:
@@ -362,18 +363,22 @@ class Remote:
     def _install(self, folder: Path, target: Path, key: str) -> None:
         """Rename a complete folder into the mirror; one another process put there first is as good."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        mark = target / SOURCE_MARK
-        if target.exists() and not (mark.exists() and mark.read_text(encoding="utf-8") == key):
-            # Left by a store published again from scratch under the same id: not this key's files.
-            stale = self.mirror / FETCH / f"stale-{uuid.uuid4().hex}"
-            with contextlib.suppress(OSError):
-                os.rename(target, stale)
-                shutil.rmtree(stale, ignore_errors=True)
+        if target.exists() and not _holds(target, key):
+            self._discard(target)  # left by a store published again from scratch under the same id
         try:
             os.rename(folder, target)
         except OSError:
-            if not (mark.exists() and mark.read_text(encoding="utf-8") == key):
+            if not _holds(target, key):  # else another thread or process put the same files there first
                 raise
+
+    def _discard(self, target: Path) -> None:
+        """Move a mirrored folder out of the way in one rename (queries that opened its files keep them), then
+        remove it."""
+        stale = self.mirror / FETCH / f"stale-{uuid.uuid4().hex}"
+        stale.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.rename(target, stale)
+            shutil.rmtree(stale, ignore_errors=True)
 
     # -- publishing
 
@@ -563,6 +568,22 @@ class Remote:
 
 class StoreUnavailable(store.StoreError):
     """The store on object storage cannot be reached or used (network, endpoint, bucket, credentials)."""
+
+
+def _holds(folder: Path, key: str) -> bool:
+    """Whether a mirrored folder was downloaded from key (its mark says so)."""
+    try:
+        return (folder / SOURCE_MARK).read_text(encoding="utf-8") == key
+    except OSError:
+        return False
+
+
+def _size(path: Path) -> int | None:
+    """A file's size, or None when it is missing."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 NOT_MODIFIED = (b"", "")  # _get's answer when the object still has the ETag the caller knows

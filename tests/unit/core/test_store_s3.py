@@ -399,3 +399,15 @@ def test_an_unchanged_pointer_is_not_read_again(s3_store: S3Store, monkeypatch: 
     remote._pointer = first  # as another server that still has the old list
     assert [e["id"] for e in remote.pointer(max_age=0).snapshots] == ["2026-06-30", "2026-07-07"]
     assert len(parsed) == 1
+
+
+def test_a_damaged_copy_in_the_mirror_is_downloaded_again(s3_store: S3Store, tmp_path: Path) -> None:
+    publish(settings.data_dir())
+    mirror = reopen(tmp_path, "m")
+    snap = store.open_snapshot(mirror)
+    reps = snap.table_path("reps")
+    assert reps is not None
+    reps.write_bytes(b"cut short")  # a disk problem, or someone editing the cache
+    mirror = reopen(tmp_path, "m")  # the next start of the server
+    again = store.open_snapshot(mirror)
+    assert pl.read_parquet(again.table_path("reps")).height == 5  # the 5 reps of the tiny set, whole again
