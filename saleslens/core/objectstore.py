@@ -139,6 +139,7 @@ class Remote:
         self._fetched: set[tuple[str, str]] = set()  # (folder, key) known complete in the mirror
         self._done: set[tuple[str, str]] = set()  # ("snapshot" or "batch", id) fetched by this process
         self._lease: _Lease | None = None
+        self._since = ""  # when the current import took the lease, for the busy message of others
         self.on_upload: Callable[[str], None] | None = None  # tests: told each object uploaded
         _clean_fetches(mirror)
 
@@ -396,13 +397,13 @@ class Remote:
             yield
             return
         ttl = float(settings.get("store_lease_seconds"))
-        etag = self._take_lease(ttl, time.monotonic() + store.LOCK_WAIT_SECONDS)
-        held = _Lease(etag)
-        held.base = self.pointer(max_age=0)
-        self._lease = held
+        self._since = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        held = _Lease(self._take_lease(ttl, time.monotonic() + store.LOCK_WAIT_SECONDS))
         renewer = threading.Thread(target=self._renew, args=(held, ttl), name="saleslens-lease", daemon=True)
         renewer.start()
         try:
+            held.base = self.pointer(max_age=0)
+            self._lease = held
             yield
         finally:
             held.stop.set()
@@ -413,7 +414,7 @@ class Remote:
 
     def _lease_body(self, ttl: float) -> bytes:
         """The lease object: who holds it and until when (UTC, seconds)."""
-        holder = f"process {os.getpid()} on {socket.gethostname()}, since {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        holder = f"process {os.getpid()} on {socket.gethostname()}, since {self._since}"
         return json.dumps({"holder": holder, "expires": time.time() + ttl}).encode("utf-8")
 
     def _take_lease(self, ttl: float, deadline: float) -> str:

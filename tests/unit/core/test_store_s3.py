@@ -411,3 +411,19 @@ def test_a_damaged_copy_in_the_mirror_is_downloaded_again(s3_store: S3Store, tmp
     mirror = reopen(tmp_path, "m")  # the next start of the server
     again = store.open_snapshot(mirror)
     assert pl.read_parquet(again.table_path("reps")).height == 5  # the 5 reps of the tiny set, whole again
+
+
+def test_a_publisher_whose_lease_was_taken_over_publishes_nothing(s3_store: S3Store) -> None:
+    mirror = settings.data_dir()
+    publish(mirror)
+
+    def taken(step: str) -> None:
+        if step == "snapshot uploaded":  # it stalled past its lease, and another import took the lease over
+            put(s3_store, "store/.import.lock", b'{"holder": "process 1 on elsewhere", "expires": 9e12}')
+
+    with pytest.raises(store.ImportBusy, match=r"lease on s3://.* expired and another import took it"):
+        publish(mirror, LATER, on_step=taken)
+    assert [s.id for s in store.list_snapshots(mirror)] == ["2026-06-30"]
+    # The other import's lease is left alone.
+    lease = s3_store.client().get_object(Bucket=s3_store.bucket, Key="store/.import.lock")["Body"].read()
+    assert b"elsewhere" in lease
