@@ -532,6 +532,10 @@ class Remote:
         Called under the lease with the pointer just read: no live publisher can be uploading, and readers only
         ever fetch keys the pointer names.
         """
+        if pointer.etag is None:
+            # No pointer: a new store, or one whose pointer was lost. Its objects may be all there is to restore
+            # it from, so nothing is removed (a killed first publish leaves a little garbage at worst).
+            return
         named = {e["key"] for e in pointer.snapshots} | {b["key"] for b in pointer.batches.values()}
         for folder in (store.SNAPSHOTS, "batches"):
             try:

@@ -427,3 +427,14 @@ def test_a_publisher_whose_lease_was_taken_over_publishes_nothing(s3_store: S3St
     # The other import's lease is left alone.
     lease = s3_store.client().get_object(Bucket=s3_store.bucket, Key="store/.import.lock")["Body"].read()
     assert b"elsewhere" in lease
+
+
+def test_a_store_whose_pointer_was_lost_keeps_its_objects(s3_store: S3Store) -> None:
+    mirror = settings.data_dir()
+    publish(mirror)
+    before = set(s3_store.object_keys())
+    s3_store.client().delete_object(Bucket=s3_store.bucket, Key="store/published.json")
+    objectstore._ATTACHED[s3_store.url]._pointer = None  # as a server starting now
+    publish(mirror, LATER)  # a new list of one snapshot...
+    assert [s.id for s in store.list_snapshots(mirror)] == ["2026-07-07"]
+    assert before - {"store/published.json"} <= set(s3_store.object_keys())  # ...and the old objects all stay
