@@ -1,8 +1,9 @@
 # ruff: noqa: F811 - the S3 fixtures are imported and then named by the tests' parameters
-"""Several servers: two real `streamlit run serve.py` processes sharing one store on S3 (moto) and one database.
+"""Several servers: two real `streamlit run serve.py` processes sharing one store on S3 (moto) and one PostgreSQL.
 
 What a user does through one server shows on the other after a reload: a saved rating, and a published import.
-Each server has its own mirror of the store, as on two machines; the database is one SQLite file both open.
+Each server has its own mirror of the store, as on two machines; the database is a real PostgreSQL started by
+tests/database_fixtures.py, as the README's deployment has it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from saleslens.core import objectstore, settings, store
 from tests import fixtures, support
+from tests.database_fixtures import postgres
 from tests.ingest_cases import HUBSPOT_DEALS
 from tests.s3_fixtures import S3Store, s3_server, store_env  # noqa: F401 - the fixture, used by name
 
@@ -45,7 +47,9 @@ def pair(browser, s3_server: str, tmp_path: Path) -> Iterator[Pair]:
     url = f"s3://{bucket}/store"
     s3 = S3Store(s3_server, bucket, url, {})
     s3.client().create_bucket(Bucket=bucket)
-    shared = {"SALESLENS_DATABASE_URL": f"sqlite:///{tmp_path / 'saved.db'}", "SALESLENS_AUTO_DEMO": "0",
+    pg = postgres()
+    database = pg.create_database()
+    shared = {"SALESLENS_DATABASE_URL": pg.url(database), "SALESLENS_AUTO_DEMO": "0",
               "SALESLENS_LANGUAGE": "en", "SALESLENS_STORE_POLL_SECONDS": "1"}
     env_a = {**store_env(s3_server, url, tmp_path / "mirror-a"), **shared}
     env_b = {**store_env(s3_server, url, tmp_path / "mirror-b"), **shared}
@@ -66,6 +70,7 @@ def pair(browser, s3_server: str, tmp_path: Path) -> Iterator[Pair]:
     finally:
         for srv in servers:
             srv.stop()
+        pg.drop_database(database)
 
 
 def open_app(page, server: support.Server) -> None:
