@@ -393,7 +393,7 @@ class Remote:
         over, again by a conditional write, so two never both win. The pointer itself is written If-Match the
         ETag read at the start, so even a publisher that lost its lease can never overwrite a newer list.
         """
-        if self._lease is not None:  # re-entrant: a publish inside a publish (the lease is the process's)
+        if self._lease is not None:  # re-entrant: publishes inside a demo build (the store's import lock is held)
             yield
             return
         ttl = float(settings.get("store_lease_seconds"))
@@ -513,6 +513,8 @@ class Remote:
         with self._lock:
             self._pointer = Pointer(doc["snapshots"], batches, written)
             self._read_at = time.monotonic()
+        if held is not None:
+            held.base = self._pointer  # the next publish under the same lease (a demo build) builds on this one
         step("pointer written")
 
     def _upload(self, folder: Path, key: str, files: dict[str, int]) -> None:

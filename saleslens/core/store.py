@@ -263,7 +263,24 @@ def import_lock(data_dir: Path, timeout: float = 0.0) -> Iterator[None]:
 
     A kernel lock (flock) on data/.import.lock, so it is free again the moment its holder dies, however it dies:
     no stale lock to clear. Re-entrant in the holding thread. Waits up to `timeout` seconds, then ImportBusy.
+
+    On a store on object storage the flock keeps this machine's processes apart, and a caller that waits (a
+    timeout, as publishers, demo builds and derive have) also holds the store's lease, which keeps the servers
+    apart: a demo build's check and its snapshots are one piece. A try without waiting (the clean-up of every
+    page load) touches only the local mirror, so it costs no request to the store.
     """
+    remote = remote_for(data_dir)
+    with _local_import_lock(data_dir, timeout):
+        if remote is not None and timeout > 0:
+            with remote.lease():
+                yield
+        else:
+            yield
+
+
+@contextlib.contextmanager
+def _local_import_lock(data_dir: Path, timeout: float) -> Iterator[None]:
+    """The flock part of import_lock (see there)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     key = str(data_dir.resolve())
     with _LOCK_GUARD:
@@ -401,9 +418,7 @@ def publish_snapshot(
         raise StoreError(f"A snapshot needs the tables {', '.join(missing)}.")
     step = on_step or (lambda name: None)
     remote = remote_for(data_dir)
-    # On object storage the local lock keeps this machine's processes apart; the store's lease the servers.
-    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS), \
-            (remote.lease() if remote is not None else contextlib.nullcontext()):
+    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):  # on object storage, with the store's lease
         step("import lock")
         clean_leftovers(data_dir)  # what a killed publisher left: no other one can be running now
         step("leftovers removed")

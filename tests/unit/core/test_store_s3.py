@@ -438,3 +438,22 @@ def test_a_store_whose_pointer_was_lost_keeps_its_objects(s3_store: S3Store) -> 
     publish(mirror, LATER)  # a new list of one snapshot...
     assert [s.id for s in store.list_snapshots(mirror)] == ["2026-07-07"]
     assert before - {"store/published.json"} <= set(s3_store.object_keys())  # ...and the old objects all stay
+
+
+def test_publishes_under_one_import_lock_hold_one_lease(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror = settings.data_dir()
+    remote = objectstore._ATTACHED[s3_store.url]
+    other = objectstore.Remote(remote.url, remote.bucket, remote.prefix, remote.mirror, remote.endpoint)
+    monkeypatch.setattr(store, "LOCK_WAIT_SECONDS", 0.5)
+    with store.import_lock(mirror, timeout=1):  # as a demo build: its check and its snapshots are one piece
+        assert "store/.import.lock" in s3_store.object_keys()
+        with pytest.raises(store.ImportBusy), other.lease():  # another server's build must wait
+            pass
+        publish(mirror)
+        publish(mirror, LATER)
+        assert "store/.import.lock" in s3_store.object_keys()  # still held between the two
+    assert "store/.import.lock" not in s3_store.object_keys()
+    assert [s.id for s in store.list_snapshots(mirror)] == ["2026-06-30", "2026-07-07"]
+    # A try without waiting (every page load's clean-up) touches only the mirror: no lease taken.
+    with store.import_lock(mirror):
+        assert "store/.import.lock" not in s3_store.object_keys()
