@@ -43,6 +43,16 @@ def database_problem(lang: str, problem: str) -> None:
     st.navigation([st.Page(page, title=t("app.db_problem", lang), url_path="overview", default=True)]).run()
 
 
+def store_problem(lang: str, problem: str) -> None:
+    """One page saying which snapshot store failed and why (no credentials: they never enter the message)."""
+    def page() -> None:
+        st.title(t("app.store_problem", lang))
+        st.error(problem)
+        st.markdown(t("app.store_problem_help", lang))
+
+    st.navigation([st.Page(page, title=t("app.store_problem", lang), url_path="overview", default=True)]).run()
+
+
 def import_without_data(data_dir: Path, lang: str) -> list:
     """An empty data directory (no demo built): the Import page for an admin, so the first import needs no CLI."""
     grant = auth.sign_in(data_dir, None, lang)
@@ -64,7 +74,12 @@ def main() -> None:
     st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
     widgets.page_style()
     lang = sidebar.language()
-    data_dir = context.data_dir()
+    try:
+        data_dir = context.data_dir()
+        store.check_store(data_dir)  # a store on object storage: reached once per run, before anything reads it
+    except store.StoreError as exc:
+        store_problem(lang, str(exc))
+        return
     try:
         db.get(data_dir)  # saved work, users and the audit log: migrated and imported once per process
     except db.DatabaseError as exc:

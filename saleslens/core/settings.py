@@ -39,8 +39,13 @@ def get(name: str, environ: dict[str, str] | None = None) -> str:
 
 
 def data_dir(cli_value: str | None = None) -> Path:
-    """The data directory: --data, else SALESLENS_DATA, else ./data."""
-    return Path(cli_value or get("data")).expanduser().resolve()
+    """The data directory: --data, else SALESLENS_DATA, else ./data; for an s3:// URL, the store's local mirror."""
+    value = cli_value or get("data")
+    if value.startswith("s3://"):
+        from saleslens.core import objectstore  # only deployments on object storage need it
+
+        return objectstore.attach(value)
+    return Path(value).expanduser().resolve()
 
 
 def markdown() -> str:

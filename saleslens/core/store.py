@@ -11,12 +11,17 @@ Layout of a data directory:
                                   every snapshot whose manifest has no batch list and by the ones published on top
     .tmp/                         staging folders of imports in progress (or killed ones, removed at the next start)
     .import.lock                  held (flock) by the one import that may publish at a time
+
+A data directory may also be the local mirror of a store on object storage (SALESLENS_DATA=s3://bucket/prefix,
+see objectstore.py): the functions here then ask that store (a RemoteStore) which snapshots are published, fetch
+a snapshot's files into the mirror on first use, and publish by uploading and writing the store's pointer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import re
@@ -28,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -62,6 +68,71 @@ class StoreError(Exception):
         return f"{self.message} {self.hint}".strip()
 
 
+class RemoteStore(Protocol):
+    """A store on object storage behind a local mirror folder (objectstore.Remote): what this module asks of it."""
+
+    url: str
+
+    def snapshot_entries(self) -> list[tuple[str, dict]]:
+        """(id, manifest) of every published snapshot."""
+
+    def taken_ids(self) -> set[str]:
+        """The snapshot ids published."""
+
+    def fetch_snapshot(self, snapshot_id: str) -> None:
+        """Make the snapshot's files present in the mirror."""
+
+    def fetch_batch(self, batch: str) -> None:
+        """Make a history batch's files present in the mirror."""
+
+    def lease(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's one-publisher lease."""
+
+    def publish(self, stage: Path, snap_id: str, manifest: dict, own: list[str],
+                batch_dir: Callable[[Path, str], Path], step: Callable[[str], None]) -> None:
+        """Upload a staged snapshot, then write the pointer naming it."""
+
+    def adopt(self, stage: Path, snap_id: str, own: list[str], batch_dir: Callable[[Path, str], Path]) -> Path:
+        """Move the published staged folder into the mirror; its place there."""
+
+    def check(self) -> None:
+        """Reach the store now; StoreError when it cannot be used."""
+
+    def describe(self, path: Path) -> str:
+        """A mirrored file's place in the store, for messages."""
+
+
+# Local mirror folder -> the store on object storage it mirrors (registered by objectstore.attach).
+_REMOTES: dict[str, RemoteStore] = {}
+
+
+def register_remote(mirror: Path, remote: RemoteStore | None) -> None:
+    """Make a folder the mirror of a store on object storage (None: a plain data directory again)."""
+    if remote is None:
+        _REMOTES.pop(str(mirror), None)
+    else:
+        _REMOTES[str(mirror)] = remote
+
+
+def remote_for(data_dir: Path) -> RemoteStore | None:
+    """The store on object storage a data directory mirrors, or None for a local data directory."""
+    return _REMOTES.get(str(data_dir)) if _REMOTES else None
+
+
+def where(data_dir: Path) -> str:
+    """How messages name a data directory: its store URL when it mirrors one."""
+    remote = remote_for(data_dir)
+    return remote.url if remote is not None else str(data_dir)
+
+
+def check_store(data_dir: Path) -> None:
+    """Reach a data directory's store on object storage now (nothing to do for a local folder); StoreError when
+    it cannot be used. The app's start calls it, so an unreachable store gets one page naming it."""
+    remote = remote_for(data_dir)
+    if remote is not None:
+        remote.check()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A published snapshot: its folder and its manifest."""
@@ -93,9 +164,15 @@ class Snapshot:
 
     def table_path(self, table: str) -> Path | None:
         """The Parquet file of a snapshot table, or None when the dataset lacks it."""
+        self._fetch()
         path = self.root / f"{table}.parquet"
         return path if path.exists() else None
 
+    def _fetch(self) -> None:
+        """On a store on object storage, download the snapshot into the mirror on first use (published only)."""
+        remote = remote_for(self.data_dir)
+        if remote is not None and self.home is None:
+            remote.fetch_snapshot(self.id)
 
     @property
     def event_batches(self) -> list[str]:
@@ -109,8 +186,11 @@ class Snapshot:
         Files, not glob patterns: a data directory named like /data/br[a]ck must be read as written.
         """
         roots = [self.root, self.data_dir] if self.home is not None else [self.data_dir]
+        remote = remote_for(self.data_dir)
         out = []
         for batch in self.event_batches:
+            if remote is not None:
+                remote.fetch_batch(batch)
             for root in roots:
                 files = sorted(str(f) for f in _batch_dir(root, table, batch).glob("month=*/data.parquet"))
                 if files:
@@ -183,7 +263,24 @@ def import_lock(data_dir: Path, timeout: float = 0.0) -> Iterator[None]:
 
     A kernel lock (flock) on data/.import.lock, so it is free again the moment its holder dies, however it dies:
     no stale lock to clear. Re-entrant in the holding thread. Waits up to `timeout` seconds, then ImportBusy.
+
+    On a store on object storage the flock keeps this machine's processes apart, and a caller that waits (a
+    timeout, as publishers, demo builds and derive have) also holds the store's lease, which keeps the servers
+    apart: a demo build's check and its snapshots are one piece. A try without waiting (the clean-up of every
+    page load) touches only the local mirror, so it costs no request to the store.
     """
+    remote = remote_for(data_dir)
+    with _local_import_lock(data_dir, timeout):
+        if remote is not None and timeout > 0:
+            with remote.lease():
+                yield
+        else:
+            yield
+
+
+@contextlib.contextmanager
+def _local_import_lock(data_dir: Path, timeout: float) -> Iterator[None]:
+    """The flock part of import_lock (see there)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     key = str(data_dir.resolve())
     with _LOCK_GUARD:
@@ -279,10 +376,16 @@ def _next_id(data_dir: Path, as_of: date) -> str:
     """The id for a new snapshot of a day: the date, with -2, -3, ... for later ones that day."""
     base = as_of.isoformat()
     root = data_dir / SNAPSHOTS
-    if not (root / base).exists():
+    remote = remote_for(data_dir)
+    taken = remote.taken_ids() if remote is not None else None
+
+    def used(name: str) -> bool:
+        return name in taken if taken is not None else (root / name).exists()
+
+    if not used(base):
         return base
     n = 2
-    while (root / f"{base}-{n}").exists():
+    while used(f"{base}-{n}"):
         n += 1
     return f"{base}-{n}"
 
@@ -314,7 +417,8 @@ def publish_snapshot(
     if missing:
         raise StoreError(f"A snapshot needs the tables {', '.join(missing)}.")
     step = on_step or (lambda name: None)
-    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):
+    remote = remote_for(data_dir)
+    with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):  # on object storage, with the store's lease
         step("import lock")
         clean_leftovers(data_dir)  # what a killed publisher left: no other one can be running now
         step("leftovers removed")
@@ -338,6 +442,11 @@ def publish_snapshot(
                 step("derived tables")
             _write_json(stage / MANIFEST, manifest)
             step("manifest")
+            if remote is not None:
+                remote.publish(stage, snap_id, manifest, own, functools.partial(_batch_dir, batch=snap_id), step)
+                target = remote.adopt(stage, snap_id, own, functools.partial(_batch_dir, batch=snap_id))
+                step("snapshot published")
+                return Snapshot(target, manifest)
             for table in own:  # each batch folder in one rename; invisible until the manifest naming it is published
                 target = _batch_dir(data_dir, table, snap_id)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -483,6 +592,8 @@ def write_events(data_dir: Path, table: str, df: pl.DataFrame) -> int:
     spec = schema.TABLES[table]
     if spec.event_time is None:
         raise StoreError(f"{table} is not an event table.")
+    if remote_for(data_dir) is not None:
+        raise StoreError(f"{where(data_dir)} is on object storage, where history is only added by publishing.")
     frame = schema.conform(table, df).with_columns(
         pl.col(spec.event_time).dt.strftime("%Y-%m").alias("_month")
     )
@@ -532,6 +643,10 @@ def event_counts(data_dir: Path, as_of: date) -> dict[str, int]:
 def list_snapshots(data_dir: Path) -> list[Snapshot]:
     """Published snapshots, oldest first; folders that are not snapshots are skipped."""
     root = data_dir / SNAPSHOTS
+    remote = remote_for(data_dir)
+    if remote is not None:  # the store's pointer lists them (and their manifests); files come on first use
+        snaps = [Snapshot(root / snap_id, manifest) for snap_id, manifest in remote.snapshot_entries()]
+        return sorted(snaps, key=lambda s: (s.manifest.get("as_of", ""), _seq(s.id)))
     if not root.is_dir():
         return []
     out = []
@@ -547,7 +662,11 @@ def list_snapshots(data_dir: Path) -> list[Snapshot]:
 
 def _read_manifest(folder: Path) -> dict:
     """A snapshot's manifest; ValueError when it is not a JSON object with an as_of date."""
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return check_manifest(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
+
+
+def check_manifest(manifest: object) -> dict:
+    """The manifest if it is a JSON object with an as_of date; ValueError saying what is wrong otherwise."""
     if not isinstance(manifest, dict):
         raise ValueError("it is not a JSON object")
     try:
@@ -564,6 +683,8 @@ def _seq(snapshot_id: str) -> int:
 
 def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
     """The snapshot asked for (default: the latest), checked so a broken one fails with a clear message."""
+    if remote_for(data_dir) is not None:
+        return _open_remote(data_dir, snapshot_id)
     if not data_dir.exists():
         raise StoreError(
             f"The data directory {data_dir} does not exist.",
@@ -601,6 +722,35 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
     return snap
 
 
+def _open_remote(data_dir: Path, snapshot_id: str | None) -> Snapshot:
+    """open_snapshot on a store on object storage: the pointer says what is published."""
+    snaps = list_snapshots(data_dir)
+    if snapshot_id is None:
+        if not snaps:
+            raise StoreError(
+                f"The snapshot store {where(data_dir)} has no snapshot yet.",
+                "Run `python -m saleslens demo` to build the demo data, or import your CRM export.",
+            )
+        snap = snaps[-1]
+    else:
+        if not _ID.match(snapshot_id):
+            raise StoreError(f"'{snapshot_id}' is not a snapshot id (they look like 2026-11-20).")
+        snap = next((s for s in snaps if s.id == snapshot_id), None)
+        if snap is None:
+            raise StoreError(
+                f"There is no snapshot {snapshot_id} in {where(data_dir)}.",
+                "Run `python -m saleslens snapshots` to list the ones there are.",
+            )
+    check_snapshot(snap)
+    return snap
+
+
+def _shown(snap: Snapshot, path: Path) -> str:
+    """A snapshot file as messages name it: its object's URL when the store is on object storage."""
+    remote = remote_for(snap.data_dir)
+    return remote.describe(path) if remote is not None else str(path)
+
+
 def parquet_columns(path: Path) -> list[str]:
     """The column names of one Parquet file, read from its footer; the path is taken as written, never as a glob.
 
@@ -620,12 +770,13 @@ def check_snapshot(snap: Snapshot) -> None:
         path = snap.table_path(table)
         if path is None:
             if table in schema.CORE_TABLES:
-                raise StoreError(f"Snapshot {snap.id} has no {table} table ({snap.root}/{table}.parquet).")
+                raise StoreError(f"Snapshot {snap.id} has no {table} table "
+                                 f"({_shown(snap, snap.root / f'{table}.parquet')}).")
             continue  # optional tables may be missing; the queries see them empty
         try:  # every file present, not only the core ones: the runner reads them all
             parquet_columns(path)
         except Exception as exc:  # polars raises several kinds for a damaged file
             raise StoreError(
-                f"The file {path} is damaged and cannot be read ({type(exc).__name__}).",
+                f"The file {_shown(snap, path)} is damaged and cannot be read ({type(exc).__name__}).",
                 "Restore that file from a backup or import the data again; a published snapshot is never changed.",
             ) from None

@@ -65,6 +65,13 @@ def url_for(data_dir: Path, environ: dict[str, str] | None = None) -> str:
     """SALESLENS_DATABASE_URL when set, else the SQLite file in the data directory."""
     url = settings.get("database_url", environ)
     if not url:
+        from saleslens.core import store
+
+        if store.remote_for(Path(data_dir)) is not None:
+            # A SQLite file in a server's local mirror would give each server its own saved work.
+            raise DatabaseUnavailable(
+                f"the snapshot store {store.where(Path(data_dir))} is on object storage, shared by several servers, "
+                "so saved work needs a shared database too: set SALESLENS_DATABASE_URL (a postgresql:// URL)")
         return f"sqlite:///{Path(data_dir) / SQLITE_FILE}"
     if url.startswith(("postgresql://", "postgres://")):  # the psycopg 3 driver, whatever the URL names
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
