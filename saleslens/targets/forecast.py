@@ -105,6 +105,19 @@ class Model:
     periods: int
 
 
+def cells_of(train: pl.DataFrame, levels: Sequence[str] = LEVELS) -> pl.DataFrame:
+    """Learning rows summed per period and finest cell: rows, rows won, value and value won (all fit needs).
+
+    Fitting on any set of periods then sums a few thousand cells instead of grouping every learning row again,
+    which is what makes a backtest of one fit per past period cheap.
+    """
+    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
+    won = pl.col("won").cast(pl.Float64)
+    keys = (["period_start"] if "period_start" in train.columns else []) + list(levels)
+    return train.group_by(keys).agg(pl.len().cast(pl.Float64).alias("rows"), won.sum().alias("won_rows"),
+                                    amount.sum().alias("value"), (amount * won).sum().alias("won_value"))
+
+
 def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
     """Learn each cell's chance of winning within the period, by value, shrunk toward its parent cell.
 
@@ -113,29 +126,36 @@ def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIO
     weigh more, as they do in the forecast) and its size n is in average deals. At each level a cell's rate
     is (won weight + prior x parent rate) / (n + prior); the first level's parent is the overall rate.
     """
-    if train.is_empty():
+    return fit_cells(cells_of(train, levels), levels, prior)
+
+
+def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
+    """fit() from cells_of() rows (of any set of periods): the same model as fitting their learning rows."""
+    count = float(cells["rows"].sum()) if cells.height else 0.0
+    if count == 0:
         return Model(0.0, tuple(levels), tuple(), 0, 0)
-    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
-    mean = float(train.select(amount.mean()).item()) or 1.0
-    frame = train.with_columns((amount / mean).alias("_w") if mean > 0 else pl.lit(1.0).alias("_w"))
-    won = pl.col("_w") * pl.col("won").cast(pl.Float64)
-    total = float(frame["_w"].sum())
-    root = float(frame.select(won.sum()).item()) / total if total > 0 else 0.0
-    # every level is a roll-up of the finest cells, which are far fewer than the rows
-    finest = frame.group_by(list(levels)).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
+    value = float(cells["value"].sum())
+    mean = value / count or 1.0
+    # weights amount / mean: a cell's n is its value / mean and its wins its value won / mean (a negative mean:
+    # every row weighs 1)
+    n, wins = (pl.col("value") / mean, pl.col("won_value") / mean) if mean > 0 else (pl.col("rows"),
+                                                                                    pl.col("won_rows"))
+    finest = cells.group_by(list(levels)).agg(n.sum().alias("n"), wins.sum().alias("wins"))
+    total = float(finest["n"].sum())
+    root = float(finest["wins"].sum()) / total if total > 0 else 0.0
     tables: list[pl.DataFrame] = []
     for j in range(len(levels)):
         keys = list(levels[: j + 1])
-        cells = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
+        level = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
         if j == 0:
-            cells = cells.with_columns(pl.lit(root).alias("parent"))
+            level = level.with_columns(pl.lit(root).alias("parent"))
         else:
             above = tables[-1].select(*keys[:-1], pl.col("p").alias("parent"))
-            cells = cells.join(above, on=keys[:-1], how="left")
-        cells = cells.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
-        tables.append(cells)
-    periods = train["period_start"].n_unique() if "period_start" in train.columns else 0
-    return Model(root, tuple(levels), tuple(tables), train.height, periods)
+            level = level.join(above, on=keys[:-1], how="left")
+        level = level.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
+        tables.append(level)
+    periods = cells["period_start"].n_unique() if "period_start" in cells.columns else 0
+    return Model(root, tuple(levels), tuple(tables), int(count), periods)
 
 
 def predict(model: Model, rows: pl.DataFrame) -> pl.DataFrame:
@@ -325,14 +345,16 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 
 
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
-             wins: pl.DataFrame, complete_before: date, prior: float = PRIOR) -> pl.DataFrame:
+             wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
+             cells: pl.DataFrame | None = None) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
     its range, the actual, and the three naive baselines at the same day.
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
-    rows, point_facts and won deals; calendar: the snapshot days. A period with fewer than MIN_PERIODS earlier
-    periods is skipped (there the live forecast is the fallback).
+    rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows) when known. A period
+    with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
+    cells = cells_of(fit_rows) if cells is None else cells
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -341,7 +363,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         earlier = periods[:i]
         if len(earlier) < MIN_PERIODS:
             continue
-        model = fit(fit_rows.filter(pl.col("period_start").is_in(earlier)), prior=prior)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), prior=prior)
         mine = predict(model, rows.filter(pl.col("period_start") == period))
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
@@ -433,6 +455,9 @@ def manager_gap(owners: pl.DataFrame, deals: pl.DataFrame, people: pl.DataFrame)
 HISTORY_QUARTERS = 12  # past quarters of snapshots read (three years)
 _CACHE: dict[tuple, Outcome] = {}
 _CACHE_MAX = 256
+# What model_forecast learned on the way, for the page sections that show it (small frames, same keys)
+_STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per snapshot and row scope
+_BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
 
 
 class RunsQueries(Protocol):
@@ -458,6 +483,7 @@ class History:
     calendar: pl.DataFrame  # as_of, period_start, period_end, weeks_left per snapshot day
     facts: pl.DataFrame  # point_facts: closed so far and later new business per day and owner
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
+    cells: pl.DataFrame  # cells_of(rows): what every fit on some of its periods sums
 
 
 def _first(as_of: date) -> date:
@@ -489,7 +515,8 @@ def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
     wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
-    return History(label(points), calendar, facts, wins)
+    rows = label(points)
+    return History(rows, calendar, facts, wins, cells_of(rows))
 
 
 def _scope_key(runner: object) -> str | None:
@@ -509,6 +536,21 @@ def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> t
     snap = runner.snapshot
     frozen = tuple(sorted((k, tuple(v)) for k, v in _deal_params(f).items()))
     return snap.id, snap.manifest.get("created_at"), frozen, scope, period
+
+
+def _org_key(runner: RunsQueries) -> tuple | None:
+    """The cache key of what the organisation's history alone decides (the fitted model): snapshot and row scope."""
+    key = _key(runner, Filters(), None)
+    return None if key is None else key[:2] + key[3:4]
+
+
+def _remember(cache: dict[tuple, pl.DataFrame], key: tuple | None, value: pl.DataFrame) -> None:
+    """Keep a small result under its key (nothing when the row scope is unknown), within _CACHE_MAX entries."""
+    if key is None:
+        return
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
 
 
 def model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | None = None) -> Outcome:
@@ -541,7 +583,9 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     org = history(runner, Filters(), as_of)
     group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model = fit(org.rows.filter(pl.col("period_start").is_in(past))) if len(past) >= MIN_PERIODS else None
+    model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past))) if len(past) >= MIN_PERIODS else None
+    if model is not None:
+        _remember(_STAGES, _org_key(runner), _stages(model))
     now = group.rows.filter(pl.col("as_of") == as_of)
     if not is_quarter:  # the deals' period is the one asked for
         now = add_features(now.with_columns(pl.lit(start).alias("period_start"), pl.lit(end).alias("period_end")))
@@ -559,27 +603,46 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
                    periods=len(past), deals=deals, by_owner=owners)
     if model is None or not is_quarter:
         return base
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0])
+    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0], cells=org.cells)
+    _remember(_BACKTESTS, _key(runner, f, None), bt)
     low, high, n = error_range(base.expected, bt, week, quarter[0])
     cov, _ = coverage_at(bt, week)
     return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n)
 
 
 def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
-    """The backtest of the filtered group over every complete past quarter with snapshots (see backtest)."""
+    """The backtest of the filtered group over every complete past quarter with snapshots (see backtest); the one
+    model_forecast made for its range when it made one."""
+    key = _key(runner, f, None)
+    if key is not None and key in _BACKTESTS:
+        return _BACKTESTS[key]
     as_of = runner.snapshot.as_of
     q_start = period_of(as_of)[0]
     org = history(runner, Filters(), as_of)
     group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
-    return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start)
+    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells)
+    _remember(_BACKTESTS, key, bt)
+    return bt
+
+
+def _stages(model: Model) -> pl.DataFrame:
+    """A model's first level: per stage, learning rows (in average deals), wins and shrunk rate."""
+    return model.tables[0].select("stage", "n", "wins", "p") if model.tables else pl.DataFrame(
+        schema={"stage": pl.String, "n": pl.Float64, "wins": pl.Float64, "p": pl.Float64})
 
 
 def stage_table(runner: RunsQueries) -> pl.DataFrame:
-    """The model's first level: each stage's learning rows, wins within the period and shrunk rate."""
+    """The model's first level: each stage's learning rows, wins within the period and shrunk rate (the first
+    level of a stage-only fit is the same: both shrink toward the overall rate)."""
+    key = _org_key(runner)
+    if key is not None and key in _STAGES:
+        return _STAGES[key]
     as_of = runner.snapshot.as_of
     org = history(runner, Filters(), as_of)
     q_start = period_of(as_of)[0]
-    past = org.rows.filter(pl.col("period_start") < q_start)
+    past = org.cells.filter(pl.col("period_start") < q_start)
     if past.is_empty():
         return pl.DataFrame(schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
-    return fit(past, levels=("stage",)).tables[0].select("stage", "n", "wins", "p")
+    out = _stages(fit_cells(past, levels=("stage",)))
+    _remember(_STAGES, key, out)
+    return out
