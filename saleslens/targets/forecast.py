@@ -34,6 +34,10 @@ from saleslens.core.filters import Filters
 from saleslens.core.periods import add_months, quarter_bounds
 
 LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
+# A past week rebuilt from stage history does not know the expected close date or its pushes that day: the model
+# learned from it leaves those levels out rather than learn from a guess
+REBUILT_LEVELS = tuple(level for level in LEVELS if level not in ("close", "pushed"))
+SNAPSHOTS, STAGE_HISTORY = "snapshots", "stage_history"  # where the past pipeline comes from
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 2  # past errors within this many weeks of today's week (before period end) make the range
@@ -249,6 +253,7 @@ class Outcome:
     coverage: float | None = None  # share of past actuals inside their own range at this week
     errors: int = 0  # past errors the range comes from
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
+    learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
 
     @property
@@ -346,15 +351,16 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
-             cells: pl.DataFrame | None = None) -> pl.DataFrame:
+             cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
     its range, the actual, and the three naive baselines at the same day.
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
-    rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows) when known. A period
-    with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
+    rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
+    levels: the model's. A period with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast
+    is the fallback).
     """
-    cells = cells_of(fit_rows) if cells is None else cells
+    cells = cells_of(fit_rows, levels) if cells is None else cells
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -363,7 +369,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         earlier = periods[:i]
         if len(earlier) < MIN_PERIODS:
             continue
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), prior=prior)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
         mine = predict(model, rows.filter(pl.col("period_start") == period))
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
@@ -483,7 +489,9 @@ class History:
     calendar: pl.DataFrame  # as_of, period_start, period_end, weeks_left per snapshot day
     facts: pl.DataFrame  # point_facts: closed so far and later new business per day and owner
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
-    cells: pl.DataFrame  # cells_of(rows): what every fit on some of its periods sums
+    cells: pl.DataFrame  # cells_of(rows, levels): what every fit on some of its periods sums
+    source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
+    levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
 
 
 def _first(as_of: date) -> date:
@@ -505,18 +513,51 @@ def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
     return org if not any(_deal_params(f).values()) else org + _calls_for(f, as_of)
 
 
-def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
-    """The group's learning rows, snapshot days, point facts and won deals, from the snapshots up to `as_of`."""
+def past_periods(days: Sequence[date], as_of: date) -> int:
+    """How many quarters before as_of's have at least one of these days."""
+    q_start = period_of(as_of)[0]
+    return len({period_of(d)[0] for d in days if d < q_start})
+
+
+def learns_from(snap: store.Snapshot, as_of: date) -> str:
+    """Where the past pipeline comes from: the published snapshots, unless none is from a past quarter and the
+    snapshot has stage history to rebuild past weeks from (a CRM export imported once, or weekly since this
+    quarter began). Snapshots know more of each past week (expected close date, pushes, category, amount, owner),
+    so a store that has them in a past quarter keeps to them."""
+    days = [s.as_of for s in store.list_snapshots(snap.data_dir) if _first(as_of) <= s.as_of <= as_of]
+    if past_periods(days, as_of) > 0 or not snap.has("stage_changes"):
+        return SNAPSHOTS
+    return STAGE_HISTORY
+
+
+def rebuilt_days(as_of: date) -> list[date]:
+    """The days a rebuilt history has: as_of and every seventh day before it back to the oldest day read (the same
+    days forecast_rebuilt_by_deal returns rows for)."""
     first = _first(as_of)
-    days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
-    days = sorted(set(days) | {as_of})
+    return [as_of - timedelta(days=7 * k) for k in range((as_of - first).days // 7 + 1)][::-1]
+
+
+def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None) -> History:
+    """The group's learning rows, days, point facts and won deals up to `as_of`: from the snapshots, or rebuilt from
+    stage history (source: learns_from's answer; the group's must be the organisation's)."""
+    source = source or learns_from(runner.snapshot, as_of)
+    first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
-    points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+    if source == STAGE_HISTORY:
+        points = runner.run("forecast_rebuilt_by_deal", first=first, as_of=as_of, **_deal_params(f))
+        # from the first week with an open deal: empty weeks before the data began are no past quarters
+        oldest = points["as_of"].min() if points.height else as_of
+        days = [d for d in rebuilt_days(as_of) if d >= oldest]
+    else:
+        points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+        days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
+        days = sorted(set(days) | {as_of})
     wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
     rows = label(points)
-    return History(rows, calendar, facts, wins, cells_of(rows))
+    levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
+    return History(rows, calendar, facts, wins, cells_of(rows, levels), source, levels)
 
 
 def _scope_key(runner: object) -> str | None:
@@ -581,9 +622,10 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     start, end = period or quarter
     is_quarter = (start, end) == quarter
     org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past))) if len(past) >= MIN_PERIODS else None
+    model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels) \
+        if len(past) >= MIN_PERIODS else None
     if model is not None:
         _remember(_STAGES, _org_key(runner), _stages(model))
     now = group.rows.filter(pl.col("as_of") == as_of)
@@ -600,10 +642,11 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners)
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source)
     if model is None or not is_quarter:
         return base
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0], cells=org.cells)
+    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0], cells=org.cells,
+                  levels=org.levels)
     _remember(_BACKTESTS, _key(runner, f, None), bt)
     low, high, n = error_range(base.expected, bt, week, quarter[0])
     cov, _ = coverage_at(bt, week)
@@ -619,8 +662,9 @@ def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
     as_of = runner.snapshot.as_of
     q_start = period_of(as_of)[0]
     org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
+    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
+                  levels=org.levels)
     _remember(_BACKTESTS, key, bt)
     return bt
 
