@@ -39,6 +39,8 @@ LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  
 REBUILT_LEVELS = tuple(level for level in LEVELS if level not in ("close", "pushed"))
 SNAPSHOTS, STAGE_HISTORY = "snapshots", "stage_history"  # where the past pipeline comes from
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
+# the strengths the backtest chooses k from, on earlier quarters only (PRIOR until two quarters were backtested)
+PRIORS = (5.0, 20.0, 80.0)
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 2  # past errors within this many weeks of today's week (before period end) make the range
 LOW_Q, HIGH_Q = 0.10, 0.90  # the range's quantiles of past relative errors: an 80% range
@@ -254,6 +256,7 @@ class Outcome:
     errors: int = 0  # past errors the range comes from
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
     learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
+    prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
 
     @property
@@ -351,14 +354,16 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
-             cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS) -> pl.DataFrame:
+             cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
+             prior_of: dict[date, float] | None = None, ranges: bool = True) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
     its range, the actual, and the three naive baselines at the same day.
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
-    levels: the model's. A period with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast
-    is the fallback).
+    levels: the model's; prior_of: the shrinkage strength per period (else `prior`); ranges: add with_ranges'
+    columns. A period with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the
+    fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
@@ -369,7 +374,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         earlier = periods[:i]
         if len(earlier) < MIN_PERIODS:
             continue
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
+        k = (prior_of or {}).get(period, prior)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, k)
         mine = predict(model, rows.filter(pl.col("period_start") == period))
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
@@ -380,12 +386,40 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
+                        "prior": k,
                         "closed": closed, "from_open": from_open, "new": new,
                         "forecast": closed + from_open + new, "actual": act, **base})
     schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
+              "prior": pl.Float64,
               "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
               "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64}
-    return with_ranges(pl.DataFrame(out, schema=schema))
+    frame = pl.DataFrame(out, schema=schema)
+    return with_ranges(frame) if ranges else frame
+
+
+def mape(bt: pl.DataFrame) -> float | None:
+    """Mean absolute percentage error of backtest rows (those with bookings); None when there are none."""
+    usable = bt.filter(pl.col("actual") > 0)
+    if usable.is_empty():
+        return None
+    return float(((usable["forecast"] - usable["actual"]).abs() / usable["actual"]).mean())
+
+
+def choose_prior(by_prior: dict[float, pl.DataFrame], before: date) -> float:
+    """The shrinkage strength whose backtest erred least (MAPE over all weeks) on the quarters before `before`.
+
+    by_prior: the backtest (same periods and days) with each candidate k. Until MIN_PERIODS quarters were
+    backtested before `before` there is too little to choose on: PRIOR. So a quarter's k never looks at it.
+    """
+    best, best_err = PRIOR, math.inf
+    for k, bt in by_prior.items():
+        earlier = bt.filter(pl.col("period_start") < before)
+        if earlier["period_start"].n_unique() < MIN_PERIODS:
+            return PRIOR
+        err = mape(earlier)
+        if err is not None and err < best_err:
+            best, best_err = k, err
+    return best
 
 
 def with_ranges(frame: pl.DataFrame) -> pl.DataFrame:
@@ -464,6 +498,7 @@ _CACHE_MAX = 256
 # What model_forecast learned on the way, for the page sections that show it (small frames, same keys)
 _STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per snapshot and row scope
 _BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
+_BY_PRIOR: dict[tuple, dict[float, pl.DataFrame]] = {}  # the organisation's backtest with each k of PRIORS
 
 
 class RunsQueries(Protocol):
@@ -576,16 +611,17 @@ def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> t
         return None
     snap = runner.snapshot
     frozen = tuple(sorted((k, tuple(v)) for k, v in _deal_params(f).items()))
-    return snap.id, snap.manifest.get("created_at"), frozen, scope, period
+    # the store's folder too: two stores may each have a snapshot of the same id published in the same second
+    return str(snap.root), snap.id, snap.manifest.get("created_at"), frozen, scope, period
 
 
 def _org_key(runner: RunsQueries) -> tuple | None:
     """The cache key of what the organisation's history alone decides (the fitted model): snapshot and row scope."""
     key = _key(runner, Filters(), None)
-    return None if key is None else key[:2] + key[3:4]
+    return None if key is None else key[:3] + key[4:5]  # without the filters and the period
 
 
-def _remember(cache: dict[tuple, pl.DataFrame], key: tuple | None, value: pl.DataFrame) -> None:
+def _remember(cache: dict, key: tuple | None, value: object) -> None:
     """Keep a small result under its key (nothing when the row scope is unknown), within _CACHE_MAX entries."""
     if key is None:
         return
@@ -624,9 +660,10 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     org = history(runner, Filters(), as_of)
     group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels) \
-        if len(past) >= MIN_PERIODS else None
-    if model is not None:
+    model, k = None, PRIOR
+    if len(past) >= MIN_PERIODS:
+        k = choose_prior(_by_prior(runner, org, quarter[0]), quarter[0])
+        model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels, k)
         _remember(_STAGES, _org_key(runner), _stages(model))
     now = group.rows.filter(pl.col("as_of") == as_of)
     if not is_quarter:  # the deals' period is the one asked for
@@ -642,11 +679,10 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source)
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k)
     if model is None or not is_quarter:
         return base
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0], cells=org.cells,
-                  levels=org.levels)
+    bt = _group_backtest(runner, org, group, quarter[0])
     _remember(_BACKTESTS, _key(runner, f, None), bt)
     low, high, n = error_range(base.expected, bt, week, quarter[0])
     cov, _ = coverage_at(bt, week)
@@ -663,10 +699,33 @@ def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
     q_start = period_of(as_of)[0]
     org = history(runner, Filters(), as_of)
     group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
-                  levels=org.levels)
+    bt = _group_backtest(runner, org, group, q_start)
     _remember(_BACKTESTS, key, bt)
     return bt
+
+
+def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[float, pl.DataFrame]:
+    """The organisation's backtest (without ranges) with each candidate k, kept per snapshot and row scope."""
+    key = _org_key(runner)
+    if key is not None and key in _BY_PRIOR:
+        return _BY_PRIOR[key]
+    out = {k: backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=k, cells=org.cells,
+                       levels=org.levels, ranges=False) for k in PRIORS}
+    _remember(_BY_PRIOR, key, out)
+    return out
+
+
+def _group_backtest(runner: RunsQueries, org: History, group: History, q_start: date) -> pl.DataFrame:
+    """The group's backtest, each quarter forecast with the k chosen on the organisation's earlier quarters."""
+    by_prior = _by_prior(runner, org, q_start)
+    periods = sorted(set(by_prior[PRIOR]["period_start"].to_list()))
+    prior_of = {p: choose_prior(by_prior, p) for p in periods}
+    if group is org:  # the same rows: take each quarter from the run with its k
+        frame = pl.concat([by_prior[prior_of[p]].filter(pl.col("period_start") == p) for p in periods]) \
+            if periods else by_prior[PRIOR]
+        return with_ranges(frame)
+    return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
+                    levels=org.levels, prior_of=prior_of)
 
 
 def _stages(model: Model) -> pl.DataFrame:
@@ -679,14 +738,15 @@ def stage_table(runner: RunsQueries) -> pl.DataFrame:
     """The model's first level: each stage's learning rows, wins within the period and shrunk rate (the first
     level of a stage-only fit is the same: both shrink toward the overall rate)."""
     key = _org_key(runner)
+    if key is not None and key not in _STAGES:
+        model_forecast(runner, Filters())  # the organisation's model (with the k its backtest chose) keeps its table
     if key is not None and key in _STAGES:
         return _STAGES[key]
+    # no model (too few past quarters, or an unknown row scope): the stage-only fit, default k
     as_of = runner.snapshot.as_of
     org = history(runner, Filters(), as_of)
     q_start = period_of(as_of)[0]
     past = org.cells.filter(pl.col("period_start") < q_start)
     if past.is_empty():
         return pl.DataFrame(schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
-    out = _stages(fit_cells(past, levels=("stage",)))
-    _remember(_STAGES, key, out)
-    return out
+    return _stages(fit_cells(past, levels=("stage",)))
