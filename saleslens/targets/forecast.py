@@ -5,10 +5,12 @@ show the same number for the same filters. See docs/FORECAST.md for the model, i
 
 The model, in short:
 - Learning rows: every deal open at each published snapshot, as the snapshot held it (stage, amount, expected
-  close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter".
+  close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter"
+  (stored once per snapshot: the derived table forecast_history). A store with no snapshot of a past quarter
+  but with stage history learns from past weeks rebuilt from it instead (forecast_rebuilt_by_deal).
 - Each deal's chance is a cell of a tree of features (stage > segment > weeks left > expected close vs. the
   period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's:
-  (wins + k x parent) / (n + k).
+  (wins + k x parent) / (n + k), k chosen from PRIORS by the backtest of the quarters before.
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
@@ -397,6 +399,28 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     return with_ranges(frame) if ranges else frame
 
 
+def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
+               prior: float) -> pl.DataFrame:
+    """Backtest rows (without ranges) with the model's part made again with another k: per period a fit on the
+    earlier periods' cells and the open deals' sum(amount x chance) per day; closed, new business, the actual
+    and the baselines do not depend on k and are kept."""
+    periods = sorted(set(cells["period_start"].to_list()))
+    parts = []
+    for period in bt["period_start"].unique().sort().to_list():
+        earlier = [p for p in periods if p < period]
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
+        mine = predict(model, rows.filter(pl.col("period_start") == period))
+        parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open")))
+    frame = bt.drop("from_open", "forecast")
+    if parts:
+        frame = frame.join(pl.concat(parts), on="as_of", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"))
+    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"))
+    frame = frame.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast"))
+    return frame.select(bt.columns)
+
+
 def mape(bt: pl.DataFrame) -> float | None:
     """Mean absolute percentage error of backtest rows (those with bookings); None when there are none."""
     usable = bt.filter(pl.col("actual") > 0)
@@ -633,8 +657,9 @@ def _remember(cache: dict, key: tuple | None, value: object) -> None:
 def model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | None = None) -> Outcome:
     """THE forecast for the filtered group: bookings expected to close won in the period (default: the quarter).
 
-    The model learns from the organisation's snapshots of complete quarters before this one and forecasts the
-    group's open deals; closed so far and new business are the group's own. A period other than the snapshot's
+    The model learns from the organisation's past pipeline (snapshots, or weeks rebuilt from stage history) of
+    complete quarters before this one and forecasts the group's open deals; closed so far and new business are
+    the group's own. A period other than the snapshot's
     quarter (What-if) gets no new-business part and no range: both are learned per quarter.
     """
     if period == period_of(runner.snapshot.as_of):
@@ -709,8 +734,9 @@ def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[float, p
     key = _org_key(runner)
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
-    out = {k: backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=k, cells=org.cells,
-                       levels=org.levels, ranges=False) for k in PRIORS}
+    base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
+                    levels=org.levels, ranges=False)
+    out = {k: base if k == PRIOR else with_prior(base, org.cells, org.rows, org.levels, k) for k in PRIORS}
     _remember(_BY_PRIOR, key, out)
     return out
 

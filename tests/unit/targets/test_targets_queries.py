@@ -330,3 +330,21 @@ def test_rebuilt_pipeline_as_of_past_weeks(tmp_path: Path) -> None:
         "O1": "Proposal", "O2": "Negotiation", "O3": "Prospecting", "O4": "Proposal", "O5": "Prospecting"}
     # The snapshot day: today's open deals as they are, expected close dates included.
     assert at[fx.AS_OF]["O1"] == ("Proposal", 2000.0, D(2026, 6, 15), "R1") and len(at[fx.AS_OF]) == 5
+
+
+def test_another_k_redoes_only_the_models_part_of_the_backtest(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        h = fm.history(r, Filters(), fx.AS_OF)
+        run = {k: fm.backtest(h.rows, h.rows, h.calendar, h.facts, h.wins, Q2_START, prior=k, cells=h.cells,
+                              levels=h.levels, ranges=False) for k in (20.0, 5.0)}
+    finally:
+        r.close()
+    redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
+    # the same days, closed, new business, actual and baselines; from_open and forecast as a k = 5 run made them
+    assert redone.select("as_of", "closed", "new", "actual", "weighted").equals(
+        run[5.0].select("as_of", "closed", "new", "actual", "weighted"))
+    assert redone["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
+    assert redone["prior"].unique().to_list() == [5.0]
+    assert redone["forecast"].to_list() != pytest.approx(run[20.0]["forecast"].to_list())  # k changed something
