@@ -17,9 +17,7 @@ from tests import support
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The S demo, built once for this module."""
-    path = tmp_path_factory.mktemp("polars_s")
-    support.build_demo(path, "S")
-    return path
+    return support.demo_copy(tmp_path_factory, "polars_s")
 
 
 @pytest.fixture(scope="module")
