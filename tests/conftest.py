@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,19 @@ import pytest
 from queries.runner import Runner
 from saleslens.core import store
 from tests import fixtures
+
+
+@pytest.fixture(autouse=True)
+def fresh_forecast_cache() -> None:
+    """Each test starts with an empty forecast cache.
+
+    Its key is the snapshot's id and creation second, not its folder: two fixture stores published in the same
+    second for the same day (another test's, earlier in this process) would share an entry, and which tests share
+    a process depends on the order, or on the pytest-xdist worker they land on.
+    """
+    forecast = sys.modules.get("saleslens.targets.forecast")
+    if forecast is not None:  # not imported yet: nothing cached
+        forecast._CACHE.clear()
 
 
 @pytest.fixture
