@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import fcntl
 import importlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -125,6 +127,33 @@ def demo_module(wait: float = 60.0):
 def build_demo(data_dir: Path, size: str = "S") -> list:
     """The demo dataset of a size, with a fixed seed and as-of date so runs are repeatable."""
     return demo_module().build(data_dir, size, seed=DEMO_SEED, as_of=DEMO_AS_OF)
+
+
+def demo_copy(tmp_path_factory: pytest.TempPathFactory, name: str, size: str = "S") -> Path:
+    """A fresh directory named after name holding the demo of a size: built once per test run, copied here.
+
+    Building the S demo takes many seconds and several test modules need one; a copy of the same build is the
+    same bytes (fixed seed and as-of date, no absolute paths inside), and each caller may write to its own.
+    """
+    path = tmp_path_factory.mktemp(name)
+    shutil.copytree(_built_demo(tmp_path_factory, size), path, dirs_exist_ok=True)
+    return path
+
+
+def _built_demo(tmp_path_factory: pytest.TempPathFactory, size: str) -> Path:
+    """The run's one build of the demo of a size, never handed to a test itself (only copied)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest-xdist: the workers' temporary folders share a parent
+        root = root.parent
+    built, complete = root / f"demo-{size}-built", root / f"demo-{size}.complete"
+    with (root / f"demo-{size}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one worker builds, the others wait for it and copy
+        if not complete.exists():
+            shutil.rmtree(built, ignore_errors=True)  # a build cut short by a failure
+            built.mkdir()
+            build_demo(built, size)
+            complete.touch()
+    return built
 
 
 def use_data(monkeypatch, data_dir: Path) -> Path:

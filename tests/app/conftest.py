@@ -40,9 +40,7 @@ def tiny_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The S demo (seed 7, as of 2026-06-30), built once per test session."""
-    path = tmp_path_factory.mktemp("demo_s")
-    support.build_demo(path, "S")
-    return path
+    return support.demo_copy(tmp_path_factory, "demo_s")
 
 
 @pytest.fixture

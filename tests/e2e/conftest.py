@@ -80,9 +80,7 @@ def page(browser, request: pytest.FixtureRequest) -> Iterator:
 @pytest.fixture(scope="session")
 def e2e_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The S demo in its own data directory, built once."""
-    path = tmp_path_factory.mktemp("e2e_demo")
-    support.build_demo(path, "S")
-    return path
+    return support.demo_copy(tmp_path_factory, "e2e_demo")
 
 
 def start_server(data_dir: Path, log_dir: Path, **env: str) -> support.Server:

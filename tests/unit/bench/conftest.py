@@ -14,10 +14,8 @@ from tests import support
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The S demo, built once for the module that asks for it."""
-    path = tmp_path_factory.mktemp("bench_s")
-    support.build_demo(path, "S")
-    return path
+    """The S demo (built once per run, copied here) for the module that asks for it."""
+    return support.demo_copy(tmp_path_factory, "bench_s")
 
 
 @pytest.fixture(scope="module")

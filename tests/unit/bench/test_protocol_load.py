@@ -39,8 +39,7 @@ def test_rerun_request_carries_page_link_and_widgets() -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     """A real `streamlit run serve.py` over the S demo."""
-    data = tmp_path_factory.mktemp("protocol_s")
-    support.build_demo(data, "S")
+    data = support.demo_copy(tmp_path_factory, "protocol_s")
     srv = support.Server({"SALESLENS_DATA": str(data), "SALESLENS_AUTO_DEMO": "0"}, data / "server.log")
     try:
         srv.wait_healthy()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -170,12 +171,21 @@ def _all_answers(data: Path) -> dict[str, dict[str, object]]:
     return {s.id: _answers(s) for s in store.list_snapshots(data)}
 
 
+@pytest.fixture(scope="module")
+def two_imports_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The June and the July import published once for the module (two imports take seconds); never written to."""
+    root = tmp_path_factory.mktemp("two_imports")
+    data = root / "data"
+    ingest.run_import(_export(root / "june"), "salesforce-report", data, JUNE)
+    ingest.run_import(_export(root / "july", JULY_TASKS, JULY_HISTORY), "salesforce-report", data, JULY)
+    return data
+
+
 @pytest.fixture
-def two_imports(tmp_path: Path) -> Path:
-    """A data directory with the June and the July import published."""
+def two_imports(two_imports_built: Path, tmp_path: Path) -> Path:
+    """A data directory of this test's own with the June and the July import published (a copy: the tests write)."""
     data = tmp_path / "data"
-    ingest.run_import(_export(tmp_path / "june"), "salesforce-report", data, JUNE)
-    ingest.run_import(_export(tmp_path / "july", JULY_TASKS, JULY_HISTORY), "salesforce-report", data, JULY)
+    shutil.copytree(two_imports_built, data)
     return data
 
 
