@@ -4,7 +4,8 @@
 
 Starts `streamlit run serve.py` from this checkout and from the reference one, warms both (two walks of the
 path), then one protocol user per server walks the path `rounds` times, the two alternating step by step (and
-which goes first each round), so a busy machine slows both alike. Prints the median per step and the ratio.
+which goes first each round), so a busy machine slows both alike. Prints the median per step and the ratio, and
+each server's CPU seconds per rerun over the timed rounds (what a busy machine does not change much).
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ import time
 from pathlib import Path
 
 from bench import protocol
-from bench.load import ROOT, Server
+from bench.load import ROOT, Server, cpu_seconds
+
+Times = dict[str, dict[str, list[float]]]  # server -> step -> seconds
 
 
-async def compare(urls: dict[str, str], rounds: int) -> dict[str, dict[str, list[float]]]:
-    """Warm each server, then walk the path with one user each, alternating; seconds per step per server."""
+async def compare(urls: dict[str, str], rounds: int, cpu: dict[str, float] | None = None,
+                  pids: dict[str, int] | None = None) -> Times:
+    """Warm each server, then walk the path with one user each, alternating; seconds per step per server. With
+    `pids`, `cpu` gets each server's CPU seconds over the timed rounds."""
     for url in urls.values():
         await protocol.walk_once(url)
         await protocol.walk_once(url)
@@ -29,7 +34,8 @@ async def compare(urls: dict[str, str], rounds: int) -> dict[str, dict[str, list
     for s in sessions.values():
         await s.connect()
         await s.open("")
-    times: dict[str, dict[str, list[float]]] = {name: {} for name in urls}
+    times: Times = {name: {} for name in urls}
+    started = {name: cpu_seconds(pid) or 0.0 for name, pid in (pids or {}).items()}
     for r in range(rounds):
         order = list(sessions) if r % 2 == 0 else list(reversed(sessions))
         for step in protocol.PATH:
@@ -41,6 +47,8 @@ async def compare(urls: dict[str, str], rounds: int) -> dict[str, dict[str, list
                 if res.errors:
                     raise RuntimeError(f"{name} {step.label}: {res.errors}")
                 times[name].setdefault(step.label, []).append(res.seconds)
+    if cpu is not None:
+        cpu.update({name: (cpu_seconds(pid) or 0.0) - started[name] for name, pid in (pids or {}).items()})
     for s in sessions.values():
         await s.close()
     return times
@@ -60,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         ours.wait_healthy()
         ref.wait_healthy()
         time.sleep(15)  # both warm starts done (and the heap frozen where the checkout does that)
-        times = asyncio.run(compare({"ref": ref.url, "ours": ours.url}, args.rounds))
+        cpu: dict[str, float] = {}
+        times = asyncio.run(compare({"ref": ref.url, "ours": ours.url}, args.rounds, cpu,
+                                    {"ref": ref.proc.pid, "ours": ours.proc.pid}))
     finally:
         ours.stop()
         ref.stop()
@@ -71,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     a = statistics.median([x for v in times["ref"].values() for x in v])
     b = statistics.median([x for v in times["ours"].values() for x in v])
     print(f"| all steps | {a * 1000:,.0f} ms | {b * 1000:,.0f} ms | {a / b:.2f}× |")
+    n = {name: sum(len(v) for v in t.values()) for name, t in times.items()}
+    a, b = cpu["ref"] / n["ref"], cpu["ours"] / n["ours"]
+    print(f"| server CPU per rerun | {a * 1000:,.0f} ms | {b * 1000:,.0f} ms | {a / b:.2f}× |")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
