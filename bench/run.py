@@ -110,8 +110,10 @@ def import_time(data_dir: Path) -> dict:
 
     snap = store.open_snapshot(data_dir)
     tables = {t: pl.read_parquet(snap.table_path(t)) for t in schema.TABLES if snap.table_path(t)}
-    events = {t: pl.read_parquet(store.events_glob(data_dir, t))  # every batch (and the legacy store)
-              for t in ("activities", "stage_changes") if store.events_glob(data_dir, t)}
+    # every batch the latest snapshot reads (and the legacy store), file by file: batches written before a column
+    # was added (stage_changes.inferred) lack it, and a diagonal concat fills it with nulls
+    events = {t: pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+              for t in ("activities", "stage_changes") if (files := snap.event_files(t))}
     rows = {t: f.height for t, f in {**tables, **events}.items()}
     with tempfile.TemporaryDirectory(dir=data_dir.parent) as tmp:
         target = Path(tmp)

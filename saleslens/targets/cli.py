@@ -212,6 +212,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         if out.method != "model":
             sys.stderr.write(f"note: fewer than {fm.MIN_PERIODS} past quarters of snapshots ({out.periods}): "
                              f"fallback '{out.method}' (stage probabilities of open deals due), no range\n")
+        elif out.learned_from == fm.STAGE_HISTORY:
+            sys.stderr.write("note: no snapshot of a past quarter: the model learned from past weeks rebuilt from "
+                             "stage history (expected close dates and pushes of those weeks are unknown)\n")
         if out.deals.is_empty():
             sys.stderr.write("note: no open pipeline: the forecast is what has closed so far\n")
         if pacing.pace.target is None:
@@ -221,7 +224,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "target": pacing.pace.target, "closed": out.closed, "from_open_deals": out.from_open,
             "from_new_deals": out.new, "forecast": out.expected, "low": out.low, "high": out.high,
             "range_coverage": out.coverage, "range_errors": out.errors, "method": out.method,
-            "quarters_learned": out.periods, "weeks_left": out.week, "open_pipeline": fc.forecast.open_total,
+            "quarters_learned": out.periods, "learned_from": out.learned_from, "shrinkage_k": out.prior,
+            "weeks_left": out.week, "open_pipeline": fc.forecast.open_total,
             "open_deals": fc.forecast.open_deals, "forecast_attainment": tg.ratio_or_none(out.expected,
                                                                                           pacing.pace.target),
         }]), args.format)
@@ -233,8 +237,9 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     runner = open_runner(args, args.snapshot)
     frame = td.accuracy(runner, _filters(args))
     if frame.is_empty():
-        raise CliError(f"fewer than {fm.MIN_PERIODS + 1} complete past quarters of weekly snapshots: nothing to "
-                       "backtest yet (the model needs two quarters to learn from and one to check)")
+        raise CliError(f"fewer than {fm.MIN_PERIODS + 1} complete past quarters of weekly snapshots or stage "
+                       "history: nothing to backtest yet (the model needs two quarters to learn from and one to "
+                       "check)")
     emit(frame if args.detail else td.accuracy_summary(frame), args.format)
     return 0
 

@@ -5,10 +5,12 @@ show the same number for the same filters. See docs/FORECAST.md for the model, i
 
 The model, in short:
 - Learning rows: every deal open at each published snapshot, as the snapshot held it (stage, amount, expected
-  close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter".
+  close date, forecast category, close-date pushes so far), labelled "won within that snapshot's quarter"
+  (stored once per snapshot: the derived table forecast_history). A store with no snapshot of a past quarter
+  but with stage history learns from past weeks rebuilt from it instead (forecast_rebuilt_by_deal).
 - Each deal's chance is a cell of a tree of features (stage > segment > weeks left > expected close vs. the
   period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's:
-  (wins + k x parent) / (n + k).
+  (wins + k x parent) / (n + k), k chosen from PRIORS by the backtest of the quarters before.
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
@@ -34,7 +36,13 @@ from saleslens.core.filters import Filters
 from saleslens.core.periods import add_months, quarter_bounds
 
 LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
+# A past week rebuilt from stage history does not know the expected close date or its pushes that day: the model
+# learned from it leaves those levels out rather than learn from a guess
+REBUILT_LEVELS = tuple(level for level in LEVELS if level not in ("close", "pushed"))
+SNAPSHOTS, STAGE_HISTORY = "snapshots", "stage_history"  # where the past pipeline comes from
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
+# the strengths the backtest chooses k from, on earlier quarters only (PRIOR until two quarters were backtested)
+PRIORS = (5.0, 20.0, 80.0)
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 2  # past errors within this many weeks of today's week (before period end) make the range
 LOW_Q, HIGH_Q = 0.10, 0.90  # the range's quantiles of past relative errors: an 80% range
@@ -105,6 +113,19 @@ class Model:
     periods: int
 
 
+def cells_of(train: pl.DataFrame, levels: Sequence[str] = LEVELS) -> pl.DataFrame:
+    """Learning rows summed per period and finest cell: rows, rows won, value and value won (all fit needs).
+
+    Fitting on any set of periods then sums a few thousand cells instead of grouping every learning row again,
+    which is what makes a backtest of one fit per past period cheap.
+    """
+    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
+    won = pl.col("won").cast(pl.Float64)
+    keys = (["period_start"] if "period_start" in train.columns else []) + list(levels)
+    return train.group_by(keys).agg(pl.len().cast(pl.Float64).alias("rows"), won.sum().alias("won_rows"),
+                                    amount.sum().alias("value"), (amount * won).sum().alias("won_value"))
+
+
 def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
     """Learn each cell's chance of winning within the period, by value, shrunk toward its parent cell.
 
@@ -113,29 +134,36 @@ def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIO
     weigh more, as they do in the forecast) and its size n is in average deals. At each level a cell's rate
     is (won weight + prior x parent rate) / (n + prior); the first level's parent is the overall rate.
     """
-    if train.is_empty():
+    return fit_cells(cells_of(train, levels), levels, prior)
+
+
+def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
+    """fit() from cells_of() rows (of any set of periods): the same model as fitting their learning rows."""
+    count = float(cells["rows"].sum()) if cells.height else 0.0
+    if count == 0:
         return Model(0.0, tuple(levels), tuple(), 0, 0)
-    amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
-    mean = float(train.select(amount.mean()).item()) or 1.0
-    frame = train.with_columns((amount / mean).alias("_w") if mean > 0 else pl.lit(1.0).alias("_w"))
-    won = pl.col("_w") * pl.col("won").cast(pl.Float64)
-    total = float(frame["_w"].sum())
-    root = float(frame.select(won.sum()).item()) / total if total > 0 else 0.0
-    # every level is a roll-up of the finest cells, which are far fewer than the rows
-    finest = frame.group_by(list(levels)).agg(pl.col("_w").sum().alias("n"), won.sum().alias("wins"))
+    value = float(cells["value"].sum())
+    mean = value / count or 1.0
+    # weights amount / mean: a cell's n is its value / mean and its wins its value won / mean (a negative mean:
+    # every row weighs 1)
+    n, wins = (pl.col("value") / mean, pl.col("won_value") / mean) if mean > 0 else (pl.col("rows"),
+                                                                                    pl.col("won_rows"))
+    finest = cells.group_by(list(levels)).agg(n.sum().alias("n"), wins.sum().alias("wins"))
+    total = float(finest["n"].sum())
+    root = float(finest["wins"].sum()) / total if total > 0 else 0.0
     tables: list[pl.DataFrame] = []
     for j in range(len(levels)):
         keys = list(levels[: j + 1])
-        cells = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
+        level = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
         if j == 0:
-            cells = cells.with_columns(pl.lit(root).alias("parent"))
+            level = level.with_columns(pl.lit(root).alias("parent"))
         else:
             above = tables[-1].select(*keys[:-1], pl.col("p").alias("parent"))
-            cells = cells.join(above, on=keys[:-1], how="left")
-        cells = cells.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
-        tables.append(cells)
-    periods = train["period_start"].n_unique() if "period_start" in train.columns else 0
-    return Model(root, tuple(levels), tuple(tables), train.height, periods)
+            level = level.join(above, on=keys[:-1], how="left")
+        level = level.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
+        tables.append(level)
+    periods = cells["period_start"].n_unique() if "period_start" in cells.columns else 0
+    return Model(root, tuple(levels), tuple(tables), int(count), periods)
 
 
 def predict(model: Model, rows: pl.DataFrame) -> pl.DataFrame:
@@ -229,6 +257,8 @@ class Outcome:
     coverage: float | None = None  # share of past actuals inside their own range at this week
     errors: int = 0  # past errors the range comes from
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
+    learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
+    prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
 
     @property
@@ -325,14 +355,19 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 
 
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
-             wins: pl.DataFrame, complete_before: date, prior: float = PRIOR) -> pl.DataFrame:
+             wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
+             cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
+             prior_of: dict[date, float] | None = None, ranges: bool = True) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
     its range, the actual, and the three naive baselines at the same day.
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
-    rows, point_facts and won deals; calendar: the snapshot days. A period with fewer than MIN_PERIODS earlier
-    periods is skipped (there the live forecast is the fallback).
+    rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
+    levels: the model's; prior_of: the shrinkage strength per period (else `prior`); ranges: add with_ranges'
+    columns. A period with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the
+    fallback).
     """
+    cells = cells_of(fit_rows, levels) if cells is None else cells
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -341,7 +376,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         earlier = periods[:i]
         if len(earlier) < MIN_PERIODS:
             continue
-        model = fit(fit_rows.filter(pl.col("period_start").is_in(earlier)), prior=prior)
+        k = (prior_of or {}).get(period, prior)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, k)
         mine = predict(model, rows.filter(pl.col("period_start") == period))
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
@@ -352,12 +388,62 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
+                        "prior": k,
                         "closed": closed, "from_open": from_open, "new": new,
                         "forecast": closed + from_open + new, "actual": act, **base})
     schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
+              "prior": pl.Float64,
               "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
               "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64}
-    return with_ranges(pl.DataFrame(out, schema=schema))
+    frame = pl.DataFrame(out, schema=schema)
+    return with_ranges(frame) if ranges else frame
+
+
+def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
+               prior: float) -> pl.DataFrame:
+    """Backtest rows (without ranges) with the model's part made again with another k: per period a fit on the
+    earlier periods' cells and the open deals' sum(amount x chance) per day; closed, new business, the actual
+    and the baselines do not depend on k and are kept."""
+    periods = sorted(set(cells["period_start"].to_list()))
+    parts = []
+    for period in bt["period_start"].unique().sort().to_list():
+        earlier = [p for p in periods if p < period]
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
+        mine = predict(model, rows.filter(pl.col("period_start") == period))
+        parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open")))
+    frame = bt.drop("from_open", "forecast")
+    if parts:
+        frame = frame.join(pl.concat(parts), on="as_of", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"))
+    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"))
+    frame = frame.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast"))
+    return frame.select(bt.columns)
+
+
+def mape(bt: pl.DataFrame) -> float | None:
+    """Mean absolute percentage error of backtest rows (those with bookings); None when there are none."""
+    usable = bt.filter(pl.col("actual") > 0)
+    if usable.is_empty():
+        return None
+    return float(((usable["forecast"] - usable["actual"]).abs() / usable["actual"]).mean())
+
+
+def choose_prior(by_prior: dict[float, pl.DataFrame], before: date) -> float:
+    """The shrinkage strength whose backtest erred least (MAPE over all weeks) on the quarters before `before`.
+
+    by_prior: the backtest (same periods and days) with each candidate k. Until MIN_PERIODS quarters were
+    backtested before `before` there is too little to choose on: PRIOR. So a quarter's k never looks at it.
+    """
+    best, best_err = PRIOR, math.inf
+    for k, bt in by_prior.items():
+        earlier = bt.filter(pl.col("period_start") < before)
+        if earlier["period_start"].n_unique() < MIN_PERIODS:
+            return PRIOR
+        err = mape(earlier)
+        if err is not None and err < best_err:
+            best, best_err = k, err
+    return best
 
 
 def with_ranges(frame: pl.DataFrame) -> pl.DataFrame:
@@ -433,6 +519,10 @@ def manager_gap(owners: pl.DataFrame, deals: pl.DataFrame, people: pl.DataFrame)
 HISTORY_QUARTERS = 12  # past quarters of snapshots read (three years)
 _CACHE: dict[tuple, Outcome] = {}
 _CACHE_MAX = 256
+# What model_forecast learned on the way, for the page sections that show it (small frames, same keys)
+_STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per snapshot and row scope
+_BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
+_BY_PRIOR: dict[tuple, dict[float, pl.DataFrame]] = {}  # the organisation's backtest with each k of PRIORS
 
 
 class RunsQueries(Protocol):
@@ -458,6 +548,9 @@ class History:
     calendar: pl.DataFrame  # as_of, period_start, period_end, weeks_left per snapshot day
     facts: pl.DataFrame  # point_facts: closed so far and later new business per day and owner
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
+    cells: pl.DataFrame  # cells_of(rows, levels): what every fit on some of its periods sums
+    source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
+    levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
 
 
 def _first(as_of: date) -> date:
@@ -479,17 +572,51 @@ def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
     return org if not any(_deal_params(f).values()) else org + _calls_for(f, as_of)
 
 
-def history(runner: RunsQueries, f: Filters, as_of: date) -> History:
-    """The group's learning rows, snapshot days, point facts and won deals, from the snapshots up to `as_of`."""
+def past_periods(days: Sequence[date], as_of: date) -> int:
+    """How many quarters before as_of's have at least one of these days."""
+    q_start = period_of(as_of)[0]
+    return len({period_of(d)[0] for d in days if d < q_start})
+
+
+def learns_from(snap: store.Snapshot, as_of: date) -> str:
+    """Where the past pipeline comes from: the published snapshots, unless none is from a past quarter and the
+    snapshot has stage history to rebuild past weeks from (a CRM export imported once, or weekly since this
+    quarter began). Snapshots know more of each past week (expected close date, pushes, category, amount, owner),
+    so a store that has them in a past quarter keeps to them."""
+    days = [s.as_of for s in store.list_snapshots(snap.data_dir) if _first(as_of) <= s.as_of <= as_of]
+    if past_periods(days, as_of) > 0 or not snap.has("stage_changes"):
+        return SNAPSHOTS
+    return STAGE_HISTORY
+
+
+def rebuilt_days(as_of: date) -> list[date]:
+    """The days a rebuilt history has: as_of and every seventh day before it back to the oldest day read (the same
+    days forecast_rebuilt_by_deal returns rows for)."""
     first = _first(as_of)
-    days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
-    days = sorted(set(days) | {as_of})
+    return [as_of - timedelta(days=7 * k) for k in range((as_of - first).days // 7 + 1)][::-1]
+
+
+def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None) -> History:
+    """The group's learning rows, days, point facts and won deals up to `as_of`: from the snapshots, or rebuilt from
+    stage history (source: learns_from's answer; the group's must be the organisation's)."""
+    source = source or learns_from(runner.snapshot, as_of)
+    first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
-    points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+    if source == STAGE_HISTORY:
+        points = runner.run("forecast_rebuilt_by_deal", first=first, as_of=as_of, **_deal_params(f))
+        # from the first week with an open deal: empty weeks before the data began are no past quarters
+        oldest = points["as_of"].min() if points.height else as_of
+        days = [d for d in rebuilt_days(as_of) if d >= oldest]
+    else:
+        points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
+        days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
+        days = sorted(set(days) | {as_of})
     wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
-    return History(label(points), calendar, facts, wins)
+    rows = label(points)
+    levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
+    return History(rows, calendar, facts, wins, cells_of(rows, levels), source, levels)
 
 
 def _scope_key(runner: object) -> str | None:
@@ -508,14 +635,31 @@ def _key(runner: RunsQueries, f: Filters, period: tuple[date, date] | None) -> t
         return None
     snap = runner.snapshot
     frozen = tuple(sorted((k, tuple(v)) for k, v in _deal_params(f).items()))
-    return snap.id, snap.manifest.get("created_at"), frozen, scope, period
+    # the store's folder too: two stores may each have a snapshot of the same id published in the same second
+    return str(snap.root), snap.id, snap.manifest.get("created_at"), frozen, scope, period
+
+
+def _org_key(runner: RunsQueries) -> tuple | None:
+    """The cache key of what the organisation's history alone decides (the fitted model): snapshot and row scope."""
+    key = _key(runner, Filters(), None)
+    return None if key is None else key[:3] + key[4:5]  # without the filters and the period
+
+
+def _remember(cache: dict, key: tuple | None, value: object) -> None:
+    """Keep a small result under its key (nothing when the row scope is unknown), within _CACHE_MAX entries."""
+    if key is None:
+        return
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
 
 
 def model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] | None = None) -> Outcome:
     """THE forecast for the filtered group: bookings expected to close won in the period (default: the quarter).
 
-    The model learns from the organisation's snapshots of complete quarters before this one and forecasts the
-    group's open deals; closed so far and new business are the group's own. A period other than the snapshot's
+    The model learns from the organisation's past pipeline (snapshots, or weeks rebuilt from stage history) of
+    complete quarters before this one and forecasts the group's open deals; closed so far and new business are
+    the group's own. A period other than the snapshot's
     quarter (What-if) gets no new-business part and no range: both are learned per quarter.
     """
     if period == period_of(runner.snapshot.as_of):
@@ -539,9 +683,13 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     start, end = period or quarter
     is_quarter = (start, end) == quarter
     org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model = fit(org.rows.filter(pl.col("period_start").is_in(past))) if len(past) >= MIN_PERIODS else None
+    model, k = None, PRIOR
+    if len(past) >= MIN_PERIODS:
+        k = choose_prior(_by_prior(runner, org, quarter[0]), quarter[0])
+        model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels, k)
+        _remember(_STAGES, _org_key(runner), _stages(model))
     now = group.rows.filter(pl.col("as_of") == as_of)
     if not is_quarter:  # the deals' period is the one asked for
         now = add_features(now.with_columns(pl.lit(start).alias("period_start"), pl.lit(end).alias("period_end")))
@@ -556,30 +704,75 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners)
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k)
     if model is None or not is_quarter:
         return base
-    bt = backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, quarter[0])
+    bt = _group_backtest(runner, org, group, quarter[0])
+    _remember(_BACKTESTS, _key(runner, f, None), bt)
     low, high, n = error_range(base.expected, bt, week, quarter[0])
     cov, _ = coverage_at(bt, week)
     return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n)
 
 
 def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
-    """The backtest of the filtered group over every complete past quarter with snapshots (see backtest)."""
+    """The backtest of the filtered group over every complete past quarter with snapshots (see backtest); the one
+    model_forecast made for its range when it made one."""
+    key = _key(runner, f, None)
+    if key is not None and key in _BACKTESTS:
+        return _BACKTESTS[key]
     as_of = runner.snapshot.as_of
     q_start = period_of(as_of)[0]
     org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of)
-    return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start)
+    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
+    bt = _group_backtest(runner, org, group, q_start)
+    _remember(_BACKTESTS, key, bt)
+    return bt
+
+
+def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[float, pl.DataFrame]:
+    """The organisation's backtest (without ranges) with each candidate k, kept per snapshot and row scope."""
+    key = _org_key(runner)
+    if key is not None and key in _BY_PRIOR:
+        return _BY_PRIOR[key]
+    base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
+                    levels=org.levels, ranges=False)
+    out = {k: base if k == PRIOR else with_prior(base, org.cells, org.rows, org.levels, k) for k in PRIORS}
+    _remember(_BY_PRIOR, key, out)
+    return out
+
+
+def _group_backtest(runner: RunsQueries, org: History, group: History, q_start: date) -> pl.DataFrame:
+    """The group's backtest, each quarter forecast with the k chosen on the organisation's earlier quarters."""
+    by_prior = _by_prior(runner, org, q_start)
+    periods = sorted(set(by_prior[PRIOR]["period_start"].to_list()))
+    prior_of = {p: choose_prior(by_prior, p) for p in periods}
+    if group is org:  # the same rows: take each quarter from the run with its k
+        frame = pl.concat([by_prior[prior_of[p]].filter(pl.col("period_start") == p) for p in periods]) \
+            if periods else by_prior[PRIOR]
+        return with_ranges(frame)
+    return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
+                    levels=org.levels, prior_of=prior_of)
+
+
+def _stages(model: Model) -> pl.DataFrame:
+    """A model's first level: per stage, learning rows (in average deals), wins and shrunk rate."""
+    return model.tables[0].select("stage", "n", "wins", "p") if model.tables else pl.DataFrame(
+        schema={"stage": pl.String, "n": pl.Float64, "wins": pl.Float64, "p": pl.Float64})
 
 
 def stage_table(runner: RunsQueries) -> pl.DataFrame:
-    """The model's first level: each stage's learning rows, wins within the period and shrunk rate."""
+    """The model's first level: each stage's learning rows, wins within the period and shrunk rate (the first
+    level of a stage-only fit is the same: both shrink toward the overall rate)."""
+    key = _org_key(runner)
+    if key is not None and key not in _STAGES:
+        model_forecast(runner, Filters())  # the organisation's model (with the k its backtest chose) keeps its table
+    if key is not None and key in _STAGES:
+        return _STAGES[key]
+    # no model (too few past quarters, or an unknown row scope): the stage-only fit, default k
     as_of = runner.snapshot.as_of
     org = history(runner, Filters(), as_of)
     q_start = period_of(as_of)[0]
-    past = org.rows.filter(pl.col("period_start") < q_start)
+    past = org.cells.filter(pl.col("period_start") < q_start)
     if past.is_empty():
         return pl.DataFrame(schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
-    return fit(past, levels=("stage",)).tables[0].select("stage", "n", "wins", "p")
+    return _stages(fit_cells(past, levels=("stage",)))

@@ -341,17 +341,6 @@ def stage_probabilities(stats: pl.DataFrame, min_deals: int = MIN_STAGE_DEALS) -
     })
 
 
-def weigh_deals(deals: pl.DataFrame, probabilities: pl.DataFrame) -> pl.DataFrame:
-    """Open deals with the probability of their stage and amount × probability (unknown stage: its default)."""
-    probs = probabilities.select("stage", pl.col("probability").alias("p"))
-    frame = deals.join(probs, on="stage", how="left")
-    fallback = pl.col("stage_probability") if "stage_probability" in frame.columns else pl.lit(0.0)
-    return frame.with_columns(
-        pl.coalesce(pl.col("p"), fallback, pl.lit(0.0)).alias("probability"),
-        pl.col("amount").fill_null(0.0).alias("amount"),
-    ).drop("p").with_columns((pl.col("amount") * pl.col("probability")).alias("weighted"))
-
-
 @dataclass(frozen=True)
 class Forecast:
     """Forecast to the end of a period: closed so far plus probability-weighted open pipeline, with a range."""
@@ -427,41 +416,6 @@ def members_pace_and_forecast(groups: pl.DataFrame, weighted_deals: pl.DataFrame
         pl.when(pl.col("target") > 0).then(forecast_ / pl.col("target")).alias("forecast_attainment"),
     )
     return frame.select("group_key", "group_label", *MEMBER_COLUMNS)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """The forecast corrected by past accuracy: how much of the weighted pipeline really closed, at this week."""
-
-    expected: float
-    low: float
-    high: float
-    ratio: float  # median share of the weighted pipeline that turned into bookings by quarter end
-    snapshots: int  # past snapshots the ratios come from
-    weeks: tuple[int, int]  # the weeks of the quarter they were taken in
-
-
-def calibrate(closed: float, weighted: float, past: pl.DataFrame, week: int, window: int = 1) -> Calibration | None:
-    """Closed + weighted pipeline × what that pipeline part was actually worth at this week of past quarters.
-
-    past: closed_to_date, forecast, actual and week per past snapshot. For each, the pipeline part
-    forecast - closed_to_date turned into actual - closed_to_date by quarter end (including deals
-    created later), so r = (actual - closed) / (forecast - closed). Snapshots within `window` weeks of
-    `week` are used (all of them when there are none); the point is the median r, the range its extremes.
-    """
-    usable = past.filter((pl.col("forecast") - pl.col("closed_to_date")) > 0).with_columns(
-        ((pl.col("actual") - pl.col("closed_to_date")) / (pl.col("forecast") - pl.col("closed_to_date"))).alias("r")
-    )
-    if usable.is_empty():
-        return None
-    near = usable.filter((pl.col("week") - week).abs() <= window)
-    chosen = near if near.height else usable
-    ratios = chosen["r"]
-    weeks = (int(chosen["week"].min()), int(chosen["week"].max()))
-    r_mid = float(ratios.median())
-    closed = float(closed or 0.0)
-    return Calibration(closed + weighted * r_mid, closed + weighted * max(float(ratios.min()), 0.0),
-                       closed + weighted * max(float(ratios.max()), 0.0), r_mid, chosen.height, weeks)
 
 
 CATEGORIES = ("commit", "best_case", "pipeline", "omitted")

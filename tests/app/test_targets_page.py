@@ -145,3 +145,22 @@ def test_the_deals_drill_down_is_built_only_when_opened(targets_data: Path, app:
     assert_clean(at)
     # Open deals due in Q2: O3 4,000, O1 2,000, O2 1,000 and O5 500 (no expected date), largest first.
     assert deal_ids() == ["O3", "O1", "O2", "O5"]
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "rebuilt week by week from stage history (3 past quarters)"),
+                                            ("zh", "从阶段历史逐周重建的管道学习（3 个历史季度）")])
+def test_a_forecast_learned_from_stage_history_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       app: Callable[..., AppTest], lang: str, said: str) -> None:
+    # One snapshot (12 May 2026) and stage history from 1 Aug 2025: the past quarters Q3 2025 - Q1 2026 come from
+    # rebuilt weeks, not snapshots, and the page must say what the model learned from.
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    use_data(monkeypatch, tmp_path)
+    at = open_page(app, **({"lang": lang} if lang != "en" else {}))
+    assert_clean(at)
+    assert said in texts(at.caption)
+
+
+def test_a_forecast_learned_from_snapshots_does_not_mention_stage_history(targets_data: Path,
+                                                                          app: Callable[..., AppTest]) -> None:
+    at = open_page(app)
+    assert "stage history" not in texts(at.caption)

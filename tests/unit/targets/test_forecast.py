@@ -74,6 +74,38 @@ def test_fit_learns_by_value() -> None:
     assert model.tables[0]["n"][0] == pytest.approx(2.0)
 
 
+def test_a_fit_on_some_periods_sums_their_cells() -> None:
+    train = pl.DataFrame({
+        "period_start": [D(2026, 1, 1), D(2026, 1, 1), D(2026, 4, 1), D(2026, 4, 1)],
+        "stage": ["A", "A", "A", "B"], "amount": [300.0, 100.0, 200.0, 400.0], "won": [True, False, True, False],
+    })
+    cells = fm.cells_of(train, levels=("stage",))
+    # Q1 only: mean 200, A's weights 1.5 (won) and 0.5 -> p = (1.5 + 1 x 0.75) / (2 + 1) = 0.75 (root 0.75).
+    q1 = fm.fit_cells(cells.filter(pl.col("period_start") == D(2026, 1, 1)), ("stage",), prior=1.0)
+    assert q1.tables[0]["p"].to_list() == [pytest.approx(0.75)] and q1.rows == 2 and q1.periods == 1
+    # Both quarters: mean 250; A weighs 1.2 + 0.4 + 0.8 = 2.4 with 2.0 won, B 1.6 with none; root 2.0 / 4.0 = 0.5;
+    # A: (2.0 + 0.5) / (2.4 + 1) = 25/34, B: (0 + 0.5) / (1.6 + 1) = 5/26 -- the same as fitting the rows.
+    both = {r["stage"]: r["p"] for r in fm.fit_cells(cells, ("stage",), prior=1.0).tables[0].iter_rows(named=True)}
+    assert both == {"A": pytest.approx(25 / 34), "B": pytest.approx(5 / 26)}
+    direct = {r["stage"]: r["p"] for r in fm.fit(train, ("stage",), prior=1.0).tables[0].iter_rows(named=True)}
+    assert direct == both
+
+
+def test_k_is_chosen_on_earlier_quarters_only() -> None:
+    def bt(errors: dict[date, float]) -> pl.DataFrame:
+        return pl.DataFrame({"period_start": list(errors), "actual": [100.0] * len(errors),
+                             "forecast": [100.0 * (1 + e) for e in errors.values()]})
+    q2, q3, q4, q1 = D(2025, 4, 1), D(2025, 7, 1), D(2025, 10, 1), D(2026, 1, 1)
+    # k = 5 erred 10% and 10% in Q2-Q3 and 40% in Q4; k = 80 erred 20%, 20% and 0%.
+    runs = {5.0: bt({q2: 0.1, q3: -0.1, q4: 0.4}), 80.0: bt({q2: 0.2, q3: 0.2, q4: 0.0})}
+    # Before Q4 only Q2 and Q3 count: k = 5 (10% < 20%); Q4's own error never decides Q4's k.
+    assert fm.choose_prior(runs, q4) == 5.0
+    # Before Q1 2026: k = 5 averages 20%, k = 80 13.3%: k = 80.
+    assert fm.choose_prior(runs, q1) == 80.0
+    # Before Q3 a single backtested quarter is too little to choose on: the default.
+    assert fm.choose_prior(runs, q3) == fm.PRIOR
+
+
 def test_label_is_won_within_the_rows_quarter() -> None:
     points = pl.DataFrame({
         "as_of": [D(2026, 2, 10)] * 4, "opportunity_id": ["a", "b", "c", "d"], "owner_id": ["X"] * 4,

@@ -281,15 +281,6 @@ def test_spread_monthly_skips_unusable_rows_and_keeps_partial_months() -> None:
     assert tg.spread_monthly(rows.clear()).columns == ["owner_type", "owner_id", "metric", "month", "value"]
 
 
-def test_weigh_deals_uses_the_stage_probability_and_the_default_for_unknown_stages() -> None:
-    deals = pl.DataFrame({"stage": ["Proposal", "Mystery"], "amount": [1000.0, None],
-                          "stage_probability": [0.5, 0.3]})
-    out = tg.weigh_deals(deals, tg.stage_probabilities(STATS, min_deals=4))
-    # Proposal learned 0.8 -> 800; an unknown stage keeps its own default 0.3 and an empty amount counts as 0.
-    assert out["probability"].to_list() == [pytest.approx(0.8), pytest.approx(0.3)]
-    assert out["weighted"].to_list() == [pytest.approx(800.0), 0.0]
-
-
 def test_forecast_categories_roll_up() -> None:
     cats = {r["category"]: r for r in tg.forecast_categories(3000.0, DEALS).iter_rows(named=True)}
     # Closed 3,000 + commit 2,000 = 5,000; + best case 1,000 = 6,000; + pipeline 4,000 = 10,000.
@@ -298,20 +289,6 @@ def test_forecast_categories_roll_up() -> None:
     assert cats["omitted"]["deals"] == 0 and cats["omitted"]["rollup"] is None
     assert tg.forecast_categories(3000.0, DEALS.with_columns(pl.lit(None, pl.String).alias("forecast_category"))
                                   ).is_empty()
-
-
-def test_calibrate_from_past_snapshots() -> None:
-    past = pl.DataFrame({"week": [9, 11], "closed_to_date": [2000.0, 2000.0], "forecast": [4000.0, 3000.0],
-                         "actual": [4000.0, 4000.0]})
-    # Week 9: the pipeline part 2,000 became 4,000 - 2,000 = 2,000 -> r = 1; week 11: 1,000 became 2,000 -> r = 2.
-    cal = tg.calibrate(3000.0, 5000.0, past, week=10)
-    # Both are within a week of week 10: median 1.5 -> 3,000 + 5,000 x 1.5 = 10,500; range r 1..2 -> 8,000..13,000.
-    assert (cal.expected, cal.low, cal.high) == (10500.0, 8000.0, 13000.0)
-    assert cal.snapshots == 2 and cal.weeks == (9, 11)
-    # At week 8 only week 9 is near: r = 1 -> 8,000.
-    assert tg.calibrate(3000.0, 5000.0, past, week=8).expected == 8000.0
-    # Far from both (week 3): all snapshots are used.
-    assert tg.calibrate(3000.0, 5000.0, past, week=3).snapshots == 2
 
 
 # ---------------------------------------------------------------- coverage

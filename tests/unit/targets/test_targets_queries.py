@@ -15,6 +15,7 @@ from queries.runner import Runner
 from saleslens.core import access, store
 from saleslens.core.filters import Filters
 from saleslens.targets import data as td
+from saleslens.targets import forecast as fm
 from saleslens.targets import sets as target_sets
 from tests import support
 from tests import targets_fixtures as fx
@@ -193,13 +194,31 @@ def test_members_table_by_team(runner: Runner, data_dir: Path) -> None:
 # ---------------------------------------------------------------- forecast accuracy
 
 
-def test_no_past_snapshot_means_no_accuracy(tmp_path: Path) -> None:
-    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+def test_one_snapshot_without_stage_history_means_the_fallback_and_no_accuracy(tmp_path: Path) -> None:
+    tables = {"stages": fx.STAGES, "reps": fx.REPS, "accounts": fx.ACCOUNTS, "products": fx.PRODUCTS,
+              "opportunities": fx.opportunities_as_of(fx.AS_OF), "targets": fx.TARGETS}
+    store.publish_snapshot(tmp_path, fx.AS_OF, tables, source="tests")  # no stage changes: nothing to rebuild from
     r = Runner(store.open_snapshot(tmp_path))
     try:
         assert td.accuracy(r, group()).is_empty()
         out = td.forecast_report(r, group(), Q2_START, Q2_END, 3000.0).outcome
         assert (out.method, out.periods, out.low) == ("stage_default", 0, None)  # no past quarter at all
+        assert out.learned_from == fm.SNAPSHOTS
+    finally:
+        r.close()
+
+
+def test_one_snapshot_with_stage_history_learns_from_rebuilt_weeks(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        out = td.forecast_report(r, group(), Q2_START, Q2_END, 3000.0).outcome
+        # The first deal (L3) was created on 1 Aug 2025: rebuilt Tuesdays from 5 Aug 2025, so Q3 2025, Q4 2025 and
+        # Q1 2026 are past quarters with pipeline: the model, not the fallback
+        assert (out.learned_from, out.method, out.periods) == (fm.STAGE_HISTORY, "model", 3)
+        # Q1 2026 is the only quarter with two earlier ones: its 13 Tuesdays (6 Jan - 31 Mar) are backtested
+        bt = td.accuracy(r, group())
+        assert bt["period_start"].unique().to_list() == [D(2026, 1, 1)] and bt.height == 13
     finally:
         r.close()
 
@@ -284,3 +303,48 @@ def test_a_prefetch_runs_every_query_of_the_headline_and_pacing_section(data_dir
         assert set(r._cache) == prefetched  # the reports found every query cached
     finally:
         r.close()
+
+
+# ---------------------------------------------------------------- past pipeline rebuilt from stage history
+
+
+def test_rebuilt_pipeline_as_of_past_weeks(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))  # one snapshot (Tue 12 May 2026) and every deal's stage changes
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        rows = r.run("forecast_rebuilt_by_deal", first=D(2026, 4, 1), as_of=fx.AS_OF)
+    finally:
+        r.close()
+    at = {day: {x["opportunity_id"]: (x["stage"], x["amount"], x["expected_close_date"], x["owner_id"])
+                for x in rows.filter(pl.col("as_of") == day).iter_rows(named=True)}
+          for day in rows["as_of"].unique().to_list()}
+    # Tuesdays back to 1 Apr: 7 Apr, 14, 21, 28 Apr, 5 May, and the snapshot day itself.
+    assert sorted(at) == [D(2026, 4, 7), D(2026, 4, 14), D(2026, 4, 21), D(2026, 4, 28), D(2026, 5, 5), fx.AS_OF]
+    # End of 14 Apr: W6 won on 10 Apr (closed); W7 in Proposal since 25 Mar (Negotiation only on 15 Apr); L4 in
+    # Prospecting until it is lost on 20 Apr; O1 in Prospecting (Proposal on 20 Apr); O2 in Proposal since 1 Apr;
+    # O3 is created on 15 Apr. A past day's expected close date is unknown; amount and owner are today's.
+    assert at[D(2026, 4, 14)] == {"W7": ("Proposal", 1500.0, None, "R2"), "L4": ("Prospecting", 500.0, None, "R4"),
+                                  "O1": ("Prospecting", 2000.0, None, "R1"), "O2": ("Proposal", 1000.0, None, "R2")}
+    # End of 5 May: W7 won that day (not open at its end); O2 in Negotiation since 1 May, O4 in Proposal since 1 May.
+    assert {k: v[0] for k, v in at[D(2026, 5, 5)].items()} == {
+        "O1": "Proposal", "O2": "Negotiation", "O3": "Prospecting", "O4": "Proposal", "O5": "Prospecting"}
+    # The snapshot day: today's open deals as they are, expected close dates included.
+    assert at[fx.AS_OF]["O1"] == ("Proposal", 2000.0, D(2026, 6, 15), "R1") and len(at[fx.AS_OF]) == 5
+
+
+def test_another_k_redoes_only_the_models_part_of_the_backtest(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        h = fm.history(r, Filters(), fx.AS_OF)
+        run = {k: fm.backtest(h.rows, h.rows, h.calendar, h.facts, h.wins, Q2_START, prior=k, cells=h.cells,
+                              levels=h.levels, ranges=False) for k in (20.0, 5.0)}
+    finally:
+        r.close()
+    redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
+    # the same days, closed, new business, actual and baselines; from_open and forecast as a k = 5 run made them
+    assert redone.select("as_of", "closed", "new", "actual", "weighted").equals(
+        run[5.0].select("as_of", "closed", "new", "actual", "weighted"))
+    assert redone["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
+    assert redone["prior"].unique().to_list() == [5.0]
+    assert redone["forecast"].to_list() != pytest.approx(run[20.0]["forecast"].to_list())  # k changed something
