@@ -87,7 +87,7 @@ def main() -> None:
         return
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        store.clean_leftovers(data_dir, min_age_seconds=6 * 3600)
+        context.tidy(data_dir)  # what killed imports left behind, once a minute at most
         first_start.build_demo_if_empty(data_dir, lang)
         snaps = store.list_snapshots(data_dir)
         snapshot_id = sidebar.snapshot_picker(snaps, lang) if snaps else None

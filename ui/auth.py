@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +17,36 @@ _SIGNED_IN = "_saleslens_signed_in"
 # Local mode keeps the chosen user in the link (?as=login): a page reload starts a new Streamlit session, which
 # signed the reader back in as the first user (an admin). No password is checked in local mode anyway.
 USER_PARAM = "as"
+
+
+# _reps' memory: a snapshot's reps file (by path and stat, so a folder published again under the same id is read
+# again) -> its reps table. Reading the Parquet file on every page run cost about ten milliseconds.
+_REPS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+_REPS_LOCK = threading.Lock()
+REPS_KEPT = 8  # snapshots whose reps are kept: the few that sessions have open
+
+
+def _reps(snap: store.Snapshot) -> pl.DataFrame:
+    """The snapshot's reps table (access.reps_of), read once per snapshot and process."""
+    path = snap.table_path("reps")
+    try:
+        info = os.stat(path) if path is not None else None
+    except OSError:
+        info = None
+    if info is None:  # access.reps_of says what is wrong
+        return access.reps_of(snap)
+    key = (str(path), info.st_ino, info.st_mtime_ns, info.st_size)
+    with _REPS_LOCK:
+        reps = _REPS.get(key)
+        if reps is not None:
+            _REPS.move_to_end(key)
+            return reps
+    reps = access.reps_of(snap)
+    with _REPS_LOCK:
+        _REPS[key] = reps
+        while len(_REPS) > REPS_KEPT:
+            _REPS.popitem(last=False)
+    return reps
 
 
 def oidc_configured() -> bool:
@@ -91,7 +124,7 @@ def sign_in(data_dir: Path, snap: store.Snapshot | None, lang: str) -> access.Gr
 
     With no snapshot yet (an empty data directory) there are no reps: only an admin gets anything, the Import page.
     """
-    reps = access.reps_of(snap) if snap else _NO_REPS
+    reps = _reps(snap) if snap else _NO_REPS
     oidc = oidc_configured()
     try:
         if snap and not oidc:

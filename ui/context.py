@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,14 @@ from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 
 _KEY = "_saleslens_context"
+# Page runs tidy the data directory (store.clean_leftovers) at most this often per process: the tidying walks
+# every snapshot's and every history batch's folder twice and takes the import lock, which cost a page run tens
+# of milliseconds at a hundred snapshots, to find nothing almost every time.
+TIDY_EVERY_SECONDS = 60.0
+# What page runs leave alone: a `saleslens derive` may be rebuilding a derived table.
+TIDY_MIN_AGE_SECONDS = 6 * 3600
+_TIDIED: dict[str, float] = {}
+_TIDY_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,17 @@ def runner_for_grant(data_dir: Path, snap: store.Snapshot, grant: access.Grant) 
 def data_dir() -> Path:
     """The data directory from settings (SALESLENS_DATA, else ./data)."""
     return settings.data_dir()
+
+
+def tidy(data_dir: Path) -> None:
+    """Remove what killed imports and saves left behind (store.clean_leftovers), once a minute at most."""
+    now = time.monotonic()
+    with _TIDY_LOCK:
+        last = _TIDIED.get(str(data_dir))
+        if last is not None and now - last < TIDY_EVERY_SECONDS:
+            return
+        _TIDIED[str(data_dir)] = now
+    store.clean_leftovers(data_dir, min_age_seconds=TIDY_MIN_AGE_SECONDS)
 
 
 def set_current(ctx: Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date
 
 import polars as pl
@@ -38,6 +40,32 @@ def snapshot_picker(snaps: list[store.Snapshot], lang: str) -> str:
     return st.sidebar.selectbox(t("filter.snapshot", lang), ids, key="snapshot", format_func=labels.get)
 
 
+# option_labels' memory: the options frame's id -> (the frame, its labels). The runner hands every run the same
+# cached frame, so six filters a run over it became one partition per frame; holding the frame keeps its id
+# from being reused by another while it is kept.
+_LABELS: OrderedDict[int, tuple[pl.DataFrame, dict[str, dict[str, str]]]] = OrderedDict()
+_LABELS_LOCK = threading.Lock()
+LABELS_KEPT = 16  # options frames (snapshot x scope) kept
+
+
+def option_labels(options: pl.DataFrame) -> dict[str, dict[str, str]]:
+    """Each filter dimension's options as {value: label} in the frame's order (read-only: shared by runs)."""
+    with _LABELS_LOCK:
+        kept = _LABELS.get(id(options))
+        if kept is not None and kept[0] is options:
+            _LABELS.move_to_end(id(options))
+            return kept[1]
+    labels = {
+        str(part["dimension"][0]): dict(zip(part["value"].to_list(), part["label"].to_list(), strict=True))
+        for part in options.partition_by("dimension", maintain_order=True)
+    } if options.height else {}
+    with _LABELS_LOCK:
+        _LABELS[id(options)] = (options, labels)
+        while len(_LABELS) > LABELS_KEPT:
+            _LABELS.popitem(last=False)
+    return labels
+
+
 def _init_from_url(today: date, options: pl.DataFrame, lang: str) -> None:
     """On a session's first run, seed the widgets from the link; bad values are dropped with a note."""
     if "f_period" in st.session_state:
@@ -50,8 +78,9 @@ def _init_from_url(today: date, options: pl.DataFrame, lang: str) -> None:
     st.session_state["f_period"] = f.period
     st.session_state["f_start"], st.session_state["f_end"] = f.start, f.end
     unknown = []
+    labels = option_labels(options)
     for name in LIST_FILTERS:
-        allowed = set(options.filter(pl.col("dimension") == URL_NAMES[name])["value"].to_list())
+        allowed = labels.get(URL_NAMES[name], {})
         values = list(getattr(f, name))
         unknown += [v for v in values if v not in allowed]
         st.session_state[f"f_{name}"] = [v for v in values if v in allowed]
@@ -76,9 +105,9 @@ def filters(today: date, options: pl.DataFrame, lang: str) -> Filters:
         start = c1.date_input(t("filter.start", lang), key="f_start")
         end = c2.date_input(t("filter.end", lang), key="f_end")
     chosen: dict[str, tuple[str, ...]] = {}
+    every = option_labels(options)
     for name in LIST_FILTERS:
-        opts = options.filter(pl.col("dimension") == URL_NAMES[name])
-        labels = dict(zip(opts["value"].to_list(), opts["label"].to_list(), strict=True))
+        labels = every.get(URL_NAMES[name], {})
         chosen[name] = tuple(
             sb.multiselect(t(f"filter.{name}", lang), list(labels), key=f"f_{name}",
                            format_func=lambda v, labels=labels: labels.get(v, v),

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import enum
+import functools
+import hashlib
+import inspect
+import io
 import math
 import re
+import threading
 import unicodedata
-from datetime import date, datetime
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import ParamSpec
 
 # Imported before plotly, and waited for: the warm start (saleslens/warmup.py) imports pandas in a thread, and
 # plotly peeks at sys.modules["pandas"] without importing it, so a first page run during that import met a
@@ -23,10 +35,138 @@ from saleslens.core.i18n import t
 # (about 25 ms of CPU per figure); the figures' JSON is the same.
 pio.templates.default = "plotly_white"
 
+P = ParamSpec("P")
+
 PALETTE = {
     "actual": "#2563eb", "target": "#f59e0b", "good": "#16a34a", "bad": "#dc2626",
     "neutral": "#64748b", "previous": "#94a3b8",
 }
+
+
+# ---------------------------------------------------------------------------------------------- built figures, kept
+# Building a figure (plotly validating every property) was the largest part of a cached rerun: the same figure of
+# the same numbers, built again on every widget change of every session. The chart functions decorated with
+# @memoized keep what they built, keyed by the content of their arguments (a frame by a digest of its bytes), the
+# language among them, and the reporting currency; so a new snapshot, a filter, a scope, a language or a currency
+# that changes any number or word builds a new figure, and nothing else does. Every call returns a copy, made
+# without validating again: callers may change their figure (the review pack retitles one) without touching the
+# kept one or another session's.
+
+FIGURE_MEMO_SIZE = 192  # figures kept per process: a few pages' worth for each of a few dozen different views
+
+
+class Unkeyable(TypeError):
+    """An argument whose content the memo cannot key by: the figure is then built on every call."""
+
+
+def fingerprint(value: object) -> Hashable:
+    """A hashable key equal for equal content: types kept apart (1, 1.0 and True differ), frames by a digest."""
+    if value is None or isinstance(value, (bool, int, str, bytes)):
+        return (type(value).__name__, value)
+    if isinstance(value, float):
+        return ("float", repr(value))  # repr tells -0.0 from 0.0 and keeps NaN equal to itself
+    if isinstance(value, (date, time, timedelta, Decimal, enum.Enum)):  # datetime is a date
+        return (type(value).__name__, repr(value))
+    if isinstance(value, pl.DataFrame):
+        return ("frame", _digest(value))
+    if isinstance(value, pl.Series):
+        return ("series", _digest(value.to_frame()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(fingerprint(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((fingerprint(k), fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return (type(value).__name__, tuple(sorted((fingerprint(v) for v in value), key=repr)))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__,
+                tuple((f.name, fingerprint(getattr(value, f.name))) for f in dataclasses.fields(value)))
+    raise Unkeyable(type(value).__name__)
+
+
+_signature = functools.lru_cache(maxsize=None)(inspect.signature)
+
+
+def _digest(frame: pl.DataFrame) -> tuple[int, str]:
+    """A frame's row count and a digest of its Arrow IPC bytes (schema and values)."""
+    buffer = io.BytesIO()
+    try:
+        frame.write_ipc(buffer, compression="uncompressed")
+    except Exception:  # a column Arrow cannot hold (Python objects): no key
+        raise Unkeyable("frame") from None
+    return frame.height, hashlib.blake2b(buffer.getbuffer(), digest_size=20).hexdigest()
+
+
+def copy_figure(fig: go.Figure) -> go.Figure:
+    """An independent figure with the same JSON, made without validating again (plotly's figure factories' switch)."""
+    if fig.frames:  # no chart here animates; the general (slow) path keeps frames too
+        return copy.deepcopy(fig)
+    # From the figure's own property dicts, which the constructor deep-copies: to_dict() would turn arrays into
+    # base64 blobs that read back differently (fig.data[0].x).
+    new = go.Figure({"data": fig._data, "layout": fig._layout}, _validate=False)
+    new._validate = True  # later changes of the copy are validated as usual
+    return new
+
+
+class FigureMemo:
+    """A bounded, thread-safe store of built figures (least recently used dropped first), with hit counts."""
+
+    def __init__(self, size: int = FIGURE_MEMO_SIZE) -> None:
+        self.size = size
+        self._figures: OrderedDict[Hashable, go.Figure] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = self.unkeyed = 0
+
+    def key(self, build: Callable[..., go.Figure], args: tuple, kwargs: dict) -> Hashable:
+        """What a call is kept by: the function, its bound arguments' content, the reporting currency."""
+        bound = _signature(build).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return (build.__module__, build.__qualname__, fingerprint(tuple(bound.arguments.items())),
+                i18n.currency_symbol())
+
+    def figure(self, build: Callable[..., go.Figure], args: tuple, kwargs: dict) -> go.Figure:
+        """A copy of the figure kept for this call, built (and kept) first when there is none."""
+        try:
+            key = self.key(build, args, kwargs)
+        except Unkeyable:
+            self.unkeyed += 1
+            return build(*args, **kwargs)
+        with self._lock:
+            kept = self._figures.get(key)
+            if kept is not None:
+                self._figures.move_to_end(key)
+                self.hits += 1
+        if kept is None:
+            kept = build(*args, **kwargs)  # outside the lock: two sessions may build the same figure once each
+            with self._lock:
+                self.misses += 1
+                self._figures[key] = kept
+                while len(self._figures) > self.size:
+                    self._figures.popitem(last=False)
+        return copy_figure(kept)
+
+    def clear(self) -> None:
+        """Forget every kept figure and the counts."""
+        with self._lock:
+            self._figures.clear()
+            self.hits = self.misses = self.unkeyed = 0
+
+    def __len__(self) -> int:
+        return len(self._figures)
+
+
+FIGURES = FigureMemo()
+
+
+def memoized(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
+    """Decorate a chart function: equal arguments (by content) and currency give a copy of the figure kept."""
+    if "<locals>" in build.__qualname__ or build.__name__ == "<lambda>":
+        raise TypeError("only module-level chart functions can be memoized: a closure's captured values are no key")
+
+    @functools.wraps(build)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
+        return FIGURES.figure(build, args, kwargs)
+
+    return wrapper
 
 
 # More bars than this are unreadable (thousands of reps drew charts 80,000 px tall): a bar chart of members keeps
@@ -205,6 +345,7 @@ def localize(fig: go.Figure, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def bookings_vs_target(trend: pl.DataFrame, lang: str, cumulative: bool = False) -> go.Figure:
     """Monthly bookings as bars against the target line (or both running totals)."""
     months = trend["month"].to_list()
@@ -222,6 +363,7 @@ def bookings_vs_target(trend: pl.DataFrame, lang: str, cumulative: bool = False)
     return localize(fig, lang)
 
 
+@memoized
 def kpi_by_group_bar(frame: pl.DataFrame, metric: str, kind: str, group_title: str, lang: str) -> go.Figure:
     """One KPI per group as horizontal bars, largest at the top, values written on the bars."""
     data = frame.filter(pl.col(metric).is_not_null()).sort(metric)

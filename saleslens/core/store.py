@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 import uuid
@@ -641,14 +642,76 @@ def event_counts(data_dir: Path, as_of: date) -> dict[str, int]:
 
 
 def list_snapshots(data_dir: Path) -> list[Snapshot]:
-    """Published snapshots, oldest first; folders that are not snapshots are skipped."""
+    """Published snapshots, oldest first; folders that are not snapshots are skipped.
+
+    Kept per process until the store changes (every page run asks, several times, and reading a hundred
+    manifests took tens of milliseconds): a local folder's list until the snapshots folder changes, a store on
+    object storage's until its pointer's ETag does. A new list is a fresh Python list of shared Snapshots.
+    """
     root = data_dir / SNAPSHOTS
     remote = remote_for(data_dir)
     if remote is not None:  # the store's pointer lists them (and their manifests); files come on first use
-        snaps = [Snapshot(root / snap_id, manifest) for snap_id, manifest in remote.snapshot_entries()]
-        return sorted(snaps, key=lambda s: (s.manifest.get("as_of", ""), _seq(s.id)))
-    if not root.is_dir():
+        return _listed(root, _pointer_version(remote), lambda: _remote_snapshots(root, remote))
+    try:
+        version = _folder_version(root)
+    except OSError:  # no snapshots folder (or not a folder): nothing published
         return []
+    return _listed(root, version, lambda: _scan_snapshots(root))
+
+
+# list_snapshots' memory: the snapshots folder -> (the version it was listed at, the list). A published
+# snapshot never changes, and publishing or removing one renames a folder in or out, which changes the
+# snapshots folder; so the list stays right until the folder's version does.
+_LISTED: dict[str, tuple[tuple, list[Snapshot]]] = {}
+_LISTED_LOCK = threading.Lock()
+# A folder changed less than this before it was listed is listed again next time: its modification time has a
+# coarse clock (milliseconds), so a second change within the same tick would leave the version as it was.
+SETTLE_SECONDS = 2.0
+
+
+def _listed(root: Path, version: tuple | None, scan: Callable[[], list[Snapshot]]) -> list[Snapshot]:
+    """The list kept for `root` when it was made at this version; else scan (and keep it when it has one)."""
+    key = str(root)
+    with _LISTED_LOCK:
+        kept = _LISTED.get(key)
+    if version is not None and kept is not None and kept[0] == version:
+        return list(kept[1])
+    snaps = scan()
+    with _LISTED_LOCK:
+        if version is None:
+            _LISTED.pop(key, None)
+        else:
+            _LISTED[key] = (version, snaps)
+    return list(snaps)
+
+
+def _folder_version(root: Path) -> tuple | None:
+    """What changes whenever a snapshot folder is renamed in or out of `root`; None while it changed too
+    recently to tell a later change in the same clock tick apart (OSError when it is not a folder)."""
+    st = os.stat(root)
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(str(root))
+    if time.time_ns() - st.st_mtime_ns < SETTLE_SECONDS * 1e9:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_nlink)
+
+
+def _pointer_version(remote: RemoteStore) -> tuple | None:
+    """The store's pointer ETag (read at most every store_poll_seconds); None when the store has no pointer yet
+    or does not say (the list is then made again each time)."""
+    pointer = getattr(remote, "pointer", None)
+    etag = getattr(pointer(), "etag", None) if callable(pointer) else None
+    return None if etag is None else ("etag", remote.url, etag)
+
+
+def _remote_snapshots(root: Path, remote: RemoteStore) -> list[Snapshot]:
+    """The snapshots a store on object storage's pointer lists, oldest first."""
+    snaps = [Snapshot(root / snap_id, manifest) for snap_id, manifest in remote.snapshot_entries()]
+    return sorted(snaps, key=lambda s: (s.manifest.get("as_of", ""), _seq(s.id)))
+
+
+def _scan_snapshots(root: Path) -> list[Snapshot]:
+    """The snapshot folders of a local snapshots folder with a readable manifest, oldest first."""
     out = []
     for folder in root.iterdir():
         if not (folder.is_dir() and _ID.match(folder.name) and (folder / MANIFEST).exists()):

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, localize
+from saleslens.core.charts import PALETTE, base_layout, localize, memoized
 from saleslens.core.i18n import t
 
 _CLICK = "funnel.chart.click_hint"
@@ -33,6 +33,7 @@ def _pct(value: float | None, lang: str) -> str:
     return i18n.percent(value, lang, digits=0)
 
 
+@memoized
 def stage_funnel(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Current-state funnel: deals that reached each open stage, with amount and conversion from the previous."""
     rows = frame.filter(pl.col("kind") == "stage").sort("step")
@@ -55,6 +56,7 @@ def stage_funnel(frame: pl.DataFrame, lang: str) -> go.Figure:
     return _horizontal(fig, rows.height)
 
 
+@memoized
 def cohort_funnel(frame: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.Figure:
     """Cohort funnel: share of each cohort that reached each open stage, this period beside the previous one."""
     fig = go.Figure()
@@ -79,6 +81,7 @@ def cohort_funnel(frame: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.
     return _horizontal(fig, 2 * stages["stage"].n_unique())
 
 
+@memoized
 def velocity(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Median days in each stage for won and lost deals, with a whisker up to the 75th percentile."""
     fig = go.Figure()
@@ -106,6 +109,7 @@ def velocity(frame: pl.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def win_rates(frame: pl.DataFrame, overall: float | None, dimension: str, lang: str) -> go.Figure:
     """Win rate per group as bars with 95% Wilson intervals, each count after its whisker, the overall rate a line."""
     rates = frame["win_rate"].to_list()
@@ -154,6 +158,7 @@ def _percent_ticks(right: float) -> list[float]:
     return [round(i * step, 4) for i in range(int(right / step + 1e-9) + 1)]
 
 
+@memoized
 def lead_funnel(total: dict, lang: str) -> go.Figure:
     """Leads, qualified, converted and won as a funnel, each with its share of the step before."""
     keys = ["leads", "qualified", "converted", "won"]
@@ -173,6 +178,7 @@ def lead_funnel(total: dict, lang: str) -> go.Figure:
     return _horizontal(fig, len(keys))
 
 
+@memoized
 def payments(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Won, invoiced and paid amounts, each with its share of the won amount."""
     rows = frame.sort("position")
@@ -195,6 +201,7 @@ def _wrap(text: str, width: int = 14) -> str:
     return "<br>".join(textwrap.wrap(text, width)) or text
 
 
+@memoized
 def waterfall(frame: pl.DataFrame, lang: str, first: str, second: str) -> go.Figure:
     """Open pipeline at the first snapshot, each category's change as a floating bar, open pipeline at the second.
 

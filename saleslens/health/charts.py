@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout
+from saleslens.core.charts import PALETTE, base_layout, memoized
 from saleslens.core.i18n import t
 from saleslens.health.words import plural
 
@@ -21,6 +21,7 @@ def _horizontal(fig: go.Figure, n_bars: int) -> go.Figure:
     return fig
 
 
+@memoized
 def completeness(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Share of rows with a value, per field of one or more tables, least complete first."""
     rows = frame.sort("completeness")
@@ -38,6 +39,7 @@ def completeness(frame: pl.DataFrame, lang: str) -> go.Figure:
     return _horizontal(fig, len(labels))
 
 
+@memoized
 def missing_amounts(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Deals per stage, split into those with an amount, with an amount of 0 and without one (stacked)."""
     stages = frame["stage"].to_list()
@@ -58,6 +60,7 @@ def missing_amounts(frame: pl.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def stale_by_owner(frame: pl.DataFrame, lang: str, days: int, top: int = 20) -> go.Figure:
     """Open deals without activity for the given days, counted per owner (the most first)."""
     counts = (frame.group_by("owner_name").agg(pl.len().alias("deals"), pl.col("amount").sum().alias("amount"))
@@ -73,6 +76,7 @@ def stale_by_owner(frame: pl.DataFrame, lang: str, days: int, top: int = 20) -> 
     return _horizontal(fig, counts.height)
 
 
+@memoized
 def slips(frame: pl.DataFrame, lang: str) -> go.Figure:
     """How many deals were pushed out 2, 3, ... times, with their open amount."""
     counts = (frame.group_by("pushes").agg(pl.len().alias("deals"), pl.col("amount").sum().alias("amount"))

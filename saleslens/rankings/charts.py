@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize, memoized
 from saleslens.core.i18n import t
 from saleslens.rankings.scorecards import KPIS, NEUTRAL, is_rating, parse_quarter, quarter_of
 
@@ -39,6 +39,7 @@ def _hbar_axes(fig: go.Figure, kind: str, n: int) -> go.Figure:
     return fig
 
 
+@memoized
 def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     """Reps as horizontal bars of one KPI, best at the top; flagged (uncertain) values in grey."""
     kpi = KPIS[key]
@@ -66,6 +67,7 @@ def kpi_ranking(board: pl.DataFrame, key: str, lang: str) -> go.Figure:
     return localize(_hbar_axes(fig, kpi.format, len(values)), lang)
 
 
+@memoized
 def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.Figure:
     """Each rep's score as a stacked bar of its KPIs' contributions, best at the top."""
     scored = scores.filter(pl.col("score").is_not_null()).sort("score")
@@ -96,6 +98,7 @@ def score_stack(scores: pl.DataFrame, breakdown: pl.DataFrame, lang: str) -> go.
     return fig
 
 
+@memoized
 def score_waterfall(parts: pl.DataFrame, name: str, lang: str) -> go.Figure:
     """How one rep's score adds up: each KPI's contribution, then the total."""
     keys = parts["kpi"].to_list()
@@ -116,6 +119,7 @@ def score_waterfall(parts: pl.DataFrame, name: str, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def peer_percentiles(position: pl.DataFrame, name: str, peers: int, lang: str) -> go.Figure:
     """One rep's percentile among peers per KPI: right of 50 is better than the median peer."""
     data = position.filter(pl.col("percentile").is_not_null()).reverse()
@@ -141,6 +145,7 @@ def peer_percentiles(position: pl.DataFrame, name: str, peers: int, lang: str) -
     return _hbar_axes(fig, "none", len(keys))
 
 
+@memoized
 def compare_bars(categories: list[str], first: list[float | None], second: list[float | None], names: tuple[str, str],
                  title: str, x_title: str, y_title: str, kind: str, lang: str = "en") -> go.Figure:
     """Two groups side by side per category (a rep against peers, the top quartile against the rest)."""
@@ -163,6 +168,7 @@ def _period_label(start, end, lang: str = "en") -> str:
     return q if parse_quarter(q) == (start, end) else i18n.day(start, lang)
 
 
+@memoized
 def score_history(history: pl.DataFrame, name: str, lang: str) -> go.Figure:
     """One rep's score per period with the rank written on each point."""
     periods = zip(history["period_start"].to_list(), history["period_end"].to_list(), strict=True)
@@ -181,6 +187,7 @@ def score_history(history: pl.DataFrame, name: str, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def member_scores(members: pl.DataFrame, lang: str) -> go.Figure:
     """A team's members by score, coloured by role (each scored against peers of their own role)."""
     data = members.filter(pl.col("score").is_not_null()).sort("score")

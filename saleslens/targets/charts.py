@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize
+from saleslens.core.charts import PALETTE, base_layout, ends, ends_note, localize, memoized
 from saleslens.core.i18n import money, percent, t
 from saleslens.targets.logic import Coverage, Forecast, Pace
 
@@ -28,6 +28,7 @@ def tile_money(value: float | None, lang: str) -> str:
     return i18n.money_short(value, lang)
 
 
+@memoized
 def attainment_trend(table: pl.DataFrame, grain: str, lang: str, cumulative: bool = False) -> go.Figure:
     """Bookings per period as bars against the target line, attainment written on each bar."""
     x = [period_label(d, grain, lang) for d in table["period_start"].to_list()]
@@ -77,6 +78,7 @@ def _vline(x: float, line: dict, text: str | None = None) -> tuple[dict, list[di
 # update_xaxes each validate and copy again, which cost about a third of each figure's time (same JSON).
 
 
+@memoized
 def pacing_chart(daily: pl.DataFrame, expected: pl.DataFrame, p: Pace, as_of: date, lang: str) -> go.Figure:
     """Closed so far this quarter (cumulative) against the usual path to the target, with today's gap marked."""
     data, shapes, notes = [], [], []
@@ -109,6 +111,7 @@ def pacing_chart(daily: pl.DataFrame, expected: pl.DataFrame, p: Pace, as_of: da
                        t("targets.chart.cum_bookings_axis", lang), "money"), lang)
 
 
+@memoized
 def forecast_chart(fc: Forecast, categories: pl.DataFrame, target: float | None, lang: str) -> go.Figure:
     """Closed, forecast with its range, the category roll-ups and everything open, against the target."""
     # Without a range (the fallback, or too few past errors) low = high = the forecast: the label says so, and no
@@ -152,6 +155,7 @@ def _money_ticks() -> dict:
     return {"tickformat": "~s", "tickprefix": i18n.currency_symbol()}
 
 
+@memoized
 def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     """Remaining target, open pipeline due and the pipeline needed at the historical win rate."""
     rows = [(t("targets.chart.remaining", lang), cov.remaining, PALETTE["target"]),
@@ -169,6 +173,7 @@ def coverage_chart(cov: Coverage, lang: str) -> go.Figure:
     return localize(fig, lang)
 
 
+@memoized
 def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
     """Ahead (green) or behind (red) of pace per rep, team or region, most behind at the top; of a long list, the
     members furthest behind and furthest ahead (charts.ends)."""
@@ -200,6 +205,7 @@ def members_gap_chart(table: pl.DataFrame, group_title: str, lang: str) -> go.Fi
     return localize(fig, lang)
 
 
+@memoized
 def accuracy_chart(frame: pl.DataFrame, lang: str) -> go.Figure:
     """Forecast error at each weekly snapshot of past quarters: 0% means it called the quarter exactly."""
     fig = go.Figure()
@@ -223,6 +229,7 @@ def accuracy_chart(frame: pl.DataFrame, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def activities_chart(weekly: pl.DataFrame, weekly_target: float | None, lang: str) -> go.Figure:
     """Activities per rep per week, stacked by type, against the weekly activity target per rep."""
     fig = go.Figure()
@@ -244,6 +251,7 @@ def activities_chart(weekly: pl.DataFrame, weekly_target: float | None, lang: st
     return localize(fig, lang)
 
 
+@memoized
 def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
     """Activities → meetings → opportunities → wins, with each step's rate from the previous one."""
     labels = [t(f"targets.step.{s}", lang) for s in steps["step"].to_list()]
@@ -264,6 +272,7 @@ def conversion_chart(steps: pl.DataFrame, lang: str) -> go.Figure:
 HEAT_SCALE = [[0, "#b35806"], [0.4, "#fdb863"], [0.6667, "#f7f7f7"], [0.8, "#b2abd2"], [1, "#542788"]]
 
 
+@memoized
 def heatmap(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
     """Attainment per group (rows) and month (columns): orange below target, purple above, blank without one; the
     month in progress uncoloured with its attainment so far (it showed as a solid red 0% on its first day)."""
@@ -304,6 +313,7 @@ def heatmap(table: pl.DataFrame, group_title: str, lang: str) -> go.Figure:
     return fig
 
 
+@memoized
 def plan_chart(months: pl.DataFrame, lang: str) -> go.Figure:
     """The monthly split of an annual target, coloured by quarter."""
     quarter_colors = ["#2563eb", "#16a34a", "#f59e0b", "#a855f7"]

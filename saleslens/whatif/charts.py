@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from saleslens.core import i18n
-from saleslens.core.charts import PALETTE, base_layout, localize
+from saleslens.core.charts import PALETTE, base_layout, localize, memoized
 from saleslens.core.i18n import t
 
 BIN = 0.1  # attainment bins of 10 points
@@ -72,6 +72,7 @@ def _histogram_layout(lang: str, currency: str) -> dict:
     return _legend_under_title(fig).to_dict()["layout"]
 
 
+@memoized
 def attainment_histogram(reps: pl.DataFrame, lang: str) -> go.Figure:
     """Overlaid histograms of rep attainment, baseline and scenario, with the quota line at 100%."""
     labels = bin_labels()
@@ -100,6 +101,7 @@ def _groups_layout(by: str, group_title: str, lang: str, rows: int, total: int, 
     return _legend_under_title(fig).to_dict()["layout"]
 
 
+@memoized
 def bookings_by_group(groups: pl.DataFrame, by: str, group_title: str, lang: str) -> go.Figure:
     """Baseline and projected bookings per team or region as bars, the scenario target as a marker."""
     data = groups.filter(pl.col("target").is_not_null() | (pl.col("projected") > 0))

@@ -1,0 +1,63 @@
+"""What page runs keep between runs (ui/): the sidebar's option labels, the tidying, the reps of a snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from saleslens.core import access, store
+from tests import fixtures
+from ui import auth, context, sidebar
+
+OPTIONS = pl.DataFrame({
+    "dimension": ["product", "region", "region", "rep", "rep"],
+    "value": ["P1", "East", "West", "R2", "R1"],
+    "label": ["Widget", "East", "West", "Bo (R2)", "Al (R1)"],
+})
+
+
+def test_option_labels_by_dimension_in_the_frames_order() -> None:
+    labels = sidebar.option_labels(OPTIONS)
+    assert labels == {"product": {"P1": "Widget"}, "region": {"East": "East", "West": "West"},
+                      "rep": {"R2": "Bo (R2)", "R1": "Al (R1)"}}
+    assert list(labels["rep"]) == ["R2", "R1"]
+    assert sidebar.option_labels(OPTIONS) is labels  # the same frame (the runner's cached one): kept
+    fewer = OPTIONS.filter(pl.col("value") != "West")  # another viewer's scope: its own labels
+    assert sidebar.option_labels(fewer)["region"] == {"East": "East"}
+    assert sidebar.option_labels(OPTIONS.clear()) == {}
+
+
+def test_tidy_runs_once_a_minute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls: list[tuple[Path, float]] = []
+    now = [1000.0]
+    monkeypatch.setattr(store, "clean_leftovers", lambda d, min_age_seconds: calls.append((d, min_age_seconds)))
+    monkeypatch.setattr(context.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(context, "_TIDIED", {})
+    context.tidy(tmp_path)
+    now[0] += 59
+    context.tidy(tmp_path)
+    assert calls == [(tmp_path, 6 * 3600)]
+    context.tidy(tmp_path / "other")  # another data directory has its own minute
+    now[0] += 2
+    context.tidy(tmp_path)
+    assert calls == [(tmp_path, 6 * 3600), (tmp_path / "other", 6 * 3600), (tmp_path, 6 * 3600)]
+
+
+def test_reps_are_read_once_per_snapshot_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    read: list[str] = []
+    original = access.reps_of
+    monkeypatch.setattr(access, "reps_of", lambda snap: read.append(snap.id) or original(snap))
+    monkeypatch.setattr(auth, "_REPS", type(auth._REPS)())
+    first = fixtures.build_store(tmp_path)
+    reps = auth._reps(first)
+    assert sorted(reps["rep_id"].to_list()) == sorted(fixtures.REPS["rep_id"].to_list())
+    assert auth._reps(store.open_snapshot(tmp_path, first.id)) is reps and read == [first.id]
+    second = fixtures.build_store(tmp_path)  # another snapshot: its own file
+    auth._reps(second)
+    assert read == [first.id, second.id]
+    # The same folder holding another file (published again under the same id after a removal): read again.
+    path = first.root / "reps.parquet"
+    fixtures.REPS.head(1).write_parquet(path)
+    assert auth._reps(first).height == 1 and read == [first.id, second.id, first.id]
