@@ -542,7 +542,9 @@ def main() -> None:
     """Read the widgets, load the headline, draw it, then the chosen section."""
     st.title(t("targets.title", lang))
     options = source_options()
-    view = tl.load(ctx, read_choices(options))
+    # the first visit after a publish learns the forecast from past snapshots (seconds at M): say so, not a blank page
+    with st.spinner(t("targets.loading", lang)):
+        view = tl.load(ctx, read_choices(options))
     if view is None:
         st.info(t("targets.note.no_people", lang))
         st.stop()
