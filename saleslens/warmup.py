@@ -64,7 +64,9 @@ def warm(data_dir: Path | None = None) -> float:
     import plotly.graph_objects  # noqa: F401
 
     from queries.runner import runner_for
-    from saleslens.core import charts  # noqa: F401
+
+    # SQLAlchemy and Alembic (saved work) cost about a second to import: the first page run needs them too
+    from saleslens.core import charts, db  # noqa: F401
 
     data_dir = data_dir or settings.data_dir()
     try:
