@@ -152,3 +152,34 @@ def test_an_import_published_through_one_server_is_served_by_the_other(pair: Pai
     for page in (page_a, page_b):
         assert page.locator("[data-testid='stException']").count() == 0
         page.context.close()
+
+
+def test_two_people_saving_one_scenario_at_once_one_wins_and_the_other_is_told(pair: Pair, browser) -> None:
+    """Two browsers, one on each server, save a new scenario of the same name in the same moment: the database
+    keeps exactly one, and the other person is told the name is taken (nothing of theirs silently lost)."""
+    from playwright.sync_api import expect
+
+    name = "Shared stretch plan"
+    pages = []
+    for srv in (pair.a, pair.b):
+        page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        open_app(page, srv)
+        go_to(page, "What-if")
+        box = page.get_by_placeholder("Name, e.g. Q1 plan +8%")
+        box.fill(name)
+        box.press("Enter")
+        support.settle(page, 300)
+        pages.append(page)
+    for page in pages:  # both clicks go out before either server answers
+        page.get_by_role("button", name="Save").click(no_wait_after=True)
+    saved, refused = [], []
+    for page in pages:
+        support.settle(page, 500)
+        ok = page.get_by_text(f"Saved scenario '{name}'")
+        error = page.locator("[data-testid='stAlertContentError']", has_text="is already saved")
+        expect(ok.or_(error).first).to_be_visible(timeout=60_000)
+        (saved if ok.count() else refused).append(page)
+    assert (len(saved), len(refused)) == (1, 1)
+    for page in pages:
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.context.close()
