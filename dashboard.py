@@ -33,24 +33,15 @@ def no_data_page(lang: str, problem: str) -> None:
     st.markdown(t("app.no_data_help", lang))
 
 
-def database_problem(lang: str, problem: str) -> None:
-    """One page saying which database failed and why (the URL's password masked), instead of a traceback."""
+def problem_page(lang: str, kind: str, problem: str) -> None:
+    """One page saying which part failed and why, instead of a traceback: kind "db" (the database, its URL's
+    password masked) or "store" (the snapshot store; credentials never enter the message)."""
     def page() -> None:
-        st.title(t("app.db_problem", lang))
+        st.title(t(f"app.{kind}_problem", lang))
         st.error(problem)
-        st.markdown(t("app.db_problem_help", lang))
+        st.markdown(t(f"app.{kind}_problem_help", lang))
 
-    st.navigation([st.Page(page, title=t("app.db_problem", lang), url_path="overview", default=True)]).run()
-
-
-def store_problem(lang: str, problem: str) -> None:
-    """One page saying which snapshot store failed and why (no credentials: they never enter the message)."""
-    def page() -> None:
-        st.title(t("app.store_problem", lang))
-        st.error(problem)
-        st.markdown(t("app.store_problem_help", lang))
-
-    st.navigation([st.Page(page, title=t("app.store_problem", lang), url_path="overview", default=True)]).run()
+    st.navigation([st.Page(page, title=t(f"app.{kind}_problem", lang), url_path="overview", default=True)]).run()
 
 
 def import_without_data(data_dir: Path, lang: str) -> list:
@@ -78,12 +69,12 @@ def main() -> None:
         data_dir = context.data_dir()
         store.check_store(data_dir)  # a store on object storage: reached once per run, before anything reads it
     except store.StoreError as exc:
-        store_problem(lang, str(exc))
+        problem_page(lang, "store", str(exc))
         return
     try:
         db.get(data_dir)  # saved work, users and the audit log: migrated and imported once per process
     except db.DatabaseError as exc:
-        database_problem(lang, str(exc))
+        problem_page(lang, "db", str(exc))
         return
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

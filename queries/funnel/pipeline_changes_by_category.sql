@@ -45,9 +45,7 @@ second_open as (
     -- the second snapshot's open pipeline
     select d.opportunity_id, coalesce(d.amount, 0) as amount
     from deals d
-    where d.status = 'open'
-      and {{ expected_in_period(d) }}
-      and {{ deal_filters(d) }}
+    where {{ in_open_pipeline(d) }}
 ),
 both_open as (
     -- every deal in either pipeline; only those in one of them are looked up in the other snapshot

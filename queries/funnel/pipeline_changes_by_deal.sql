@@ -41,18 +41,14 @@ first_open as (
     select
         {{ pipeline_deal_state(d) }}
     from deals_before d
-    where d.status = 'open'
-      and {{ expected_in_period(d) }}
-      and {{ deal_filters(d) }}
+    where {{ in_open_pipeline(d) }}
 ),
 second_open as (
     -- the second snapshot's open pipeline
     select
         {{ pipeline_deal_state(d) }}
     from deals d
-    where d.status = 'open'
-      and {{ expected_in_period(d) }}
-      and {{ deal_filters(d) }}
+    where {{ in_open_pipeline(d) }}
 ),
 both_open as (
     -- every deal in either pipeline and which ones it is in
