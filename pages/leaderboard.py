@@ -270,12 +270,7 @@ def render_profile(head: rl.Header, role: str) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(p.monthly, width="stretch", key="lb_rep_trend")
     c2.plotly_chart(p.history, width="stretch", key="lb_rep_hist")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(p.mix, width="stretch", key="lb_mix")
-    if p.conversion is not None:
-        c2.plotly_chart(p.conversion, width="stretch", key="lb_conv")
-    else:
-        c2.info(t("lb.no_stage_history", lang))
+    mix_and_conversion(p.mix, p.conversion, ("lb_mix", "lb_conv"))
     open_deals = p.open_deals
     st.markdown(f"**{t('lb.review.open_deals', lang)}** · " + t(
         "lb.review.open_text", lang, n=open_deals.height, amount=i18n.money(open_deals["amount"].sum(), lang)))
@@ -296,6 +291,16 @@ def render_profile(head: rl.Header, role: str) -> None:
     widgets.cli_line(rl.open_deals_call(ctx, p.rep), lang)
 
 
+def mix_and_conversion(mix: object, conversion: object | None, keys: tuple[str, str]) -> None:
+    """The activity-mix chart beside the stage-conversion one; without stage history, a note in its place."""
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(mix, width="stretch", key=keys[0])
+    if conversion is not None:
+        c2.plotly_chart(conversion, width="stretch", key=keys[1])
+    else:
+        c2.info(t("lb.no_stage_history", lang))
+
+
 # ---------------------------------------------------------------- top performers
 
 
@@ -307,12 +312,7 @@ def render_top(head: rl.Header, role: str) -> None:
         st.info(t("lb.top_too_few", lang, n=scorecards.MIN_FOR_QUARTILES))
         return
     st.caption(t("lb.top_caption", lang, k=len(top.top), n=top.scored_reps, names=top.names))
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(top.mix, width="stretch", key="lb_top_mix")
-    if top.stage is not None:
-        c2.plotly_chart(top.stage, width="stretch", key="lb_top_conv")
-    else:
-        c2.info(t("lb.no_stage_history", lang))
+    mix_and_conversion(top.mix, top.stage, ("lb_top_mix", "lb_top_conv"))
     widgets.dataframe(top.per_rep, lang)
     st.caption(t("lb.top_method", lang))
     widgets.downloads(top.comparison, f"top_quartile_{role}", lang, key="lb_top_dl")
