@@ -12,16 +12,6 @@ from saleslens.core import store
 from tests import fixtures
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist's `--dist loadgroup`: each test file is one group (its module fixtures are built once, on
-    one worker), and the browser tests are one group, so they run one after another on one worker while the other
-    worker takes the unit and app files."""
-    for item in items:
-        path = Path(str(item.fspath))
-        group = "e2e" if "e2e" in path.parts else path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(autouse=True)
 def fresh_forecast_cache() -> None:
     """Each test starts with an empty forecast cache, so no test's result depends on which tests ran before it in
