@@ -1,14 +1,12 @@
-"""The protocol load generator: its message building, and a smoke run against a real server on the S demo."""
+"""The protocol load generator: its message building, its summaries and the capacity rule (the smoke run against a
+real server is tests/e2e/test_protocol_smoke.py)."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from bench import load, protocol
-from tests import support
 
 
 def test_user_key_is_read_from_the_widget_id() -> None:
@@ -36,28 +34,6 @@ def test_rerun_request_carries_page_link_and_widgets() -> None:
     assert widget.id == "$$ID-ab-wi_tgt" and list(widget.double_array_value.data) == [10.0]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    """A real `streamlit run serve.py` over the S demo."""
-    data = support.demo_copy(tmp_path_factory, "protocol_s")
-    srv = support.Server({"SALESLENS_DATA": str(data), "SALESLENS_AUTO_DEMO": "0"}, data / "server.log")
-    try:
-        srv.wait_healthy()
-        asyncio.run(protocol.walk_once(srv.url))  # a server that has drawn every page once, as bench.load warms it
-        yield srv
-    finally:
-        srv.stop()
-
-
-def test_five_users_for_twenty_seconds_see_every_step_without_error(server: support.Server) -> None:
-    """5 users walk Overview, a filter, Funnel, Targets, What-if, a slider, Leaderboard for 20 s: no error."""
-    results = asyncio.run(protocol.users([server.url], 5, 20.0, think=0.5))
-    errors = [f"{r.page}: {e}" for r in results for e in r.errors]
-    assert not errors, errors[:5]
-    seen = {r.page for r in results}
-    assert {"overview", "funnel", "targets", "whatif", "leaderboard"} <= seen, seen  # every page rerun
-    assert all(r.seconds > 0 and r.elements > 0 for r in results)
-    assert "Traceback" not in server.log()
 
 
 def test_summary_counts_pages_errors_and_memory() -> None:
