@@ -74,11 +74,10 @@ def _source(snap: store.Snapshot, table: str) -> str:
             return _empty_select(table)
         limit = datetime.combine(snap.as_of, time.max).isoformat(sep=" ")
         # Batches written before an optional column joined the schema (stage_changes.inferred) lack it: read by
-        # name, and add it empty when no batch has it, so every query can name every schema column.
+        # name, and add it empty when no batch has it.
         have = {c for f in files for c in store.parquet_columns(Path(f))}
-        fill = _nulls([c for c in spec.columns if c.name not in have])
         return (
-            f"select *{''.join(', ' + f for f in fill)} "
+            f"{_select_all(spec, have)} "
             f"from read_parquet([{', '.join(_literal(f) for f in files)}], union_by_name = true) "
             f"where {spec.event_time} <= timestamp {_literal(limit)}"
         )
@@ -86,10 +85,18 @@ def _source(snap: store.Snapshot, table: str) -> str:
     if not path:
         return _empty_select(table)
     # A snapshot published before an optional column joined the schema (opportunities.currency, amount_original)
-    # lacks it: the view still has it, empty, so every query can name every schema column.
-    have = set(store.parquet_columns(path))
+    # lacks it: the view still has it, empty.
+    return f"{_select_all(spec, set(store.parquet_columns(path)))} from read_parquet({_literal(str(path))})"
+
+
+def _select_all(spec: schema.Table, have: set[str]) -> str:
+    """`select *` and, typed and empty, the schema columns the files lack, so every query can name every column.
+
+    View DDL cannot take bound parameters; what is spliced in is the schema's own column names and types, never
+    data or user input (file paths go through _literal).
+    """
     fill = _nulls([c for c in spec.columns if c.name not in have])
-    return f"select *{''.join(', ' + f for f in fill)} from read_parquet({_literal(str(path))})"
+    return "select *" + "".join(", " + item for item in fill)
 
 
 _HISTORY_COLUMNS = "opportunity_id, owner_id, stage, status, expected_close_date, close_date, amount, forecast_category"

@@ -763,14 +763,10 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
                     f"The snapshot {broken[-1]} in {data_dir} has a missing or corrupt manifest.",
                     "Restore that folder from a backup or import the data again; Sales Lens never changes it.",
                 )
-            raise StoreError(
-                f"The data directory {data_dir} has no snapshot yet.",
-                "Run `python -m saleslens demo` to build the demo data, or import your CRM export.",
-            )
+            raise _no_snapshot(f"The data directory {data_dir}")
         snap = snaps[-1]
     else:
-        if not _ID.match(snapshot_id):
-            raise StoreError(f"'{snapshot_id}' is not a snapshot id (they look like 2026-11-20).")
+        _check_id(snapshot_id)
         folder = data_dir / SNAPSHOTS / snapshot_id
         try:
             snap = Snapshot(folder, _read_manifest(folder))
@@ -785,19 +781,27 @@ def open_snapshot(data_dir: Path, snapshot_id: str | None = None) -> Snapshot:
     return snap
 
 
+def _no_snapshot(place: str) -> StoreError:
+    """The error for a store with nothing published yet, saying how to get data."""
+    return StoreError(f"{place} has no snapshot yet.",
+                      "Run `python -m saleslens demo` to build the demo data, or import your CRM export.")
+
+
+def _check_id(snapshot_id: str) -> None:
+    """Refuse a string that cannot be a snapshot id (the same rule for local and remote stores)."""
+    if not _ID.match(snapshot_id):
+        raise StoreError(f"'{snapshot_id}' is not a snapshot id (they look like 2026-11-20).")
+
+
 def _open_remote(data_dir: Path, snapshot_id: str | None) -> Snapshot:
     """open_snapshot on a store on object storage: the pointer says what is published."""
     snaps = list_snapshots(data_dir)
     if snapshot_id is None:
         if not snaps:
-            raise StoreError(
-                f"The snapshot store {where(data_dir)} has no snapshot yet.",
-                "Run `python -m saleslens demo` to build the demo data, or import your CRM export.",
-            )
+            raise _no_snapshot(f"The snapshot store {where(data_dir)}")
         snap = snaps[-1]
     else:
-        if not _ID.match(snapshot_id):
-            raise StoreError(f"'{snapshot_id}' is not a snapshot id (they look like 2026-11-20).")
+        _check_id(snapshot_id)
         snap = next((s for s in snaps if s.id == snapshot_id), None)
         if snap is None:
             raise StoreError(
