@@ -348,6 +348,20 @@ def _baselines(rows: pl.DataFrame, closed: float, last_year_share: float | None)
             "last_year": closed / last_year_share if last_year_share else None}
 
 
+def outcome_spread(amounts: pl.Series, chances: pl.Series) -> float:
+    """The standard deviation of what open deals book if each closes won with exactly its chance, independently:
+    sqrt(sum amount^2 x p x (1 - p))."""
+    p = chances.fill_null(0.0).clip(0.0, 1.0)
+    return math.sqrt(float((amounts.fill_null(0.0) ** 2 * p * (1.0 - p)).sum()))
+
+
+def noise_floor(forecast: float, spread: float) -> float | None:
+    """The mean absolute percentage error a model whose every chance were exactly right would still have, from the
+    open deals' chance alone: E|X - mean| of a normal of that spread, sqrt(2 / pi) x spread, over the forecast.
+    None for a forecast of nothing. (New business varies too: the true floor is higher.)"""
+    return math.sqrt(2.0 / math.pi) * spread / forecast if forecast > 0 else None
+
+
 def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
     """Share of the same quarter a year earlier's bookings closed by the same day of that quarter."""
     q_start, _ = period_of(as_of)
@@ -368,7 +382,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
              prior_of: dict[date, float] | None = None, ranges: bool = True) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
-    its range, the actual, and the three naive baselines at the same day.
+    its range, the actual, the three naive baselines at the same day, and the noise floor (see noise_floor).
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
@@ -395,15 +409,18 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             closed = float(facts.filter(pl.col("as_of") == day)["closed"].sum())
             new = float(new_business(facts, calendar, earlier, week)["new"].sum())
             from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
+            spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
                         "prior": k,
                         "closed": closed, "from_open": from_open, "new": new,
-                        "forecast": closed + from_open + new, "actual": act, **base})
+                        "forecast": closed + from_open + new, "actual": act, **base,
+                        "noise_floor": noise_floor(closed + from_open + new, spread)})
     schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
               "prior": pl.Float64,
               "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
-              "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64}
+              "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64,
+              "noise_floor": pl.Float64}
     frame = pl.DataFrame(out, schema=schema)
     return with_ranges(frame) if ranges else frame
 
@@ -419,14 +436,20 @@ def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels
         earlier = [p for p in periods if p < period]
         model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
         mine = predict(model, rows.filter(pl.col("period_start") == period))
-        parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open")))
-    frame = bt.drop("from_open", "forecast")
+        p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
+        parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
+                                                (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum()
+                                                .alias("_var")))
+    frame = bt.drop("from_open", "forecast", "noise_floor")
     if parts:
         frame = frame.join(pl.concat(parts), on="as_of", how="left", maintain_order="left")
     else:
-        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"))
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"), pl.lit(None, pl.Float64).alias("_var"))
     frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"))
     frame = frame.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast"))
+    # noise_floor's formula, per row
+    frame = frame.with_columns(pl.when(pl.col("forecast") > 0).then(
+        math.sqrt(2.0 / math.pi) * pl.col("_var").fill_null(0.0).sqrt() / pl.col("forecast")).alias("noise_floor"))
     return frame.select(bt.columns)
 
 
@@ -468,9 +491,11 @@ def with_ranges(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(bt: pl.DataFrame) -> pl.DataFrame:
-    """Per week before period end: periods, MAPE and bias of the model and each baseline, and range coverage.
+    """Per week before period end: periods, MAPE and bias of the model and each baseline, the noise floor and
+    range coverage.
 
     MAPE = mean |forecast - actual| / actual; bias = mean (forecast - actual) / actual (positive = too high);
+    noise_floor_mape = mean noise floor (the MAPE even exactly right chances would have; when the rows have it);
     coverage = share of the rows with a range whose actual fell inside it. Periods with no bookings are left out.
     """
     usable = bt.filter(pl.col("actual") > 0)
@@ -481,6 +506,8 @@ def summary(bt: pl.DataFrame) -> pl.DataFrame:
         err = (pl.col(name) - pl.col("actual")) / pl.col("actual")
         key = "model" if name == "forecast" else name
         aggs += [err.abs().mean().alias(f"{key}_mape"), err.mean().alias(f"{key}_bias")]
+        if key == "model" and "noise_floor" in bt.columns:  # beside the model's MAPE: how low it could go
+            aggs.append(pl.col("noise_floor").mean().alias("noise_floor_mape"))
     aggs += [pl.col("in_range").drop_nulls().cast(pl.Float64).mean().alias("coverage"),
              pl.col("in_range").drop_nulls().len().alias("ranges")]
     out = usable.group_by("weeks_left").agg(aggs).sort("weeks_left", descending=True)

@@ -241,6 +241,28 @@ def test_with_ranges_uses_only_earlier_periods() -> None:
     assert out["in_range"].to_list() == [None] * 10 + [False]
 
 
+def test_the_noise_floor_is_the_error_of_exactly_right_chances() -> None:
+    amounts, chances = pl.Series([100.0, 200.0, 300.0]), pl.Series([0.5, 1.0, 0.0])
+    # Only the 100 at 50% is uncertain: variance 100^2 x 0.5 x 0.5 = 2,500, spread 50 (the sure win and the sure
+    # loss add nothing).
+    assert fm.outcome_spread(amounts, chances) == pytest.approx(50.0)
+    # The 100 books 0 or 100 with equal chance: the expected 50 is off by 50 either way, E|error| = 50; the normal
+    # of spread 50 says sqrt(2 / pi) x 50 = 39.89. Over a forecast of 1,000: 3.99%.
+    assert fm.noise_floor(1000.0, 50.0) == pytest.approx(0.0398942, rel=1e-5)
+    assert fm.noise_floor(0.0, 50.0) is None
+
+
+def test_summary_puts_the_noise_floor_beside_the_models_mape() -> None:
+    bt = pl.DataFrame({
+        "period_start": [D(2025, 10, 1), D(2026, 1, 1)], "weeks_left": [6, 6], "forecast": [110.0, 80.0],
+        "actual": [100.0, 100.0], "commit": [50.0, 60.0], "weighted": [100.0, 100.0], "last_year": [None, 120.0],
+        "in_range": [None, True], "noise_floor": [0.04, 0.08],
+    }, schema_overrides={"last_year": pl.Float64})
+    out = fm.summary(bt)
+    assert out.columns[:5] == ["weeks_left", "periods", "model_mape", "model_bias", "noise_floor_mape"]
+    assert out["noise_floor_mape"][0] == pytest.approx(0.06)  # the mean of 4% and 8%
+
+
 def test_manager_gap_sets_the_model_beside_the_reps_call() -> None:
     owners = pl.DataFrame({"owner_id": ["R1", "R2"], "closed": [100.0, 0.0], "from_open": [50.0, 30.0],
                            "new": [0.0, 0.0], "forecast": [150.0, 30.0]})
