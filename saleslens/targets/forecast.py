@@ -314,13 +314,15 @@ def conformal_radius(scores: Sequence[float], level: float = RANGE_LEVEL) -> flo
     return ordered[rank - 1] if 1 <= rank <= len(ordered) else None
 
 
-def error_range(forecast: float, past: pl.DataFrame, week: int, before: date) -> tuple[float | None, float | None, int]:
+def error_range(forecast: float, past: pl.DataFrame, week: int, before: date,
+                closed: float = 0.0) -> tuple[float | None, float | None, int]:
     """The 80% range from past relative errors: forecast x (1 -/+ r), r the conformal radius of |actual/forecast - 1|.
 
     past: backtest rows (period_start, weeks_left, forecast, actual) of the model. Only periods before `before`
     count, and fewer than MIN_PERIODS of them give no range. The errors are those at the same week of those
     periods; when they are too few for the radius, those within 1, then RANGE_WEEKS weeks (pooled neighbours);
-    still too few: no range. Returns low, high and the number of errors used.
+    still too few: no range. The low end is never below `closed` (what has closed won already stays booked).
+    Returns low, high and the number of errors used.
     """
     earlier = past.filter((pl.col("period_start") < before) & (pl.col("forecast") > 0) & pl.col("actual").is_not_null())
     if earlier["period_start"].n_unique() < MIN_PERIODS:
@@ -331,8 +333,8 @@ def error_range(forecast: float, past: pl.DataFrame, week: int, before: date) ->
         n = near.height
         radius = conformal_radius((near["actual"] / near["forecast"] - 1.0).to_list())
         if radius is not None:
-            # the actual is never below zero: neither is the range
-            return max(forecast * (1.0 - radius), 0.0), forecast * (1.0 + radius), n
+            # the actual is never below what has closed already: neither is the range
+            return max(forecast * (1.0 - radius), closed, 0.0), forecast * (1.0 + radius), n
     return None, None, n
 
 
@@ -482,7 +484,7 @@ def with_ranges(frame: pl.DataFrame) -> pl.DataFrame:
     """Backtest rows with each row's range (from errors of earlier periods only) and whether it held the actual."""
     lows, highs = [], []
     for r in frame.iter_rows(named=True):
-        lo, hi, _ = error_range(r["forecast"], frame, r["weeks_left"], r["period_start"])
+        lo, hi, _ = error_range(r["forecast"], frame, r["weeks_left"], r["period_start"], r.get("closed") or 0.0)
         lows.append(lo)
         highs.append(hi)
     frame = frame.with_columns(pl.Series("low", lows, pl.Float64), pl.Series("high", highs, pl.Float64))
@@ -745,7 +747,7 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
         return base
     bt = _group_backtest(runner, org, group, quarter[0])
     _remember(_BACKTESTS, _key(runner, f, None), bt)
-    low, high, n = error_range(base.expected, bt, week, quarter[0])
+    low, high, n = error_range(base.expected, bt, week, quarter[0], base.closed)
     cov, _ = coverage_at(bt, week)
     return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n)
 

@@ -183,6 +183,8 @@ def test_range_pools_neighbouring_weeks_only_when_the_same_week_has_too_few_erro
     # off and not needed), rank ceil(10 x 0.9) = 9: the largest |error|, p3's -0.25. Range 200 x 0.75 to 200 x 1.25.
     assert n == 9
     assert (low, high) == (pytest.approx(150.0), pytest.approx(250.0))
+    # With 160 closed already the low end is 160: what has closed won stays booked.
+    assert fm.error_range(200.0, past, 6, now, closed=160.0)[:2] == (pytest.approx(160.0), pytest.approx(250.0))
 
 
 def test_the_conformal_radius_is_an_order_statistic_of_absolute_errors() -> None:
