@@ -6,6 +6,7 @@ Every expected value is worked out by hand in the comments.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -301,6 +302,18 @@ def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: 
     # R1 1,500 + 1,000; R2 1,500 + 800 + 50; R3 400; R4 nothing due.
     assert owners == {"R1": pytest.approx(2500.0), "R2": pytest.approx(2350.0), "R3": pytest.approx(400.0),
                       "R4": 0.0}
+
+
+def test_the_cli_says_when_the_model_has_too_few_errors_for_a_range(
+        data_dir: Path, runner: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fallback = fm.model_forecast(runner, Filters(period="custom"))
+    # The fixture has too little history for the model: stand in its outcome with the model's name and no range.
+    modelled = replace(fallback, method="model", errors=3)
+    monkeypatch.setattr(fm, "model_forecast", lambda *args, **kwargs: modelled)
+    assert cli_main(["forecast", "--data", str(data_dir), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["low"] is None
+    assert "too few past errors at this point of the quarter for an honest range (3 within 2 weeks)" in captured.err
 
 
 def test_no_backtest_without_three_past_quarters(runner: Runner) -> None:
