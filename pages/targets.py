@@ -317,7 +317,7 @@ def render_accuracy(view: tl.TargetsView) -> None:
             "weeks_left": t("targets.bt.weeks_left", lang), "periods_learned": t("targets.bt.periods_learned", lang),
             "from_open": money_col("targets.bt.from_open"), "new": money_col("targets.bt.new"), **money_cols,
             "commit": money_col("targets.col.commit_call"), "weighted": money_col("targets.bt.weighted"),
-            "last_year": money_col("targets.bt.last_year"),
+            "last_year": money_col("targets.bt.last_year"), "noise_floor": pct_col("targets.bt.noise_floor_mape"),
             "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
         })
         widgets.downloads(sec.backtest, "forecast_accuracy", lang, key="dl_accuracy")

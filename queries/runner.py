@@ -231,6 +231,37 @@ def derived_tables() -> list[Derived]:
     return out
 
 
+# A derived table over every snapshot up to this one (forecast_history) can also be written by appending:
+# derived/append/<name>.sql selects the same rows from the previous snapshot's stored file and this snapshot's
+# own tables, so publishing the n-th weekly snapshot reads one file instead of n snapshots (a backfill of two years
+# is O(n) reads, not O(n^2)). Its text is not part of the table's version: it is another way to the same rows
+# (tests/unit/targets/test_forecast_history.py checks them against the whole computation).
+APPEND = "append"
+
+
+def _append_from(snap: store.Snapshot, d: Derived, con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The previous snapshot's file of d when it holds exactly the snapshots the whole computation reads besides
+    this one; None otherwise (compute whole).
+
+    The whole computation reads the published snapshots listed before this one (all of them while it is being
+    published). Appending gives the same rows only when this snapshot's day is after all of theirs, their days are
+    distinct, and the last one's file holds every one of their days: a snapshot back-filled after it was written
+    (an earlier day published later), or one without open deals, makes the file miss a day, and then d is
+    computed whole.
+    """
+    listed = store.list_snapshots(snap.data_dir)
+    ids = [s.id for s in listed]
+    before = listed[: ids.index(snap.id)] if snap.id in ids else listed
+    days = [s.as_of for s in before]
+    if not before or max(days) >= snap.as_of or len(set(days)) != len(days):
+        return None
+    path = before[-1].root / store.DERIVED / d.file_name()
+    if not path.exists():
+        return None
+    held = con.execute(f"select distinct as_of from read_parquet({_literal(str(path))})").fetchall()
+    return path if {row[0] for row in held} == set(days) else None
+
+
 def derived_file(snap: store.Snapshot, name: str) -> Path:
     """Where the snapshot keeps the current definition of a derived table (the file may not exist)."""
     for d in derived_tables():
@@ -341,10 +372,11 @@ class Database:
             if names is not None and d.name not in names:
                 continue
             tmp = folder / f".{d.name}.{uuid.uuid4().hex}.tmp"
+            source = self._append_source(d) or f"select * from raw_{d.name}"
             try:
                 # COPY answers with the number of rows written
                 written = self._con.execute(
-                    f"copy (select * from raw_{d.name}{' order by ' + d.order_by if d.order_by else ''}) "
+                    f"copy ({source}{' order by ' + d.order_by if d.order_by else ''}) "
                     f"to {_literal(str(tmp))} "
                     "(format parquet, row_group_size 50000)"
                 ).fetchone()
@@ -361,6 +393,20 @@ class Database:
             if stale.name not in current and (names is None or stale.stem.split("-")[0] in counts):
                 stale.unlink(missing_ok=True)
         return counts
+
+    def _append_source(self, d: Derived) -> str | None:
+        """The SELECT that writes d by appending this snapshot's rows to the previous snapshot's file
+        (derived/append/<name>.sql over the view previous_<name>), when it has one and that file can be used;
+        None: compute d whole."""
+        path = DERIVED_DIR / APPEND / f"{d.name}.sql"
+        if not path.exists():
+            return None
+        previous = _append_from(self.snapshot, d, self._con)
+        if previous is None:
+            return None
+        self._con.execute(f"create or replace view previous_{d.name} as "
+                          f"select * from read_parquet({_literal(str(previous))})")
+        return catalog.expand(path.read_text(encoding="utf-8"), path.name).strip().rstrip(";")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor on this database, for one query on one thread."""

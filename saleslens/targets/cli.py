@@ -215,6 +215,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         elif out.learned_from == fm.STAGE_HISTORY:
             sys.stderr.write("note: no snapshot of a past quarter: the model learned from past weeks rebuilt from "
                              "stage history (expected close dates and pushes of those weeks are unknown)\n")
+        if out.method == "model" and out.low is None:  # the range's rule found too few past errors: say so
+            sys.stderr.write(f"note: too few past errors at this point of the quarter for an honest range "
+                             f"({out.errors} within {fm.RANGE_WEEKS} weeks): no range\n")
         if out.deals.is_empty():
             sys.stderr.write("note: no open pipeline: the forecast is what has closed so far\n")
         if pacing.pace.target is None:

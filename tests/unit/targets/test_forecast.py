@@ -6,6 +6,7 @@ Every expected value is worked out by hand in the comments.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -170,30 +171,43 @@ def _past(rows: list[tuple[date, int, float, float]]) -> pl.DataFrame:
                                       "actual": pl.Float64}, orient="row")
 
 
-def test_range_comes_from_past_relative_errors_near_the_same_week() -> None:
-    p1, p2, now = D(2025, 10, 1), D(2026, 1, 1), D(2026, 4, 1)
-    past = _past([(p1, 6, 100.0, 110.0), (p2, 6, 100.0, 90.0), (p2, 7, 100.0, 90.0), (p1, 9, 100.0, 300.0),
-                  (now, 6, 100.0, 500.0)])
+def test_range_pools_neighbouring_weeks_only_when_the_same_week_has_too_few_errors() -> None:
+    p1, p2, p3, now = D(2025, 7, 1), D(2025, 10, 1), D(2026, 1, 1), D(2026, 4, 1)
+    past = _past([
+        (p1, 5, 100.0, 110.0), (p1, 6, 100.0, 95.0), (p1, 7, 100.0, 102.0), (p1, 8, 100.0, 150.0),
+        (p2, 5, 100.0, 80.0), (p2, 6, 100.0, 110.0), (p2, 7, 100.0, 100.0),
+        (p3, 5, 100.0, 105.0), (p3, 6, 100.0, 75.0), (p3, 7, 100.0, 115.0),
+        (now, 6, 100.0, 400.0),  # the period forecast: never its own error
+    ])
     low, high, n = fm.error_range(200.0, past, 6, now)
-    # Weeks 4-8 of earlier periods: errors +0.1, -0.1, -0.1 (week 9 is too far, the current period is not past).
-    # n = 3: the lower bound is the floor(4 x 0.1) = 0th -> at least the 1st smallest, -0.1; the upper the
-    # ceil(4 x 0.9) = 4th -> at most the 3rd, +0.1. Range 200 x 0.9 to 200 x 1.1.
-    assert n == 3
-    assert (low, high) == (pytest.approx(180.0), pytest.approx(220.0))
+    # Week 6 alone: 3 errors, rank ceil(4 x 0.9) = 4 > 3: too few. Weeks 5-7: 9 errors (week 8's +0.5 is two weeks
+    # off and not needed), rank ceil(10 x 0.9) = 9: the largest |error|, p3's -0.25. Range 200 x 0.75 to 200 x 1.25.
+    assert n == 9
+    assert (low, high) == (pytest.approx(150.0), pytest.approx(250.0))
+    # With 160 closed already the low end is 160: what has closed won stays booked.
+    assert fm.error_range(200.0, past, 6, now, closed=160.0)[:2] == (pytest.approx(160.0), pytest.approx(250.0))
 
 
-def test_the_range_quantiles_reach_for_the_extremes_with_few_errors() -> None:
-    errors = [0.05 * i for i in range(-9, 10)]  # 19 errors: -0.45 .. +0.45
-    # n = 19: lower = floor(20 x 0.1) = 2nd smallest (-0.40), upper = ceil(20 x 0.9) = 18th (+0.40).
-    assert fm._order_stat(errors, 0.1, upper=False) == pytest.approx(-0.40)
-    assert fm._order_stat(errors, 0.9, upper=True) == pytest.approx(0.40)
-    # n = 4: lower = floor(0.5) -> the smallest, upper = ceil(4.5) = 5 -> the largest.
-    assert (fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.1, False), fm._order_stat([3.0, 1.0, 2.0, 4.0], 0.9, True)) == (
-        1.0, 4.0)
+def test_the_conformal_radius_is_an_order_statistic_of_absolute_errors() -> None:
+    errors = [0.05 * i * (-1) ** i for i in range(1, 20)]  # 19 errors, |e| = 0.05 .. 0.95, signs alternating
+    # n = 19: rank ceil(20 x 0.9) = 18: the 18th smallest |error|, 0.90.
+    assert fm.conformal_radius(errors) == pytest.approx(0.90)
+    # n = 9: rank ceil(10 x 0.9) = 9: the largest; n = 8: rank 9 is beyond 8, no radius.
+    assert fm.conformal_radius(errors[:9]) == pytest.approx(0.45)
+    assert fm.conformal_radius(errors[:8]) is None
+    # An 80% level with 4 errors: rank ceil(5 x 0.8) = 4, the largest |error|.
+    assert fm.conformal_radius([0.1, -0.3, 0.2, 0.0], 0.8) == pytest.approx(0.3)
 
 
 def test_no_range_from_a_single_past_period() -> None:
     past = _past([(D(2026, 1, 1), 6, 100.0, 110.0), (D(2026, 1, 1), 5, 100.0, 120.0)])
+    assert fm.error_range(200.0, past, 6, D(2026, 4, 1)) == (None, None, 0)
+
+
+def test_no_range_when_even_the_pooled_weeks_have_too_few_errors() -> None:
+    past = _past([(D(2025, 10, 1), 6, 100.0, 110.0), (D(2026, 1, 1), 6, 100.0, 90.0),
+                  (D(2026, 1, 1), 3, 100.0, 90.0)])
+    # Two periods, but within two weeks of week 6 only 2 errors (rank 3 needed); week 3 is too far to pool.
     assert fm.error_range(200.0, past, 6, D(2026, 4, 1)) == (None, None, 2)
 
 
@@ -215,14 +229,41 @@ def test_summary_reports_mape_bias_and_coverage_beside_the_baselines() -> None:
 
 def test_with_ranges_uses_only_earlier_periods() -> None:
     q3, q4, q1 = D(2025, 7, 1), D(2025, 10, 1), D(2026, 1, 1)
-    bt = pl.DataFrame({"period_start": [q3, q4, q1], "weeks_left": [6, 6, 6], "forecast": [100.0, 100.0, 100.0],
-                       "actual": [90.0, 110.0, 150.0]})
+    weeks = [4, 5, 6, 7, 8]
+    # Q3 errors: -0.1 at week 4, else 0; Q4: +0.2 at week 8, else +0.05; Q1 one row at week 6, 50% high.
+    q3_actual = [90.0, 100.0, 100.0, 100.0, 100.0]
+    q4_actual = [105.0, 105.0, 105.0, 105.0, 120.0]
+    bt = pl.DataFrame({"period_start": [q3] * 5 + [q4] * 5 + [q1], "weeks_left": weeks + weeks + [6],
+                       "forecast": [100.0] * 11, "actual": q3_actual + q4_actual + [150.0]})
     out = fm.with_ranges(bt)
-    # Q3 and Q4 have fewer than two earlier periods: no range. Q1: errors -0.1 and +0.1, two of them, so the
-    # range spans both: 90 to 110; 150 is out.
-    assert out["low"].to_list()[:2] == [None, None]
-    assert out["low"][2] == pytest.approx(90.0) and out["high"][2] == pytest.approx(110.0)
-    assert out["in_range"].to_list() == [None, None, False]
+    # Q3 and Q4 have fewer than two earlier periods: no range (Q1's error is later, never used for them).
+    assert out["low"].to_list()[:10] == [None] * 10
+    # Q1, week 6: 2 errors at week 6 and 6 within a week are too few at rank ceil((n+1) x 0.9); within two weeks
+    # 10 errors, rank 10: the largest |error|, 0.2. Range 80 to 120; 150 is out.
+    assert out["low"][10] == pytest.approx(80.0) and out["high"][10] == pytest.approx(120.0)
+    assert out["in_range"].to_list() == [None] * 10 + [False]
+
+
+def test_the_noise_floor_is_the_error_of_exactly_right_chances() -> None:
+    amounts, chances = pl.Series([100.0, 200.0, 300.0]), pl.Series([0.5, 1.0, 0.0])
+    # Only the 100 at 50% is uncertain: variance 100^2 x 0.5 x 0.5 = 2,500, spread 50 (the sure win and the sure
+    # loss add nothing).
+    assert fm.outcome_spread(amounts, chances) == pytest.approx(50.0)
+    # The 100 books 0 or 100 with equal chance: the expected 50 is off by 50 either way, E|error| = 50; the normal
+    # of spread 50 says sqrt(2 / pi) x 50 = 39.89. Over a forecast of 1,000: 3.99%.
+    assert fm.noise_floor(1000.0, 50.0) == pytest.approx(0.0398942, rel=1e-5)
+    assert fm.noise_floor(0.0, 50.0) is None
+
+
+def test_summary_puts_the_noise_floor_beside_the_models_mape() -> None:
+    bt = pl.DataFrame({
+        "period_start": [D(2025, 10, 1), D(2026, 1, 1)], "weeks_left": [6, 6], "forecast": [110.0, 80.0],
+        "actual": [100.0, 100.0], "commit": [50.0, 60.0], "weighted": [100.0, 100.0], "last_year": [None, 120.0],
+        "in_range": [None, True], "noise_floor": [0.04, 0.08],
+    }, schema_overrides={"last_year": pl.Float64})
+    out = fm.summary(bt)
+    assert out.columns[:5] == ["weeks_left", "periods", "model_mape", "model_bias", "noise_floor_mape"]
+    assert out["noise_floor_mape"][0] == pytest.approx(0.06)  # the mean of 4% and 8%
 
 
 def test_manager_gap_sets_the_model_beside_the_reps_call() -> None:
@@ -261,6 +302,18 @@ def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: 
     # R1 1,500 + 1,000; R2 1,500 + 800 + 50; R3 400; R4 nothing due.
     assert owners == {"R1": pytest.approx(2500.0), "R2": pytest.approx(2350.0), "R3": pytest.approx(400.0),
                       "R4": 0.0}
+
+
+def test_the_cli_says_when_the_model_has_too_few_errors_for_a_range(
+        data_dir: Path, runner: Runner, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fallback = fm.model_forecast(runner, Filters(period="custom"))
+    # The fixture has too little history for the model: stand in its outcome with the model's name and no range.
+    modelled = replace(fallback, method="model", errors=3)
+    monkeypatch.setattr(fm, "model_forecast", lambda *args, **kwargs: modelled)
+    assert cli_main(["forecast", "--data", str(data_dir), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["low"] is None
+    assert "too few past errors at this point of the quarter for an honest range (3 within 2 weeks)" in captured.err
 
 
 def test_no_backtest_without_three_past_quarters(runner: Runner) -> None:

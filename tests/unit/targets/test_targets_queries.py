@@ -346,5 +346,7 @@ def test_another_k_redoes_only_the_models_part_of_the_backtest(tmp_path: Path) -
     assert redone.select("as_of", "closed", "new", "actual", "weighted").equals(
         run[5.0].select("as_of", "closed", "new", "actual", "weighted"))
     assert redone["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
+    # the noise floor too, from the k = 5 chances
+    assert redone["noise_floor"].to_list() == pytest.approx(run[5.0]["noise_floor"].to_list())
     assert redone["prior"].unique().to_list() == [5.0]
     assert redone["forecast"].to_list() != pytest.approx(run[20.0]["forecast"].to_list())  # k changed something
