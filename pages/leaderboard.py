@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n
+from saleslens.core import i18n, windows
 from saleslens.core.i18n import t
 from saleslens.core.money import ORIGINAL
 from saleslens.rankings import charts as lbc
@@ -259,9 +259,10 @@ def render_profile(head: rl.Header, role: str) -> None:
         st.caption(t("lb.tenure", lang, date=i18n.day(info["hire_date"], lang), months=max(p.tenure_months, 0),
                      note=p.ramp_note))
     st.caption(t("lb.tiles_caption", lang))
-    for col, tile in zip([*st.columns(3), *st.columns(3)], p.tiles, strict=True):
+    for col, key, tile in zip([*st.columns(3), *st.columns(3)], rl.PROFILE_TILES, p.tiles, strict=True):
         col.metric(tile.label, tile.value, delta=tile.delta, delta_color=tile.delta_color, border=True,
                    help=tile.help)
+        col.caption(windows.tile(key, head.start, head.end, ctx.snapshot.as_of, lang))  # the days it counts
     c1, c2 = st.columns(2)
     c1.success(t("lb.strengths_head", lang) + "\n\n" + p.strengths)
     c2.warning(t("lb.weaknesses_head", lang) + "\n\n" + p.weaknesses)

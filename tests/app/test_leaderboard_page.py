@@ -72,6 +72,12 @@ def test_leaderboard_and_scores_on_hand_worked_data(lb_data: Path) -> None:
     open_tab(at, "Rep profile")
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Bookings"] == "$100.0K" and tiles["Attainment"] == "111.1%"
+    # Under each tile the days it counts (issue 16 item 1): Q3 is over on the snapshot of 30 Sep, so all of it.
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    for line in ("Deals closed 1 Jul – 30 Sept 2026", "Bookings 1 Jul – 30 Sept 2026 ÷ Q3 2026 target",
+                 "Deals created 1 Jul – 30 Sept 2026", "Activities logged 1 Jul – 30 Sept 2026"):
+        assert line in lines
+    assert lines.count("Deals closed 1 Jul – 30 Sept 2026") == 3  # bookings, win rate and sales cycle
     assert len(at.get("plotly_chart")) >= 5, "the page draws its charts"
 
 
