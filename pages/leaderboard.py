@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n, windows
+from saleslens.core import commands, i18n, windows
 from saleslens.core.i18n import t
 from saleslens.core.money import ORIGINAL
 from saleslens.rankings import charts as lbc
@@ -114,6 +114,8 @@ def render_board(head: rl.Header, role: str) -> None:
                                                       help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
         },
     )
+    command_line(commands.cli_command("leaderboard", rl.board_options(ctx, head, role, kpi), ctx.snapshot.id,
+                                      commands.login_for(ctx.grant)))
     if lb.peers is not None:
         own = lb.table["rank"].to_list()
         role_name = t(f"lb.role_name.{role}", lang)
@@ -133,6 +135,13 @@ def render_board(head: rl.Header, role: str) -> None:
         widgets.dataframe(deals.drop("owner_id"), lang, column_config=ui_money.deal_columns({}, deals, lang))
         widgets.cli_line(rl.rep_deals_call(view, drill), lang)
     widgets.downloads(lb.table.drop("trend"), f"leaderboard_{role}_{kpi}", lang, key="lb_board_dl")
+
+
+def command_line(command: str) -> None:
+    """Under the ranking: the `python -m saleslens leaderboard` command that prints it (no single named query does,
+    so widgets.cli_line's `query` line cannot), in a code block with a copy button."""
+    st.caption(t("cli.line", lang))
+    st.code(command, language="bash", wrap_lines=True)
 
 
 # ---------------------------------------------------------------- scorecard

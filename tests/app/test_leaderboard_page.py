@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
+import shlex
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -94,6 +100,28 @@ def test_rank_by_win_rate_flags_small_samples(lb_data: Path) -> None:
     assert rows["Cleo Cruz"]["rank"] == "–"  # unranked
     assert rows["Cleo Cruz"]["basis"].startswith("⚠ 2 closed deals")
     assert at.query_params["p_kpi"] in ("win_rate", ["win_rate"])
+
+
+def test_the_cli_line_prints_the_ranking(lb_data: Path) -> None:
+    """Issue 16 item 5: the command under the ranking, run as a user pastes it, prints the page's rows: Q3 by win
+    rate, where A3 is unranked (2 closed deals) and the ranks are 1, 2, 3 as worked out above."""
+    at = open_page(**Q3)
+    at.selectbox(key="lb_kpi").set_value("win_rate").run()
+    assert_clean(at)
+    command = at.code[0].value
+    snapshot = store.list_snapshots(lb_data)[-1].id
+    assert command == ("python -m saleslens leaderboard --kpi win_rate --role AE --from 2026-07-01 --to 2026-09-30 "
+                       f"--lang en --snapshot {snapshot}")
+    args = shlex.split(command)
+    done = subprocess.run([sys.executable, *args[1:], "--format", "csv"], cwd=support.ROOT, capture_output=True,
+                          text=True, timeout=300, check=True, env={**os.environ, "SALESLENS_DATA": str(lb_data)})
+    printed = pl.read_csv(io.StringIO(done.stdout))
+    board = frame_with(at, "trend")
+    assert printed["name"].to_list() == list(board["name"]) == ["Ava Ames", "Dan Dorn", "Ben Birch", "Cleo Cruz"]
+    assert printed["rank"].to_list() == [1, 2, 3, None]
+    assert [round(v, 3) for v in printed["value"].to_list()] == [0.667, 0.6, 0.5, 1.0]  # 4/6, 3/5, 3/6, 2/2
+    assert printed["change"].to_list() == list(board["change"])
+    assert printed["basis"].to_list() == list(board["basis"])
 
 
 def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:
