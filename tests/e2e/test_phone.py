@@ -64,8 +64,10 @@ TILES_JS = """() => {
   return cut;
 }"""
 DESKTOP = {"width": 1280, "height": 900}
-TILE_PAGES = ["overview", "funnel", "targets", "leaderboard", "whatif", "health"]  # Import shows tiles after a run
-# Tiles on a tab or section other than the page's first: (page, link parameters, tab label key).
+# Pages with tiles on their first view (Import shows its tiles after an import run).
+TILE_PAGES = ["overview", "funnel", "targets", "whatif", "health"]
+# Tiles on a tab or section other than the page's first (the Leaderboard's only on the Rep profile):
+# (page, link parameters, tab label key).
 TILE_TABS = [("funnel", "", "funnel.tab.speed"), ("targets", "&p_view=accuracy", None),
              ("leaderboard", "", "lb.tab.profile")]
 
