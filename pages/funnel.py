@@ -171,6 +171,17 @@ def lead_funnel(lp: funnel_load.LeadsPayments) -> None:
     deals_for(choice, lambda s: funnel_load.lead_deals(ctx, s), "leads", "funnel_leads_dl")
 
 
+def tile_window(kind: str) -> str:
+    """The line under a funnel tile: the deals it counts, won, lost or closed in the period or open today (issue 16);
+    without a whole period chosen, the period in words."""
+    start, end, as_of = ctx.filters.start, ctx.filters.end, ctx.snapshot.as_of
+    if not (start and end):
+        return funnel_load.period_text(start, end, lang)
+    if kind == "open_created":
+        return t("window.tile.open_created", lang, day=i18n.day(as_of, lang), end=i18n.day(end, lang))
+    return t(f"window.tile.{kind}", lang, span=windows.span(start, windows.last_day(start, end, as_of), lang))
+
+
 def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
     """The current-state stage funnel and its outcomes; the outcomes alone when the data has no open stage."""
     st.subheader(t("funnel.current.header", lang))
@@ -197,6 +208,8 @@ def current_funnel(current: pl.DataFrame, fig, note: str | None = None) -> None:
                 help=t("funnel.current.win_rate_help", lang))
     m[4].metric(t("funnel.current.rate_to_won", lang), i18n.percent(won.get("conv_from_top"), lang), border=True,
                 help=t("funnel.current.rate_to_won_help", lang))
+    for col, kind in zip(m, ("won", "lost", "open_created", "closed", "in_play"), strict=True):
+        col.caption(tile_window(kind))
     if note:
         st.info(note, icon=":material/info:")
     if fig is None:  # outcomes only: no stage to chart or drill into
@@ -285,6 +298,7 @@ def speed_tab() -> None:
                    help=t("funnel.velocity.cycle_help", lang),
                    delta=t("funnel.velocity.cycle_detail", lang, p75=i18n.days(r.get("p75_days"), lang),
                            n=i18n.count(r.get("deals"), lang)), delta_color="off", delta_arrow="off")
+        col.caption(tile_window(key))  # the cycle of the deals won (lost) in the period
     if sp.stays is None:
         st.caption(t("funnel.velocity.needs_history", lang))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n
+from saleslens.core import commands, i18n, windows
 from saleslens.core.i18n import t
 from saleslens.core.money import ORIGINAL
 from saleslens.rankings import charts as lbc
@@ -114,6 +114,8 @@ def render_board(head: rl.Header, role: str) -> None:
                                                       help=t("lb.col.trend_help", lang, n=TREND_PERIODS)),
         },
     )
+    command_line(commands.cli_command("leaderboard", rl.board_options(ctx, head, role, kpi), ctx.snapshot.id,
+                                      commands.login_for(ctx.grant)))
     if lb.peers is not None:
         own = lb.table["rank"].to_list()
         role_name = t(f"lb.role_name.{role}", lang)
@@ -133,6 +135,13 @@ def render_board(head: rl.Header, role: str) -> None:
         widgets.dataframe(deals.drop("owner_id"), lang, column_config=ui_money.deal_columns({}, deals, lang))
         widgets.cli_line(rl.rep_deals_call(view, drill), lang)
     widgets.downloads(lb.table.drop("trend"), f"leaderboard_{role}_{kpi}", lang, key="lb_board_dl")
+
+
+def command_line(command: str) -> None:
+    """Under the ranking: the `python -m saleslens leaderboard` command that prints it (no single named query does,
+    so widgets.cli_line's `query` line cannot), in a code block with a copy button."""
+    st.caption(t("cli.line", lang))
+    st.code(command, language="bash", wrap_lines=True)
 
 
 # ---------------------------------------------------------------- scorecard
@@ -259,9 +268,10 @@ def render_profile(head: rl.Header, role: str) -> None:
         st.caption(t("lb.tenure", lang, date=i18n.day(info["hire_date"], lang), months=max(p.tenure_months, 0),
                      note=p.ramp_note))
     st.caption(t("lb.tiles_caption", lang))
-    for col, tile in zip([*st.columns(3), *st.columns(3)], p.tiles, strict=True):
+    for col, key, tile in zip([*st.columns(3), *st.columns(3)], rl.PROFILE_TILES, p.tiles, strict=True):
         col.metric(tile.label, tile.value, delta=tile.delta, delta_color=tile.delta_color, border=True,
                    help=tile.help)
+        col.caption(windows.tile(key, head.start, head.end, ctx.snapshot.as_of, lang))  # the days it counts
     c1, c2 = st.columns(2)
     c1.success(t("lb.strengths_head", lang) + "\n\n" + p.strengths)
     c2.warning(t("lb.weaknesses_head", lang) + "\n\n" + p.weaknesses)

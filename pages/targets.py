@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from saleslens.core import i18n
+from saleslens.core import i18n, windows
 from saleslens.core.i18n import money, percent, t
 from saleslens.targets import charts as ch
 from saleslens.targets import data as td
@@ -92,11 +92,22 @@ def read_choices(options: list[str]) -> tl.TargetsChoices:
 # ---------------------------------------------------------------- headline
 
 
+def tile_windows(view: tl.TargetsView) -> list[str]:
+    """The days each headline tile covers, in the tiles' order (issue 16: no tile leaves its window to guesswork)."""
+    q_start, q_end = view.pacing.q_start, view.pacing.q_end
+    quarter, so_far = windows.span(q_start, q_end, lang), windows.span(q_start, min(as_of, q_end), lang)
+    return [t("window.tile.target", lang, span=quarter), t("window.tile.won", lang, span=so_far),
+            t("window.tile.pace", lang, span=so_far, day=view.day), t("window.tile.forecast", lang, span=quarter),
+            t("window.tile.open", lang, day=i18n.day(as_of, lang), span=quarter)]
+
+
 def render_tiles(view: tl.TargetsView) -> None:
-    """The five headline tiles: target, closed, pace, forecast, coverage."""
-    p, fcast, c, q_label = view.pacing.pace, view.fc.forecast, view.cov.coverage, view.q_label
+    """The five headline tiles: target, closed, pace, forecast, coverage; under each, the days it covers."""
+    p, fcast, c = view.pacing.pace, view.fc.forecast, view.cov.coverage
     tiles = st.columns(5)
-    tiles[0].metric(t("targets.tile.target", lang, quarter=q_label), ch.tile_money(p.target, lang), border=True,
+    # The short quarter form: "2026年第4季度 目标" was cut in a half-width tile on a 390 px phone.
+    quarter = windows.short_quarter(view.pacing.q_start, lang)
+    tiles[0].metric(t("targets.tile.target", lang, quarter=quarter), ch.tile_money(p.target, lang), border=True,
                     help=t("targets.tile.target.help", lang))
     tiles[1].metric(t("targets.tile.closed", lang), ch.tile_money(p.closed, lang), border=True,
                     delta=t("targets.tile.of_target", lang, pct=percent(p.attainment, lang, 0)) if p.target else None,
@@ -126,6 +137,8 @@ def render_tiles(view: tl.TargetsView) -> None:
         tiles[4].metric(t("targets.tile.coverage", lang), i18n.ratio(c.ratio, lang), border=True, delta=cov_delta,
                         delta_color="inverse" if c.gap else "normal", delta_arrow="off",
                         help=t("targets.tile.coverage.help", lang))
+    for col, window in zip(tiles, tile_windows(view), strict=True):
+        col.caption(window)
     if p.target is None:
         st.info(t("targets.note.no_quarter_target", lang))
 

@@ -142,53 +142,27 @@ def column_config(frame: pl.DataFrame, prefix: str, lang: str, money: set[str] |
 MISSING = "–"
 
 
-def _text_of(kind: str, lang: str) -> Callable[[object], str]:
-    """How a cell of a number or date column reads as text, by the display format its column config gives."""
-    if kind in _MONEY_PRESETS.values() or kind == money_format():
-        return lambda v: i18n.money(v, lang, compact=False)
-    if kind == "percent":
-        return lambda v: i18n.percent(v, lang)
-    if kind == "date":
-        return lambda v: i18n.day(v, lang)
-    if kind in ("localized", "%d", "%.0f", "int"):
-        return lambda v: i18n.count(v, lang)
-    digits = int(kind[2]) if kind.startswith("%.") and kind[2:3].isdigit() else 1
-    return lambda v: i18n.number(v, lang, digits)
-
-
-def _kind(dtype: pl.DataType, conf: object) -> str | None:
-    """The display kind of a column with missing cells: its config's number format, or its type; None to keep it."""
-    if dtype == pl.Date or dtype == pl.Datetime:
-        return "date"
-    if not dtype.is_numeric():
-        return None  # lists (trend sparklines), booleans (checkboxes) keep Streamlit's own empty look
-    fmt = conf.get("type_config", {}).get("format") if isinstance(conf, dict) else None
-    return fmt or ("int" if dtype.is_integer() else "%.1f")
-
-
 def readable(frame: pl.DataFrame, config: dict | None = None, lang: str = "en") -> tuple[pl.DataFrame, dict]:
-    """A table and its column config for the screen: every missing cell reads "–" (Streamlit printed "None").
+    """A table and its column config for the screen: a date column with a missing cell becomes text, each date as the
+    language writes it (2 Jan 2026, 2026年1月2日); every other column is left as it is.
 
-    Text columns get the dash; a number or date column with a missing cell becomes text written as its column
-    config formats it (Streamlit cannot show a null number any other way), right-aligned like a number.
+    Number and text columns keep their type: st.dataframe's placeholder (see `dataframe`) shows their missing cells
+    as "–", so a number column with a gap still sorts as numbers (as text, "10" came before "9"). A date column has
+    no language-aware format in Streamlit, and without a config it shows "2026-01-02 00:00:00".
     """
     config = dict(config or {})
     if not isinstance(frame, pl.DataFrame):
         return frame, config  # a pandas frame or a list from a caller: drawn as given
     changes = []
     for col, dtype in frame.schema.items():
-        if dtype == pl.String:
-            changes.append(pl.col(col).fill_null(MISSING))
+        if dtype not in (pl.Date, pl.Datetime) or frame[col].null_count() == 0:
             continue
-        kind = _kind(dtype, config.get(col))
-        if kind is None or frame[col].null_count() == 0:
-            continue
-        text = _text_of(kind, lang)
-        changes.append(pl.col(col).map_elements(text, return_dtype=pl.String, skip_nulls=True).fill_null(MISSING))
+        changes.append(pl.col(col).map_elements(lambda v: i18n.day(v, lang), return_dtype=pl.String,
+                                                skip_nulls=True))
         conf = config.get(col)
         label = conf.get("label") if isinstance(conf, dict) else conf if isinstance(conf, str) else None
         help_text = conf.get("help") if isinstance(conf, dict) else None
-        config[col] = st.column_config.TextColumn(label, help=help_text, alignment="right")
+        config[col] = st.column_config.TextColumn(label, help=help_text)
     return (frame.with_columns(changes) if changes else frame), config
 
 
@@ -197,6 +171,8 @@ def dataframe(frame: pl.DataFrame, lang: str, column_config: dict | None = None,
     shown, config = readable(frame, column_config, lang)
     options.setdefault("hide_index", True)
     options.setdefault("width", "stretch")
+    # Streamlit 1.67's placeholder: the text of a missing cell in a column of any type (Streamlit printed "None").
+    options.setdefault("placeholder", MISSING)
     st.dataframe(shown, column_config=config, **options)
 
 

@@ -45,3 +45,20 @@ def query_command(name: str, params: Mapping[str, object], snapshot: str | None 
     if login:
         args += ["--as", login]
     return shlex.join(args)
+
+
+def cli_command(command: str, options: Mapping[str, object], snapshot: str | None = None,
+                login: str | None = None) -> str:
+    """The shell command that runs a saleslens command with a page's options (`--from 2026-07-01`), quoted for
+    copying: for a table no single named query prints (the Leaderboard's ranking). An option left at its default
+    (None, an empty list) is left out."""
+    args = ["python", "-m", "saleslens", command]
+    for key, value in options.items():
+        if value is None or (isinstance(value, list | tuple | set | frozenset) and not value):
+            continue
+        args += [f"--{key}", _value(value)]
+    if snapshot:
+        args += ["--snapshot", snapshot]
+    if login:
+        args += ["--as", login]
+    return shlex.join(args)

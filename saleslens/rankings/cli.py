@@ -6,14 +6,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from saleslens.cli import CliError, acting_user, add_data_arg, add_format_arg, emit, open_runner, writer
 from saleslens.core import access, i18n, settings
+from saleslens.core.context import RunnerContext
+from saleslens.core.filters import Filters
 from saleslens.rankings import data as scorecard_data
 from saleslens.rankings import definitions as scorecard_defs
+from saleslens.rankings import load as rankings_load
 from saleslens.rankings import ratings, review, scorecards
 
 
@@ -41,7 +46,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_arg(p)
     add_format_arg(p)
     p.set_defaults(func=cmd_scorecard)
+    _register_leaderboard(sub)
     _register_ratings(sub)
+
+
+def _register_leaderboard(sub: argparse._SubParsersAction) -> None:
+    """Add `leaderboard`: the Leaderboard tab's ranking, the command its CLI line prints."""
+    p = sub.add_parser("leaderboard", help="print one role's reps ranked by a KPI for a period, as the Leaderboard "
+                                           "tab ranks them (with the rank change against the period before)")
+    p.add_argument("--kpi", default="bookings", choices=list(scorecards.LEADERBOARD_KPIS), help="KPI to rank by")
+    p.add_argument("--role", choices=list(scorecards.SCORED_ROLES),
+                   help="role to rank (default: the first role with reps in view)")
+    p.add_argument("--from", dest="start", type=date.fromisoformat,
+                   help="first day (with --to; default: the snapshot's quarter)")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (with --from)")
+    p.add_argument("--region", help="only reps in these regions (comma-separated)")
+    p.add_argument("--team", help="only reps in these teams (comma-separated)")
+    p.add_argument("--rep", help="only these rep_ids (comma-separated)")
+    p.add_argument("--lang", choices=list(i18n.LANGUAGES), default=None,
+                   help="language of the change and basis columns (default: the setting)")
+    p.add_argument("--snapshot", help="snapshot id (default: the latest)")
+    add_data_arg(p)
+    add_format_arg(p)
+    p.set_defaults(func=cmd_leaderboard)
 
 
 def _register_ratings(sub: argparse._SubParsersAction) -> None:
@@ -190,4 +217,39 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
         frame = scored.scores.select("rank", "prev_rank", "rank_change", "rep_id", "name", "team", "score",
                                      "kpis_scored", "flags").sort(["rank", "name"], nulls_last=True)
     emit(frame, args.format)
+    return 0
+
+
+@dataclass
+class _ViewerContext(RunnerContext):
+    """A command-line context with the --as user's grant: a rep's rank is then among their peers, as on the page."""
+
+    grant: access.Grant | None = None
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    """A comma-separated option as a tuple of values."""
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    """Print the ranking the Leaderboard tab shows (its downloaded table) from the same load function."""
+    if (args.start is None) != (args.end is None):
+        raise CliError("give both --from and --to, or neither (the snapshot's quarter)")
+    if args.start and args.start > args.end:
+        raise CliError(f"--from {args.start} is after --to {args.end}")
+    data_dir = settings.data_dir(args.data)
+    runner = open_runner(args, args.snapshot)
+    f = Filters(period="custom", start=args.start, end=args.end, regions=_split(args.region),
+                teams=_split(args.team), reps=_split(args.rep))
+    grant = None
+    if args.as_user:  # open_runner has checked the user exists and sees someone
+        user = access.known_users(data_dir)[args.as_user.lower()]
+        grant = access.grant(user, access.reps_of(runner.snapshot))
+    ctx = _ViewerContext(data_dir, runner.snapshot, runner, f, args.lang or settings.get("language"), grant=grant)
+    head = rankings_load.load_header(ctx)
+    if not head.roles or (args.role and args.role not in head.roles):
+        raise CliError(f"no rep with the role {args.role or 'of a scored role'} is in view")
+    view = rankings_load.load(ctx, rankings_load.Choices(role=args.role, tab="board", kpi=args.kpi), head)
+    emit(view.board.table.drop("trend"), args.format)
     return 0

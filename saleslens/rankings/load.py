@@ -358,6 +358,16 @@ def open_deals_call(ctx: DataContext, rep: str) -> tuple[str, dict]:
     return "rep_open_deals_by_deal", {"reps": [rep], "as_of": ctx.snapshot.as_of}
 
 
+def board_options(ctx: DataContext, head: Header, role: str, kpi: str) -> dict[str, object]:
+    """The options of `python -m saleslens leaderboard` that print the Leaderboard tab's ranking (no one named query
+    ranks: the ranks, changes and sample flags are worked out in saleslens.rankings.scorecards): the page's period,
+    the snapshot's quarter when none is chosen, its role, KPI and org filters, and its language (the words of the
+    change and basis columns)."""
+    f = ctx.filters
+    return {"kpi": kpi, "role": role, "from": head.start, "to": head.end, "region": list(f.regions),
+            "team": list(f.teams), "rep": list(f.reps), "lang": ctx.lang}
+
+
 def load_rep_deals(ctx: DataContext, view: View, rep: str) -> pl.DataFrame:
     """The deals behind a rep's bar (a drill-down, run only when a rep is picked)."""
     name, params = rep_deals_call(view, rep)

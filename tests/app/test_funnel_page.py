@@ -84,6 +84,24 @@ def test_page_shows_outcomes_funnels_and_waterfall(funnel_data: Path, app: Calla
     assert "Pipeline changes between two snapshots" in texts(at.subheader)
 
 
+def test_each_tile_says_which_deals_it_counts(funnel_data: Path, app: Callable[..., AppTest]) -> None:
+    """Issue 16 item 1: under each tile, its window. The newest snapshot is 30 Jun, the last day of Q2, so the
+    closed-deal tiles cover all of Q2; a period still running on 30 Jun (Apr - Jul) stops at the snapshot."""
+    at = funnel_page(app, **Q2)
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    for line in ("Deals won 1 Apr – 30 Jun 2026", "Deals lost 1 Apr – 30 Jun 2026",
+                 "Open on 30 Jun 2026, created by 30 Jun 2026", "Deals closed 1 Apr – 30 Jun 2026",
+                 "Won 1 Apr – 30 Jun 2026 ÷ the deals in play then"):
+        assert line in lines
+    at = funnel_page(app, period="custom", start="2026-04-01", end="2026-07-31", lang="zh")
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    assert "2026年4月1日 – 6月30日 赢单的商机" in lines
+    assert "2026年6月30日 仍在进行，创建于 2026年7月31日 或之前" in lines
+    open_tab(at, "速度")
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    assert "2026年4月1日 – 6月30日 赢单的商机" in lines and "2026年4月1日 – 6月30日 输单的商机" in lines
+
+
 def test_filter_change_recomputes(funnel_data: Path, app: Callable[..., AppTest]) -> None:
     at = funnel_page(app, **Q2)
     at.multiselect(key="f_regions").set_value(["West"]).run()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import os
+import shlex
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -72,6 +79,12 @@ def test_leaderboard_and_scores_on_hand_worked_data(lb_data: Path) -> None:
     open_tab(at, "Rep profile")
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Bookings"] == "$100.0K" and tiles["Attainment"] == "111.1%"
+    # Under each tile the days it counts (issue 16 item 1): Q3 is over on the snapshot of 30 Sep, so all of it.
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    for line in ("Deals closed 1 Jul – 30 Sept 2026", "Bookings 1 Jul – 30 Sept 2026 ÷ Q3 2026 target",
+                 "Deals created 1 Jul – 30 Sept 2026", "Activities logged 1 Jul – 30 Sept 2026"):
+        assert line in lines
+    assert lines.count("Deals closed 1 Jul – 30 Sept 2026") == 3  # bookings, win rate and sales cycle
     assert len(at.get("plotly_chart")) >= 5, "the page draws its charts"
 
 
@@ -83,11 +96,35 @@ def test_rank_by_win_rate_flags_small_samples(lb_data: Path) -> None:
     board = frame_with(at, "trend")
     rows = {r["name"]: r for _, r in board.iterrows()}
     # Certain rates: A1 4/6 = .667 (1), A4 3/5 = .6 (2), A2 3/6 = .5 (3); A3 2/2 is not ranked.
-    # A column with a missing cell is shown as text, the gap as "–" (Streamlit printed "None").
-    assert [rows[n]["rank"] for n in ("Ava Ames", "Dan Dorn", "Ben Birch")] == ["1", "2", "3"]
-    assert rows["Cleo Cruz"]["rank"] == "–"  # unranked
+    # The rank column stays a number column with its gap shown as "–" (Streamlit printed "None"; as text it sorted
+    # "10" before "2").
+    assert [rows[n]["rank"] for n in ("Ava Ames", "Dan Dorn", "Ben Birch")] == [1, 2, 3]
+    assert pd.isna(rows["Cleo Cruz"]["rank"])  # unranked
+    assert next(df for df in at.dataframe if "trend" in df.value.columns).proto.placeholder == "–"
     assert rows["Cleo Cruz"]["basis"].startswith("⚠ 2 closed deals")
     assert at.query_params["p_kpi"] in ("win_rate", ["win_rate"])
+
+
+def test_the_cli_line_prints_the_ranking(lb_data: Path) -> None:
+    """Issue 16 item 5: the command under the ranking, run as a user pastes it, prints the page's rows: Q3 by win
+    rate, where A3 is unranked (2 closed deals) and the ranks are 1, 2, 3 as worked out above."""
+    at = open_page(**Q3)
+    at.selectbox(key="lb_kpi").set_value("win_rate").run()
+    assert_clean(at)
+    command = at.code[0].value
+    snapshot = store.list_snapshots(lb_data)[-1].id
+    assert command == ("python -m saleslens leaderboard --kpi win_rate --role AE --from 2026-07-01 --to 2026-09-30 "
+                       f"--lang en --snapshot {snapshot}")
+    args = shlex.split(command)
+    done = subprocess.run([sys.executable, *args[1:], "--format", "csv"], cwd=support.ROOT, capture_output=True,
+                          text=True, timeout=300, check=True, env={**os.environ, "SALESLENS_DATA": str(lb_data)})
+    printed = pl.read_csv(io.StringIO(done.stdout))
+    board = frame_with(at, "trend")
+    assert printed["name"].to_list() == list(board["name"]) == ["Ava Ames", "Dan Dorn", "Ben Birch", "Cleo Cruz"]
+    assert printed["rank"].to_list() == [1, 2, 3, None]
+    assert [round(v, 3) for v in printed["value"].to_list()] == [0.667, 0.6, 0.5, 1.0]  # 4/6, 3/5, 3/6, 2/2
+    assert printed["change"].to_list() == list(board["change"])
+    assert printed["basis"].to_list() == list(board["basis"])
 
 
 def test_ratings_survive_restart_and_new_snapshot(lb_data: Path) -> None:

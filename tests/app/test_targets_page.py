@@ -56,6 +56,26 @@ def test_headline_tiles_are_worked_out_by_hand(targets_data: Path, app: Callable
     assert at.title[0].value == "Targets & forecast"
 
 
+def test_each_tile_says_which_days_it_covers(targets_data: Path, app: Callable[..., AppTest]) -> None:
+    """Under each tile, its window (issue 16 item 1). The snapshot is Tue 12 May 2026: Q2 runs 1 Apr - 30 Jun, and
+    12 May is day 30 + 12 = 42 of it. The target, the forecast and the coverage's due pipeline cover the quarter;
+    closed and pace the days so far."""
+    at = open_page(app)
+    assert_clean(at)
+    lines = [c.value.replace("\u2009", " ") for c in at.caption]
+    for line in ("Target for 1 Apr – 30 Jun 2026", "Deals won 1 Apr – 12 May 2026",
+                 "Deals won 1 Apr – 12 May 2026 · vs past quarters by day 42",
+                 "Expected to close won 1 Apr – 30 Jun 2026",
+                 "Open on 12 May 2026, expected to close 1 Apr – 30 Jun 2026"):
+        assert line in lines
+    zh = open_page(app, lang="zh")
+    assert_clean(zh)
+    # The short quarter (CLDR's abbreviated "2季度" after the year): "2026年第2季度 目标" was cut on a phone.
+    assert "2026年2季度 目标" in tiles(zh)
+    lines = [c.value.replace("\u2009", " ") for c in zh.caption]
+    assert "2026年4月1日 – 6月30日 的目标" in lines and "2026年4月1日 – 5月12日 赢单的商机" in lines
+
+
 # Every section in English; the two with the most text also in Chinese (the shared page test covers the rest).
 @pytest.mark.parametrize(("section", "lang"), [(s, "en") for s in SECTIONS] + [("pacing", "zh"), ("plan", "zh")])
 def test_every_section_renders(targets_data: Path, app: Callable[..., AppTest], section: str, lang: str) -> None:

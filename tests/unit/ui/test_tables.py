@@ -7,31 +7,51 @@ from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from ui import widgets
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_missing_cells_read_as_a_dash_in_the_column_format() -> None:
-    """Text gets the dash; a number column with a gap becomes text in its format (money $1,235, 25.0%, rank 2);
-    a complete number column stays a number with its config; a sparkline list column is left alone."""
-    frame = pl.DataFrame({"team": ["North", None], "rank": [2, None], "amount": [1234.6, None],
-                          "rate": [0.25, None], "closed": [None, None], "score": [1.5, 2.0],
-                          "trend": [[1.0], []]}, schema_overrides={"closed": pl.Date})
-    config = {"amount": widgets.money_column("Amount"), "rank": st.column_config.NumberColumn("Rank", help="why"),
-              "rate": st.column_config.NumberColumn("Rate", format="percent"), "score": "Score"}
-    shown, cfg = widgets.readable(frame, config, "en")
-    assert shown["team"].to_list() == ["North", "–"]
-    assert shown["rank"].to_list() == ["2", "–"]
-    assert shown["amount"].to_list() == ["$1,235", "–"]
-    assert shown["rate"].to_list() == ["25.0%", "–"]
-    assert shown["closed"].to_list() == ["–", "–"]
-    assert shown["score"].to_list() == [1.5, 2.0] and cfg["score"] == "Score"
-    assert shown["trend"].to_list() == [[1.0], []]
-    # The converted columns keep their label and help, shown as text aligned like numbers.
-    assert (cfg["rank"]["label"], cfg["rank"]["help"], cfg["rank"]["type_config"]["type"]) == ("Rank", "why", "text")
-    assert cfg["rank"]["alignment"] == "right"
+def table_page() -> None:
+    """A page drawing one table with gaps through the helper (run by AppTest)."""
+    from datetime import date
+
+    import polars as pl
+
+    from ui import widgets
+
+    frame = pl.DataFrame({"team": ["North", None, "East"], "rank": [2, None, 10], "amount": [1234.6, None, 5.0],
+                          "closed": [date(2026, 1, 2), None, None], "score": [1.5, 2.0, 3.0]})
+    widgets.dataframe(frame, "en", {"amount": widgets.money_column("Amount"), "closed": "Closed"})
+
+
+def test_missing_cells_read_as_a_dash_and_number_columns_stay_numbers() -> None:
+    """Issue 16: the missing cells of every column read "–" through st.dataframe's placeholder; a number column
+    with a gap keeps its number type (it sorted as text: "10" before "2"); a date column with a gap is written as
+    the language writes dates, since Streamlit has no such format."""
+    at = AppTest.from_function(table_page).run()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert table.proto.placeholder == "–"
+    shown = pl.from_pandas(table.value)
+    assert shown["rank"].dtype.is_numeric() and shown["amount"].dtype.is_numeric()
+    assert shown["rank"].to_list()[0] == 2 and shown["rank"].to_list()[2] == 10 and shown["rank"][1] is None
+    assert shown["closed"].to_list() == ["2 Jan 2026", None, None]
+    assert shown["team"].to_list() == ["North", None, "East"]
+
+
+def test_a_date_column_keeps_its_label_when_written_out() -> None:
+    """The text that replaces a date column with gaps keeps the label and help of the column's config."""
+    from datetime import date
+
+    frame = pl.DataFrame({"closed": [date(2026, 6, 30), None], "n": [1, None]})
+    shown, cfg = widgets.readable(frame, {"closed": st.column_config.DateColumn("Closed", help="when")}, "zh")
+    assert shown["closed"].to_list() == ["2026年6月30日", None]
+    assert (cfg["closed"]["label"], cfg["closed"]["help"], cfg["closed"]["type_config"]["type"]) == \
+        ("Closed", "when", "text")
+    assert shown["n"].to_list() == [1, None] and "n" not in cfg
 
 
 def test_every_table_goes_through_the_helper() -> None:
