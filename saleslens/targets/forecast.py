@@ -211,7 +211,10 @@ def point_facts(points: pl.DataFrame, wins: pl.DataFrame, days: Sequence[date]) 
         _quarter_start("as_of").alias("period_start"))
     w = wins.with_columns(_quarter_start("close_date").alias("period_start"))
     j = pts.join(w, on="period_start", how="inner")
-    was_open = points.select("as_of", "opportunity_id").unique().with_columns(pl.lit(True).alias("was_open"))
+    # only the won deals' days matter: the others never meet a win in the join (at L a fifth of the rows to dedupe)
+    was_open = points.select("as_of", "opportunity_id").join(
+        wins.select("opportunity_id"), on="opportunity_id", how="semi").unique().with_columns(
+        pl.lit(True).alias("was_open"))
     j = j.join(was_open, on=["as_of", "opportunity_id"], how="left").with_columns(pl.col("was_open").fill_null(False))
     closed = pl.col("close_date") <= pl.col("as_of")
     return j.group_by("as_of", "period_start", "owner_id").agg(
