@@ -715,7 +715,7 @@ def org_history(runner: RunsQueries, as_of: date) -> History:
     out = history(runner, Filters(), as_of)
     if key is not None:
         if len(_HISTORIES) >= _HISTORIES_MAX:
-            del _HISTORIES[next(iter(_HISTORIES))]  # the oldest kept
+            _HISTORIES.pop(next(iter(_HISTORIES), None), None)  # the oldest kept (another thread may have gone first)
         _HISTORIES[key] = out
     return out
 

@@ -21,6 +21,7 @@ from saleslens.core import store
 from saleslens.core.filters import Filters
 from saleslens.targets import forecast as fm
 from tests import support
+from tests import targets_fixtures as fx
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +165,20 @@ def test_the_models_outcome_names_its_missing_range(everyone: Runner, monkeypatc
     out = fm.model_forecast(everyone, Filters())
     assert (out.method, out.low, out.errors, out.no_range) == ("model", None, 3, fm.FEW_ERRORS)
     _forget()
+
+
+def test_a_group_of_a_store_rebuilt_from_stage_history_gets_the_same_forecast(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))  # one snapshot with stage history: past weeks rebuilt
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        # each rep and team: a group's rebuilt weeks start at its own first open deal, as its own query's did
+        groups = [Filters(reps=(rep,)) for rep in fx.REPS["rep_id"].to_list()] + \
+            [Filters(teams=(team,)) for team in fx.REPS["team"].drop_nulls().unique().sort().to_list()]
+        for f in groups:
+            old, new = _both(r, f, monkeypatch)
+            _same(old, new)
+        assert old[0].learned_from == fm.STAGE_HISTORY and old[0].method == "model"
+    finally:
+        r.close()
+        _forget()
