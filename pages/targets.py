@@ -124,7 +124,7 @@ def render_tiles(view: tl.TargetsView) -> None:
     out = view.fc.outcome
     rng = (t("targets.tile.range_coverage", lang, low=ch.tile_money(out.low, lang), high=ch.tile_money(out.high, lang),
              coverage=percent(out.coverage, lang, 0)) if out.low is not None
-           else t("targets.tile.no_range", lang))
+           else t(out.no_range_key, lang))
     tiles[3].metric(t("targets.tile.forecast", lang), ch.tile_money(fcast.expected, lang), border=True,
                     delta=rng, delta_color="off", delta_arrow="off", help=t("targets.tile.forecast.help", lang))
     if c.remaining == 0:

@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Protocol
 
 import polars as pl
@@ -55,6 +56,11 @@ AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
 FALLBACK = "stage_default"  # the fallback's name: closed + open pipeline due x the dataset's stage probability
 BASELINES = ("commit", "weighted", "last_year")
 NONE = "(none)"
+# Why an Outcome has no range: too few past quarters for the model (the fallback), too few past errors near this
+# week for the conformal rule, or a period that is not the snapshot's quarter (What-if): see Outcome.no_range
+FEW_PERIODS, FEW_ERRORS, OTHER_PERIOD = "few_periods", "few_errors", "other_period"
+NO_RANGE_KEYS = {FEW_PERIODS: "targets.tile.no_range", FEW_ERRORS: "targets.tile.no_range_errors",
+                 OTHER_PERIOD: "targets.tile.no_range_period"}
 
 
 # ---------------------------------------------------------------- periods and features
@@ -205,7 +211,10 @@ def point_facts(points: pl.DataFrame, wins: pl.DataFrame, days: Sequence[date]) 
         _quarter_start("as_of").alias("period_start"))
     w = wins.with_columns(_quarter_start("close_date").alias("period_start"))
     j = pts.join(w, on="period_start", how="inner")
-    was_open = points.select("as_of", "opportunity_id").unique().with_columns(pl.lit(True).alias("was_open"))
+    # only the won deals' days matter: the others never meet a win in the join (at L a fifth of the rows to dedupe)
+    was_open = points.select("as_of", "opportunity_id").join(
+        wins.select("opportunity_id"), on="opportunity_id", how="semi").unique().with_columns(
+        pl.lit(True).alias("was_open"))
     j = j.join(was_open, on=["as_of", "opportunity_id"], how="left").with_columns(pl.col("was_open").fill_null(False))
     closed = pl.col("close_date") <= pl.col("as_of")
     return j.group_by("as_of", "period_start", "owner_id").agg(
@@ -264,11 +273,18 @@ class Outcome:
     learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
     prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
+    no_range: str | None = None  # why there is no range: FEW_PERIODS, FEW_ERRORS or OTHER_PERIOD; None with one
 
     @property
     def expected(self) -> float:
         """The point forecast: closed + open deals' expected + new business."""
         return self.closed + self.from_open + self.new
+
+    @property
+    def no_range_key(self) -> str:
+        """The text key (saleslens/targets/strings.toml) saying why there is no range; the fewest-quarters one when
+        the reason is not known."""
+        return NO_RANGE_KEYS.get(self.no_range or FEW_PERIODS, NO_RANGE_KEYS[FEW_PERIODS])
 
     @property
     def week(self) -> int:
@@ -561,6 +577,10 @@ _CACHE_MAX = 256
 _STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per snapshot and row scope
 _BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
 _BY_PRIOR: dict[tuple, dict[float, pl.DataFrame]] = {}  # the organisation's backtest with each k of PRIORS
+# The organisation's History per snapshot and row scope: every group's is taken from it by deal id. Each is big (at L
+# millions of learning rows), so only a few are kept: the snapshots and scopes being viewed now.
+_HISTORIES: dict[tuple, History] = {}
+_HISTORIES_MAX = 4
 
 
 class RunsQueries(Protocol):
@@ -586,9 +606,17 @@ class History:
     calendar: pl.DataFrame  # as_of, period_start, period_end, weeks_left per snapshot day
     facts: pl.DataFrame  # point_facts: closed so far and later new business per day and owner
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
-    cells: pl.DataFrame  # cells_of(rows, levels): what every fit on some of its periods sums
     source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
     levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
+
+    @cached_property
+    def cells(self) -> pl.DataFrame:
+        """cells_of(rows, levels): what every fit on some of its periods sums.
+
+        Made on first use only: a group's are never used (the model learns from the organisation's), nor are any
+        while there are too few past quarters for the model (then grouping millions of rows would be wasted).
+        """
+        return cells_of(self.rows, self.levels)
 
 
 def _first(as_of: date) -> date:
@@ -603,11 +631,16 @@ def _calls_for(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
             ("forecast_wins_by_deal", {"start": add_months(first, -12), "end": as_of, **_deal_params(f)})]
 
 
+def _ids_call(f: Filters) -> tuple[str, dict[str, object]]:
+    """The query of a group's deal ids, by which its rows are taken from the organisation's history."""
+    return "forecast_deals_by_deal", _deal_params(f)
+
+
 def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
-    """Every query model_forecast runs for a group (the organisation's, and the group's when filtered), so a page
-    can run them side by side beforehand."""
+    """Every query model_forecast runs for a group (the organisation's history, and the group's deal ids when
+    filtered), so a page can run them side by side beforehand."""
     org = _calls_for(Filters(), as_of)
-    return org if not any(_deal_params(f).values()) else org + _calls_for(f, as_of)
+    return org if not any(_deal_params(f).values()) else [*org, _ids_call(f)]
 
 
 def past_periods(days: Sequence[date], as_of: date) -> int:
@@ -654,7 +687,45 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
     rows = label(points)
     levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
-    return History(rows, calendar, facts, wins, cells_of(rows, levels), source, levels)
+    return History(rows, calendar, facts, wins, source, levels)
+
+
+def subset(org: History, ids: pl.Series, as_of: date) -> History:
+    """A group's History from the organisation's: its rows and won deals are the organisation's of its deal ids.
+
+    The same as history() for the group's filters (its queries keep the organisation's rows of the deals the
+    filters keep, one deal's rows never depending on another's), without reading and labelling every row again.
+    """
+    rows = org.rows.filter(pl.col("opportunity_id").is_in(ids.implode()))
+    wins = org.wins.filter(pl.col("opportunity_id").is_in(ids.implode()))
+    days = org.calendar["as_of"].to_list()
+    if org.source == STAGE_HISTORY:  # from the group's first week with an open deal, as history() does
+        oldest = rows["as_of"].min() if rows.height else as_of
+        days = [d for d in rebuilt_days(as_of) if d >= oldest]
+    calendar = calendar_of(days)
+    facts = point_facts(rows, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
+    return History(rows, calendar, facts, wins, org.source, org.levels)
+
+
+def org_history(runner: RunsQueries, as_of: date) -> History:
+    """The organisation's History, kept per snapshot and row scope (a viewer's is their scope's rows only)."""
+    key = _org_key(runner)
+    if key is not None and key in _HISTORIES:
+        return _HISTORIES[key]
+    out = history(runner, Filters(), as_of)
+    if key is not None:
+        if len(_HISTORIES) >= _HISTORIES_MAX:
+            _HISTORIES.pop(next(iter(_HISTORIES), None), None)  # the oldest kept (another thread may have gone first)
+        _HISTORIES[key] = out
+    return out
+
+
+def group_history(runner: RunsQueries, f: Filters, org: History, as_of: date) -> History:
+    """The filtered group's History: the organisation's itself when nothing is filtered, else its subset."""
+    if not any(_deal_params(f).values()):
+        return org
+    name, params = _ids_call(f)
+    return subset(org, runner.run(name, **params)["opportunity_id"], as_of)
 
 
 def _scope_key(runner: object) -> str | None:
@@ -720,8 +791,8 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     quarter = period_of(as_of)
     start, end = period or quarter
     is_quarter = (start, end) == quarter
-    org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
+    org = org_history(runner, as_of)
+    group = group_history(runner, f, org, as_of)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
     model, k = None, PRIOR
     if len(past) >= MIN_PERIODS:
@@ -742,14 +813,16 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k)
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k,
+                   no_range=FEW_PERIODS if model is None else OTHER_PERIOD)
     if model is None or not is_quarter:
         return base
     bt = _group_backtest(runner, org, group, quarter[0])
     _remember(_BACKTESTS, _key(runner, f, None), bt)
     low, high, n = error_range(base.expected, bt, week, quarter[0], base.closed)
     cov, _ = coverage_at(bt, week)
-    return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n)
+    return replace(base, low=low, high=high, coverage=cov if low is not None else None, errors=n,
+                   no_range=None if low is not None else FEW_ERRORS)
 
 
 def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
@@ -760,8 +833,8 @@ def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
         return _BACKTESTS[key]
     as_of = runner.snapshot.as_of
     q_start = period_of(as_of)[0]
-    org = history(runner, Filters(), as_of)
-    group = org if not any(_deal_params(f).values()) else history(runner, f, as_of, org.source)
+    org = org_history(runner, as_of)
+    group = group_history(runner, f, org, as_of)
     bt = _group_backtest(runner, org, group, q_start)
     _remember(_BACKTESTS, key, bt)
     return bt
@@ -808,7 +881,7 @@ def stage_table(runner: RunsQueries) -> pl.DataFrame:
         return _STAGES[key]
     # no model (too few past quarters, or an unknown row scope): the stage-only fit, default k
     as_of = runner.snapshot.as_of
-    org = history(runner, Filters(), as_of)
+    org = org_history(runner, as_of)
     q_start = period_of(as_of)[0]
     past = org.cells.filter(pl.col("period_start") < q_start)
     if past.is_empty():
