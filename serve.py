@@ -3,7 +3,9 @@ the app, imports the libraries and opens the latest snapshot (saleslens/warmup.p
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +27,11 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     threading.Thread(target=warmup.warm_then_freeze, name="saleslens-warmup", daemon=True).start()
     yield
 
+
+# A server that stops answering explains itself: `kill -USR1 PID` writes every thread's Python stack to the server's
+# output, even when no thread can take the GIL (faulthandler writes from the signal handler, in C). The smoke load
+# test does it when a health check goes unanswered (bench/ANALYSIS.md, "Server hang under load (2026-12-02)").
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 if os.environ.get("SALESLENS_PROFILE"):  # the benchmark's rerun profile (bench/profile_hook.py); off otherwise
     from bench import profile_hook

@@ -7,6 +7,7 @@ import fcntl
 import importlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -203,11 +204,37 @@ class Server:
             time.sleep(0.25)
         raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s:\n{self.log()}")
 
-    def log(self) -> str:
+    def log(self, tail: int = 3000) -> str:
         """The last part of the server output, for failure messages."""
         if not self._log.closed:
             self._log.flush()
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-tail:]
+
+    def answers_health(self, timeout: float = 10.0) -> bool:
+        """Whether /_stcore/health answers ok within timeout: the server's event loop is running."""
+        try:
+            with urllib.request.urlopen(self.url + "/_stcore/health", timeout=timeout) as r:
+                return r.read().strip() == b"ok"
+        except OSError:
+            return False
+
+    def diagnose(self) -> str:
+        """Why a server stopped answering: every thread's stack (serve.py's SIGUSR1 handler writes them to the log,
+        py-spy adds the native frames when installed) and its sockets' queues (Recv-Q on the listening socket is
+        the accept backlog)."""
+        parts = []
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        for cmd in ([spy, "dump", "--native", "--pid", str(self.proc.pid)],
+                    ["ss", "-tni", f"( sport = :{self.port} )"], ["ss", "-lnt", f"sport = :{self.port}"]):
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+                parts.append(f"$ {' '.join(cmd)}\n{done.stdout}{done.stderr}")
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                parts.append(f"$ {' '.join(cmd)}: {exc}")
+        return "\n".join(parts) + "\n--- server log (end) ---\n" + self.log(30000)
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop) and close its log."""

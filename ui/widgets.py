@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from saleslens.core import access, commands, export, i18n
+from saleslens.core import access, commands, export, i18n, pymap
 from saleslens.core.context import Call
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
@@ -157,8 +157,9 @@ def readable(frame: pl.DataFrame, config: dict | None = None, lang: str = "en") 
     for col, dtype in frame.schema.items():
         if dtype not in (pl.Date, pl.Datetime) or frame[col].null_count() == 0:
             continue
-        changes.append(pl.col(col).map_elements(lambda v: i18n.day(v, lang), return_dtype=pl.String,
-                                                skip_nulls=True))
+        # Formatted here, not with map_elements: a Python function inside Polars' pool deadlocks the server
+        # (saleslens/core/pymap.py).
+        changes.append(pymap.map_values(frame[col], lambda v: i18n.day(v, lang), pl.String))
         conf = config.get(col)
         label = conf.get("label") if isinstance(conf, dict) else conf if isinstance(conf, str) else None
         help_text = conf.get("help") if isinstance(conf, dict) else None

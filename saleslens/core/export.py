@@ -6,6 +6,8 @@ import io
 
 import polars as pl
 
+from saleslens.core import pymap
+
 # A text cell starting with one of these is run as a formula by spreadsheet programs; some (Excel with East Asian
 # input, LibreOffice) also read the full-width forms ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20) as the operator.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -22,9 +24,8 @@ def safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with every text cell neutralised; numbers (negative ones too) stay numbers."""
     # Categorical and Enum columns are text too (DuckDB ENUMs arrive as such): cast them before the check.
     text_cols = [c for c, dt in frame.schema.items() if dt == pl.String or isinstance(dt, pl.Categorical | pl.Enum)]
-    return frame.with_columns(
-        pl.col(c).cast(pl.String).map_elements(_neutralise, return_dtype=pl.String) for c in text_cols
-    )
+    # On this thread, not with map_elements: a Python function inside Polars' pool can deadlock the server (pymap).
+    return frame.with_columns(pymap.map_values(frame[c].cast(pl.String), _neutralise, pl.String) for c in text_cols)
 
 
 def to_csv(frame: pl.DataFrame) -> bytes:

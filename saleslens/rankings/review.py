@@ -19,7 +19,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from saleslens.core import charts, export, i18n
+from saleslens.core import charts, export, i18n, pymap
 from saleslens.core.filters import Filters, add_months
 from saleslens.core.i18n import t
 from saleslens.core.money import has_original
@@ -474,18 +474,17 @@ def _rep_pack(runner, data_dir, as_of, req: Request, start, end, everyone: pl.Da
     return Pack(title, _header(req, as_of, names), lang, sections, tables, f"review-{rep}-{req.quarter}")
 
 
-def _kpi_labels(lang: str) -> pl.Expr:
-    """The kpi column as translated labels."""
-    return pl.col("kpi").map_elements(lambda k: lbc.kpi_label(k, lang), return_dtype=pl.String).alias(
-        t("lb.col.kpi", lang))
+def _kpi_labels(frame: pl.DataFrame, lang: str) -> pl.Series:
+    """A frame's kpi column as translated labels (on this thread: no Python function in Polars' pool, see pymap)."""
+    return pymap.map_values(frame["kpi"], lambda k: lbc.kpi_label(k, lang), pl.String).alias(t("lb.col.kpi", lang))
 
 
 def _breakdown_sheet(breakdown: pl.DataFrame, names: dict[str, str], lang: str) -> pl.DataFrame:
     return breakdown.select(
         pl.col("rep_id").replace_strict(names, default=None).alias(t("lb.col.rep", lang)),
-        _kpi_labels(lang),
+        _kpi_labels(breakdown, lang),
         pl.col("value").alias(t("lb.col.value", lang)), pl.col("target").alias(t("lb.col.target", lang)),
-        pl.col("method").map_elements(lambda m: _method_text(m, lang), return_dtype=pl.String)
+        pymap.map_values(breakdown["method"], lambda m: _method_text(m, lang), pl.String)
         .alias(t("lb.col.method", lang)),
         pl.col("flagged").alias(t("lb.col.flagged", lang)),
         pl.col("normalised").alias(t("lb.col.normalised", lang)), pl.col("weight").alias(t("lb.col.weight", lang)),
@@ -496,7 +495,7 @@ def _breakdown_sheet(breakdown: pl.DataFrame, names: dict[str, str], lang: str) 
 
 def _position_sheet(position: pl.DataFrame, lang: str) -> pl.DataFrame:
     return position.select(
-        _kpi_labels(lang),
+        _kpi_labels(position, lang),
         pl.col("value").alias(t("lb.col.value", lang)), pl.col("target").alias(t("lb.col.target", lang)),
         pl.col("peer_median").alias(t("lb.col.peer_median", lang)),
         pl.col("percentile").alias(t("lb.col.percentile", lang)), pl.col("flagged").alias(t("lb.col.flagged", lang)),

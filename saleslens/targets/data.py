@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from queries.runner import Runner
+from saleslens.core import pymap
 from saleslens.core.context import Call
 from saleslens.core.filters import Filters
 from saleslens.targets import forecast as fm
@@ -383,8 +384,8 @@ def leading_report(runner: Runner, data_dir: Path, f: Filters, start: date, end:
     rep_targets = in_range.filter(pl.col("owner_type") == "rep").group_by("owner_id").agg(
         (pl.col("value").mean() * 12 / 52).alias("weekly_target"))
     per_rep = per_rep.with_columns(
-        pl.struct("hire_date", "leave_date").map_elements(
-            lambda r: tg.weeks_employed(r["hire_date"], r["leave_date"], start, end), return_dtype=pl.Float64
+        pymap.map_values(per_rep.select(pl.struct("hire_date", "leave_date")).to_series(),
+            lambda r: tg.weeks_employed(r["hire_date"], r["leave_date"], start, end), pl.Float64
         ).alias("weeks")
     ).with_columns(
         pl.when(pl.col("weeks") > 0).then(pl.col("activities") / pl.col("weeks")).alias("per_week")

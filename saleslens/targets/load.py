@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, cast
 import plotly.graph_objects as go
 import polars as pl
 
+from saleslens.core import pymap
 from saleslens.core.context import DataContext
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
@@ -144,7 +145,7 @@ def load_pacing(ctx: DataContext, view: TargetsView) -> PacingSection:
     has_gap = not table.is_empty() and table["gap"].is_not_null().any()
     no_target = [] if table.is_empty() else table.filter(pl.col("target").is_null())["group_label"].to_list()
     cats = fc.categories.with_columns(
-        pl.col("category").map_elements(lambda k: t(f"targets.category.{k}", lang), return_dtype=pl.String)
+        pymap.map_values(fc.categories["category"], lambda k: t(f"targets.category.{k}", lang), pl.String)
     ) if fc.categories.height else fc.categories
     return PacingSection(
         ch.pacing_chart(pacing.daily, pacing.expected, pacing.pace, view.as_of, lang),
@@ -190,7 +191,7 @@ def load_trend(ctx: DataContext, view: TargetsView) -> TrendSection:
         return TrendSection(trend, True, None, "", trend)
     missing = tg.periods_without_target(trend)
     table = trend.drop("group_key", "group_label", "period_end").with_columns(
-        pl.col("period_start").map_elements(lambda d: ch.period_label(d, grain, lang), return_dtype=pl.String))
+        pymap.map_values(trend["period_start"], lambda d: ch.period_label(d, grain, lang), pl.String))
     return TrendSection(trend, False, ch.attainment_trend(trend, grain, lang, view.choices.cumulative),
                         ", ".join(ch.period_label(m, grain, lang) for m in missing[:12]), table)
 
@@ -221,7 +222,7 @@ def load_accuracy(ctx: DataContext, view: TargetsView) -> AccuracySection:
     if bt.height:  # the error chart reads quarter, week of the quarter and error_pct
         errors = bt.with_columns(
             pl.col("period_start").alias("quarter"),
-            pl.col("as_of").map_elements(tg.week_of_quarter, return_dtype=pl.Int64).alias("week"),
+            pymap.map_values(bt["as_of"], tg.week_of_quarter, pl.Int64).alias("week"),
             pl.when(pl.col("actual") > 0).then(pl.col("forecast") / pl.col("actual") - 1).alias("error_pct"))
         chart = ch.accuracy_chart(errors, ctx.lang)
     return AccuracySection(bt, table, view.fc.outcome, mid[0] if mid else None, chart)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from saleslens.core import pymap
 from saleslens.core.i18n import money, t
 from saleslens.core.periods import (
     RAMP_MONTHS,
@@ -174,10 +175,9 @@ def attainment(
     grid = (
         grid.join(actuals.select("group_key", "month", "bookings"), on=["group_key", "month"], how="left")
         .join(targets.select("group_key", "month", "target"), on=["group_key", "month"], how="left")
-        .with_columns(
-            pl.col("month").map_elements(lambda m: period_start(m, grain), return_dtype=pl.Date).alias("period_start")
-        )
     )
+    starts = pymap.map_values(grid["month"], lambda m: period_start(m, grain), pl.Date)
+    grid = grid.with_columns(starts.alias("period_start"))
     out = grid.group_by(["group_key", "period_start"]).agg(
         pl.col("group_label").first(),
         pl.col("bookings").fill_null(0).sum(),
@@ -185,7 +185,7 @@ def attainment(
         pl.when(pl.col("target").is_not_null().any()).then(pl.col("target").sum()).alias("target"),
     )
     out = out.with_columns(
-        pl.col("period_start").map_elements(lambda s: period_end(s, grain), return_dtype=pl.Date).alias("period_end"),
+        pymap.map_values(out["period_start"], lambda s: period_end(s, grain), pl.Date).alias("period_end"),
     ).with_columns(
         pl.when(pl.col("period_start") > as_of).then(None).otherwise(pl.col("bookings")).alias("bookings"),
         ((pl.col("period_start") <= as_of) & (pl.col("period_end") > as_of)).alias("partial"),

@@ -14,7 +14,7 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-from saleslens.core import export, i18n
+from saleslens.core import export, i18n, pymap
 from saleslens.core.context import DataContext
 from saleslens.core.filters import Filters
 from saleslens.core.i18n import t
@@ -373,8 +373,8 @@ def load_compare(ctx: DataContext, view: View, chosen: list[str], with_current: 
         for name, _, _ in named[1:]:
             item[t("whatif.compare_diff", lang, name=name, first=first)] = signed(kind, row[f"{name} − {first}"], lang)
         shown.append(item)
-    table = inputs.with_columns(pl.col("input").map_elements(lambda k: t(f"whatif.input.{k}", lang),
-                                                             return_dtype=pl.String))
+    # Labels made on this thread, not with map_elements: a Python function in Polars' pool can deadlock (pymap).
+    table = inputs.with_columns(pymap.map_values(inputs["input"], lambda k: t(f"whatif.input.{k}", lang), pl.String))
     table = table.with_columns(pl.col("differs").replace_strict({True: "≠", False: ""}, return_dtype=pl.String))
     table = table.rename({"input": t("whatif.col.input", lang), "differs": t("whatif.col.differs", lang)})
     return Comparison(errors, pl.DataFrame(shown), table)
