@@ -445,6 +445,9 @@ def test_publishes_under_one_import_lock_hold_one_lease(s3_store: S3Store, monke
     remote = objectstore._ATTACHED[s3_store.url]
     other = objectstore.Remote(remote.url, remote.bucket, remote.prefix, remote.mirror, remote.endpoint)
     monkeypatch.setattr(store, "LOCK_WAIT_SECONDS", 0.5)
+    # A lease that outlives a slow moment: with the fixture's 3 s, a loaded CI machine (moto answering the first PUT
+    # seconds late) let the other server find it expired and take it over, which is right, but not this test.
+    monkeypatch.setenv("SALESLENS_STORE_LEASE_SECONDS", "30")
     with store.import_lock(mirror, timeout=1):  # as a demo build: its check and its snapshots are one piece
         assert "store/.import.lock" in s3_store.object_keys()
         with pytest.raises(store.ImportBusy), other.lease():  # another server's build must wait
