@@ -575,7 +575,7 @@ def report(r: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write RESULTS.md (or run one worker when --worker is given)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", choices=("S", "M", "L"), default="L")
+    ap.add_argument("--size", choices=("S", "M", "L", "XL"), default="L")
     ap.add_argument("--data", type=Path, help="data directory (default /tmp/saleslens-bench-SIZE); built if empty")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     ap.add_argument("--rounds", type=int, default=3, help="times each filter change is measured per page")

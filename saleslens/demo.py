@@ -1289,12 +1289,13 @@ def build(
     as_of = as_of or date.today()
     data_dir.mkdir(parents=True, exist_ok=True)
     with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
+        publish = _publish_xl if size == "XL" else _publish
         if store.list_snapshots(data_dir):  # adding to existing data: each snapshot appears whole, as an import's
-            return _publish(data_dir, size, seed, as_of, say)
+            return publish(data_dir, size, seed, as_of, say)
         store.clean_leftovers(data_dir)  # a build killed earlier left its staging folder
         built = store.staging_dir(data_dir)
         try:
-            count = len(_publish(built, size, seed, as_of, say))
+            count = len(publish(built, size, seed, as_of, say))
             snaps = store.move_in(built, data_dir)[-count:]
         finally:
             shutil.rmtree(built, ignore_errors=True)
@@ -1324,3 +1325,131 @@ def _publish(data_dir: Path, size: str, seed: int, as_of: date,
                                             derive=build_derived if latest else None,
                                             events=history if k == 0 else None))
     return snaps
+
+
+# ---------------------------------------------------------------------------------------------------------
+# XL: L's organisation repeated in independent blocks, generated, written and published one block at a time
+# ---------------------------------------------------------------------------------------------------------
+
+XL_BLOCK_SIZE = "L"  # each block is an L organisation (about 5,000 people)
+XL_BLOCKS = 10
+# Four weekly snapshots, not L's 13: each one copies ~10M opportunities, and pages open the latest.
+XL_SNAPSHOTS = 4
+# Identifier columns a block prefixes with its number (product ids are shared: one catalogue).
+_ID_COLUMNS = ("rep_id", "manager_id", "account_id", "lead_id", "owner_id", "converted_opportunity_id",
+               "opportunity_id", "activity_id", "payment_id")
+# What DuckDB may use while sorting and copying the XL parts; it spills beyond (bounded memory).
+XL_DUCKDB_MEMORY = "2GB"
+
+
+def block_seed(seed: int, block: int) -> int:
+    """An independent seed for one block of a blocked demo, fixed by the demo seed and the block number."""
+    return int(np.random.SeedSequence([seed, block]).generate_state(1)[0])
+
+
+def _relabel(table: str, df: pl.DataFrame, block: int, teams_per_region: int) -> pl.DataFrame:
+    """A block's table with identifiers unique across blocks: R0001 -> R070001, team "EMEA 3" -> "EMEA 647"."""
+    def ids(col: str) -> pl.Expr:
+        return pl.col(col).str.replace(r"^([A-Z]+)", "${1}" + f"{block:02d}")
+
+    def team(col: pl.Expr) -> pl.Expr:
+        number = col.str.extract(r"(\d+)$", 1).cast(pl.Int64) + block * teams_per_region
+        return pl.concat_str(col.str.replace(r"\d+$", ""), number.cast(pl.String))
+
+    out = []
+    for col in df.columns:
+        if table == "targets" and col == "owner_id":  # a rep id, or the team name for team targets
+            out.append(pl.when(pl.col("owner_type") == "team").then(team(pl.col(col))).otherwise(ids(col))
+                       .alias(col))
+        elif col in _ID_COLUMNS:
+            out.append(ids(col).alias(col))
+        elif table == "reps" and col == "team":
+            out.append(team(pl.col(col)).alias(col))
+        else:
+            out.append(pl.col(col))
+    return df.select(out)
+
+
+def xl_block(seed: int, block: int, as_of: date, size: str = XL_BLOCK_SIZE) -> Demo:
+    """One block of the XL demo: the size's demo with the block's own seed (relabelled by block_tables)."""
+    return generate(size, block_seed(seed, block), as_of)
+
+
+def block_tables(demo: Demo, block: int, day: date) -> dict[str, pl.DataFrame]:
+    """A block's snapshot tables on a day, identifiers made unique across blocks."""
+    teams = SIZES[demo.size].teams_per_region
+    return {name: _relabel(name, df, block, teams) for name, df in snapshot_tables(demo, day).items()}
+
+
+def block_history(demo: Demo, block: int) -> dict[str, pl.DataFrame]:
+    """A block's event history, identifiers made unique across blocks."""
+    teams = SIZES[demo.size].teams_per_region
+    return {name: _relabel(name, getattr(demo, name), block, teams) for name in schema.EVENT_TABLES}
+
+
+def xl_snapshot_days(as_of: date, count: int = XL_SNAPSHOTS) -> list[date]:
+    """The XL demo's weekly snapshot days, oldest first, the last one on as_of."""
+    return [as_of - timedelta(days=7 * k) for k in reversed(range(count))]
+
+
+def _write_part(frame: pl.DataFrame, path: Path) -> None:
+    """One Parquet part of a block (its folder made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path, row_group_size=200_000, statistics=True)
+
+
+def _write_block(parts: Path, demo: Demo, block: int, days: list[date]) -> None:
+    """Write a block's history (one part per month, so a month's copy reads only its files) and its tables."""
+    for name, frame in block_history(demo, block).items():
+        col = schema.TABLES[name].event_time
+        keyed = frame.with_columns(pl.col(col).dt.strftime("%Y-%m").alias("_month"))
+        for (month,), part in keyed.partition_by("_month", as_dict=True).items():
+            _write_part(part.drop("_month").sort(col), parts / "events" / name / f"{month}-{block:02d}.parquet")
+    for k, day in enumerate(days):
+        for name, frame in block_tables(demo, block, day).items():
+            if name in ("stages", "products") and block > 0:  # one catalogue, the same in every block
+                continue
+            # Conformed here: the streamed publish copies the parts' columns as they are.
+            _write_part(schema.conform(name, frame), parts / f"snapshot-{k}" / name / f"{block:02d}.parquet")
+
+
+def build_blocks(
+    data_dir: Path, seed: int, as_of: date, say: Callable[[float, str], None], blocks: int = XL_BLOCKS,
+    size: str = XL_BLOCK_SIZE, snapshots: int = XL_SNAPSHOTS, memory_limit: str = XL_DUCKDB_MEMORY,
+) -> list[store.Snapshot]:
+    """Generate a blocked demo one block at a time into Parquet parts, then publish its snapshots from them.
+
+    Only one block is in memory at a time; the snapshots are published from the parts by DuckDB (sorting
+    out of core), so memory stays bounded whatever the number of blocks. The whole history is the first
+    snapshot's batch, as in _publish. The parts folder sits beside data_dir (inside its parent's .tmp when
+    data_dir is a staging folder), where the publishing clean-up of data_dir does not reach.
+    """
+    from queries.runner import build_derived  # DuckDB only when publishing
+    days = xl_snapshot_days(as_of, snapshots)
+    parts = data_dir.parent / f"{data_dir.name}-parts"
+    shutil.rmtree(parts, ignore_errors=True)
+    try:
+        for block in range(blocks):
+            say(0.7 * block / blocks, f"Generating block {block + 1} of {blocks}")
+            _write_block(parts, xl_block(seed, block, as_of, size), block, days)
+        say(0.7, "Writing history and snapshots")
+        history = {name: sorted((parts / "events" / name).glob("*.parquet")) for name in schema.EVENT_TABLES}
+        snaps = []
+        for k, day in enumerate(days):
+            say(0.7 + 0.3 * k / len(days), f"Publishing snapshot {k + 1} of {len(days)} ({day.isoformat()})")
+            tables = {p.name: sorted(p.glob("*.parquet")) for p in sorted((parts / f"snapshot-{k}").iterdir())}
+            latest = k == len(days) - 1
+            snaps.append(store.publish_snapshot_parts(
+                data_dir, day, tables, source=f"demo size=XL blocks={blocks}x{size} seed={seed}",
+                derive=build_derived if latest else None, events=history if k == 0 else None,
+                memory_limit=memory_limit))
+            shutil.rmtree(parts / f"snapshot-{k}", ignore_errors=True)
+        return snaps
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+
+
+def _publish_xl(data_dir: Path, size: str, seed: int, as_of: date,
+                say: Callable[[float, str], None]) -> list[store.Snapshot]:
+    """The XL demo (L's organisation in XL_BLOCKS blocks), streamed: _publish's counterpart for build."""
+    return build_blocks(data_dir, seed, as_of, say)

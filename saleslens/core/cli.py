@@ -18,7 +18,8 @@ from saleslens.kpis.registry import GROUP_BY
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the core commands."""
     p = sub.add_parser("demo", help="generate the demo dataset into the data directory")
-    p.add_argument("--size", choices=["S", "M", "L"], default="S", help="S about 60 reps, M 500, L 5,000")
+    p.add_argument("--size", choices=["S", "M", "L", "XL"], default="S",
+                   help="S about 60 reps, M 500, L 5,000, XL 50,000 (streamed, 4 snapshots)")
     p.add_argument("--seed", type=int, default=int(settings.get("demo_seed")), help="random seed")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="last day of the data (default today)")
     add_data_arg(p)

@@ -34,12 +34,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from saleslens.core import schema
+
+if TYPE_CHECKING:  # DuckDB is imported only by the streamed publish
+    import duckdb
 
 SNAPSHOTS = "snapshots"
 EVENTS = "events"
@@ -411,12 +414,36 @@ def publish_snapshot(
     halfway. `extra` adds manifest keys (an import's reporting_currency and rates, backfilled). `on_step` is told
     each step as it is done (a test hook pauses there). Holds the import lock.
     """
+    _check_tables(tables)
+    return _publish(
+        data_dir, as_of,
+        lambda stage, step: _stage_snapshot(stage, as_of, tables, source, step),
+        lambda stage, batch, earlier, step: _stage_batch(stage, data_dir, batch, earlier, events or {}, step),
+        report, derive, on_step, extra,
+    )
+
+
+def _check_tables(tables: dict) -> None:
+    """Refuse tables that are not snapshot tables, and a snapshot without its core tables."""
     unknown = set(tables) - set(schema.SNAPSHOT_TABLES)
     if unknown:
         raise StoreError(f"Not snapshot tables: {', '.join(sorted(unknown))}.")
     missing = [t for t in schema.CORE_TABLES if t not in tables]
     if missing:
         raise StoreError(f"A snapshot needs the tables {', '.join(missing)}.")
+
+
+def _publish(
+    data_dir: Path,
+    as_of: date,
+    stage_tables: Callable[[Path, Callable[[str], None]], dict],
+    stage_events: Callable[[Path, str, list[str], Callable[[str], None]], list[str]],
+    report: dict | Callable[[dict[str, int]], dict] | None,
+    derive: Callable[[Snapshot], dict[str, int]] | None,
+    on_step: Callable[[str], None] | None,
+    extra: dict | None,
+) -> Snapshot:
+    """publish_snapshot's steps, with the tables and the history batch written by the given functions."""
     step = on_step or (lambda name: None)
     remote = remote_for(data_dir)
     with import_lock(data_dir, timeout=LOCK_WAIT_SECONDS):  # on object storage, with the store's lease
@@ -428,9 +455,9 @@ def publish_snapshot(
         moved: list[Path] = []
         try:
             snap_id = _next_id(data_dir, as_of)
-            manifest = _stage_snapshot(stage, as_of, tables, source, step)
+            manifest = stage_tables(stage, step)
             batches = _published_batches(data_dir)
-            own = _stage_batch(stage, data_dir, snap_id, batches, events or {}, step)
+            own = stage_events(stage, snap_id, batches, step)
             manifest["event_batches"] = batches + ([snap_id] if own else [])
             staged = Snapshot(stage, manifest, home=data_dir)
             manifest["events"] = _count_events(staged, as_of)
@@ -516,6 +543,150 @@ def _sorted_for_pruning(table: str, df: pl.DataFrame) -> pl.DataFrame:
     """Sort large tables so Parquet row-group statistics let date filters skip data."""
     order = {"opportunities": ["close_date", "created_date"], "leads": ["created_date"]}.get(table)
     return df.sort(order, nulls_last=True) if order else df
+
+
+# Sort order of large snapshot tables, so Parquet row-group statistics let date filters skip data.
+_PRUNING_ORDER = {"opportunities": ["close_date", "created_date"], "leads": ["created_date"]}
+
+
+def publish_snapshot_parts(
+    data_dir: Path,
+    as_of: date,
+    tables: dict[str, list[Path]],
+    source: str,
+    derive: Callable[[Snapshot], dict[str, int]] | None = None,
+    events: dict[str, list[Path]] | None = None,
+    memory_limit: str = "2GB",
+    on_step: Callable[[str], None] | None = None,
+) -> Snapshot:
+    """publish_snapshot for data given as Parquet parts, streamed: no table is ever held in memory.
+
+    Each table is the union of its parts (conforming to the schema already), each history table too. DuckDB
+    copies them into the snapshot's files and its history batch, sorting out of core within memory_limit
+    (spilling to a folder beside the staging one), so a table of 100M rows is published in bounded memory.
+    The parts' history rows must have unique keys; rows whose key an earlier batch holds are left out, as in
+    publish_snapshot. The parts are read, never changed.
+    """
+    _check_tables(tables)
+    opened: dict[str, duckdb.DuckDBPyConnection] = {}
+
+    def con(stage: Path) -> duckdb.DuckDBPyConnection:
+        # Opened once the staging folder exists: the spill folder beside it goes with the clean-up of .tmp
+        # (a killed publish leaves nothing elsewhere), and is made after the clean-up ran.
+        if not opened:
+            spill = stage.with_name(f"{stage.name}-spill")
+            opened[str(spill)] = _duckdb(spill, memory_limit)
+        return next(iter(opened.values()))
+
+    try:
+        return _publish(
+            data_dir, as_of,
+            lambda stage, step: _stage_snapshot_parts(con(stage), stage, as_of, tables, source, step),
+            lambda stage, batch, earlier, step: _stage_batch_parts(con(stage), stage, data_dir, batch, earlier,
+                                                                   events or {}, step),
+            None, derive, on_step, None,
+        )
+    finally:
+        for spill, connection in opened.items():
+            connection.close()
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+def _duckdb(spill: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that spills to `spill` beyond memory_limit."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(spill),
+                                 "preserve_insertion_order": True})
+    return con
+
+
+def _files_sql(files: list[Path]) -> str:
+    """A read_parquet call over exactly these files (quoted as literals: paths are not patterns here)."""
+    quoted = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{quoted}])"
+
+
+def _copy_sql(source: str, table: str, where: str = "", order: list[str] | None = None) -> str:
+    """A SELECT of the schema's columns from a source, optionally filtered and sorted (nulls last)."""
+    cols = ", ".join(f'p."{c.name}"' for c in schema.TABLES[table].columns)
+    sql = f"SELECT {cols} FROM {source}" + (f" WHERE {where}" if where else "")
+    return sql + (" ORDER BY " + ", ".join(f'"{c}" NULLS LAST' for c in order) if order else "")
+
+
+def _copy_to(con: duckdb.DuckDBPyConnection, select: str, target: Path, row_group_size: int) -> int:
+    """Write a SELECT to one Parquet file (zstd, statistics); the rows written."""
+    path = str(target).replace("'", "''")
+    return con.execute(f"COPY ({select}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD, "
+                       f"ROW_GROUP_SIZE {row_group_size})").fetchone()[0]
+
+
+def _stage_snapshot_parts(con: duckdb.DuckDBPyConnection, stage: Path, as_of: date,
+                          tables: dict[str, list[Path]], source: str, step: Callable[[str], None]) -> dict:
+    """_stage_snapshot for tables given as Parquet parts: each copied (and sorted) by DuckDB."""
+    counts = {}
+    for name, files in tables.items():
+        target = stage / f"{name}.parquet"
+        if files:
+            select = _copy_sql(f"{_files_sql(files)} p", name, order=_PRUNING_ORDER.get(name))
+            counts[name] = _copy_to(con, select, target, 100_000)
+        else:
+            schema.empty_frame(name).write_parquet(target, statistics=True)
+            counts[name] = 0
+        step(f"snapshot table {name}")
+    stages = pl.read_parquet(stage / "stages.parquet", glob=False)
+    return {
+        "schema_version": schema.SCHEMA_VERSION,
+        "as_of": as_of.isoformat(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": source,
+        "row_counts": counts,
+        "stages": stages.sort("position")["stage"].to_list(),
+    }
+
+
+def _stage_batch_parts(con: duckdb.DuckDBPyConnection, stage: Path, data_dir: Path, batch: str,
+                       earlier: list[str], events: dict[str, list[Path]], step: Callable[[str], None]) -> list[str]:
+    """_stage_batch for history given as Parquet parts: one DuckDB copy per month, each sorted by time."""
+    own = []
+    reader = Snapshot(stage, {"event_batches": earlier}, home=data_dir)
+    for table, files in events.items():
+        spec = schema.TABLES[table]
+        if spec.event_time is None:
+            raise StoreError(f"{table} is not an event table.")
+        if files and _copy_months(con, _batch_dir(stage, table, batch), table, files, reader.event_files(table)):
+            own.append(table)
+        step(f"history {table}")
+    return own
+
+
+def _copy_months(con: duckdb.DuckDBPyConnection, folder: Path, table: str, files: list[Path],
+                 stored: list[str]) -> int:
+    """Copy history parts into month=YYYY-MM/data.parquet files under folder, sorted by time, leaving out the
+    keys already stored; the rows written."""
+    spec = schema.TABLES[table]
+    col = f'p."{spec.event_time}"'
+    source = f"{_files_sql(files)} p"
+    if stored:  # an anti join, nulls equal (as publish_snapshot's): keys an earlier batch holds stay there
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        match = " AND ".join(f'p."{k}" IS NOT DISTINCT FROM s."{k}"' for k in spec.key)
+        stored_sql = _files_sql([Path(f) for f in stored])[:-1] + ", union_by_name = true)"
+        source += f" ANTI JOIN (SELECT DISTINCT {keys} FROM {stored_sql}) s ON {match}"
+    months = [m for (m,) in con.execute(  # months present: a scan of the time column only
+        f"SELECT DISTINCT strftime({col}, '%Y-%m') AS m FROM {_files_sql(files)} p ORDER BY m").fetchall()]
+    wrote = 0
+    for month in months:
+        first = date.fromisoformat(f"{month}-01")
+        after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        # A range on the column itself, so row-group statistics skip the other months' data.
+        where = f"{col} >= TIMESTAMP '{first}' AND {col} < TIMESTAMP '{after}'"
+        target = folder / f"month={month}" / "data.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows = _copy_to(con, _copy_sql(source, table, where, [spec.event_time]), target, 200_000)
+        if rows == 0:  # every row of the month was stored before
+            shutil.rmtree(target.parent)
+        wrote += rows
+    return wrote
 
 
 def _event_dir(data_dir: Path, table: str) -> Path:
