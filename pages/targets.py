@@ -14,7 +14,7 @@ from saleslens.targets import data as td
 from saleslens.targets import load as tl
 from saleslens.targets import logic as tg
 from saleslens.targets import sets as target_sets
-from saleslens.targets.forecast import STAGE_HISTORY
+from saleslens.targets.forecast import STAGE_HISTORY, TOO_LARGE
 from ui import context, widgets
 from ui.saved import visibility_choice
 
@@ -159,7 +159,9 @@ def render_pacing(view: tl.TargetsView) -> None:
                         open=money(out.from_open, lang), new=money(out.new, lang), periods=out.periods))
     else:
         right.info(t("targets.forecast.fallback", lang, periods=out.periods))
-    if out.learned_from == STAGE_HISTORY:  # no weekly snapshots of past quarters: say what it learned from
+    if out.no_range == TOO_LARGE:  # the rebuilt history would not fit in memory: the fallback, and why
+        right.info(t("targets.forecast.too_large", lang))
+    elif out.learned_from == STAGE_HISTORY:  # no weekly snapshots of past quarters: say what it learned from
         right.caption(t("targets.forecast.from_history", lang, periods=out.periods))
     if out.deals.is_empty():
         right.info(t("targets.forecast.no_pipeline", lang))

@@ -33,7 +33,7 @@ from typing import Protocol
 
 import polars as pl
 
-from saleslens.core import store
+from saleslens.core import settings, store
 from saleslens.core.filters import Filters
 from saleslens.core.periods import add_months, quarter_bounds
 
@@ -58,9 +58,11 @@ BASELINES = ("commit", "weighted", "last_year")
 NONE = "(none)"
 # Why an Outcome has no range: too few past quarters for the model (the fallback), too few past errors near this
 # week for the conformal rule, or a period that is not the snapshot's quarter (What-if): see Outcome.no_range
-FEW_PERIODS, FEW_ERRORS, OTHER_PERIOD = "few_periods", "few_errors", "other_period"
+# week for the conformal rule, a period that is not the snapshot's quarter (What-if), or a rebuilt history too large
+# to learn from in memory (the forecast_max_learning_rows setting)
+FEW_PERIODS, FEW_ERRORS, OTHER_PERIOD, TOO_LARGE = "few_periods", "few_errors", "other_period", "too_large"
 NO_RANGE_KEYS = {FEW_PERIODS: "targets.tile.no_range", FEW_ERRORS: "targets.tile.no_range_errors",
-                 OTHER_PERIOD: "targets.tile.no_range_period"}
+                 OTHER_PERIOD: "targets.tile.no_range_period", TOO_LARGE: "targets.tile.no_range_large"}
 
 
 # ---------------------------------------------------------------- periods and features
@@ -608,6 +610,7 @@ class History:
     wins: pl.DataFrame  # won deals: opportunity_id, owner_id, created_date, close_date, amount
     source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
     levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
+    too_large: int = 0  # the rebuilt rows it would have had when over forecast_max_learning_rows (then today's only)
 
     @cached_property
     def cells(self) -> pl.DataFrame:
@@ -673,7 +676,11 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
     source = source or learns_from(runner.snapshot, as_of)
     first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
+    too_large = 0
     if source == STAGE_HISTORY:
+        too_large = _rebuilt_over_limit(runner, f, first, as_of)
+        if too_large:  # today's open deals only: no past quarter, so the stage-probability fallback, saying why
+            first = as_of
         points = runner.run("forecast_rebuilt_by_deal", first=first, as_of=as_of, **_deal_params(f))
         # from the first week with an open deal: empty weeks before the data began are no past quarters
         oldest = points["as_of"].min() if points.height else as_of
@@ -687,7 +694,17 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
     facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
     rows = label(points)
     levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
-    return History(rows, calendar, facts, wins, source, levels)
+    return History(rows, calendar, facts, wins, source, levels, too_large)
+
+
+def _rebuilt_over_limit(runner: RunsQueries, f: Filters, first: date, as_of: date) -> int:
+    """The rows a rebuilt history would have when that is over forecast_max_learning_rows, else 0.
+
+    Counted by a query that builds none of them: at XL (10M deals, no past-quarter snapshot) the rebuilt history
+    is about 100M rows, which ran the server out of memory.
+    """
+    n = int(runner.run("forecast_rebuilt_rows_by_snapshot", first=first, as_of=as_of, **_deal_params(f))["learning_rows"][0])
+    return n if n > int(settings.get("forecast_max_learning_rows")) else 0
 
 
 def subset(org: History, ids: pl.Series, as_of: date) -> History:
@@ -704,7 +721,7 @@ def subset(org: History, ids: pl.Series, as_of: date) -> History:
         days = [d for d in rebuilt_days(as_of) if d >= oldest]
     calendar = calendar_of(days)
     facts = point_facts(rows, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
-    return History(rows, calendar, facts, wins, org.source, org.levels)
+    return History(rows, calendar, facts, wins, org.source, org.levels, org.too_large)
 
 
 def org_history(runner: RunsQueries, as_of: date) -> History:
@@ -814,7 +831,7 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
                    periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k,
-                   no_range=FEW_PERIODS if model is None else OTHER_PERIOD)
+                   no_range=(TOO_LARGE if org.too_large else FEW_PERIODS) if model is None else OTHER_PERIOD)
     if model is None or not is_quarter:
         return base
     bt = _group_backtest(runner, org, group, quarter[0])

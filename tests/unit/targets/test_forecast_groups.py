@@ -9,7 +9,7 @@ kept between calls (the code before 2026-12-02, `history(runner, f, ...)` per gr
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -179,6 +179,51 @@ def test_a_group_of_a_store_rebuilt_from_stage_history_gets_the_same_forecast(
             old, new = _both(r, f, monkeypatch)
             _same(old, new)
         assert old[0].learned_from == fm.STAGE_HISTORY and old[0].method == "model"
+    finally:
+        r.close()
+        _forget()
+
+
+def _candidates_by_hand(deals: pl.DataFrame, first: date, as_of: date) -> int:
+    """forecast_rebuilt_rows_by_snapshot's count by another route: each past Tuesday in turn, the deals created by then and not
+    closed by then, plus today's open deals."""
+    n = int((deals["status"] == "open").sum())
+    day = as_of - timedelta(days=7)
+    while day >= first:
+        made = deals.filter(pl.col("created_date") <= day)
+        n += made.filter((pl.col("status") == "open") | (pl.col("close_date") > day)).height
+        day -= timedelta(days=7)
+    return n
+
+
+def test_the_rebuilt_history_is_counted_before_it_is_built(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        first = date(2026, 4, 1)
+        counted = r.run("forecast_rebuilt_rows_by_snapshot", first=first, as_of=fx.AS_OF)["learning_rows"][0]
+        deals = pl.read_parquet(store.open_snapshot(tmp_path).table_path("opportunities"))
+        assert counted == _candidates_by_hand(deals, first, fx.AS_OF)
+        built = r.run("forecast_rebuilt_by_deal", first=first, as_of=fx.AS_OF).height
+        assert counted >= built  # an upper bound: candidates that history had already closed are dropped
+    finally:
+        r.close()
+
+
+def test_a_rebuilt_history_over_the_limit_falls_back_and_says_why(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        _forget()
+        assert fm.model_forecast(r, Filters()).method == "model"  # under the default limit it learns
+        _forget()
+        monkeypatch.setenv("SALESLENS_FORECAST_MAX_LEARNING_ROWS", "10")
+        out = fm.model_forecast(r, Filters())
+        assert (out.method, out.no_range, out.low, out.periods) == (fm.FALLBACK, fm.TOO_LARGE, None, 0)
+        assert out.no_range_key == "targets.tile.no_range_large"
+        # today's open deals are still forecast: the same deals as the model's, weighed by stage probabilities
+        assert out.deals.height == fm.org_history(r, fx.AS_OF).rows.filter(pl.col("as_of") == fx.AS_OF).height > 0
     finally:
         r.close()
         _forget()
