@@ -676,11 +676,10 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
     source = source or learns_from(runner.snapshot, as_of)
     first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
-    too_large = 0
-    if source == STAGE_HISTORY:
-        too_large = _rebuilt_over_limit(runner, f, first, as_of)
-        if too_large:  # today's open deals only: no past quarter, so the stage-probability fallback, saying why
-            first = as_of
+    # Over the limit, only the published snapshots' rows are read (no past quarter among them, or the source would
+    # not be STAGE_HISTORY): the stage-probability fallback for today's open deals, saying why.
+    too_large = _rebuilt_over_limit(runner, f, first, as_of) if source == STAGE_HISTORY else 0
+    if source == STAGE_HISTORY and not too_large:
         points = runner.run("forecast_rebuilt_by_deal", first=first, as_of=as_of, **_deal_params(f))
         # from the first week with an open deal: empty weeks before the data began are no past quarters
         oldest = points["as_of"].min() if points.height else as_of
@@ -703,7 +702,8 @@ def _rebuilt_over_limit(runner: RunsQueries, f: Filters, first: date, as_of: dat
     Counted by a query that builds none of them: at XL (10M deals, no past-quarter snapshot) the rebuilt history
     is about 100M rows, which ran the server out of memory.
     """
-    n = int(runner.run("forecast_rebuilt_rows_by_snapshot", first=first, as_of=as_of, **_deal_params(f))["learning_rows"][0])
+    counted = runner.run("forecast_rebuilt_rows_by_snapshot", first=first, as_of=as_of, **_deal_params(f))
+    n = int(counted["learning_rows"][0])
     return n if n > int(settings.get("forecast_max_learning_rows")) else 0
 
 
@@ -716,7 +716,7 @@ def subset(org: History, ids: pl.Series, as_of: date) -> History:
     rows = org.rows.filter(pl.col("opportunity_id").is_in(ids.implode()))
     wins = org.wins.filter(pl.col("opportunity_id").is_in(ids.implode()))
     days = org.calendar["as_of"].to_list()
-    if org.source == STAGE_HISTORY:  # from the group's first week with an open deal, as history() does
+    if org.source == STAGE_HISTORY and not org.too_large:  # from the group's first open week, as history() does
         oldest = rows["as_of"].min() if rows.height else as_of
         days = [d for d in rebuilt_days(as_of) if d >= oldest]
     calendar = calendar_of(days)

@@ -185,8 +185,8 @@ def test_a_group_of_a_store_rebuilt_from_stage_history_gets_the_same_forecast(
 
 
 def _candidates_by_hand(deals: pl.DataFrame, first: date, as_of: date) -> int:
-    """forecast_rebuilt_rows_by_snapshot's count by another route: each past Tuesday in turn, the deals created by then and not
-    closed by then, plus today's open deals."""
+    """forecast_rebuilt_rows_by_snapshot's count by another route: each past Tuesday in turn, the deals created by
+    then and not closed by then, plus today's open deals."""
     n = int((deals["status"] == "open").sum())
     day = as_of - timedelta(days=7)
     while day >= first:
