@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,18 @@ def fresh_forecast_cache() -> None:
     forecast = sys.modules.get("saleslens.targets.forecast")
     if forecast is not None:  # not imported yet: nothing cached
         forecast._CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def real_main_module() -> Iterator[None]:
+    """Put the interpreter's own __main__ back after each test. An AppTest run leaves its script's module there
+    (Streamlit runs a script as __main__), and the import sandbox's child process, started by a later test in the
+    same process, would run that script again as its main: AppTest.from_function's script then fails in the child
+    (NameError on its arguments) and the import reports "reading the file ... failed"."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
