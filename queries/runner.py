@@ -258,7 +258,7 @@ def _append_from(snap: store.Snapshot, d: Derived, con: duckdb.DuckDBPyConnectio
     path = before[-1].root / store.DERIVED / d.file_name()
     if not path.exists():
         return None
-    held = con.execute(f"select distinct as_of from read_parquet({_literal(str(path))})").fetchall()
+    held = con.execute("select distinct as_of from read_parquet(?)", [str(path)]).fetchall()
     return path if {row[0] for row in held} == set(days) else None
 
 
@@ -404,6 +404,7 @@ class Database:
         previous = _append_from(self.snapshot, d, self._con)
         if previous is None:
             return None
+        # A view's DDL takes no bound parameters: the name is a derived table's own, the path goes through _literal.
         self._con.execute(f"create or replace view previous_{d.name} as "
                           f"select * from read_parquet({_literal(str(previous))})")
         return catalog.expand(path.read_text(encoding="utf-8"), path.name).strip().rstrip(";")

@@ -519,6 +519,10 @@ def move_in(built: Path, data_dir: Path) -> list[Snapshot]:
     return list_snapshots(data_dir)
 
 
+# The sort of large tables, so Parquet row-group statistics let date filters skip data (in memory or by DuckDB).
+_PRUNING_ORDER = {"opportunities": ["close_date", "created_date"], "leads": ["created_date"]}
+
+
 def _stage_snapshot(stage: Path, as_of: date, tables: dict[str, pl.DataFrame], source: str,
                     step: Callable[[str], None]) -> dict:
     """Write the snapshot tables into the staging folder; the manifest so far."""
@@ -529,26 +533,28 @@ def _stage_snapshot(stage: Path, as_of: date, tables: dict[str, pl.DataFrame], s
         frame.write_parquet(stage / f"{name}.parquet", row_group_size=100_000, statistics=True)
         counts[name] = frame.height
         step(f"snapshot table {name}")
+    return _manifest(as_of, source, counts, tables["stages"])
+
+
+def _manifest(as_of: date, source: str, counts: dict[str, int], stages: pl.DataFrame) -> dict:
+    """A snapshot's manifest so far: schema version, day, creation time, source, row counts and stage order."""
     return {
         "schema_version": schema.SCHEMA_VERSION,
         "as_of": as_of.isoformat(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source,
         "row_counts": counts,
-        "stages": tables["stages"].sort("position")["stage"].to_list(),
+        "stages": stages.sort("position")["stage"].to_list(),
     }
 
 
 def _sorted_for_pruning(table: str, df: pl.DataFrame) -> pl.DataFrame:
     """Sort large tables so Parquet row-group statistics let date filters skip data."""
-    order = {"opportunities": ["close_date", "created_date"], "leads": ["created_date"]}.get(table)
+    order = _PRUNING_ORDER.get(table)
     return df.sort(order, nulls_last=True) if order else df
 
 
 # Sort order of large snapshot tables, so Parquet row-group statistics let date filters skip data.
-_PRUNING_ORDER = {"opportunities": ["close_date", "created_date"], "leads": ["created_date"]}
-
-
 def publish_snapshot_parts(
     data_dir: Path,
     as_of: date,
@@ -634,15 +640,7 @@ def _stage_snapshot_parts(con: duckdb.DuckDBPyConnection, stage: Path, as_of: da
             schema.empty_frame(name).write_parquet(target, statistics=True)
             counts[name] = 0
         step(f"snapshot table {name}")
-    stages = pl.read_parquet(stage / "stages.parquet", glob=False)
-    return {
-        "schema_version": schema.SCHEMA_VERSION,
-        "as_of": as_of.isoformat(),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": source,
-        "row_counts": counts,
-        "stages": stages.sort("position")["stage"].to_list(),
-    }
+    return _manifest(as_of, source, counts, pl.read_parquet(stage / "stages.parquet", glob=False))
 
 
 def _stage_batch_parts(con: duckdb.DuckDBPyConnection, stage: Path, data_dir: Path, batch: str,
