@@ -24,6 +24,7 @@ PAGES = [
     ("pages/glossary.py", "nav.glossary", ":material/menu_book:", "glossary"),
 ]
 ROOT = Path(__file__).parent
+ICON = ROOT / "ui" / "icon.png"  # the browser tab's icon
 
 
 def no_data_page(lang: str, problem: str) -> None:
@@ -62,7 +63,9 @@ def main() -> None:
         # visitor of a fresh server would lose their first filter change. Switch that off and start again.
         PagesManager.uses_pages_directory = False
         st.rerun()
-    st.set_page_config(page_title="Sales Lens", page_icon=":material/insights:", layout="wide")
+    # The icon is a file served by this server: a Material or emoji icon would make every browser fetch it from
+    # Google's or a CDN's servers, which a local-first app must not do (and which fails offline).
+    st.set_page_config(page_title="Sales Lens", page_icon=str(ICON), layout="wide")
     widgets.page_style()
     lang = sidebar.language()
     try:

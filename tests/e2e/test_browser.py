@@ -107,7 +107,10 @@ def test_nav_lists_every_page(server: support.Server, page) -> None:
 
 @pytest.mark.parametrize("url_path", [p[3] for p in PAGES])
 def test_page_renders(url_path: str, server: support.Server, page) -> None:
-    """Each page opens without a traceback or error box, and pages with charts draw them."""
+    """Each page opens without a traceback or error box, pages with charts draw them, and nothing is fetched from
+    another host (a local-first app must work offline and tell no one what its users open)."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     page.goto(page_url(server, url_path))
     support.settle(page)
     assert_no_error(page)
@@ -118,6 +121,8 @@ def test_page_renders(url_path: str, server: support.Server, page) -> None:
         page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(state="attached", timeout=60_000)
     support.settle(page, wait_ms=0)
     assert_no_error(page)
+    elsewhere = [u for u in requests if not u.startswith((server.url + "/", "data:", "blob:"))]
+    assert not elsewhere, f"{url_path} fetched from another host: {elsewhere}"
 
 
 def test_region_filter_updates_link_and_tiles(server: support.Server, page, region: str) -> None:
