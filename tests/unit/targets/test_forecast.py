@@ -107,6 +107,61 @@ def test_k_is_chosen_on_earlier_quarters_only() -> None:
     assert fm.choose_prior(runs, q3) == fm.PRIOR
 
 
+def _cells(rows: list[tuple[date, float, float]]) -> pl.DataFrame:
+    """Learning cells of one stage, A, each row an average deal of amount 1: period_start, rows, rows won (the value
+    and value won are the same numbers)."""
+    frame = pl.DataFrame(rows, schema={"period_start": pl.Date, "rows": pl.Float64, "won_rows": pl.Float64},
+                         orient="row")
+    return frame.with_columns(pl.lit("A").alias("stage"), pl.col("rows").alias("value"),
+                              pl.col("won_rows").alias("won_value"))
+
+
+def _weeks(counts: dict[date, int]) -> pl.DataFrame:
+    """A calendar with this many snapshot days in each quarter (only the count matters to season_of)."""
+    return pl.DataFrame({"period_start": [q for q, n in counts.items() for _ in range(n)]},
+                        schema={"period_start": pl.Date})
+
+
+Q2_25, Q3_25, Q4_25, Q2_26 = D(2025, 4, 1), D(2025, 7, 1), D(2025, 10, 1), D(2026, 4, 1)
+
+
+def test_the_season_is_what_the_model_missed_in_the_same_quarter_a_year_before() -> None:
+    # Q3 and Q4 2025 won 4 of 10 each; Q2 2025 (the same quarter of the year as Q2 2026) won 6 of 10. Q2 2026 itself
+    # (10 of 10 so far) must not count: it is the quarter forecast.
+    cells = _cells([(Q2_25, 10, 6), (Q3_25, 10, 4), (Q4_25, 10, 4), (Q2_26, 10, 10)])
+    whole = fm.season_of(cells, ("stage",), _weeks({Q2_25: 13, Q3_25: 13, Q4_25: 13}), Q2_26)
+    # Q2 2025 held out: a model fit on Q3 and Q4 alone gives A 8 / 20 = 0.4 (one stage: its rate is the overall
+    # rate whatever k), so it expected 10 x 0.4 = 4 and 6 were won: ratio 1.5. One whole quarter seen: weight 1/2.
+    assert whole.ratio == pytest.approx(1.5) and whole.quarters == pytest.approx(1.0)
+    assert whole.weight == pytest.approx(0.5) and whole.level == pytest.approx(1.5 ** 0.5)  # 1.2247
+    # Seen for 4 weekly snapshots only: 4/13 of a quarter, weight (4/13) / (4/13 + 1) = 4/17.
+    part = fm.season_of(cells, ("stage",), _weeks({Q2_25: 4, Q3_25: 13, Q4_25: 13}), Q2_26)
+    assert part.quarters == pytest.approx(4 / 13) and part.level == pytest.approx(1.5 ** (4 / 17))
+    # Q4 2025 has no earlier Q4: no level. Nor has a quarter whose only earlier same quarter is alone before it.
+    assert fm.season_of(cells, ("stage",), _weeks({Q2_25: 13}), Q4_25).level == 1.0
+    assert fm.season_of(cells.filter(pl.col("period_start") == Q2_25), ("stage",), _weeks({Q2_25: 13}),
+                        Q2_26).level == 1.0
+
+
+def test_the_season_pools_the_same_quarters_of_earlier_years() -> None:
+    q2_24 = D(2024, 4, 1)
+    cells = _cells([(q2_24, 10, 2), (Q2_25, 10, 6), (Q3_25, 10, 4), (Q4_25, 10, 4)])
+    out = fm.season_of(cells, ("stage",), _weeks({q2_24: 13, Q2_25: 13, Q3_25: 13, Q4_25: 13}), Q2_26)
+    # Q2 2025 held out: the others won 2 + 4 + 4 of 30, so it expected 10/3 and won 6. Q2 2024 held out: the others
+    # won 14 of 30, expected 14/3, won 2. Pooled: (6 + 2) / (10/3 + 14/3) = 1 (the mean of the two ratios, 1.8 and
+    # 3/7, would be 1.11). Two quarters seen: weight 2/3, and the level 1.
+    assert out.ratio == pytest.approx(1.0) and out.weight == pytest.approx(2 / 3) and out.level == pytest.approx(1.0)
+
+
+def test_the_season_scales_each_open_deals_chance_at_most_to_one() -> None:
+    deals = pl.DataFrame({"amount": [100.0, 200.0, 50.0], "probability": [0.5, 0.9, 0.0]})
+    # 0.5 x 1.2 = 0.6; 0.9 x 1.2 = 1.08, kept at 1; 0 stays 0. Open deals' part: 60 + 200 + 0 = 260.
+    out = fm.with_season(deals, 1.2)
+    assert out["probability"].to_list() == pytest.approx([0.6, 1.0, 0.0])
+    assert float((out["amount"] * out["probability"]).sum()) == pytest.approx(260.0)
+    assert fm.with_season(deals, 1.0)["probability"].to_list() == [0.5, 0.9, 0.0]
+
+
 def test_label_is_won_within_the_rows_quarter() -> None:
     points = pl.DataFrame({
         "as_of": [D(2026, 2, 10)] * 4, "opportunity_id": ["a", "b", "c", "d"], "owner_id": ["X"] * 4,
