@@ -15,7 +15,7 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.cli import main as cli_main
-from saleslens.core import i18n
+from saleslens.core import i18n, store
 from saleslens.core.filters import Filters
 from saleslens.rankings import review
 from saleslens.targets import data as td
@@ -160,6 +160,28 @@ def test_the_season_scales_each_open_deals_chance_at_most_to_one() -> None:
     assert out["probability"].to_list() == pytest.approx([0.6, 1.0, 0.0])
     assert float((out["amount"] * out["probability"]).sum()) == pytest.approx(260.0)
     assert fm.with_season(deals, 1.0)["probability"].to_list() == [0.5, 0.9, 0.0]
+
+
+def test_another_k_keeps_each_quarters_level(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))  # one snapshot: past weeks rebuilt from stage history
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        h = fm.history(r, Filters(), fx.AS_OF)
+    finally:
+        r.close()
+    args = (h.rows, h.rows, h.calendar, h.facts, h.wins, Q2[0])
+    level = {p: fm.Season(0.64, 1.0) for p in h.calendar["period_start"].unique().to_list()}  # 0.64 ** 0.5 = 0.8
+    plain = fm.backtest(*args, prior=20.0, cells=h.cells, levels=h.levels, ranges=False, seasons={})
+    run = {k: fm.backtest(*args, prior=k, cells=h.cells, levels=h.levels, ranges=False, seasons=level)
+           for k in (20.0, 5.0)}
+    assert plain.height and plain["season"].to_list() == [1.0] * plain.height
+    # every chance x 0.8 (under 1 it never meets the cap of 1): each day's open deals' part is the plain one's x 0.8
+    assert run[20.0]["season"].to_list() == pytest.approx([0.8] * plain.height)
+    assert run[20.0]["from_open"].to_list() == pytest.approx((plain["from_open"] * 0.8).to_list())
+    assert run[20.0]["from_open"].sum() > 0  # there were open deals to scale
+    # another k redoes the model's part with the same level, as a run with that k made it
+    redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
+    assert redone["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
 
 
 def test_label_is_won_within_the_rows_quarter() -> None:
@@ -357,6 +379,18 @@ def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: 
     # R1 1,500 + 1,000; R2 1,500 + 800 + 50; R3 400; R4 nothing due.
     assert owners == {"R1": pytest.approx(2500.0), "R2": pytest.approx(2350.0), "R3": pytest.approx(400.0),
                       "R4": 0.0}
+
+
+def test_the_cli_prints_the_quarters_level(data_dir: Path, runner: Runner, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    fallback = fm.model_forecast(runner, Filters(period="custom"))
+    # one earlier same quarter seen whole, where the model had expected 2/3 of what was won: ratio 1.5, level 1.5^(1/2)
+    monkeypatch.setattr(fm, "model_forecast", lambda *a, **k: replace(fallback, method="model",
+                                                                       season=fm.Season(1.5, 1.0)))
+    assert cli_main(["forecast", "--data", str(data_dir), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)[0]
+    assert (out["season_ratio"], out["season_quarters"]) == (1.5, 1.0)
+    assert out["season_level"] == pytest.approx(1.2247449)
 
 
 def test_the_cli_says_when_the_model_has_too_few_errors_for_a_range(
