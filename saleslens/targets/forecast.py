@@ -12,6 +12,9 @@ The model, in short:
   period > pushes > age > owner), learned by value, each cell's rate shrunk toward its parent's:
   (wins + k x parent) / (n + k), k chosen from PRIORS by the backtest of the quarters before.
   A thin cell (a new owner, a rare segment) says little more than its parent, ending at the organisation's.
+- The quarter of the year: each chance is scaled by the quarter's level (at most to 1), what the model missed in the
+  same quarter of earlier years (won / expected, each such quarter held out of the fit that scores it), moved toward
+  1 by a credibility weight n / (n + 1) for n such quarters seen (Season).
 - Forecast = closed so far + sum(amount x chance) over open deals + new business: what deals not yet open
   at the same week of past periods went on to book in them (their mean).
 - The 80% range comes from the model's own past relative errors at the same week of past periods (a symmetric
@@ -53,6 +56,9 @@ RANGE_WEEKS = 2  # at most this many weeks either side of today's week are poole
 RANGE_LEVEL = 0.90
 HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
 AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
+# A past quarter counts as wholly seen for the seasonal level once it has this many weekly snapshots (a quarter has
+# 13 or 14); one seen for three weeks (the first quarter of a store) counts 3/13
+QUARTER_WEEKS = 13
 FALLBACK = "stage_default"  # the fallback's name: closed + open pipeline due x the dataset's stage probability
 BASELINES = ("commit", "weighted", "last_year")
 NONE = "(none)"
@@ -189,6 +195,76 @@ def predict(model: Model, rows: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
+# ---------------------------------------------------------------- the quarter of the year
+
+
+@dataclass(frozen=True)
+class Season:
+    """The quarter-of-year level of one quarter: a scale on its open deals' chances, learned from earlier quarters.
+
+    ratio: value won within the quarter ÷ the value the model expected, over the earlier quarters of the same quarter
+    of the year, each scored by a model fit on the other earlier quarters (held out, so the ratio is what the model
+    missed there); quarters: how much of them was seen (weekly snapshots ÷ QUARTER_WEEKS, each at most 1); level =
+    ratio ** weight with the credibility weight quarters ÷ (quarters + 1).
+    """
+
+    ratio: float | None = None
+    quarters: float = 0.0
+
+    @property
+    def weight(self) -> float:
+        """How far the level moves toward the ratio: n / (n + 1) for n quarters seen (0.5 for one, 2/3 for two).
+
+        The credibility weight with the variance ratio 1: last year's same quarter is one observation of a level that
+        is assumed to vary from year to year as much as it repeats, so one such quarter moves it half-way.
+        """
+        return self.quarters / (self.quarters + 1.0)
+
+    @property
+    def level(self) -> float:
+        """The scale on the open deals' chances (1 with no earlier quarter of the same quarter of the year)."""
+        return self.ratio ** self.weight if self.ratio and self.ratio > 0 else 1.0
+
+
+def season_of(cells: pl.DataFrame, levels: Sequence[str], calendar: pl.DataFrame, period: date,
+              prior: float = PRIOR) -> Season:
+    """The quarter-of-year level of `period` from the learning cells of the quarters before it only.
+
+    Each earlier quarter that starts in the same month (the same quarter of the year) is scored by a model fit on the
+    other earlier quarters; its value won within the quarter and its expected value are summed. calendar: the snapshot
+    days (how many weeks of each quarter were seen). A quarter with no other earlier quarter to fit on is skipped.
+    """
+    earlier = sorted(p for p in cells["period_start"].unique().to_list() if p < period)
+    won = expected = seen = 0.0
+    for same in (p for p in earlier if p.month == period.month):
+        others = [p for p in earlier if p != same]
+        if not others:
+            continue
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(others)), levels, prior)
+        scored = predict(model, cells.filter(pl.col("period_start") == same))
+        value = float((scored["value"] * scored["probability"]).sum())
+        if value <= 0:
+            continue
+        won += float(scored["won_value"].sum())
+        expected += value
+        weeks = calendar.filter(pl.col("period_start") == same).height
+        seen += min(weeks / QUARTER_WEEKS, 1.0)
+    return Season(won / expected, seen) if expected > 0 else Season()
+
+
+def seasons_of(cells: pl.DataFrame, levels: Sequence[str], calendar: pl.DataFrame) -> dict[date, Season]:
+    """season_of every quarter of the calendar that has MIN_PERIODS earlier quarters to learn from."""
+    periods = sorted(calendar["period_start"].unique().to_list())
+    return {p: season_of(cells, levels, calendar, p) for i, p in enumerate(periods) if i >= MIN_PERIODS}
+
+
+def with_season(deals: pl.DataFrame, level: float) -> pl.DataFrame:
+    """Open deals with their chance scaled by the quarter's level, at most 1 (a scale of 1 changes nothing)."""
+    if level == 1.0 or deals.is_empty():
+        return deals
+    return deals.with_columns((pl.col("probability") * level).clip(upper_bound=1.0).alias("probability"))
+
+
 # ---------------------------------------------------------------- what each past day knew and what came of it
 
 
@@ -274,6 +350,7 @@ class Outcome:
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
     learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
     prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
+    season: Season = field(default_factory=Season)  # the quarter-of-year level on the open deals' chances
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
     no_range: str | None = None  # why there is no range: FEW_PERIODS, FEW_ERRORS or OTHER_PERIOD; None with one
 
@@ -400,17 +477,20 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
-             prior_of: dict[date, float] | None = None, ranges: bool = True) -> pl.DataFrame:
-    """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only),
-    its range, the actual, the three naive baselines at the same day, and the noise floor (see noise_floor).
+             prior_of: dict[date, float] | None = None, ranges: bool = True,
+             seasons: dict[date, Season] | None = None) -> pl.DataFrame:
+    """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only, its
+    chances scaled by the period's quarter-of-year level), its range, the actual, the three naive baselines at the
+    same day, and the noise floor (see noise_floor).
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
     levels: the model's; prior_of: the shrinkage strength per period (else `prior`); ranges: add with_ranges'
-    columns. A period with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the
-    fallback).
+    columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period with fewer
+    than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
+    seasons = seasons_of(cells, levels, calendar) if seasons is None else seasons
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -421,7 +501,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             continue
         k = (prior_of or {}).get(period, prior)
         model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, k)
-        mine = predict(model, rows.filter(pl.col("period_start") == period))
+        season = seasons.get(period, Season()).level
+        mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season)
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
         for day, week in calendar.filter(pl.col("period_start") == period).select("as_of", "weeks_left").iter_rows():
@@ -432,12 +513,12 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
-                        "prior": k,
+                        "prior": k, "season": season,
                         "closed": closed, "from_open": from_open, "new": new,
                         "forecast": closed + from_open + new, "actual": act, **base,
                         "noise_floor": noise_floor(closed + from_open + new, spread)})
     schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
-              "prior": pl.Float64,
+              "prior": pl.Float64, "season": pl.Float64,
               "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
               "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64,
               "noise_floor": pl.Float64}
@@ -448,14 +529,16 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
 def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
                prior: float) -> pl.DataFrame:
     """Backtest rows (without ranges) with the model's part made again with another k: per period a fit on the
-    earlier periods' cells and the open deals' sum(amount x chance) per day; closed, new business, the actual
-    and the baselines do not depend on k and are kept."""
+    earlier periods' cells and the open deals' sum(amount x chance) per day, the chances scaled by the period's
+    quarter-of-year level as the backtest scaled them (its `season` column); closed, new business, the actual and the
+    baselines do not depend on k and are kept."""
     periods = sorted(set(cells["period_start"].to_list()))
+    season = dict(bt.select("period_start", "season").unique(subset="period_start").iter_rows())
     parts = []
     for period in bt["period_start"].unique().sort().to_list():
         earlier = [p for p in periods if p < period]
         model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
-        mine = predict(model, rows.filter(pl.col("period_start") == period))
+        mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season[period])
         p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
         parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
                                                 (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum()
@@ -620,6 +703,11 @@ class History:
         while there are too few past quarters for the model (then grouping millions of rows would be wasted).
         """
         return cells_of(self.rows, self.levels)
+
+    @cached_property
+    def seasons(self) -> dict[date, Season]:
+        """seasons_of(cells, levels, calendar): each quarter's quarter-of-year level (the organisation's only)."""
+        return seasons_of(self.cells, self.levels, self.calendar)
 
 
 def _first(as_of: date) -> date:
@@ -811,15 +899,17 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     org = org_history(runner, as_of)
     group = group_history(runner, f, org, as_of)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model, k = None, PRIOR
+    model, k, season = None, PRIOR, Season()
     if len(past) >= MIN_PERIODS:
         k = choose_prior(_by_prior(runner, org, quarter[0]), quarter[0])
         model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels, k)
         _remember(_STAGES, _org_key(runner), _stages(model))
+        # learned per quarter of the year, like new business: only for the snapshot's quarter
+        season = org.seasons.get(quarter[0], Season()) if is_quarter else season
     now = group.rows.filter(pl.col("as_of") == as_of)
     if not is_quarter:  # the deals' period is the one asked for
         now = add_features(now.with_columns(pl.lit(start).alias("period_start"), pl.lit(end).alias("period_end")))
-    deals = predict(model, now) if model is not None else fallback_expected(now)
+    deals = with_season(predict(model, now), season.level) if model is not None else fallback_expected(now)
     deals = deals.with_columns((pl.col("amount") * pl.col("probability")).alias("expected"))
     won = group.wins.filter(pl.col("close_date").is_between(start, min(end, as_of)))
     closed = won.group_by("owner_id").agg(pl.col("amount").sum().alias("closed"))
@@ -830,7 +920,7 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k,
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k, season=season,
                    no_range=(TOO_LARGE if org.too_large else FEW_PERIODS) if model is None else OTHER_PERIOD)
     if model is None or not is_quarter:
         return base
@@ -863,7 +953,7 @@ def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[float, p
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
     base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
-                    levels=org.levels, ranges=False)
+                    levels=org.levels, ranges=False, seasons=org.seasons)
     out = {k: base if k == PRIOR else with_prior(base, org.cells, org.rows, org.levels, k) for k in PRIORS}
     _remember(_BY_PRIOR, key, out)
     return out
@@ -879,7 +969,7 @@ def _group_backtest(runner: RunsQueries, org: History, group: History, q_start: 
             if periods else by_prior[PRIOR]
         return with_ranges(frame)
     return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
-                    levels=org.levels, prior_of=prior_of)
+                    levels=org.levels, prior_of=prior_of, seasons=org.seasons)
 
 
 def _stages(model: Model) -> pl.DataFrame:

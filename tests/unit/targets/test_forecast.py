@@ -15,7 +15,7 @@ import pytest
 
 from queries.runner import Runner
 from saleslens.cli import main as cli_main
-from saleslens.core import i18n
+from saleslens.core import i18n, store
 from saleslens.core.filters import Filters
 from saleslens.rankings import review
 from saleslens.targets import data as td
@@ -105,6 +105,83 @@ def test_k_is_chosen_on_earlier_quarters_only() -> None:
     assert fm.choose_prior(runs, q1) == 80.0
     # Before Q3 a single backtested quarter is too little to choose on: the default.
     assert fm.choose_prior(runs, q3) == fm.PRIOR
+
+
+def _cells(rows: list[tuple[date, float, float]]) -> pl.DataFrame:
+    """Learning cells of one stage, A, each row an average deal of amount 1: period_start, rows, rows won (the value
+    and value won are the same numbers)."""
+    frame = pl.DataFrame(rows, schema={"period_start": pl.Date, "rows": pl.Float64, "won_rows": pl.Float64},
+                         orient="row")
+    return frame.with_columns(pl.lit("A").alias("stage"), pl.col("rows").alias("value"),
+                              pl.col("won_rows").alias("won_value"))
+
+
+def _weeks(counts: dict[date, int]) -> pl.DataFrame:
+    """A calendar with this many snapshot days in each quarter (only the count matters to season_of)."""
+    return pl.DataFrame({"period_start": [q for q, n in counts.items() for _ in range(n)]},
+                        schema={"period_start": pl.Date})
+
+
+Q2_25, Q3_25, Q4_25, Q2_26 = D(2025, 4, 1), D(2025, 7, 1), D(2025, 10, 1), D(2026, 4, 1)
+
+
+def test_the_season_is_what_the_model_missed_in_the_same_quarter_a_year_before() -> None:
+    # Q3 and Q4 2025 won 4 of 10 each; Q2 2025 (the same quarter of the year as Q2 2026) won 6 of 10. Q2 2026 itself
+    # (10 of 10 so far) must not count: it is the quarter forecast.
+    cells = _cells([(Q2_25, 10, 6), (Q3_25, 10, 4), (Q4_25, 10, 4), (Q2_26, 10, 10)])
+    whole = fm.season_of(cells, ("stage",), _weeks({Q2_25: 13, Q3_25: 13, Q4_25: 13}), Q2_26)
+    # Q2 2025 held out: a model fit on Q3 and Q4 alone gives A 8 / 20 = 0.4 (one stage: its rate is the overall
+    # rate whatever k), so it expected 10 x 0.4 = 4 and 6 were won: ratio 1.5. One whole quarter seen: weight 1/2.
+    assert whole.ratio == pytest.approx(1.5) and whole.quarters == pytest.approx(1.0)
+    assert whole.weight == pytest.approx(0.5) and whole.level == pytest.approx(1.5 ** 0.5)  # 1.2247
+    # Seen for 4 weekly snapshots only: 4/13 of a quarter, weight (4/13) / (4/13 + 1) = 4/17.
+    part = fm.season_of(cells, ("stage",), _weeks({Q2_25: 4, Q3_25: 13, Q4_25: 13}), Q2_26)
+    assert part.quarters == pytest.approx(4 / 13) and part.level == pytest.approx(1.5 ** (4 / 17))
+    # Q4 2025 has no earlier Q4: no level. Nor has a quarter whose only earlier same quarter is alone before it.
+    assert fm.season_of(cells, ("stage",), _weeks({Q2_25: 13}), Q4_25).level == 1.0
+    assert fm.season_of(cells.filter(pl.col("period_start") == Q2_25), ("stage",), _weeks({Q2_25: 13}),
+                        Q2_26).level == 1.0
+
+
+def test_the_season_pools_the_same_quarters_of_earlier_years() -> None:
+    q2_24 = D(2024, 4, 1)
+    cells = _cells([(q2_24, 10, 2), (Q2_25, 10, 6), (Q3_25, 10, 4), (Q4_25, 10, 4)])
+    out = fm.season_of(cells, ("stage",), _weeks({q2_24: 13, Q2_25: 13, Q3_25: 13, Q4_25: 13}), Q2_26)
+    # Q2 2025 held out: the others won 2 + 4 + 4 of 30, so it expected 10/3 and won 6. Q2 2024 held out: the others
+    # won 14 of 30, expected 14/3, won 2. Pooled: (6 + 2) / (10/3 + 14/3) = 1 (the mean of the two ratios, 1.8 and
+    # 3/7, would be 1.11). Two quarters seen: weight 2/3, and the level 1.
+    assert out.ratio == pytest.approx(1.0) and out.weight == pytest.approx(2 / 3) and out.level == pytest.approx(1.0)
+
+
+def test_the_season_scales_each_open_deals_chance_at_most_to_one() -> None:
+    deals = pl.DataFrame({"amount": [100.0, 200.0, 50.0], "probability": [0.5, 0.9, 0.0]})
+    # 0.5 x 1.2 = 0.6; 0.9 x 1.2 = 1.08, kept at 1; 0 stays 0. Open deals' part: 60 + 200 + 0 = 260.
+    out = fm.with_season(deals, 1.2)
+    assert out["probability"].to_list() == pytest.approx([0.6, 1.0, 0.0])
+    assert float((out["amount"] * out["probability"]).sum()) == pytest.approx(260.0)
+    assert fm.with_season(deals, 1.0)["probability"].to_list() == [0.5, 0.9, 0.0]
+
+
+def test_another_k_keeps_each_quarters_level(tmp_path: Path) -> None:
+    fx.build_store(tmp_path, dates=(fx.AS_OF,))  # one snapshot: past weeks rebuilt from stage history
+    r = Runner(store.open_snapshot(tmp_path))
+    try:
+        h = fm.history(r, Filters(), fx.AS_OF)
+    finally:
+        r.close()
+    args = (h.rows, h.rows, h.calendar, h.facts, h.wins, Q2[0])
+    level = {p: fm.Season(0.64, 1.0) for p in h.calendar["period_start"].unique().to_list()}  # 0.64 ** 0.5 = 0.8
+    plain = fm.backtest(*args, prior=20.0, cells=h.cells, levels=h.levels, ranges=False, seasons={})
+    run = {k: fm.backtest(*args, prior=k, cells=h.cells, levels=h.levels, ranges=False, seasons=level)
+           for k in (20.0, 5.0)}
+    assert plain.height and plain["season"].to_list() == [1.0] * plain.height
+    # every chance x 0.8 (under 1 it never meets the cap of 1): each day's open deals' part is the plain one's x 0.8
+    assert run[20.0]["season"].to_list() == pytest.approx([0.8] * plain.height)
+    assert run[20.0]["from_open"].to_list() == pytest.approx((plain["from_open"] * 0.8).to_list())
+    assert run[20.0]["from_open"].sum() > 0  # there were open deals to scale
+    # another k redoes the model's part with the same level, as a run with that k made it
+    redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
+    assert redone["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
 
 
 def test_label_is_won_within_the_rows_quarter() -> None:
@@ -302,6 +379,18 @@ def test_with_one_past_quarter_the_fallback_is_named_and_shows_no_range(runner: 
     # R1 1,500 + 1,000; R2 1,500 + 800 + 50; R3 400; R4 nothing due.
     assert owners == {"R1": pytest.approx(2500.0), "R2": pytest.approx(2350.0), "R3": pytest.approx(400.0),
                       "R4": 0.0}
+
+
+def test_the_cli_prints_the_quarters_level(data_dir: Path, runner: Runner, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    fallback = fm.model_forecast(runner, Filters(period="custom"))
+    # one earlier same quarter seen whole, where the model had expected 2/3 of what was won: ratio 1.5, level 1.5^(1/2)
+    monkeypatch.setattr(fm, "model_forecast", lambda *a, **k: replace(fallback, method="model",
+                                                                       season=fm.Season(1.5, 1.0)))
+    assert cli_main(["forecast", "--data", str(data_dir), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)[0]
+    assert (out["season_ratio"], out["season_quarters"]) == (1.5, 1.0)
+    assert out["season_level"] == pytest.approx(1.2247449)
 
 
 def test_the_cli_says_when_the_model_has_too_few_errors_for_a_range(

@@ -80,6 +80,8 @@ def _same(old: tuple[fm.Outcome, pl.DataFrame], new: tuple[fm.Outcome, pl.DataFr
     for name in ("as_of", "period_start", "period_end", "method", "periods", "errors", "learned_from", "prior",
                  "no_range"):
         assert getattr(a, name) == getattr(b, name), name
+    # the quarter-of-year level: the same sums, added in another order
+    assert (b.season.level, b.season.quarters) == pytest.approx((a.season.level, a.season.quarters), rel=1e-12)
     for name in ("closed", "from_open", "new", "expected", "low", "high", "coverage"):
         x, y = getattr(a, name), getattr(b, name)
         assert (x is None) == (y is None), name
