@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import tomllib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,13 +275,36 @@ EDIT_ROLES = {"target_sets": frozenset({"analyst", "admin"}), "scorecards": froz
 RATING_ROLES = frozenset({"leader", "admin"})  # managers may rate too, but only the reps below them
 
 
+# _latest_reps' memory: the reps file (path and version) -> its table. Every saved-item list of a page run asks
+# for the acting user's scope, and read the newest snapshot's reps Parquet file again each time.
+_LATEST_REPS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+_LATEST_REPS_LOCK = threading.Lock()
+LATEST_REPS_KEPT = 4  # data directories' newest snapshots
+
+
 def _latest_reps(data_dir: Path | None) -> pl.DataFrame | None:
-    """The hierarchy of the newest snapshot of a data directory (None when there is none)."""
+    """The hierarchy of the newest snapshot of a data directory (None when there is none), read again only when
+    its reps file is another (a new publish) or was written since."""
     if data_dir is None:
         return None
     try:
         snaps = store.list_snapshots(Path(data_dir))
-        return reps_of(snaps[-1]) if snaps else None
+        if not snaps:
+            return None
+        path = snaps[-1].table_path("reps")
+        if path is None:
+            return reps_of(snaps[-1])  # says what is missing
+        st = os.stat(path)
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with _LATEST_REPS_LOCK:
+            reps = _LATEST_REPS.get(key)
+        if reps is None:
+            reps = reps_of(snaps[-1])
+            with _LATEST_REPS_LOCK:
+                _LATEST_REPS[key] = reps
+                while len(_LATEST_REPS) > LATEST_REPS_KEPT:
+                    _LATEST_REPS.popitem(last=False)
+        return reps
     except (store.StoreError, OSError, pl.exceptions.PolarsError):
         return None
 

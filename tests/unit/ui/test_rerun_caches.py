@@ -61,3 +61,18 @@ def test_reps_are_read_once_per_snapshot_file(monkeypatch: pytest.MonkeyPatch, t
     path = first.root / "reps.parquet"
     fixtures.REPS.head(1).write_parquet(path)
     assert auth._reps(first).height == 1 and read == [first.id, second.id, first.id]
+
+
+def test_the_acting_users_team_follows_the_newest_reps_file(tmp_path: Path) -> None:
+    """access.actor keeps the newest snapshot's reps by file version: a reps file written again is read again."""
+    fixtures.build_store(tmp_path)
+    ann = access.User("ann", "Ann Able", "rep", "R1")
+    assert access.actor(ann, tmp_path).team == "East 1"
+    path = store.list_snapshots(tmp_path)[-1].table_path("reps")
+    reps = pl.read_parquet(path)
+    moved = reps.with_columns(pl.when(pl.col("rep_id") == "R1").then(pl.lit("West 1")).otherwise(pl.col("team"))
+                              .alias("team"))
+    tmp = path.with_suffix(".new")
+    moved.write_parquet(tmp)
+    tmp.replace(path)  # a new file, as a restore or a publish writes it
+    assert access.actor(ann, tmp_path).team == "West 1"
