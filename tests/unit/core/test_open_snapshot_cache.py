@@ -40,7 +40,7 @@ def test_a_file_damaged_after_a_good_open_is_reported(data_dir: Path, by_id: boo
     snap = store.open_snapshot(data_dir, snapshot_id if by_id else None)
     deals = snap.root / "opportunities.parquet"
     deals.write_bytes(b"not parquet at all")  # a disk error or a bad restore: another size, time and content
-    with pytest.raises(store.StoreError, match="opportunities.parquet is damaged"):
+    with pytest.raises(store.StoreError, match=r"opportunities\.parquet is damaged"):
         store.open_snapshot(data_dir, snapshot_id if by_id else None)
 
 
