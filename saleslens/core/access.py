@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import tomllib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -83,8 +84,38 @@ def users_path(data_dir: Path) -> Path:
     return data_dir / USERS_FILE
 
 
+# load_users' memory: the users file (path and version) -> its users. Every page run signs in and parsed the TOML
+# again. A file changed less than USERS_SETTLE_SECONDS before it is read is not kept: its modification time has a
+# coarse clock, so an edit in the same tick could leave the version as it was.
+_USERS: dict[str, tuple[tuple, dict[str, User]]] = {}
+_USERS_LOCK = threading.Lock()
+USERS_SETTLE_SECONDS = 2.0
+
+
 def load_users(path: Path) -> dict[str, User]:
-    """Users from a TOML file of [[user]] tables; a bad entry raises AccessError naming it."""
+    """Users from a TOML file of [[user]] tables; a bad entry raises AccessError naming it. Parsed again only when
+    the file was written since (a fresh dict each call: callers may change theirs)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _parse_users(path)  # missing or unreadable: says so
+    version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _USERS_LOCK:
+        kept = _USERS.get(str(path))
+    if kept is not None and kept[0] == version:
+        return dict(kept[1])
+    users = _parse_users(path)
+    settled = time.time_ns() - st.st_mtime_ns >= USERS_SETTLE_SECONDS * 1e9
+    with _USERS_LOCK:
+        if settled:
+            _USERS[str(path)] = (version, users)
+        else:
+            _USERS.pop(str(path), None)
+    return dict(users)
+
+
+def _parse_users(path: Path) -> dict[str, User]:
+    """load_users' reading and checking of the file."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
