@@ -10,6 +10,7 @@ import hashlib
 import inspect
 import json
 import math
+import pickle
 import re
 import threading
 import unicodedata
@@ -114,9 +115,10 @@ def copy_figure(fig: go.Figure) -> go.Figure:
     return new
 
 
-def plain_spec(fig: go.Figure) -> dict:
-    """The figure as Streamlit sends it, in plain JSON values: the dict plotly.io.to_json writes, read back."""
-    return json.loads(pio.to_json(fig, validate=False))
+def plain_spec(fig: go.Figure) -> bytes:
+    """The figure as Streamlit sends it, in plain JSON values (the dict plotly.io.to_json writes, read back), pickled:
+    unpickling makes an independent copy in C, ten times faster than copy.deepcopy of the same dict."""
+    return pickle.dumps(json.loads(pio.to_json(fig, validate=False)), protocol=5)
 
 
 class KeptFigure(go.Figure):
@@ -129,7 +131,7 @@ class KeptFigure(go.Figure):
     """
 
     @classmethod
-    def of(cls, kept: go.Figure, spec: dict) -> KeptFigure:
+    def of(cls, kept: go.Figure, spec: bytes) -> KeptFigure:
         """A not yet copied figure standing for `kept`, whose plain spec is `spec`."""
         fig = object.__new__(cls)
         fig.__dict__["_kept"] = (kept, spec)  # not through BaseFigure.__setattr__: nothing of plotly's exists yet
@@ -146,13 +148,11 @@ class KeptFigure(go.Figure):
         return getattr(self, name)
 
     def to_dict(self) -> dict:
-        """The kept plain spec while this figure is still untouched (its traces' dicts fresh); else plotly's."""
+        """A fresh copy of the kept plain spec while this figure is still untouched; else plotly's."""
         kept = self.__dict__.get("_kept")
         if kept is None:
             return super().to_dict()
-        spec = kept[1]
-        # Fresh top and trace dicts: plotly.io.to_json pops each trace's "uid" from what it is given.
-        return {"data": [dict(trace) for trace in spec["data"]], "layout": spec["layout"]}
+        return pickle.loads(kept[1])  # the caller's own dict: plotly.io.to_json pops each trace's "uid" from it
 
 
 class FigureMemo:
@@ -160,7 +160,7 @@ class FigureMemo:
 
     def __init__(self, size: int = FIGURE_MEMO_SIZE) -> None:
         self.size = size
-        self._figures: OrderedDict[Hashable, tuple[go.Figure, dict | None]] = OrderedDict()
+        self._figures: OrderedDict[Hashable, tuple[go.Figure, bytes | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = self.unkeyed = 0
 

@@ -100,3 +100,15 @@ def test_an_untouched_kept_figure_copies_and_pickles(clone) -> None:
     built = charts.kpi_by_group_bar.__wrapped__(GROUPS, "bookings", "money", "Region", "en")
     assert json.loads(streamlit_spec(clone(fig))) == json.loads(streamlit_spec(clone(built)))
     assert streamlit_spec(fig) == streamlit_spec(charts.copy_figure(built))
+
+
+def test_a_dict_taken_from_an_untouched_figure_is_the_callers_own() -> None:
+    """to_dict() of an untouched kept figure gives a fresh dict: changing it changes nothing kept."""
+    first = charts.bookings_vs_target(TREND, "en")
+    drawn = streamlit_spec(first)
+    taken = first.to_dict()
+    taken["layout"]["title"]["text"] = "changed"
+    taken["layout"]["template"]["layout"]["font"] = {"size": 99}
+    taken["data"][0]["y"][0] = -1
+    assert streamlit_spec(first) == drawn
+    assert streamlit_spec(charts.bookings_vs_target(TREND, "en")) == drawn
