@@ -115,7 +115,7 @@ def _open_latest(data_dir: Path) -> None:
 
 
 def _import_for_first_page() -> None:
-    """Import what the first page run needs besides the runner, and pay Streamlit's one-time checks here."""
+    """Import what the first page run needs besides the runner."""
     # In the order the first page run needs them: SQLAlchemy and Alembic (saved work, the sign-in's audit line, about
     # a second), then pandas before plotly (core/charts.py says why) for the Overview's tables and charts.
     for name in FIRST_PAGE_MODULES:
@@ -123,14 +123,6 @@ def _import_for_first_page() -> None:
             importlib.import_module(name)
         except Exception as exc:  # the page reports its own import errors
             log.warning("warm start could not import %s: %s", name, exc)
-    try:
-        # Streamlit's check whether it runs in a REPL, made once per process on the first element: inspect.stack()
-        # reads the source of every frame, so on a page run's deep stack it cost 0.1-0.35 s; here the stack is short.
-        from streamlit import delta_generator
-
-        delta_generator._maybe_print_use_warning()
-    except Exception as exc:  # a private function of Streamlit: without it the first page pays the check
-        log.debug("Streamlit's use warning not checked in the warm start: %s", exc)
 
 
 def warm_then_freeze(data_dir: Path | None = None, freeze_after: float = 10.0) -> None:
