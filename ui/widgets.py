@@ -184,7 +184,8 @@ def dataframe(frame: pl.DataFrame, lang: str, column_config: dict | None = None,
 # Arrow on every rerun (11 ms of a cached rerun at M), for the same table as last time. A frame is keyed by a digest
 # of its schema and values (saleslens.core.charts.fingerprint), so a changed number, column, type or language (dates
 # are written out before this) is a new table.
-ARROW_KEPT = 256  # tables kept per process
+ARROW_KEPT = 256  # tables kept per process, and at most ARROW_KEPT_BYTES of them (least recently drawn go first)
+ARROW_KEPT_BYTES = 64 * 1024 * 1024
 ARROW_KEPT_MAX_ROWS = 20_000  # larger tables go as they are (far below Streamlit's 150,000-row lazy threshold)
 _ARROW: OrderedDict[Hashable, object] = OrderedDict()
 _ARROW_LOCK = threading.Lock()
@@ -214,7 +215,8 @@ def arrow_table(frame: object, options: dict) -> object:
         dataframe_util.convert_anything_to_pandas_df(frame, ensure_copy=False))
     with _ARROW_LOCK:
         _ARROW[key] = table
-        while len(_ARROW) > ARROW_KEPT:
+        while len(_ARROW) > 1 and (len(_ARROW) > ARROW_KEPT
+                                   or sum(t.nbytes for t in _ARROW.values()) > ARROW_KEPT_BYTES):
             _ARROW.popitem(last=False)
     return table
 

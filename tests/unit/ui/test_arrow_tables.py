@@ -67,3 +67,18 @@ def test_any_change_of_content_is_a_new_table(other: pl.DataFrame) -> None:
                                      {"hide_index": True, "lazy": True}])
 def test_tables_streamlit_treats_otherwise_go_as_they_are(options: dict) -> None:
     assert widgets.arrow_table(FRAME, options) is FRAME
+
+
+def test_the_kept_tables_stay_within_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond ARROW_KEPT_BYTES the least recently drawn tables go; the newest is always kept."""
+    options = {"hide_index": True}
+    one = widgets.arrow_table(FRAME, options)
+    monkeypatch.setattr(widgets, "ARROW_KEPT_BYTES", one.nbytes * 2)
+    widgets.arrow_table(FRAME.with_columns(pl.Series("v", [3.0, 4.0])), options)
+    assert len(widgets._ARROW) == 2
+    widgets.arrow_table(FRAME.with_columns(pl.Series("v", [5.0, 6.0])), options)
+    assert len(widgets._ARROW) == 2  # the first one dropped
+    assert widgets.arrow_table(FRAME, options) is not one  # made again
+    monkeypatch.setattr(widgets, "ARROW_KEPT_BYTES", 1)
+    widgets.arrow_table(FRAME.head(1), options)
+    assert len(widgets._ARROW) == 1  # over budget alone: still kept for its own next draw
