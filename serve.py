@@ -19,12 +19,41 @@ from streamlit.runtime.pages_manager import PagesManager
 PagesManager.uses_pages_directory = False
 
 
+def check_streamlit_use() -> None:
+    """Streamlit's check whether it runs in a REPL, made once per process on the first element of the first page
+    run: inspect.stack() reads the source of every frame, so on a page run's deep stack it cost 0.1-0.35 s. Done
+    first thing in the warm-up thread, on its short stack, before the first visitor's script gets there."""
+    try:
+        from streamlit import delta_generator
+
+        delta_generator._maybe_print_use_warning()
+    except Exception:  # a private function of Streamlit: without it the first page pays the check
+        pass
+
+
+def warm_start() -> None:
+    """The warm-up thread: Streamlit's one-time check, tidy the data directory (the first page run did it), then
+    warm up (saleslens/warmup.py).
+
+    Imported here, in the thread: importing the warm-up (the store: Polars, pyarrow) in the lifespan held the server
+    back from answering for about half a second of every cold start.
+    """
+    check_streamlit_use()
+    from saleslens import warmup
+    from saleslens.core import settings
+    from ui import context
+
+    try:
+        context.tidy(settings.data_dir())
+    except Exception as exc:  # the page runs tidy too and reports what it cannot do
+        warmup.log.warning("warm start could not tidy: %s", exc)
+    warmup.warm_then_freeze()
+
+
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
     """Start the warm-up beside the server: the server answers at once, the first page finds the work done."""
-    from saleslens import warmup
-
-    threading.Thread(target=warmup.warm_then_freeze, name="saleslens-warmup", daemon=True).start()
+    threading.Thread(target=warm_start, name="saleslens-warmup", daemon=True).start()
     yield
 
 

@@ -19,6 +19,8 @@ from saleslens.core import settings, store
 log = logging.getLogger(__name__)
 _ONCE = threading.Lock()
 _done = False
+# What the first page run imports besides the runner, in the order it needs them.
+FIRST_PAGE_MODULES = ("saleslens.core.db", "pandas", "plotly.graph_objects", "saleslens.core.charts")
 # The feature modules the pages import: loaded before the heap is frozen, so their objects are frozen too.
 FEATURE_MODULES = tuple(f"saleslens.{name}.load" for name in
                         ("overview", "funnel", "targets", "rankings", "whatif", "health"))
@@ -51,35 +53,76 @@ def overview_calls(as_of: date) -> list[tuple[str, dict[str, object]]]:
     return [*overview.header_calls(f, as_of)[1], overview.group_call(f)]
 
 
+# The latest snapshot's unscoped runner while the warm start opens it and runs the first view's queries: (store
+# folder, created_at) -> set when done. A first visitor who would get that runner waits for it (wait_for_runner)
+# instead of opening a second one beside it and running the same queries again (0.7 s of a cold start, twice the
+# DuckDB work on two shared cores).
+_WARMING: dict[tuple[str, object], threading.Event] = {}
+WAIT_SECONDS = 30.0  # the longest a visitor waits for the warm start (a stuck one must not stop the page)
+
+
+def wait_for_runner(snap: store.Snapshot, scope_key: str, timeout: float = WAIT_SECONDS) -> bool:
+    """Wait while the warm start opens this snapshot's runner for this scope; whether there was one to wait for."""
+    if scope_key != "all":  # the warm start opens the runner of a viewer who sees everyone only
+        return False
+    done = _WARMING.get((str(snap.root), snap.manifest.get("created_at")))
+    if done is None or done.is_set():
+        return False
+    done.wait(timeout)
+    return True
+
+
 def warm(data_dir: Path | None = None) -> float:
-    """Import, open and query as the first visit would, once per process; returns the seconds it took (0 when
-    there is no data or it already ran: the server may enter its lifespan more than once)."""
+    """Open and query as the first visit would, then import what it draws with, once per process; returns the
+    seconds it took (0 when there is no data or it already ran: the server may enter its lifespan more than once).
+
+    The runner and its queries first: DuckDB works mostly without the GIL, so while it opens the views and runs the
+    queries the server and the first visitor's script import in Python beside it. The imports (each needs the GIL
+    throughout) come after, in the order the first page needs them.
+    """
     global _done
     with _ONCE:
         if _done:
             return 0.0
         _done = True
     started = time.perf_counter()
-    import pandas  # noqa: F401  (Streamlit's dataframes need it; about a second to import)
-    import plotly.graph_objects  # noqa: F401
-
-    from queries.runner import runner_for
-
-    # SQLAlchemy and Alembic (saved work) cost about a second to import: the first page run needs them too
-    from saleslens.core import charts, db  # noqa: F401
-
     data_dir = data_dir or settings.data_dir()
     try:
-        snaps = store.list_snapshots(data_dir)
-        if not snaps:
-            return 0.0
-        runner = runner_for(data_dir)
-        runner.run("filter_options_by_dimension")
-        runner.run_many(overview_calls(runner.snapshot.as_of))
+        _open_latest(data_dir)
     except Exception as exc:  # a warm start must never stop the server; the page reports data problems itself
         log.warning("warm start skipped: %s", exc)
         return 0.0
+    _import_for_first_page()
     return time.perf_counter() - started
+
+
+def _open_latest(data_dir: Path) -> None:
+    """Open the latest snapshot's unscoped runner and run the sidebar's and the Overview's default queries."""
+    from queries.runner import shared_runner
+
+    snaps = store.list_snapshots(data_dir)
+    if not snaps:
+        raise LookupError(f"no snapshot in {data_dir} yet")
+    snap = store.open_snapshot(data_dir, snaps[-1].id)
+    key = (str(snap.root), snap.manifest.get("created_at"))
+    done = _WARMING.setdefault(key, threading.Event())
+    try:
+        runner = shared_runner(snap)
+        runner.run("filter_options_by_dimension")
+        runner.run_many(overview_calls(runner.snapshot.as_of))
+    finally:
+        done.set()
+
+
+def _import_for_first_page() -> None:
+    """Import what the first page run needs besides the runner."""
+    # In the order the first page run needs them: SQLAlchemy and Alembic (saved work, the sign-in's audit line, about
+    # a second), then pandas before plotly (core/charts.py says why) for the Overview's tables and charts.
+    for name in FIRST_PAGE_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the page reports its own import errors
+            log.warning("warm start could not import %s: %s", name, exc)
 
 
 def warm_then_freeze(data_dir: Path | None = None, freeze_after: float = 10.0) -> None:

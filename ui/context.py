@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from queries.runner import Runner, Scope, shared_runner
+from saleslens import warmup
 from saleslens.core import access, settings, store
 from saleslens.core.filters import Filters
 
@@ -59,7 +60,9 @@ def runner_for_grant(data_dir: Path, snap: store.Snapshot, grant: access.Grant) 
     """
     del data_dir  # the snapshot knows its data directory
     rep_ids = None if grant.rep_ids is None else frozenset(grant.rep_ids)
-    return shared_runner(snap, Scope(grant.scope_key, rep_ids))
+    scope = Scope(grant.scope_key, rep_ids)
+    warmup.wait_for_runner(snap, scope.key)  # the warm start may be opening this very runner: take it when done
+    return shared_runner(snap, scope)
 
 
 def data_dir() -> Path:

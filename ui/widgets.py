@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 import streamlit as st
+from streamlit import dataframe_util
 
-from saleslens.core import access, commands, export, i18n, pymap
+from saleslens.core import access, charts, commands, export, i18n, pymap
 from saleslens.core.context import Call
 from saleslens.core.i18n import t
 from saleslens.kpis.registry import METRICS
@@ -174,7 +177,48 @@ def dataframe(frame: pl.DataFrame, lang: str, column_config: dict | None = None,
     options.setdefault("width", "stretch")
     # Streamlit 1.67's placeholder: the text of a missing cell in a column of any type (Streamlit printed "None").
     options.setdefault("placeholder", MISSING)
-    st.dataframe(shown, column_config=config, **options)
+    st.dataframe(arrow_table(shown, options), column_config=config, **options)
+
+
+# The Arrow tables st.dataframe drew, by the content of the frame: it converts every Polars frame to pandas and that to
+# Arrow on every rerun (11 ms of a cached rerun at M), for the same table as last time. A frame is keyed by a digest
+# of its schema and values (saleslens.core.charts.fingerprint), so a changed number, column, type or language (dates
+# are written out before this) is a new table.
+ARROW_KEPT = 256  # tables kept per process, and at most ARROW_KEPT_BYTES of them (least recently drawn go first)
+ARROW_KEPT_BYTES = 64 * 1024 * 1024
+ARROW_KEPT_MAX_ROWS = 20_000  # larger tables go as they are (far below Streamlit's 150,000-row lazy threshold)
+_ARROW: OrderedDict[Hashable, object] = OrderedDict()
+_ARROW_LOCK = threading.Lock()
+
+
+def arrow_table(frame: object, options: dict) -> object:
+    """The Arrow table st.dataframe would make of a Polars frame, kept by content; anything else as it is.
+
+    Made by Streamlit's own two steps (Polars -> pandas -> Arrow), so the bytes sent are the same. Only for a plain
+    display table: with a selection, a lazy request or hide_index left to Streamlit, st.dataframe treats a Polars
+    frame and an Arrow table differently, so those go as they are.
+    """
+    if (not isinstance(frame, pl.DataFrame) or frame.height > ARROW_KEPT_MAX_ROWS
+            or options.get("on_select", "ignore") != "ignore" or "lazy" in options
+            or not isinstance(options.get("hide_index"), bool)):
+        return frame
+    try:
+        key = charts.fingerprint(frame)
+    except charts.Unkeyable:
+        return frame
+    with _ARROW_LOCK:
+        table = _ARROW.get(key)
+        if table is not None:
+            _ARROW.move_to_end(key)
+            return table
+    table = dataframe_util.convert_pandas_df_to_arrow_table(
+        dataframe_util.convert_anything_to_pandas_df(frame, ensure_copy=False))
+    with _ARROW_LOCK:
+        _ARROW[key] = table
+        while len(_ARROW) > 1 and (len(_ARROW) > ARROW_KEPT
+                                   or sum(t.nbytes for t in _ARROW.values()) > ARROW_KEPT_BYTES):
+            _ARROW.popitem(last=False)
+    return table
 
 
 def table(frame: pl.DataFrame, name: str, lang: str, key: str, config: dict, call: Call | None = None) -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 import tomllib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,8 +84,38 @@ def users_path(data_dir: Path) -> Path:
     return data_dir / USERS_FILE
 
 
+# load_users' memory: the users file (path and version) -> its users. Every page run signs in and parsed the TOML
+# again. A file changed less than USERS_SETTLE_SECONDS before it is read is not kept: its modification time has a
+# coarse clock, so an edit in the same tick could leave the version as it was.
+_USERS: dict[str, tuple[tuple, dict[str, User]]] = {}
+_USERS_LOCK = threading.Lock()
+USERS_SETTLE_SECONDS = 2.0
+
+
 def load_users(path: Path) -> dict[str, User]:
-    """Users from a TOML file of [[user]] tables; a bad entry raises AccessError naming it."""
+    """Users from a TOML file of [[user]] tables; a bad entry raises AccessError naming it. Parsed again only when
+    the file was written since (a fresh dict each call: callers may change theirs)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _parse_users(path)  # missing or unreadable: says so
+    version = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _USERS_LOCK:
+        kept = _USERS.get(str(path))
+    if kept is not None and kept[0] == version:
+        return dict(kept[1])
+    users = _parse_users(path)
+    settled = time.time_ns() - st.st_mtime_ns >= USERS_SETTLE_SECONDS * 1e9
+    with _USERS_LOCK:
+        if settled:
+            _USERS[str(path)] = (version, users)
+        else:
+            _USERS.pop(str(path), None)
+    return dict(users)
+
+
+def _parse_users(path: Path) -> dict[str, User]:
+    """load_users' reading and checking of the file."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -273,13 +306,36 @@ EDIT_ROLES = {"target_sets": frozenset({"analyst", "admin"}), "scorecards": froz
 RATING_ROLES = frozenset({"leader", "admin"})  # managers may rate too, but only the reps below them
 
 
+# _latest_reps' memory: the reps file (path and version) -> its table. Every saved-item list of a page run asks
+# for the acting user's scope, and read the newest snapshot's reps Parquet file again each time.
+_LATEST_REPS: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+_LATEST_REPS_LOCK = threading.Lock()
+LATEST_REPS_KEPT = 4  # data directories' newest snapshots
+
+
 def _latest_reps(data_dir: Path | None) -> pl.DataFrame | None:
-    """The hierarchy of the newest snapshot of a data directory (None when there is none)."""
+    """The hierarchy of the newest snapshot of a data directory (None when there is none), read again only when
+    its reps file is another (a new publish) or was written since."""
     if data_dir is None:
         return None
     try:
         snaps = store.list_snapshots(Path(data_dir))
-        return reps_of(snaps[-1]) if snaps else None
+        if not snaps:
+            return None
+        path = snaps[-1].table_path("reps")
+        if path is None:
+            return reps_of(snaps[-1])  # says what is missing
+        st = os.stat(path)
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with _LATEST_REPS_LOCK:
+            reps = _LATEST_REPS.get(key)
+        if reps is None:
+            reps = reps_of(snaps[-1])
+            with _LATEST_REPS_LOCK:
+                _LATEST_REPS[key] = reps
+                while len(_LATEST_REPS) > LATEST_REPS_KEPT:
+                    _LATEST_REPS.popitem(last=False)
+        return reps
     except (store.StoreError, OSError, pl.exceptions.PolarsError):
         return None
 

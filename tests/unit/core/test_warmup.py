@@ -56,3 +56,43 @@ def test_only_the_server_freezes_the_heap(tmp_path: Path, fresh: None) -> None:
         assert all(name in sys.modules for name in warmup.FEATURE_MODULES)
     finally:
         gc.unfreeze()
+
+
+def test_a_first_visitor_waits_for_the_runner_the_warm_start_opens(tmp_path: Path, fresh: None,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the warm start opens the latest snapshot's unscoped runner, a visitor who would get it waits (instead
+    of opening a second one and running the same queries); a scoped visitor, or one after it, does not wait."""
+    import threading
+    import time
+
+    from saleslens.core import store
+
+    fixtures.build_store(tmp_path)
+    snap = store.open_snapshot(tmp_path)
+    monkeypatch.setattr(warmup, "_WARMING", {})
+    opened = threading.Event()
+    release = threading.Event()
+    original = runner_module.shared_runner
+
+    def slow_open(*args: object, **kwargs: object) -> object:
+        opened.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "shared_runner", slow_open)
+    warm = threading.Thread(target=warmup.warm, args=(tmp_path,))
+    warm.start()
+    assert opened.wait(10)
+    assert warmup.wait_for_runner(snap, "reps:[\"R1\"]", timeout=0.01) is False  # another scope: no wait
+    waited: list[float] = []
+    visitor = threading.Thread(target=lambda: waited.append(warmup.wait_for_runner(snap, "all", timeout=10)))
+    visitor.start()
+    time.sleep(0.2)
+    assert visitor.is_alive()  # still waiting for the warm start
+    release.set()
+    visitor.join(10)
+    warm.join(30)
+    assert waited == [True]
+    assert warmup.wait_for_runner(snap, "all", timeout=0.01) is False  # done: nothing to wait for
+    r = original(snap)
+    assert any(key[1] == "filter_options_by_dimension" for key in r._cache)  # the visitor finds the queries run

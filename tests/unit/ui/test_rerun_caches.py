@@ -61,3 +61,42 @@ def test_reps_are_read_once_per_snapshot_file(monkeypatch: pytest.MonkeyPatch, t
     path = first.root / "reps.parquet"
     fixtures.REPS.head(1).write_parquet(path)
     assert auth._reps(first).height == 1 and read == [first.id, second.id, first.id]
+
+
+def test_the_acting_users_team_follows_the_newest_reps_file(tmp_path: Path) -> None:
+    """access.actor keeps the newest snapshot's reps by file version: a reps file written again is read again."""
+    fixtures.build_store(tmp_path)
+    ann = access.User("ann", "Ann Able", "rep", "R1")
+    assert access.actor(ann, tmp_path).team == "East 1"
+    path = store.list_snapshots(tmp_path)[-1].table_path("reps")
+    reps = pl.read_parquet(path)
+    moved = reps.with_columns(pl.when(pl.col("rep_id") == "R1").then(pl.lit("West 1")).otherwise(pl.col("team"))
+                              .alias("team"))
+    tmp = path.with_suffix(".new")
+    moved.write_parquet(tmp)
+    tmp.replace(path)  # a new file, as a restore or a publish writes it
+    assert access.actor(ann, tmp_path).team == "West 1"
+
+
+USERS = '[[user]]\nlogin = "ann"\nname = "Ann"\nrole = "admin"\n'
+BOB = '[[user]]\nlogin = "bob"\nname = "Bob"\nrole = "analyst"\n'
+
+
+def test_the_users_file_is_parsed_again_only_when_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-in reads the users file on every page run: parsed once per version, an edit seen at once."""
+    import os
+
+    path = tmp_path / "users.toml"
+    path.write_text(USERS, encoding="utf-8")
+    os.utime(path, ns=(10**18, 10**18))  # written long ago (2001): settled
+    parsed: list[Path] = []
+    original = access._parse_users
+    monkeypatch.setattr(access, "_parse_users", lambda p: parsed.append(p) or original(p))
+    first = access.load_users(path)
+    first.pop("ann")  # a caller changing its dict changes no one else's
+    assert set(access.load_users(path)) == {"ann"}
+    assert len(parsed) == 1
+    path.write_text(USERS + BOB, encoding="utf-8")  # an admin adds a user
+    assert set(access.load_users(path)) == {"ann", "bob"}
+    path.write_text(BOB, encoding="utf-8")  # and edits again within the same second
+    assert set(access.load_users(path)) == {"bob"}

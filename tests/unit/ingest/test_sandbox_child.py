@@ -1,0 +1,80 @@
+"""The import sandbox's child runs its own module and nothing of the parent's (saleslens/ingest/sandbox.py).
+
+Inside the app Streamlit puts the page script in sys.modules["__main__"]; a multiprocessing child prepared itself
+by running that file again as __mp_main__, so every import child re-ran the app's entry script.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from saleslens.ingest import sandbox
+from saleslens.ingest.readers import Limits, ReadError, SourceFile
+
+DEALS = b"id,owner,amount\nD1,R1,100\nD2,R2,250\n"
+LIMITS = Limits(max_mb=10, max_rows=1000)
+
+
+def _on_disk(path: Path) -> SourceFile:
+    return SourceFile(path.name, path.stat().st_size, path.read_bytes, path)
+
+
+def _entry_script(folder: Path) -> tuple[Path, Path]:
+    """A script that, when run, leaves a mark beside itself and then fails, as an app entry outside Streamlit would."""
+    script, mark = folder / "app_entry.py", folder / "entry_ran.txt"
+    script.write_text("from pathlib import Path\n"
+                      "Path(__file__).with_name('entry_ran.txt').write_text('ran')\n"
+                      "raise RuntimeError('the entry script ran in the import child')\n", encoding="utf-8")
+    return script, mark
+
+
+def test_the_child_never_runs_the_parents_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parent whose __main__ is a script file (what Streamlit's script runner sets): the read works, no mark."""
+    script, mark = _entry_script(tmp_path)
+    main = types.ModuleType("__main__")  # as Streamlit makes it: a fresh module with the script's file, no spec
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    deals = tmp_path / "deals.csv"
+    deals.write_bytes(DEALS)
+    raw = sandbox.read(_on_disk(deals), LIMITS)
+    assert not mark.exists()
+    assert raw.frame.height == 2
+    assert raw.frame["amount"].to_list() == ["100", "250"]
+
+
+def test_an_upload_is_read_too_with_a_script_as_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An uploaded file (bytes, no path) goes through the same child."""
+    script, mark = _entry_script(tmp_path)
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    raw = sandbox.read(SourceFile("deals.csv", len(DEALS), lambda: DEALS), LIMITS)
+    assert not mark.exists()
+    assert raw.frame["id"].to_list() == ["D1", "D2"]
+
+
+def test_a_relative_path_is_read_from_the_parents_working_directory(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`saleslens import exports/` gives relative paths; the child works in its own folder and still finds them."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "deals.csv").write_bytes(DEALS)
+    monkeypatch.chdir(tmp_path)
+    relative = Path("exports/deals.csv")
+    raw = sandbox.read(SourceFile("deals.csv", len(DEALS), relative.read_bytes, relative), LIMITS)
+    assert raw.frame.height == 2
+
+
+def test_a_child_that_cannot_start_is_one_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No interpreter to start: the file's read fails in words, the caller is not crashed."""
+    monkeypatch.setattr(sandbox, "child_command", lambda folder: [str(tmp_path / "no-such-python"), str(folder)])
+    deals = tmp_path / "deals.csv"
+    deals.write_bytes(DEALS)
+    with pytest.raises(ReadError) as caught:
+        sandbox.read(_on_disk(deals), LIMITS)
+    assert caught.value.problem.code == "read_failed"
+    assert caught.value.problem.values["file"] == "deals.csv"
+    assert "FileNotFoundError" in caught.value.problem.values["error"]
