@@ -6,6 +6,9 @@ Each test that touches a database runs on SQLite and on a real PostgreSQL (tests
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +52,27 @@ def test_opening_again_migrates_nothing_and_keeps_the_data(tmp_path: Path) -> No
     db.forget()
     database = db.get(tmp_path)
     assert items.get(database, "scenarios", "Plan A").body == {"x": 1}
+
+
+def test_the_head_in_code_is_alembics_head() -> None:
+    """db.HEAD lets a database already there open without Alembic: it must name the newest migration."""
+    assert db.head_revision() == db.HEAD
+
+
+def _opens_with_alembic(data_dir: Path) -> bool:
+    """Open the database of data_dir in a fresh interpreter; whether Alembic got imported on the way."""
+    code = ("import sys; from pathlib import Path; from saleslens.core import db; "
+            f"db.open_database(Path({str(data_dir)!r})); print('alembic' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    env.pop("SALESLENS_DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, check=True)
+    return out.stdout.strip() == "True"
+
+
+def test_a_database_at_head_opens_without_alembic(tmp_path: Path) -> None:
+    """The first open migrates (Alembic); later opens of a server see the head and skip it (about 0.4 s of import)."""
+    assert _opens_with_alembic(tmp_path)
+    assert not _opens_with_alembic(tmp_path)
 
 
 @pytest.mark.usefixtures("backend")
