@@ -25,9 +25,9 @@ def fresh_forecast_cache() -> None:
 @pytest.fixture(autouse=True)
 def real_main_module() -> Iterator[None]:
     """Put the interpreter's own __main__ back after each test. An AppTest run leaves its script's module there
-    (Streamlit runs a script as __main__), and the import sandbox's child process, started by a later test in the
-    same process, would run that script again as its main: AppTest.from_function's script then fails in the child
-    (NameError on its arguments) and the import reports "reading the file ... failed"."""
+    (Streamlit runs a script as __main__), so a later test would see another test's script as __main__. (This
+    once made the import sandbox's multiprocessing child run that script; the child is now a plain
+    `python -m saleslens.ingest.sandbox_child`, tests/unit/ingest/test_sandbox_child.py, so this keeps tests apart.)"""
     main = sys.modules.get("__main__")
     yield
     if main is not None and sys.modules.get("__main__") is not main:
