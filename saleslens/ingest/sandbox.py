@@ -32,8 +32,11 @@ from saleslens.ingest.sandbox_child import LOG, REQUEST, RESULT, TABLE
 CHILD_MODULE = "saleslens.ingest.sandbox_child"
 # The folder holding the saleslens package: the child finds it there whatever the parent's working directory.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# What a process that ran out of memory leaves on stderr: Python's MemoryError, Rust's allocation failure.
-_MEMORY_SIGNS = ("MemoryError", "memory allocation of", "Cannot allocate memory", "std::bad_alloc")
+# What a process that ran out of memory leaves on stderr: Python's MemoryError, Rust's allocation failure, and a
+# thread that could not start (EAGAIN: under the child's address-space cap Polars' pool could not reserve a stack,
+# which Rust reports as a panic with "WouldBlock" / "Resource temporarily unavailable").
+_MEMORY_SIGNS = ("MemoryError", "memory allocation of", "Cannot allocate memory", "std::bad_alloc",
+                 "Resource temporarily unavailable")
 
 
 def read(f: SourceFile, limits: Limits, sheet: str | None = None, encoding: str = "auto",

@@ -78,3 +78,14 @@ def test_a_child_that_cannot_start_is_one_problem(tmp_path: Path, monkeypatch: p
     assert caught.value.problem.code == "read_failed"
     assert caught.value.problem.values["file"] == "deals.csv"
     assert "FileNotFoundError" in caught.value.problem.values["error"]
+
+
+def test_a_thread_that_could_not_start_under_the_cap_is_out_of_memory() -> None:
+    """Under the address-space cap Polars may fail to start a thread before any allocation fails: the child dies with
+    Rust's WouldBlock panic (seen under load in the hostile-file test); that is the cap, not a broken file."""
+    said = ("thread '<unnamed>' panicked\npyo3_runtime.PanicException: called `Result::unwrap()` on an `Err` value: "
+            'Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }\n')
+    problem = sandbox._death("deals.csv", 1, said, 1500)
+    assert (problem.code, problem.values) == ("read_out_of_memory", {"file": "deals.csv", "mb": "1,500"})
+    other = sandbox._death("deals.csv", 1, "ValueError: bad quote at line 3\n", 1500)
+    assert (other.code, other.values["error"]) == ("read_failed", "ValueError: bad quote at line 3")
