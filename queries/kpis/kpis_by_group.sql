@@ -23,8 +23,8 @@ inputs as (
 people as (
     select r.rep_id, r.name, r.team, r.region, r.manager_id, m.name as manager_name
     from reps r
-    left join reps m on m.rep_id = r.manager_id
-    cross join inputs i
+    -- the manager's name labels the manager groups only: for the other dimensions the join is folded away
+    left join reps m on m.rep_id = r.manager_id and cast($by as varchar) = 'manager'
     where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed_deals as (
