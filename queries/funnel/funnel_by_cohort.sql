@@ -39,40 +39,50 @@ cohorts as (
 ),
 {{ funnel_steps() }},
 filtered as (
-    select f.opportunity_id, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
+    -- each cohort read on its own, its created-date range written with the parameters so the scan prunes with it (a
+    -- deal is in both cohorts when the two periods overlap); no join on the cohorts' ranges
+    select 'current' as cohort, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
            f.furthest_step, f.regressed_steps
     from funnel_deals f
-    where (f.created_date between coalesce(cast($start as date), date '0001-01-01')
-                              and coalesce(cast($end as date), date '9999-12-31')
-           or (cast($prev_start as date) is not null or cast($prev_end as date) is not null)
-              and f.created_date between coalesce(cast($prev_start as date), date '0001-01-01')
-                                     and coalesce(cast($prev_end as date), date '9999-12-31'))
+    where f.created_date between coalesce(cast($start as date), date '0001-01-01')
+                             and coalesce(cast($end as date), date '9999-12-31')
+      and {{ deal_filters(f) }}
+    union all
+    select 'previous' as cohort, f.created_date, f.status, f.stage, coalesce(f.amount, 0) as amount,
+           f.furthest_step, f.regressed_steps
+    from funnel_deals f
+    where (cast($prev_start as date) is not null or cast($prev_end as date) is not null)
+      and f.created_date between coalesce(cast($prev_start as date), date '0001-01-01')
+                             and coalesce(cast($prev_end as date), date '9999-12-31')
       and {{ deal_filters(f) }}
 ),
 reach as (
-    -- one row per deal and cohort it belongs to (a deal can be in both when the two periods overlap)
+    -- the cohort's deals counted per (furthest step reached, status, steps moved back from), so the rows below sum a
+    -- few rows instead of keeping a row per deal
     select
-        c.cohort, f.opportunity_id, f.status, f.amount, f.regressed_steps,
+        f.cohort,
         case
             when f.status = 'won' then n.n_open
             else greatest(coalesce(f.furthest_step, 0),
                           case when f.status = 'open' then coalesce(os.step, 1) else 1 end)
-        end as reached_step
-    from cohorts c
-    join filtered f on f.created_date between c.c_start and c.c_end
+        end as reached_step,
+        f.status, f.regressed_steps,
+        count(*) as deals, sum(f.amount) as amount
+    from filtered f
     cross join last_open_step n
     left join open_stages os on os.stage = f.stage
+    group by all
 ),
 by_step as (
     -- the cohort's deals counted per (furthest step reached, status), so the stage rows sum a few rows
-    select cohort, reached_step, status, count(*) as deals, sum(amount) as amount
+    select cohort, reached_step, status, sum(deals) as deals, sum(amount) as amount
     from reach
     group by cohort, reached_step, status
 ),
 regressions as (
     -- deals of the cohort that moved back from each step (counted once per deal and step)
-    select cohort, step, count(*) as deals
-    from (select cohort, unnest(regressed_steps) as step from reach where len(regressed_steps) > 0)
+    select cohort, step, sum(deals) as deals
+    from (select cohort, unnest(regressed_steps) as step, deals from reach where len(regressed_steps) > 0)
     group by cohort, step
 ),
 sizes as (

@@ -40,12 +40,30 @@ last_open_step as (
     select coalesce(max(step), 1) as n_open from open_stages
 ),
 population as (
+    -- Three reads of the stored deals, each with filters the Parquet scan can prune with (the file is sorted by status
+    -- then created date; "open, or closed in the period by coalesce(close date, created date)" in one predicate
+    -- pruned nothing: at XL every view read all 10M rows): the open deals created by the period's end, the closed
+    -- deals with a close date in the period, and the closed deals without one, by their created date.
     select f.status, f.stage, coalesce(f.amount, 0) as amount, f.lost_from_step
     from funnel_deals f
-    where f.created_date <= coalesce(cast($end as date), date '9999-12-31')
-      and (f.status = 'open'
-           or coalesce(f.close_date, f.created_date) between coalesce(cast($start as date), date '0001-01-01')
-                                                         and coalesce(cast($end as date), date '9999-12-31'))
+    where f.status = 'open'
+      and f.created_date <= coalesce(cast($end as date), date '9999-12-31')
+      and {{ deal_filters(f) }}
+    union all
+    select f.status, f.stage, coalesce(f.amount, 0) as amount, f.lost_from_step
+    from funnel_deals f
+    where f.status is distinct from 'open'
+      and f.created_date <= coalesce(cast($end as date), date '9999-12-31')
+      and f.close_date between coalesce(cast($start as date), date '0001-01-01')
+                           and coalesce(cast($end as date), date '9999-12-31')
+      and {{ deal_filters(f) }}
+    union all
+    select f.status, f.stage, coalesce(f.amount, 0) as amount, f.lost_from_step
+    from funnel_deals f
+    where f.status is distinct from 'open'
+      and f.close_date is null
+      and f.created_date between coalesce(cast($start as date), date '0001-01-01')
+                             and coalesce(cast($end as date), date '9999-12-31')
       and {{ deal_filters(f) }}
 ),
 reach as (

@@ -23,21 +23,53 @@ inputs as (
 people as (
     select r.rep_id, r.name, r.team, r.region, r.manager_id, m.name as manager_name
     from reps r
-    left join reps m on m.rep_id = r.manager_id
-    cross join inputs i
+    -- the manager's name labels the manager groups only: for the other dimensions the join is folded away
+    left join reps m on m.rep_id = r.manager_id and cast($by as varchar) = 'manager'
     where {{ org_filters(r.region, r.team, r.rep_id) }}
 ),
 closed_deals as (
     -- Parameters are used directly in the deal filters, not through the inputs CTE: DuckDB then folds the
     -- empty list filters away and pushes the period into the Parquet scan (opportunities are sorted by
     -- close date), below the joins of the deals view. Closed and open deals are read separately, so each
-    -- scan gets a filter it can prune with.
+    -- scan gets a filter it can prune with. When the monthly rollup serves the dimension and the filters
+    -- (month_closes), only the days outside the period's whole months are read here.
     select
         {{ kpi_group(d) }},
         d.status, d.amount, d.created_date, d.close_date
     from deals d
     where d.status in ('won', 'lost') and d.close_date between coalesce(cast($start as date), date '0001-01-01') and coalesce(cast($end as date), date '9999-12-31')
+      and (not (cast($by as varchar) in ('org', 'region', 'team', 'rep')
+                and len(cast($products as varchar[])) = 0 and len(cast($segments as varchar[])) = 0
+                and len(cast($sources as varchar[])) = 0)
+           or d.close_date < {{ whole_month_first() }}
+           or d.close_date >= {{ whole_month_after() }})
       and {{ deal_filters(d) }}
+),
+month_closes as (
+    -- The closes of the period's whole months from the per-rep monthly rollup (queries/derived/rep_kpis_by_month.sql:
+    -- the same won and lost deals, counted for their owner), when the dimension and the filters are the owner's or
+    -- the owner's region and team: at XL a quarter is 150k rollup rows instead of 650k deals. Products, segments
+    -- and sources are not in the rollup (and a manager is labelled from the deals view): those read the deals.
+    select
+        {{ kpi_group(m) }},
+        m.bookings, m.deals_won, m.deals_lost, m.cycle_day_sum, m.cycle_deals
+    from (
+        select
+            k.rep_id as owner_id, r.region, r.team, r.name as owner_name,
+            cast(null as varchar) as manager_id, cast(null as varchar) as manager_name,
+            cast(null as varchar) as product_id, cast(null as varchar) as product_name,
+            cast(null as varchar) as segment, cast(null as varchar) as source,
+            k.bookings, k.deals_won, k.deals_lost, k.cycle_day_sum, k.cycle_deals
+        from rep_kpis_by_month k
+        left join reps r on r.rep_id = k.rep_id
+        where cast($by as varchar) in ('org', 'region', 'team', 'rep')
+          and len(cast($products as varchar[])) = 0 and len(cast($segments as varchar[])) = 0
+          and len(cast($sources as varchar[])) = 0
+          and k.month >= {{ whole_month_first() }}
+          and k.month < {{ whole_month_after() }}
+          and k.deals_won + k.deals_lost > 0
+    ) m
+    where {{ org_filters(m.region, m.team, m.owner_id) }}
 ),
 open_deals as (
     select
@@ -69,14 +101,30 @@ people_groups as (
     where i.org_dim
 ),
 closed as (
+    -- the deals' counts and the rollup's, added up per group; cycle_days is the won deals' mean cycle (days summed
+    -- over the deals that have one, divided by their number, as avg does)
     select
         group_key,
         any_value(group_label) as group_label,
-        sum(amount) filter (where status = 'won') as bookings,
-        count(*) filter (where status = 'won') as deals_won,
-        count(*) filter (where status = 'lost') as deals_lost,
-        avg(cycle_days(created_date, close_date)) filter (where status = 'won') as cycle_days
-    from closed_deals
+        sum(bookings) as bookings,
+        sum(deals_won) as deals_won,
+        sum(deals_lost) as deals_lost,
+        sum(cycle_day_sum) / nullif(sum(cycle_deals), 0) as cycle_days
+    from (
+        select
+            group_key,
+            any_value(group_label) as group_label,
+            sum(amount) filter (where status = 'won') as bookings,
+            count(*) filter (where status = 'won') as deals_won,
+            count(*) filter (where status = 'lost') as deals_lost,
+            sum(cycle_days(created_date, close_date)) filter (where status = 'won') as cycle_day_sum,
+            count(cycle_days(created_date, close_date)) filter (where status = 'won') as cycle_deals
+        from closed_deals
+        group by group_key
+        union all
+        select group_key, group_label, bookings, deals_won, deals_lost, cycle_day_sum, cycle_deals
+        from month_closes
+    )
     group by group_key
 ),
 open_pipe as (
@@ -91,20 +139,34 @@ open_pipe as (
 ),
 target_sums as (
     select g.group_key, any_value(g.group_label) as group_label, sum(t.value) as target
-    from targets t
-    join people_groups g on g.rep_id = t.owner_id
-    cross join inputs i
-    where t.owner_type = 'rep' and t.metric = 'bookings'
-      and t.period_start between i.d_start and i.d_end
+    from rep_targets t
+    join people_groups g on g.rep_id = t.rep_id
+    -- the rep-level targets sorted by metric and period start (queries/derived/rep_targets.sql), the period written
+    -- with the parameters, so the scan reads the period's row groups only
+    where t.metric = 'bookings'
+      and t.period_start between coalesce(cast($start as date), date '0001-01-01')
+                             and coalesce(cast($end as date), date '9999-12-31')
     group by g.group_key
 ),
 rep_activities as (
-    -- counted per rep first (a few thousand rows), then rolled up to the groups; the daily counts are sorted
-    -- by day, so DuckDB skips the row groups outside the period
+    -- counted per rep first (a few thousand rows), then rolled up to the groups: the period's whole months from the
+    -- monthly rollup (rep_kpis_by_month.activities, the same activities by month), the days outside them from the
+    -- daily counts, which are sorted by day, so DuckDB skips the row groups outside those days. Only reps with an
+    -- activity in the period, as when every day was read.
     select a.rep_id, sum(a.activities) as activities
-    from activity_days a
-    where a.day between coalesce(cast($start as date), date '0001-01-01')
-                    and coalesce(cast($end as date), date '9999-12-31')
+    from (
+        select d.rep_id, d.activities
+        from activity_days d
+        where d.day between coalesce(cast($start as date), date '0001-01-01')
+                        and coalesce(cast($end as date), date '9999-12-31')
+          and (d.day < {{ whole_month_first() }} or d.day >= {{ whole_month_after() }})
+        union all
+        select k.rep_id, k.activities
+        from rep_kpis_by_month k
+        where k.month >= {{ whole_month_first() }}
+          and k.month < {{ whole_month_after() }}
+          and k.activities > 0
+    ) a
     group by a.rep_id
 ),
 activity_counts as (
