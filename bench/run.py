@@ -379,6 +379,12 @@ def cold_split(proto: dict | None, cold: dict) -> list[str]:
             f"{max(cold['median_ready_s'] - server, 0):.1f} s |"]
 
 
+def xl_section() -> list[str]:
+    """The XL build and pages (bench/XL.md): measured apart, since an XL build takes an hour and its own data."""
+    path = ROOT / "bench" / "XL.md"
+    return ["", *path.read_text(encoding="utf-8").rstrip().splitlines()] if path.exists() else []
+
+
 def capacity_section() -> list[str]:
     """The capacity runs (bench/capacity-*.json, written by `python -m bench.capacity`), one table each."""
     from bench import capacity
@@ -567,6 +573,7 @@ def report(r: dict) -> str:
         lines.append("Not run yet: `python -m bench.load --data DIR_OF_THE_M_DEMO` writes bench/load.json, which the "
                      "next `bench.run` puts here.")
     lines += capacity_section()
+    lines += xl_section()
     if r.get("notes"):
         lines += ["", "## Where targets are missed, and why", "", r["notes"]]
     return "\n".join(lines) + "\n"
