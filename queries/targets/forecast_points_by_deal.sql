@@ -15,8 +15,9 @@
 -- final_close_date) is the current snapshot's. The group filters apply to the deal as it is now, so the rows of a
 -- group are the same deals whose bookings count as the group's.
 -- Only the columns the model reads (at L a million rows): the names shown beside today's open deals come from
--- forecast_names_by_deal. The deals are joined once, their columns carried through, and the rows are not sorted
--- here: the forecast sorts them (by as_of, opportunity_id) in less memory than the database's sort.
+-- forecast_names_by_deal. No wide intermediate is kept: which deals had a hidden row is found on three columns, the
+-- rows before $first are dropped as they are read (only a recount looks at them), and the rows are not sorted here:
+-- the forecast sorts them (by as_of, opportunity_id) in less memory than the database's sort.
 with
 current_deals as (
     select d.opportunity_id, d.owner_id as current_owner_id, d.segment, d.created_date, d.status as final_status,
@@ -24,53 +25,49 @@ current_deals as (
     from deals d
     where {{ deal_filters(d) }}
 ),
-history as (
-    select f.as_of, f.opportunity_id, f.owner_id, f.stage, f.amount, f.expected_close_date, f.forecast_category,
-           f.pushes, c.current_owner_id, c.segment, c.created_date, c.final_status, c.final_close_date,
-           -- A past owner the viewer may not see stays hidden, pushes included: only the rows the viewer's scope
-           -- would have shown that day (a visible rep then, or the deal's visible owner now).
-           f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id as shown
+partly_hidden as (
+    -- A past owner the viewer may not see stays hidden, pushes included: only the rows the viewer's scope would
+    -- have shown that day (a visible rep then, or the deal's visible owner now). These deals have a row not shown
+    -- (a null test is no hidden row).
+    select distinct f.opportunity_id
     from forecast_history f
     join current_deals c on c.opportunity_id = f.opportunity_id
-),
-partly_hidden as (
-    -- deals with a row not shown (a null `shown` is no hidden row, as in a bool_and)
-    select distinct h.opportunity_id
-    from history h
-    where not h.shown
+    where not (f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id)
 ),
 recounted as (
-    -- the stored pushes count the hidden rows too: count again over the shown rows of those few deals
-    select v.as_of, v.opportunity_id, v.owner_id, v.current_owner_id, v.segment, v.stage, v.amount,
-           v.expected_close_date, v.forecast_category,
+    -- the stored pushes count the hidden rows too: count again over the shown rows of those few deals, every day
+    select v.as_of, v.opportunity_id, v.owner_id, v.stage, v.amount, v.expected_close_date, v.forecast_category,
            cast(sum(case when v.expected_close_date > v.previous_expected then 1 else 0 end)
                 over (partition by v.opportunity_id order by v.as_of
-                      rows between unbounded preceding and current row) as bigint) as pushes,
-           v.created_date, v.final_status, v.final_close_date
+                      rows between unbounded preceding and current row) as bigint) as pushes
     from (
-        select h.*, lag(h.expected_close_date) over (partition by h.opportunity_id order by h.as_of)
+        select f.*, lag(f.expected_close_date) over (partition by f.opportunity_id order by f.as_of)
                    as previous_expected
-        from history h
-        where h.shown and h.opportunity_id in (select opportunity_id from partly_hidden)
+        from forecast_history f
+        join current_deals c on c.opportunity_id = f.opportunity_id
+        where f.opportunity_id in (select opportunity_id from partly_hidden)
+          and (f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id)
     ) v
 ),
 seen as (
-    select h.as_of, h.opportunity_id, h.owner_id, h.current_owner_id, h.segment, h.stage, h.amount,
-           h.expected_close_date, h.forecast_category, h.pushes, h.created_date, h.final_status, h.final_close_date
-    from history h
-    where h.opportunity_id not in (select opportunity_id from partly_hidden)
+    select f.as_of, f.opportunity_id, f.owner_id, f.stage, f.amount, f.expected_close_date, f.forecast_category,
+           f.pushes
+    from forecast_history f
+    where f.as_of >= cast($first as date)
+      and f.opportunity_id not in (select opportunity_id from partly_hidden)
     union all
-    select r.as_of, r.opportunity_id, r.owner_id, r.current_owner_id, r.segment, r.stage, r.amount,
-           r.expected_close_date, r.forecast_category, r.pushes, r.created_date, r.final_status, r.final_close_date
+    select r.as_of, r.opportunity_id, r.owner_id, r.stage, r.amount, r.expected_close_date, r.forecast_category,
+           r.pushes
     from recounted r
+    where r.as_of >= cast($first as date)
 ),
 final as (
-    select s.as_of, s.opportunity_id, s.owner_id, s.current_owner_id, s.segment, s.stage,
+    select s.as_of, s.opportunity_id, s.owner_id, c.current_owner_id, c.segment, s.stage,
            coalesce(s.amount, 0) as amount, s.expected_close_date, s.forecast_category,
-           s.pushes, s.created_date, s.final_status, s.final_close_date,
+           s.pushes, c.created_date, c.final_status, c.final_close_date,
            st.probability as stage_probability
     from seen s
+    join current_deals c on c.opportunity_id = s.opportunity_id
     left join stages st on st.stage = s.stage
-    where s.as_of >= cast($first as date)
 )
 select * from final

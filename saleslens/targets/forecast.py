@@ -714,6 +714,9 @@ class History:
     source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
     levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
     too_large: int = 0  # the rebuilt rows it would have had when over forecast_max_learning_rows (then today's only)
+    # The first day whose rows were read (and facts made); None: every calendar day's. With fewer than MIN_PERIODS past
+    # quarters the model learns nothing (the fallback, no backtest), so only today's rows are read.
+    rows_from: date | None = None
 
     @cached_property
     def cells(self) -> pl.DataFrame:
@@ -783,9 +786,11 @@ def rebuilt_days(as_of: date) -> list[date]:
     return [as_of - timedelta(days=7 * k) for k in range((as_of - first).days // 7 + 1)][::-1]
 
 
-def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None) -> History:
+def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None,
+            every_day: bool = False) -> History:
     """The group's learning rows, days, point facts and won deals up to `as_of`: from the snapshots, or rebuilt from
-    stage history (source: learns_from's answer; the group's must be the organisation's)."""
+    stage history (source: learns_from's answer; the group's must be the organisation's). every_day: the rows of
+    every snapshot day even when there are too few past quarters for the model (else today's only)."""
     source = source or learns_from(runner.snapshot, as_of)
     first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
@@ -797,20 +802,31 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
         points = runner.run(points_name, **points_params)
         # from the first week with an open deal: empty weeks before the data began are no past quarters
         oldest = points["as_of"].min() if points.height else as_of
-        days = [d for d in rebuilt_days(as_of) if d >= oldest]
+        days, rows_from = [d for d in rebuilt_days(as_of) if d >= oldest], None
     else:
-        points = _in_order(runner.run(points_name, **points_params), as_of)
         days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
         days = sorted(set(days) | {as_of})
+        # too few past quarters for the model: nothing learns from the past rows (no fit, no backtest, no new
+        # business), so only today's are read (the pushes so far are stored on each row): at L with one past quarter
+        # 83,000 rows instead of 1.08M
+        rows_from = as_of if past_periods(days, as_of) < MIN_PERIODS and not every_day else None
+        points_params = {**points_params, "first": rows_from or first}
+        points = _in_order(runner.run(points_name, **points_params), as_of)
     # the History keeps the rows: the runner's copy (made by this call or a page's side-by-side run) would only double
     # them outside the forecast's budget
     _forget(runner, points_name, points_params)
     wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
-    facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
+    facts = point_facts(points, wins, _read_days(days, rows_from)).join(calendar.select("as_of", "weeks_left"),
+                                                                       on="as_of", how="left")
     rows = label(points)
     levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
-    return History(rows, calendar, facts, wins, source, levels, too_large)
+    return History(rows, calendar, facts, wins, source, levels, too_large, rows_from)
+
+
+def _read_days(days: Sequence[date], rows_from: date | None) -> list[date]:
+    """The days whose rows were read: a day without its rows would count every later win as new business."""
+    return [d for d in days if rows_from is None or d >= rows_from]
 
 
 def _forget(runner: RunsQueries, name: str, params: dict[str, object]) -> None:
@@ -858,8 +874,9 @@ def subset(org: History, ids: pl.Series, as_of: date) -> History:
         oldest = rows["as_of"].min() if rows.height else as_of
         days = [d for d in rebuilt_days(as_of) if d >= oldest]
     calendar = calendar_of(days)
-    facts = point_facts(rows, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
-    return History(rows, calendar, facts, wins, org.source, org.levels, org.too_large)
+    facts = point_facts(rows, wins, _read_days(days, org.rows_from)).join(calendar.select("as_of", "weeks_left"),
+                                                                         on="as_of", how="left")
+    return History(rows, calendar, facts, wins, org.source, org.levels, org.too_large, org.rows_from)
 
 
 def org_history(runner: RunsQueries, as_of: date) -> History:
@@ -1059,6 +1076,8 @@ def stage_table(runner: RunsQueries) -> pl.DataFrame:
     # no model (too few past quarters, or an unknown row scope): the stage-only fit, default k
     as_of = runner.snapshot.as_of
     org = org_history(runner, as_of)
+    if org.rows_from is not None:  # too few past quarters: the kept History has today's rows only, read the past's
+        org = history(runner, Filters(), as_of, org.source, every_day=True)
     q_start = period_of(as_of)[0]
     past = org.cells.filter(pl.col("period_start") < q_start)
     if past.is_empty():

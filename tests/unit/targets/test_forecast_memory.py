@@ -11,7 +11,7 @@ backtests, for everyone and for a row-scoped viewer (whose deals' hidden rows ma
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -65,10 +65,10 @@ def _forget() -> Iterator[None]:
         memo.clear()
 
 
-def _before(runner: Runner) -> pl.DataFrame:
+def _before(runner: Runner, first: date = FIRST) -> pl.DataFrame:
     """The learning rows as the query before read them (all columns, sorted by the database)."""
     sql = catalog.expand(BEFORE.read_text(encoding="utf-8"))
-    params = {"first": FIRST, **fm._deal_params(Filters())}
+    params = {"first": first, **fm._deal_params(Filters())}
     cur = runner._db.cursor()
     try:
         return cur.sql(sql, params={k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}).pl()
@@ -88,20 +88,23 @@ def _old_history(runner: Runner, as_of: date) -> fm.History:
     return fm.History(fm.label(points), calendar, facts, wins)
 
 
+@pytest.mark.parametrize("weeks", [None, 20, 0])  # every day, the last 20 weeks, today only
 @pytest.mark.parametrize("who", ["everyone", "scoped"])
-def test_the_narrow_read_keeps_every_row_and_value(who: str, request: pytest.FixtureRequest) -> None:
+def test_the_narrow_read_keeps_every_row_and_value(who: str, weeks: int | None, request: pytest.FixtureRequest) -> None:
     runner = request.getfixturevalue(who)
-    old = _before(runner)
-    new = fm._in_order(runner.run("forecast_points_by_deal", first=FIRST), runner.snapshot.as_of)
-    assert old.height > 1000 and new.height == old.height
+    # the rows before `first` are dropped early now: a recount over them must still see them
+    first = FIRST if weeks is None else runner.snapshot.as_of - timedelta(weeks=weeks)
+    old = _before(runner, first)
+    new = fm._in_order(runner.run("forecast_points_by_deal", first=first), runner.snapshot.as_of)
+    assert old.height > 100 and new.height == old.height
     # the same rows in the same order, each value the same (the names and final_amount aside)
     assert_frame_equal(new, old.select(new.columns), check_exact=True)
     # the names of today's open deals are the ones the rows carried
     today = old.filter(pl.col("as_of") == runner.snapshot.as_of)
     joined = fm.with_names(today.drop(NAMES), runner.run("forecast_names_by_deal"))
     assert_frame_equal(joined, today, check_exact=True)
-    if who == "scoped":  # not vacuous: some deals the viewer sees had an owner they may not see, and lose those rows
-        everyone = _before(request.getfixturevalue("everyone"))
+    if who == "scoped" and weeks != 0:  # not vacuous: deals the viewer sees had an owner they may not, lose rows
+        everyone = _before(request.getfixturevalue("everyone"), first)
         seen = everyone.filter(pl.col("opportunity_id").is_in(old["opportunity_id"].unique().implode()))
         assert old.height < seen.height
 
@@ -188,3 +191,34 @@ def test_org_history_keeps_within_the_budget(everyone: Runner, scoped: Runner,
     monkeypatch.setenv("SALESLENS_FORECAST_CACHE_MB", "512")
     fm.org_history(everyone, everyone.snapshot.as_of)
     assert list(fm._HISTORIES) == [fm._org_key(scoped), fm._org_key(everyone)]
+
+
+def test_with_too_few_past_quarters_only_todays_rows_are_read_and_nothing_changes(
+        everyone: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the S demo as a store too young for the model: it would need more past quarters than it has
+    monkeypatch.setattr(fm, "MIN_PERIODS", 99)
+    as_of = everyone.snapshot.as_of
+    rep = min(everyone.run("forecast_wins_by_deal", start=FIRST, end=as_of)["owner_id"])
+    groups = [Filters(), Filters(reps=(rep,))]
+    results = []
+    for old_way in (True, False):
+        for memo in (fm._CACHE, fm._BACKTESTS, fm._BY_PRIOR, fm._STAGES, fm._HISTORIES):
+            memo.clear()
+        with monkeypatch.context() as m:
+            if old_way:
+                m.setattr(fm, "org_history", lambda r, day: _old_history(r, day))
+            results.append([(fm.model_forecast(everyone, f), fm.backtest_for(everyone, f), fm.stage_table(everyone))
+                            for f in groups])
+        if not old_way:  # not vacuous: the old way read every snapshot day, the new one today's rows only
+            assert fm.org_history(everyone, as_of).rows["as_of"].unique().to_list() == [as_of]
+            assert _old_history(everyone, as_of).rows["as_of"].n_unique() > 50
+    for (a, bt_a, st_a), (b, bt_b, st_b) in zip(*results, strict=True):
+        assert (b.method, b.periods, b.no_range, b.low) == (a.method, a.periods, a.no_range, a.low)
+        # the fallback although the demo has the past quarters the real MIN_PERIODS asks for
+        assert a.method == fm.FALLBACK and a.periods >= 2 and bt_a.is_empty() and bt_b.is_empty()
+        assert (b.closed, b.from_open, b.new) == (a.closed, a.from_open, a.new)
+        assert_frame_equal(b.deals, a.deals.drop("final_amount"), check_exact=True)
+        assert_frame_equal(b.by_owner, a.by_owner, check_exact=True)
+        # the stage table of the past quarters (shown by no page without the model) still learns from them
+        assert st_a.height > 0
+        assert_frame_equal(st_b.sort("stage"), st_a.sort("stage"), rel_tol=1e-12, abs_tol=1e-12)
