@@ -294,6 +294,9 @@ class Database:
                 # Snapshot files and history batches never change (legacy event files are replaced whole and
                 # the cache checks them): keeping their blocks in memory saves re-reading them at every query.
                 "cache_local_files": True,
+                # Give freed memory back to the system after a query, not at the next one: a big read (the
+                # forecast's learning rows at L) otherwise leaves hundreds of MB resident for good.
+                "allocator_background_threads": True,
             },
         )
         self._create_views()
@@ -490,6 +493,15 @@ class Runner:
                 self._cache_bytes -= self._cache.popitem(last=False)[1].estimated_size()
         self._grew()
         return frame
+
+    def forget(self, name: str, **params: object) -> None:
+        """Drop one call's cached result: its caller keeps what it needs within its own budget (the forecast's
+        learning rows, forecast_cache_mb), so a copy here would only hold the memory twice."""
+        key = (self.snapshot.id, name, _freeze(catalog.bind(catalog.get(name), params)), self.scope.key)
+        with self._lock:
+            frame = self._cache.pop(key, None)
+            if frame is not None:
+                self._cache_bytes -= frame.estimated_size()
 
     def _measure(self, cur: duckdb.DuckDBPyConnection) -> int | None:
         """DuckDB's memory in use, asked at most every few seconds (the question costs a few milliseconds)."""

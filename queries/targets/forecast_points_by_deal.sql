@@ -12,64 +12,62 @@
 -- day); pushes counts the snapshots up to that day in which the expected close date moved later than in the
 -- snapshot before (while the deal was open). The rows and their pushes come from the stored derived table
 -- forecast_history (one file, written when the snapshot was published). The outcome (final_status,
--- final_close_date, final_amount) is the current snapshot's. The group filters apply to the deal as it is now, so
--- the rows of a group are the same deals whose bookings count as the group's.
+-- final_close_date) is the current snapshot's. The group filters apply to the deal as it is now, so the rows of a
+-- group are the same deals whose bookings count as the group's.
+-- Only the columns the model reads (at L a million rows): the names shown beside today's open deals come from
+-- forecast_names_by_deal. No wide intermediate is kept: which deals had a hidden row is found on three columns, the
+-- rows before $first are dropped as they are read (only a recount looks at them), and the rows are not sorted here:
+-- the forecast sorts them (by as_of, opportunity_id) in less memory than the database's sort.
 with
 current_deals as (
-    select d.opportunity_id, d.owner_id as current_owner_id, d.owner_name, d.team, d.region, d.account_name,
-           d.segment, d.created_date, d.status as final_status,
-           d.close_date as final_close_date, coalesce(d.amount, 0) as final_amount
+    select d.opportunity_id, d.owner_id as current_owner_id, d.segment, d.created_date, d.status as final_status,
+           d.close_date as final_close_date
     from deals d
     where {{ deal_filters(d) }}
 ),
-history as (
+partly_hidden as (
     -- A past owner the viewer may not see stays hidden, pushes included: only the rows the viewer's scope would
-    -- have shown that day (a visible rep then, or the deal's visible owner now).
-    select f.as_of, f.opportunity_id, f.owner_id, f.stage, f.amount, f.expected_close_date, f.forecast_category,
-           f.pushes,
-           f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id as shown
+    -- have shown that day (a visible rep then, or the deal's visible owner now). These deals have a row not shown
+    -- (a null test is no hidden row).
+    select distinct f.opportunity_id
     from forecast_history f
     join current_deals c on c.opportunity_id = f.opportunity_id
-),
-partly_hidden as (
-    select h.opportunity_id
-    from history h
-    group by h.opportunity_id
-    having not bool_and(h.shown)
+    where not (f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id)
 ),
 recounted as (
-    -- the stored pushes count the hidden rows too: count again over the shown rows of those few deals
+    -- the stored pushes count the hidden rows too: count again over the shown rows of those few deals, every day
     select v.as_of, v.opportunity_id, v.owner_id, v.stage, v.amount, v.expected_close_date, v.forecast_category,
            cast(sum(case when v.expected_close_date > v.previous_expected then 1 else 0 end)
                 over (partition by v.opportunity_id order by v.as_of
                       rows between unbounded preceding and current row) as bigint) as pushes
     from (
-        select h.*, lag(h.expected_close_date) over (partition by h.opportunity_id order by h.as_of)
+        select f.*, lag(f.expected_close_date) over (partition by f.opportunity_id order by f.as_of)
                    as previous_expected
-        from history h
-        where h.shown and h.opportunity_id in (select opportunity_id from partly_hidden)
+        from forecast_history f
+        join current_deals c on c.opportunity_id = f.opportunity_id
+        where f.opportunity_id in (select opportunity_id from partly_hidden)
+          and (f.owner_id in (select rep_id from reps) or f.owner_id = c.current_owner_id)
     ) v
 ),
 seen as (
-    select h.as_of, h.opportunity_id, h.owner_id, h.stage, h.amount, h.expected_close_date, h.forecast_category,
-           h.pushes
-    from history h
-    where h.opportunity_id not in (select opportunity_id from partly_hidden)
+    select f.as_of, f.opportunity_id, f.owner_id, f.stage, f.amount, f.expected_close_date, f.forecast_category,
+           f.pushes
+    from forecast_history f
+    where f.as_of >= cast($first as date)
+      and f.opportunity_id not in (select opportunity_id from partly_hidden)
     union all
     select r.as_of, r.opportunity_id, r.owner_id, r.stage, r.amount, r.expected_close_date, r.forecast_category,
            r.pushes
     from recounted r
+    where r.as_of >= cast($first as date)
 ),
 final as (
-    select s.as_of, s.opportunity_id, s.owner_id, c.current_owner_id, c.owner_name, c.team, c.region,
-           c.account_name, c.segment, s.stage,
+    select s.as_of, s.opportunity_id, s.owner_id, c.current_owner_id, c.segment, s.stage,
            coalesce(s.amount, 0) as amount, s.expected_close_date, s.forecast_category,
-           s.pushes, c.created_date, c.final_status, c.final_close_date, c.final_amount,
+           s.pushes, c.created_date, c.final_status, c.final_close_date,
            st.probability as stage_probability
     from seen s
     join current_deals c on c.opportunity_id = s.opportunity_id
     left join stages st on st.stage = s.stage
-    where s.as_of >= cast($first as date)
 )
 select * from final
-order by as_of, opportunity_id

@@ -9,7 +9,8 @@
 --   $products   text[]  []        only deals of these product_ids
 --   $segments   text[]  []        only deals with accounts in these segments
 --   $sources    text[]  []        only deals from these sources
--- Same columns as forecast_points_by_deal. A deal was open at the end of a past day when it had been created by
+-- Same columns as forecast_points_by_deal, in the same order (the names of today's open deals come from
+-- forecast_names_by_deal). A deal was open at the end of a past day when it had been created by
 -- then, had not closed by then (still open, or closed later) and its last stage change by then was not into a won
 -- or lost stage. Its stage that day is the one its last change by then moved it into; before its first change
 -- the stage that change moved it out of; with no change at all, its stage now if it is still open; else the first
@@ -17,9 +18,9 @@
 -- date, forecast category and close-date pushes are null; amount and owner are today's.
 with
 current_deals as (
-    select d.opportunity_id, d.owner_id as current_owner_id, d.owner_name, d.team, d.region, d.account_name,
-           d.segment, d.created_date, d.status as final_status, d.stage, d.expected_close_date,
-           d.forecast_category, d.close_date as final_close_date, coalesce(d.amount, 0) as final_amount
+    select d.opportunity_id, d.owner_id as current_owner_id, d.segment, d.created_date, d.status as final_status,
+           d.stage, d.expected_close_date, d.forecast_category, d.close_date as final_close_date,
+           coalesce(d.amount, 0) as final_amount
     from deals d
     where {{ deal_filters(d) }}
 ),
@@ -72,10 +73,9 @@ rows as (
     where c.final_status = 'open'
 ),
 final as (
-    select r.as_of, r.opportunity_id, c.current_owner_id as owner_id, c.current_owner_id, c.owner_name, c.team,
-           c.region, c.account_name, c.segment, r.stage, c.final_amount as amount, r.expected_close_date,
-           r.forecast_category, r.pushes, c.created_date, c.final_status, c.final_close_date, c.final_amount,
-           st.probability as stage_probability
+    select r.as_of, r.opportunity_id, c.current_owner_id as owner_id, c.current_owner_id, c.segment, r.stage,
+           c.final_amount as amount, r.expected_close_date, r.forecast_category, r.pushes, c.created_date,
+           c.final_status, c.final_close_date, st.probability as stage_probability
     from rows r
     join current_deals c on c.opportunity_id = r.opportunity_id
     left join stages st on st.stage = r.stage

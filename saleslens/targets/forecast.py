@@ -28,6 +28,7 @@ Pure functions first (frames in, frames out), then the part that runs the named 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -140,8 +141,11 @@ def cells_of(train: pl.DataFrame, levels: Sequence[str] = LEVELS) -> pl.DataFram
     amount = pl.col("amount").cast(pl.Float64).fill_null(0.0)
     won = pl.col("won").cast(pl.Float64)
     keys = (["period_start"] if "period_start" in train.columns else []) + list(levels)
-    return train.group_by(keys).agg(pl.len().cast(pl.Float64).alias("rows"), won.sum().alias("won_rows"),
-                                    amount.sum().alias("value"), (amount * won).sum().alias("won_value"))
+    # a lazy plan reads only the key and value columns and never makes the casts as whole columns: at L (a million
+    # learning rows, 420,000 cells) it peaks 160 MB above the rows instead of 520 MB, and is faster, same sums
+    return train.lazy().group_by(keys).agg(
+        pl.len().cast(pl.Float64).alias("rows"), won.sum().alias("won_rows"), amount.sum().alias("value"),
+        (amount * won).sum().alias("won_value")).collect()
 
 
 def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
@@ -369,6 +373,18 @@ class Outcome:
     def week(self) -> int:
         """Weeks before the period's end."""
         return weeks_left(self.as_of, self.period_end)
+
+
+def with_names(deals: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
+    """Open deals with the names shown beside them (owner_name, team, region, account_name; forecast_names_by_deal),
+    right after current_owner_id: the learning rows carry only what the model reads."""
+    cols = [c for c in NAME_COLUMNS if c not in deals.columns]
+    if not cols:
+        return deals
+    joined = deals.join(names.select("opportunity_id", *cols), on="opportunity_id", how="left",
+                        maintain_order="left")
+    at = deals.columns.index("current_owner_id") + 1 if "current_owner_id" in deals.columns else len(deals.columns)
+    return joined.select(*deals.columns[:at], *cols, *deals.columns[at:])
 
 
 def _due(rows: pl.DataFrame) -> pl.Expr:
@@ -656,6 +672,8 @@ def manager_gap(owners: pl.DataFrame, deals: pl.DataFrame, people: pl.DataFrame)
 # ---------------------------------------------------------------- from the store: the function everyone calls
 
 HISTORY_QUARTERS = 12  # past quarters of snapshots read (three years)
+NAME_COLUMNS = ("owner_name", "team", "region", "account_name")  # shown beside the open deals, not learned from
+NAMES_QUERY = "forecast_names_by_deal"  # their query
 _CACHE: dict[tuple, Outcome] = {}
 _CACHE_MAX = 256
 # What model_forecast learned on the way, for the page sections that show it (small frames, same keys)
@@ -663,9 +681,11 @@ _STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per s
 _BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
 _BY_PRIOR: dict[tuple, dict[float, pl.DataFrame]] = {}  # the organisation's backtest with each k of PRIORS
 # The organisation's History per snapshot and row scope: every group's is taken from it by deal id. Each is big (at L
-# millions of learning rows), so only a few are kept: the snapshots and scopes being viewed now.
+# a million learning rows, about 150 MB with its cells), so only a few are kept, least recently used first, within
+# the forecast_cache_mb setting: the snapshots and scopes being viewed now.
 _HISTORIES: dict[tuple, History] = {}
 _HISTORIES_MAX = 4
+_HISTORIES_LOCK = threading.Lock()
 
 
 class RunsQueries(Protocol):
@@ -694,6 +714,9 @@ class History:
     source: str = SNAPSHOTS  # SNAPSHOTS or STAGE_HISTORY (past weeks rebuilt from stage changes)
     levels: tuple[str, ...] = LEVELS  # the model's levels: the features the past pipeline knows
     too_large: int = 0  # the rebuilt rows it would have had when over forecast_max_learning_rows (then today's only)
+    # The first day whose rows were read (and facts made); None: every calendar day's. With fewer than MIN_PERIODS past
+    # quarters the model learns nothing (the fallback, no backtest), so only today's rows are read.
+    rows_from: date | None = None
 
     @cached_property
     def cells(self) -> pl.DataFrame:
@@ -728,9 +751,14 @@ def _ids_call(f: Filters) -> tuple[str, dict[str, object]]:
 
 
 def calls(f: Filters, as_of: date) -> list[tuple[str, dict[str, object]]]:
-    """Every query model_forecast runs for a group (the organisation's history, and the group's deal ids when
-    filtered), so a page can run them side by side beforehand."""
-    org = _calls_for(Filters(), as_of)
+    """The queries model_forecast runs for a group (the organisation's won deals, the open deals' names, and the
+    group's deal ids when filtered), so a page can run them side by side beforehand.
+
+    Not the learning rows: org_history reads them once per snapshot and scope and keeps them (not the runner), so
+    run beforehand at every view they would be read again for nothing, and beside the page's other queries their
+    working memory (at L about 500 MB) would add to theirs.
+    """
+    org = [*_calls_for(Filters(), as_of)[1:], (NAMES_QUERY, {})]
     return org if not any(_deal_params(f).values()) else [*org, _ids_call(f)]
 
 
@@ -758,9 +786,11 @@ def rebuilt_days(as_of: date) -> list[date]:
     return [as_of - timedelta(days=7 * k) for k in range((as_of - first).days // 7 + 1)][::-1]
 
 
-def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None) -> History:
+def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = None,
+            every_day: bool = False) -> History:
     """The group's learning rows, days, point facts and won deals up to `as_of`: from the snapshots, or rebuilt from
-    stage history (source: learns_from's answer; the group's must be the organisation's)."""
+    stage history (source: learns_from's answer; the group's must be the organisation's). every_day: the rows of
+    every snapshot day even when there are too few past quarters for the model (else today's only)."""
     source = source or learns_from(runner.snapshot, as_of)
     first = _first(as_of)
     (points_name, points_params), (wins_name, wins_params) = _calls_for(f, as_of)
@@ -768,20 +798,57 @@ def history(runner: RunsQueries, f: Filters, as_of: date, source: str | None = N
     # not be STAGE_HISTORY): the stage-probability fallback for today's open deals, saying why.
     too_large = _rebuilt_over_limit(runner, f, first, as_of) if source == STAGE_HISTORY else 0
     if source == STAGE_HISTORY and not too_large:
-        points = runner.run("forecast_rebuilt_by_deal", first=first, as_of=as_of, **_deal_params(f))
+        points_name, points_params = "forecast_rebuilt_by_deal", {"first": first, "as_of": as_of, **_deal_params(f)}
+        points = runner.run(points_name, **points_params)
         # from the first week with an open deal: empty weeks before the data began are no past quarters
         oldest = points["as_of"].min() if points.height else as_of
-        days = [d for d in rebuilt_days(as_of) if d >= oldest]
+        days, rows_from = [d for d in rebuilt_days(as_of) if d >= oldest], None
     else:
-        points = runner.run(points_name, **points_params).filter(pl.col("as_of") <= as_of)
         days = [s.as_of for s in store.list_snapshots(runner.snapshot.data_dir) if first <= s.as_of <= as_of]
         days = sorted(set(days) | {as_of})
+        # too few past quarters for the model: nothing learns from the past rows (no fit, no backtest, no new
+        # business), so only today's are read (the pushes so far are stored on each row): at L with one past quarter
+        # 98,000 rows instead of 1.08M
+        rows_from = as_of if past_periods(days, as_of) < MIN_PERIODS and not every_day else None
+        points_params = {**points_params, "first": rows_from or first}
+        points = _in_order(runner.run(points_name, **points_params), as_of)
+    # the History keeps the rows: the runner's copy (made by this call or a page's side-by-side run) would only double
+    # them outside the forecast's budget
+    _forget(runner, points_name, points_params)
     wins = runner.run(wins_name, **wins_params)
     calendar = calendar_of(days)
-    facts = point_facts(points, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
+    facts = point_facts(points, wins, _read_days(days, rows_from)).join(calendar.select("as_of", "weeks_left"),
+                                                                       on="as_of", how="left")
     rows = label(points)
     levels = REBUILT_LEVELS if source == STAGE_HISTORY else LEVELS
-    return History(rows, calendar, facts, wins, source, levels, too_large)
+    return History(rows, calendar, facts, wins, source, levels, too_large, rows_from)
+
+
+def _read_days(days: Sequence[date], rows_from: date | None) -> list[date]:
+    """The days whose rows were read: a day without its rows would count every later win as new business."""
+    return [d for d in days if rows_from is None or d >= rows_from]
+
+
+def _forget(runner: RunsQueries, name: str, params: dict[str, object]) -> None:
+    """Drop a query's result from the runner's cache (the runner behind a page context too); nothing for a runner
+    without a cache."""
+    for obj in (runner, getattr(runner, "runner", None)):
+        forget = getattr(obj, "forget", None)
+        if callable(forget):
+            forget(name, **params)
+            return
+
+
+def _in_order(points: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The learning rows up to as_of, by day and deal: the order every sum over them is added in.
+
+    The query leaves them unsorted: a database sort of a million rows (at L) adds ~100 MB to the query's own working
+    memory, and beside other queries. The filter copies every column, so it runs only when a row is after as_of
+    (never for the runner's own snapshot).
+    """
+    if points.height and points["as_of"].max() > as_of:
+        points = points.filter(pl.col("as_of") <= as_of)
+    return points.sort("as_of", "opportunity_id", multithreaded=False)
 
 
 def _rebuilt_over_limit(runner: RunsQueries, f: Filters, first: date, as_of: date) -> int:
@@ -808,21 +875,41 @@ def subset(org: History, ids: pl.Series, as_of: date) -> History:
         oldest = rows["as_of"].min() if rows.height else as_of
         days = [d for d in rebuilt_days(as_of) if d >= oldest]
     calendar = calendar_of(days)
-    facts = point_facts(rows, wins, days).join(calendar.select("as_of", "weeks_left"), on="as_of", how="left")
-    return History(rows, calendar, facts, wins, org.source, org.levels, org.too_large)
+    facts = point_facts(rows, wins, _read_days(days, org.rows_from)).join(calendar.select("as_of", "weeks_left"),
+                                                                         on="as_of", how="left")
+    return History(rows, calendar, facts, wins, org.source, org.levels, org.too_large, org.rows_from)
 
 
 def org_history(runner: RunsQueries, as_of: date) -> History:
     """The organisation's History, kept per snapshot and row scope (a viewer's is their scope's rows only)."""
     key = _org_key(runner)
-    if key is not None and key in _HISTORIES:
-        return _HISTORIES[key]
+    with _HISTORIES_LOCK:
+        if key is not None and key in _HISTORIES:
+            _HISTORIES[key] = _HISTORIES.pop(key)  # now the most recently used
+            return _HISTORIES[key]
     out = history(runner, Filters(), as_of)
     if key is not None:
-        if len(_HISTORIES) >= _HISTORIES_MAX:
-            _HISTORIES.pop(next(iter(_HISTORIES), None), None)  # the oldest kept (another thread may have gone first)
-        _HISTORIES[key] = out
+        with _HISTORIES_LOCK:
+            _HISTORIES[key] = out
+            trim_histories(keep=key)
     return out
+
+
+def history_bytes(h: History) -> int:
+    """What a kept History holds in memory: its frames, and its cells once made (the seasons are a few numbers)."""
+    frames = [h.rows, h.calendar, h.facts, h.wins, *([h.__dict__["cells"]] if "cells" in h.__dict__ else [])]
+    return sum(f.estimated_size() for f in frames)
+
+
+def trim_histories(keep: tuple | None = None) -> None:
+    """Drop the least recently used kept Histories until they fit forecast_cache_mb and _HISTORIES_MAX; never `keep`
+    (the one just read: a page needs it even when it alone is over the budget). Call with _HISTORIES_LOCK held."""
+    budget = float(settings.get("forecast_cache_mb")) * 1024 * 1024
+    total = sum(history_bytes(h) for h in _HISTORIES.values())
+    for k in [k for k in _HISTORIES if k != keep]:
+        if total <= budget and len(_HISTORIES) <= _HISTORIES_MAX:
+            break
+        total -= history_bytes(_HISTORIES.pop(k))
 
 
 def group_history(runner: RunsQueries, f: Filters, org: History, as_of: date) -> History:
@@ -910,7 +997,8 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     if not is_quarter:  # the deals' period is the one asked for
         now = add_features(now.with_columns(pl.lit(start).alias("period_start"), pl.lit(end).alias("period_end")))
     deals = with_season(predict(model, now), season.level) if model is not None else fallback_expected(now)
-    deals = deals.with_columns((pl.col("amount") * pl.col("probability")).alias("expected"))
+    deals = with_names(deals.with_columns((pl.col("amount") * pl.col("probability")).alias("expected")),
+                       runner.run(NAMES_QUERY))
     won = group.wins.filter(pl.col("close_date").is_between(start, min(end, as_of)))
     closed = won.group_by("owner_id").agg(pl.col("amount").sum().alias("closed"))
     week = weeks_left(as_of, end)
@@ -989,8 +1077,11 @@ def stage_table(runner: RunsQueries) -> pl.DataFrame:
     # no model (too few past quarters, or an unknown row scope): the stage-only fit, default k
     as_of = runner.snapshot.as_of
     org = org_history(runner, as_of)
+    if org.rows_from is not None:  # too few past quarters: the kept History has today's rows only, read the past's
+        org = history(runner, Filters(), as_of, org.source, every_day=True)
     q_start = period_of(as_of)[0]
     past = org.cells.filter(pl.col("period_start") < q_start)
-    if past.is_empty():
-        return pl.DataFrame(schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
-    return _stages(fit_cells(past, levels=("stage",)))
+    out = _stages(fit_cells(past, levels=("stage",))) if not past.is_empty() else pl.DataFrame(
+        schema={"stage": pl.String, "n": pl.UInt32, "wins": pl.Float64, "p": pl.Float64})
+    _remember(_STAGES, key, out)  # the past's rows are not kept: not read again at the next call
+    return out

@@ -95,8 +95,9 @@ def _values(runner: Runner) -> dict[str, str]:
     """A region, a team, a rep and a segment of the demo's deals (the first of each by name)."""
     deals = runner.run("forecast_wins_by_deal", start=date(2000, 1, 1), end=runner.snapshot.as_of)
     points = runner.run("forecast_points_by_deal", first=date(2000, 1, 1))
-    assert deals.height and points.height
-    return {"region": min(points["region"].drop_nulls()), "team": min(points["team"].drop_nulls()),
+    names = runner.run("forecast_names_by_deal")  # the open deals' owner, team and region
+    assert deals.height and points.height and names.height
+    return {"region": min(names["region"].drop_nulls()), "team": min(names["team"].drop_nulls()),
             "rep": min(deals["owner_id"].drop_nulls()), "segment": min(points["segment"].drop_nulls())}
 
 
