@@ -68,7 +68,10 @@ def wait_for_runner(snap: store.Snapshot, scope_key: str, timeout: float = WAIT_
     done = _WARMING.get((str(snap.root), snap.manifest.get("created_at")))
     if done is None or done.is_set():
         return False
-    done.wait(timeout)
+    if not done.wait(timeout):
+        # A stuck warm start: one visitor waited; let every later run go its own way rather than wait again.
+        log.warning("warm start still opening %s after %.0f s: not waiting for it any more", snap.root, timeout)
+        done.set()
     return True
 
 

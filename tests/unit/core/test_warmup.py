@@ -96,3 +96,24 @@ def test_a_first_visitor_waits_for_the_runner_the_warm_start_opens(tmp_path: Pat
     assert warmup.wait_for_runner(snap, "all", timeout=0.01) is False  # done: nothing to wait for
     r = original(snap)
     assert any(key[1] == "filter_options_by_dimension" for key in r._cache)  # the visitor finds the queries run
+
+
+def test_a_stuck_warm_start_costs_one_wait_not_one_per_run(tmp_path: Path, fresh: None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm start that never finishes makes one visitor wait its timeout; the next runs go on without waiting
+    (otherwise every rerun of every session would wait again, 30 s each)."""
+    import threading
+    import time
+
+    from saleslens.core import store
+
+    fixtures.build_store(tmp_path)
+    snap = store.open_snapshot(tmp_path)
+    stuck = threading.Event()  # never set: the warm start is still opening this runner
+    monkeypatch.setattr(warmup, "_WARMING", {(str(snap.root), snap.manifest.get("created_at")): stuck})
+    t0 = time.perf_counter()
+    assert warmup.wait_for_runner(snap, "all", timeout=0.3) is True
+    assert time.perf_counter() - t0 >= 0.3
+    t1 = time.perf_counter()
+    assert warmup.wait_for_runner(snap, "all", timeout=0.3) is False
+    assert time.perf_counter() - t1 < 0.1
