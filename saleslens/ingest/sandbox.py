@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,11 +33,18 @@ from saleslens.ingest.sandbox_child import LOG, REQUEST, RESULT, TABLE
 CHILD_MODULE = "saleslens.ingest.sandbox_child"
 # The folder holding the saleslens package: the child finds it there whatever the parent's working directory.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-# What a process that ran out of memory leaves on stderr: Python's MemoryError, Rust's allocation failure, and a
-# thread that could not start (EAGAIN: under the child's address-space cap Polars' pool could not reserve a stack,
-# which Rust reports as a panic with "WouldBlock" / "Resource temporarily unavailable").
-_MEMORY_SIGNS = ("MemoryError", "memory allocation of", "Cannot allocate memory", "std::bad_alloc",
-                 "Resource temporarily unavailable")
+# What a process that ran out of memory leaves on stderr: Python's MemoryError, Rust's allocation failure.
+_MEMORY_SIGNS = ("MemoryError", "memory allocation of", "Cannot allocate memory", "std::bad_alloc")
+# A Rust thread that could not start (EAGAIN): under the child's address-space cap Polars' pool could not reserve a
+# stack, which Polars reports as a panic carrying io::ErrorKind::WouldBlock. Both must be there: an EAGAIN from
+# anything else (a pipe, a process limit) is not the memory cap.
+_THREAD_SIGNS = ("PanicException", "WouldBlock")
+# What the child needs of the parent's environment: where programs, locales and temporary files are, Python's and
+# Polars' own switches. Not the rest: the database URL, object-storage keys and other secrets stay out of the process
+# that parses an untrusted file.
+_CHILD_ENV_NAMES = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "TEMP", "TMP")
+_CHILD_ENV_PREFIXES = ("LC_", "PYTHON", "POLARS_")
+_KILL_SLACK_SECONDS = 5  # the child's own CPU limit: the read timeout and this, should the parent die first
 
 
 def read(f: SourceFile, limits: Limits, sheet: str | None = None, encoding: str = "auto",
@@ -53,11 +61,17 @@ def read(f: SourceFile, limits: Limits, sheet: str | None = None, encoding: str 
             source.write_bytes(f.load())
         request = {"name": f.name, "path": str(Path(source).absolute()), "size": f.size, "sheet": sheet,
                    "encoding": encoding, "delimiter": delimiter, "stop_at_blank": stop_at_blank,
-                   "memory_mb": memory_mb,
+                   "memory_mb": memory_mb, "cpu_seconds": cpu_limit(seconds),
                    "limits": {"max_mb": limits.max_mb, "max_rows": limits.max_rows, "max_columns": limits.max_columns,
                               "max_cells": limits.max_cells, "max_unzipped_mb": limits.max_unzipped_mb}}
         (folder / REQUEST).write_text(json.dumps(request), encoding="utf-8")
         return _run_child(folder, f.name, memory_mb, seconds)
+
+
+def cpu_limit(seconds: float) -> int:
+    """The child's own CPU-time limit: a backstop for a child whose server died, never reached before the read
+    timeout (the parent kills it then), though Polars' threads spend CPU time on every core at once."""
+    return int(seconds * max(os.cpu_count() or 1, 1)) + _KILL_SLACK_SECONDS
 
 
 def child_command(folder: Path) -> list[str]:
@@ -70,8 +84,8 @@ def child_command(folder: Path) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    """The parent's environment (settings travel in SALESLENS_* variables) with the package root on PYTHONPATH."""
-    env = dict(os.environ)
+    """The little of the parent's environment the child needs (no secrets), with the package root on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k in _CHILD_ENV_NAMES or k.startswith(_CHILD_ENV_PREFIXES)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
@@ -87,9 +101,11 @@ def _run_child(folder: Path, name: str, memory_mb: int, seconds: float) -> RawTa
     try:
         exitcode = child.wait(seconds)
     except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
         raise ReadError(Problem("read_timeout", {"file": name, "seconds": f"{seconds:g}"})) from None
+    finally:  # timed out, or this thread interrupted (a server stopping): the child never outlives the read
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     result_path = folder / RESULT
     if not result_path.exists():
         log_path = folder / LOG
@@ -103,8 +119,12 @@ def _run_child(folder: Path, name: str, memory_mb: int, seconds: float) -> RawTa
 
 
 def _death(name: str, returncode: int, stderr: str, memory_mb: int) -> Problem:
-    """Why a child left no result: memory (a signal, an abort, an allocation failure), else its last words."""
-    if returncode < 0 or returncode in (134, 137) or any(sign in stderr for sign in _MEMORY_SIGNS):
+    """Why a child left no result: its CPU limit (a time-out), memory (a signal, an abort, an allocation failure),
+    else its last words."""
+    if returncode == -signal.SIGXCPU:
+        return Problem("read_timeout", {"file": name, "seconds": f"{float(settings.get('import_read_seconds')):g}"})
+    if (returncode < 0 or returncode in (134, 137) or any(sign in stderr for sign in _MEMORY_SIGNS)
+            or all(sign in stderr for sign in _THREAD_SIGNS)):
         return Problem("read_out_of_memory", {"file": name, "mb": f"{memory_mb:,}"})
     last = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), f"exit {returncode}")
     return Problem("read_failed", {"file": name, "error": last.strip()[:200]})

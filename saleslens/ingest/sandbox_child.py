@@ -24,20 +24,23 @@ def problem_dict(p: Problem) -> dict:
     return {"code": p.code, "values": p.values, "file": p.file, "row": p.row, "column": p.column, "table": p.table}
 
 
-def limit_memory(memory_mb: int) -> None:
-    """Cap this process's address space, so a runaway file fails here instead of in the server."""
+def limit_memory(memory_mb: int, cpu_seconds: int | None = None) -> None:
+    """Cap this process's address space, so a runaway file fails here instead of in the server, and its CPU time, so
+    a child whose server died (nobody left to kill it at the read timeout) still stops."""
     try:
         import resource
     except ImportError:  # not on this platform: the file size and shape limits still hold
         return
     limit = memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if cpu_seconds:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
 
 
 def read_request(folder: Path) -> dict:
     """Read the requested file; the result to write as JSON (the table itself goes to Parquet)."""
     request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
-    limit_memory(int(request["memory_mb"]))
+    limit_memory(int(request["memory_mb"]), request.get("cpu_seconds"))
     path = Path(request["path"])
     f = SourceFile(request["name"], int(request["size"]), path.read_bytes, path)
     try:

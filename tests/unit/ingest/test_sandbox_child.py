@@ -6,6 +6,8 @@ by running that file again as __mp_main__, so every import child re-ran the app'
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -82,10 +84,44 @@ def test_a_child_that_cannot_start_is_one_problem(tmp_path: Path, monkeypatch: p
 
 def test_a_thread_that_could_not_start_under_the_cap_is_out_of_memory() -> None:
     """Under the address-space cap Polars may fail to start a thread before any allocation fails: the child dies with
-    Rust's WouldBlock panic (seen under load in the hostile-file test); that is the cap, not a broken file."""
+    Rust's WouldBlock panic (seen under load in the hostile-file test); that is the cap, not a broken file. An EAGAIN
+    with no panic (a pipe, a process limit) is not."""
     said = ("thread '<unnamed>' panicked\npyo3_runtime.PanicException: called `Result::unwrap()` on an `Err` value: "
             'Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }\n')
     problem = sandbox._death("deals.csv", 1, said, 1500)
     assert (problem.code, problem.values) == ("read_out_of_memory", {"file": "deals.csv", "mb": "1,500"})
     other = sandbox._death("deals.csv", 1, "ValueError: bad quote at line 3\n", 1500)
     assert (other.code, other.values["error"]) == ("read_failed", "ValueError: bad quote at line 3")
+    pipe = sandbox._death("deals.csv", 1, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n", 1500)
+    assert pipe.code == "read_failed"
+
+
+def test_a_child_stopped_by_its_cpu_limit_is_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child's own CPU limit (a backstop should the server die) ends it with SIGXCPU: a time-out, not memory."""
+    import signal
+
+    monkeypatch.setenv("SALESLENS_IMPORT_READ_SECONDS", "42")
+    problem = sandbox._death("deals.csv", -signal.SIGXCPU, "", 1500)
+    assert (problem.code, problem.values) == ("read_timeout", {"file": "deals.csv", "seconds": "42"})
+    # never reached before the read timeout, even with every core busy for the whole of it
+    assert sandbox.cpu_limit(42) >= 42 * (os.cpu_count() or 1)
+
+
+def test_the_child_gets_no_secrets_of_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process that parses an untrusted file sees neither the database URL nor object-storage keys."""
+    monkeypatch.setenv("SALESLENS_DATABASE_URL", "postgresql://lens:s3cret@db/sales")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "k3y")
+    monkeypatch.setenv("POLARS_MAX_THREADS", "2")
+    env = sandbox.child_env()
+    assert "SALESLENS_DATABASE_URL" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["POLARS_MAX_THREADS"] == "2" and env["PATH"] == os.environ["PATH"]
+    assert str(sandbox.PACKAGE_ROOT) in env["PYTHONPATH"].split(os.pathsep)
+
+
+def test_the_child_limits_its_own_cpu_time(tmp_path: Path) -> None:
+    """A child asked to read sets RLIMIT_CPU from the request (checked in a child that reports its limit)."""
+    code = ("import json, resource, sys; from pathlib import Path; from saleslens.ingest import sandbox_child as c; "
+            "c.limit_memory(4096, 77); print(resource.getrlimit(resource.RLIMIT_CPU)[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=sandbox.child_env(), check=True)
+    assert out.stdout.strip() == "77"
