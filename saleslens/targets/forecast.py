@@ -60,6 +60,7 @@ AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
 # A past quarter counts as wholly seen for the seasonal level once it has this many weekly snapshots (a quarter has
 # 13 or 14); one seen for three weeks (the first quarter of a store) counts 3/13
 QUARTER_WEEKS = 13
+RATIO_BOUNDS = (0.25, 4.0)  # the quarter-of-year ratio before weighting: at most a quarter or four times the chances
 FALLBACK = "stage_default"  # the fallback's name: closed + open pipeline due x the dataset's stage probability
 BASELINES = ("commit", "weighted", "last_year")
 NONE = "(none)"
@@ -226,8 +227,14 @@ class Season:
 
     @property
     def level(self) -> float:
-        """The scale on the open deals' chances (1 with no earlier quarter of the same quarter of the year)."""
-        return self.ratio ** self.weight if self.ratio and self.ratio > 0 else 1.0
+        """The scale on the open deals' chances (1 with no earlier quarter of the same quarter of the year).
+
+        The ratio is bounded to [1/4, 4] first: a same quarter that won nothing (ratio 0) or almost nothing of a small
+        expected value must not wipe out this quarter's open deals, nor one large win in a thin quarter multiply them.
+        """
+        if self.ratio is None:
+            return 1.0
+        return min(max(self.ratio, RATIO_BOUNDS[0]), RATIO_BOUNDS[1]) ** self.weight
 
 
 def season_of(cells: pl.DataFrame, levels: Sequence[str], calendar: pl.DataFrame, period: date,

@@ -440,3 +440,14 @@ def test_page_cli_whatif_and_review_show_the_same_forecast(data_dir: Path, runne
     assert baseline == pytest.approx(one.expected)
     line = review._forecast_line(runner, fx.AS_OF, *Q2, "en", teams=("North",))
     assert line and i18n.money(one.expected, "en") in line[0]
+
+
+@pytest.mark.parametrize(("ratio", "quarters", "level"), [
+    (None, 0.0, 1.0),  # no earlier same quarter: no level
+    (1.44, 1.0, 1.2),  # 1.44 ** (1/2)
+    (0.0, 2.0, 0.25 ** (2 / 3)),  # won nothing: bounded to 1/4 (it used to be 1, no scaling at all)
+    (0.001, 2.0, 0.25 ** (2 / 3)),  # almost nothing: the same bound, not 0.01
+    (9.0, 1.0, 2.0),  # one large win in a thin quarter: 4 ** (1/2), not 3
+])
+def test_the_quarter_of_year_level_is_bounded(ratio: float | None, quarters: float, level: float) -> None:
+    assert fm.Season(ratio, quarters).level == pytest.approx(level)
