@@ -893,6 +893,8 @@ def org_history(runner: RunsQueries, as_of: date) -> History:
     with _HISTORIES_LOCK:
         if key is not None and key in _HISTORIES:
             _HISTORIES[key] = _HISTORIES.pop(key)  # now the most recently used
+            # measured again: its cells (tens of MB at L) are made after it was first kept and counted
+            trim_histories(keep=key)
             return _HISTORIES[key]
     out = history(runner, Filters(), as_of)
     if key is not None:

@@ -193,6 +193,19 @@ def test_org_history_keeps_within_the_budget(everyone: Runner, scoped: Runner,
     assert list(fm._HISTORIES) == [fm._org_key(scoped), fm._org_key(everyone)]
 
 
+def test_a_history_is_measured_again_when_used(everyone: Runner, scoped: Runner,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cells are made after a History is first kept: the next use counts them, so two that fit before may not after."""
+    mine = fm.org_history(everyone, everyone.snapshot.as_of)
+    theirs = fm.org_history(scoped, scoped.snapshot.as_of)
+    assert "cells" not in theirs.__dict__
+    budget = fm.history_bytes(mine) + fm.history_bytes(theirs)  # both fit exactly, as first measured
+    monkeypatch.setenv("SALESLENS_FORECAST_CACHE_MB", str(budget / 1024 / 1024))
+    assert theirs.cells.height > 0  # made now: theirs grew
+    assert fm.org_history(scoped, scoped.snapshot.as_of) is theirs
+    assert list(fm._HISTORIES) == [fm._org_key(scoped)]  # measured again on use: the other one went
+
+
 def test_with_too_few_past_quarters_only_todays_rows_are_read_and_nothing_changes(
         everyone: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
     # the S demo as a store too young for the model: it would need more past quarters than it has
