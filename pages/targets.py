@@ -157,6 +157,10 @@ def render_pacing(view: tl.TargetsView) -> None:
     if fc.has_stage_history:
         right.caption(t("targets.forecast.basis", lang, closed=money(out.closed, lang),
                         open=money(out.from_open, lang), new=money(out.new, lang), periods=out.periods))
+        if out.season.ratio is not None:  # the quarter-of-year level, said where it moves the number
+            season = out.season
+            right.caption(t("targets.forecast.season", lang, level=i18n.number(season.level, lang, 2),
+                            ratio=i18n.number(season.ratio, lang, 2), weight=percent(season.weight, lang, 0)))
     else:
         right.info(t("targets.forecast.fallback", lang, periods=out.periods))
     if out.no_range == TOO_LARGE:  # the rebuilt history would not fit in memory: the fallback, and why

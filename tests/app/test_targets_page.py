@@ -184,3 +184,28 @@ def test_a_forecast_learned_from_snapshots_does_not_mention_stage_history(target
                                                                           app: Callable[..., AppTest]) -> None:
     at = open_page(app)
     assert "stage history" not in texts(at.caption)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_quarter_of_year_level_is_said_under_the_forecast(demo_data: Path, app: Callable[..., AppTest],
+                                                               lang: str) -> None:
+    """The S demo's forecast scales its open deals by the quarter of the year's level: the page says by how much, with
+    the same level, ratio and weight the CLI's forecast prints (season_level, season_ratio, season_quarters)."""
+    from queries.runner import runner_for
+    from saleslens.core.filters import Filters
+    from saleslens.targets import forecast as fm
+
+    runner = runner_for(demo_data)
+    try:
+        season = fm.model_forecast(runner, Filters()).season
+    finally:
+        runner.close()
+    assert season.ratio is not None and season.quarters > 0  # the demo has earlier years of this quarter
+    weight = season.quarters / (season.quarters + 1)  # the credibility weight n / (n + 1)
+    assert season.level == pytest.approx(season.ratio ** weight)
+    at = open_page(app, lang=lang)
+    assert_clean(at)
+    said = [c.value for c in at.caption if f"{season.level:.2f}" in c.value and f"{season.ratio:.2f}" in c.value]
+    assert len(said) == 1, texts(at.caption)
+    assert f"{round(weight * 100)}%" in said[0]
+    assert ("open deals' chances ×" if lang == "en" else "赢单概率 ×") in said[0]
