@@ -34,6 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from datetime import time as clock
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -608,24 +609,24 @@ def _duckdb(spill: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _files_sql(files: list[Path]) -> str:
-    """A read_parquet call over exactly these files (quoted as literals: paths are not patterns here)."""
-    quoted = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}])"
+def _paths(files: list[Path] | list[str]) -> list[str]:
+    """File paths as a bound list for read_parquet (exactly these files: a list is never read as a glob pattern)."""
+    return [str(f) for f in files]
 
 
 def _copy_sql(source: str, table: str, where: str = "", order: list[str] | None = None) -> str:
-    """A SELECT of the schema's columns from a source, optionally filtered and sorted (nulls last)."""
+    """A SELECT of the schema's columns from a source, optionally filtered and sorted (nulls last). Only names from
+    the schema and SQL written here go into the text; every value (files, dates, the target) is bound by the caller."""
     cols = ", ".join(f'p."{c.name}"' for c in schema.TABLES[table].columns)
     sql = f"SELECT {cols} FROM {source}" + (f" WHERE {where}" if where else "")
     return sql + (" ORDER BY " + ", ".join(f'"{c}" NULLS LAST' for c in order) if order else "")
 
 
-def _copy_to(con: duckdb.DuckDBPyConnection, select: str, target: Path, row_group_size: int) -> int:
-    """Write a SELECT to one Parquet file (zstd, statistics); the rows written."""
-    path = str(target).replace("'", "''")
-    return con.execute(f"COPY ({select}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD, "
-                       f"ROW_GROUP_SIZE {row_group_size})").fetchone()[0]
+def _copy_to(con: duckdb.DuckDBPyConnection, select: str, params: dict[str, object], target: Path,
+             row_group_size: int) -> int:
+    """Write a SELECT (its values bound from params) to one Parquet file (zstd, statistics); the rows written."""
+    return con.execute(f"COPY ({select}) TO $target (FORMAT PARQUET, COMPRESSION ZSTD, "
+                       f"ROW_GROUP_SIZE {int(row_group_size)})", {**params, "target": str(target)}).fetchone()[0]
 
 
 def _stage_snapshot_parts(con: duckdb.DuckDBPyConnection, stage: Path, as_of: date,
@@ -635,8 +636,8 @@ def _stage_snapshot_parts(con: duckdb.DuckDBPyConnection, stage: Path, as_of: da
     for name, files in tables.items():
         target = stage / f"{name}.parquet"
         if files:
-            select = _copy_sql(f"{_files_sql(files)} p", name, order=_PRUNING_ORDER.get(name))
-            counts[name] = _copy_to(con, select, target, 100_000)
+            select = _copy_sql("read_parquet($files) p", name, order=_PRUNING_ORDER.get(name))
+            counts[name] = _copy_to(con, select, {"files": _paths(files)}, target, 100_000)
         else:
             schema.empty_frame(name).write_parquet(target, statistics=True)
             counts[name] = 0
@@ -665,23 +666,26 @@ def _copy_months(con: duckdb.DuckDBPyConnection, folder: Path, table: str, files
     keys already stored; the rows written."""
     spec = schema.TABLES[table]
     col = f'p."{spec.event_time}"'
-    source = f"{_files_sql(files)} p"
+    source = "read_parquet($files) p"
+    params: dict[str, object] = {"files": _paths(files)}
     if stored:  # an anti join, nulls equal (as publish_snapshot's): keys an earlier batch holds stay there
         keys = ", ".join(f'"{k}"' for k in spec.key)
         match = " AND ".join(f'p."{k}" IS NOT DISTINCT FROM s."{k}"' for k in spec.key)
-        stored_sql = _files_sql([Path(f) for f in stored])[:-1] + ", union_by_name = true)"
-        source += f" ANTI JOIN (SELECT DISTINCT {keys} FROM {stored_sql}) s ON {match}"
+        source += f" ANTI JOIN (SELECT DISTINCT {keys} FROM read_parquet($stored, union_by_name = true)) s ON {match}"
+        params["stored"] = _paths(stored)
     months = [m for (m,) in con.execute(  # months present: a scan of the time column only
-        f"SELECT DISTINCT strftime({col}, '%Y-%m') AS m FROM {_files_sql(files)} p ORDER BY m").fetchall()]
+        f"SELECT DISTINCT strftime({col}, '%Y-%m') AS m FROM read_parquet($files) p ORDER BY m",
+        {"files": params["files"]}).fetchall()]
+    # A range on the column itself, so row-group statistics skip the other months' data.
+    select = _copy_sql(source, table, f"{col} >= $first AND {col} < $after", [spec.event_time])
     wrote = 0
     for month in months:
         first = date.fromisoformat(f"{month}-01")
         after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        # A range on the column itself, so row-group statistics skip the other months' data.
-        where = f"{col} >= TIMESTAMP '{first}' AND {col} < TIMESTAMP '{after}'"
         target = folder / f"month={month}" / "data.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        rows = _copy_to(con, _copy_sql(source, table, where, [spec.event_time]), target, 200_000)
+        bounds = {"first": datetime.combine(first, clock()), "after": datetime.combine(after, clock())}
+        rows = _copy_to(con, select, {**params, **bounds}, target, 200_000)
         if rows == 0:  # every row of the month was stored before
             shutil.rmtree(target.parent)
         wrote += rows

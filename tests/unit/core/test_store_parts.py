@@ -42,7 +42,9 @@ def _month_files(snap: store.Snapshot, table: str) -> dict[str, Path]:
     return {Path(f).parent.name: Path(f) for f in snap.event_files(table)}
 
 
-def test_streamed_publish_equals_the_in_memory_one(small: demo.Demo, tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["plain", "o'brien x"])  # a quote in the path: bound, not spliced into SQL
+def test_streamed_publish_equals_the_in_memory_one(small: demo.Demo, tmp_path: Path, folder: str) -> None:
+    tmp_path = tmp_path / folder
     day = AS_OF - timedelta(days=14)
     tables = demo.snapshot_tables(small, day)
     history = {"stage_changes": small.stage_changes, "activities": small.activities}
