@@ -339,6 +339,7 @@ def render_accuracy(view: tl.TargetsView) -> None:
             "last_year": money_col("targets.bt.last_year"), "noise_floor": pct_col("targets.bt.noise_floor_mape"),
             "in_range": st.column_config.CheckboxColumn(t("targets.col.in_range", lang)),
             "prior": st.column_config.NumberColumn(t("targets.bt.prior", lang), format="%g"),
+            "weighting": t("targets.bt.weighting", lang),
             # the factor on the open deals' chances learned from earlier years' same quarter (1 = none)
             "season": st.column_config.NumberColumn(t("targets.bt.season", lang), format="%.2f"),
         })

@@ -228,6 +228,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "from_new_deals": out.new, "forecast": out.expected, "low": out.low, "high": out.high,
             "range_coverage": out.coverage, "range_errors": out.errors, "method": out.method,
             "quarters_learned": out.periods, "learned_from": out.learned_from, "shrinkage_k": out.prior,
+            "weighting": out.weighting,
             "season_level": out.season.level, "season_ratio": out.season.ratio, "season_quarters": out.season.quarters,
             "weeks_left": out.week, "open_pipeline": fc.forecast.open_total,
             "open_deals": fc.forecast.open_deals, "forecast_attainment": tg.ratio_or_none(out.expected,

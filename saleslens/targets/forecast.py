@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import polars as pl
 
@@ -49,6 +49,11 @@ SNAPSHOTS, STAGE_HISTORY = "snapshots", "stage_history"  # where the past pipeli
 PRIOR = 20.0  # shrinkage strength k: a cell's own rate counts fully only once it has many more rows than k
 # the strengths the backtest chooses k from, on earlier quarters only (PRIOR until two quarters were backtested)
 PRIORS = (5.0, 20.0, 80.0)
+# How a learning row counts in a cell's rate: by its value (amount / mean amount: the rate is the share of value won)
+# or as one deal (the share of deals won). By value a few large deals move a cell's rate; by count they do not, and
+# the forecast still weighs each open deal by its amount. Which one is chosen by the backtest, with k.
+VALUE, COUNT = "value", "count"
+WEIGHTINGS = (VALUE, COUNT)
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 2  # at most this many weeks either side of today's week are pooled when past errors are too few
 # The conformal level of the range's radius. Nominally 90%, but the pooled neighbouring weeks of one quarter err
@@ -71,6 +76,7 @@ NONE = "(none)"
 FEW_PERIODS, FEW_ERRORS, OTHER_PERIOD, TOO_LARGE = "few_periods", "few_errors", "other_period", "too_large"
 NO_RANGE_KEYS = {FEW_PERIODS: "targets.tile.no_range", FEW_ERRORS: "targets.tile.no_range_errors",
                  OTHER_PERIOD: "targets.tile.no_range_period", TOO_LARGE: "targets.tile.no_range_large"}
+K = TypeVar("K")  # a candidate the backtest chooses among: a k, or a Fit
 
 
 # ---------------------------------------------------------------- periods and features
@@ -122,6 +128,18 @@ def add_features(rows: pl.DataFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------- learning
 
 
+@dataclass(frozen=True, order=True)
+class Fit:
+    """How a model is fit: each learning row weighed by value or counted as one deal, and the shrinkage strength k."""
+
+    weighting: str = VALUE
+    prior: float = PRIOR
+
+
+DEFAULT_FIT = Fit()  # until two quarters were backtested there is too little to choose on
+FITS = tuple(Fit(w, k) for w in WEIGHTINGS for k in PRIORS)  # what the backtest chooses from
+
+
 @dataclass(frozen=True)
 class Model:
     """Shrunk win-within-period rates: the overall rate and one table per level of the feature tree."""
@@ -149,27 +167,30 @@ def cells_of(train: pl.DataFrame, levels: Sequence[str] = LEVELS) -> pl.DataFram
         (amount * won).sum().alias("won_value")).collect()
 
 
-def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
-    """Learn each cell's chance of winning within the period, by value, shrunk toward its parent cell.
+def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR, weighting: str = VALUE) -> Model:
+    """Learn each cell's chance of winning within the period, shrunk toward its parent cell.
 
-    train: the feature columns, amount and won (bool: won within the period of its row). Each row weighs
+    train: the feature columns, amount and won (bool: won within the period of its row). By VALUE each row weighs
     amount / mean amount, so a cell's rate is the share of its value that was won (big deals that win less
-    weigh more, as they do in the forecast) and its size n is in average deals. At each level a cell's rate
+    weigh more, as they do in the forecast) and its size n is in average deals; by COUNT each row weighs 1 (the
+    share of deals won, which a few large deals cannot swing). At each level a cell's rate
     is (won weight + prior x parent rate) / (n + prior); the first level's parent is the overall rate.
     """
-    return fit_cells(cells_of(train, levels), levels, prior)
+    return fit_cells(cells_of(train, levels), levels, prior, weighting)
 
 
-def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR) -> Model:
+def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR,
+              weighting: str = VALUE) -> Model:
     """fit() from cells_of() rows (of any set of periods): the same model as fitting their learning rows."""
     count = float(cells["rows"].sum()) if cells.height else 0.0
     if count == 0:
         return Model(0.0, tuple(levels), tuple(), 0, 0)
     value = float(cells["value"].sum())
     mean = value / count or 1.0
-    # weights amount / mean: a cell's n is its value / mean and its wins its value won / mean (a negative mean:
-    # every row weighs 1)
-    n, wins = (pl.col("value") / mean, pl.col("won_value") / mean) if mean > 0 else (pl.col("rows"),
+    # by value, weights amount / mean: a cell's n is its value / mean and its wins its value won / mean (counted, or
+    # a negative mean: every row weighs 1)
+    by_value = weighting == VALUE and mean > 0
+    n, wins = (pl.col("value") / mean, pl.col("won_value") / mean) if by_value else (pl.col("rows"),
                                                                                     pl.col("won_rows"))
     finest = cells.group_by(list(levels)).agg(n.sum().alias("n"), wins.sum().alias("wins"))
     total = float(finest["n"].sum())
@@ -361,6 +382,7 @@ class Outcome:
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
     learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
     prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
+    weighting: str = VALUE  # learning rows weighed by value or counted, chosen with k
     season: Season = field(default_factory=Season)  # the quarter-of-year level on the open deals' chances
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
     no_range: str | None = None  # why there is no range: FEW_PERIODS, FEW_ERRORS or OTHER_PERIOD; None with one
@@ -500,17 +522,17 @@ def last_year_share(wins: pl.DataFrame, as_of: date) -> float | None:
 def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame, facts: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
-             prior_of: dict[date, float] | None = None, ranges: bool = True,
-             seasons: dict[date, Season] | None = None) -> pl.DataFrame:
+             fit_of: dict[date, Fit] | None = None, ranges: bool = True,
+             seasons: dict[date, Season] | None = None, weighting: str = VALUE) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only, its
     chances scaled by the period's quarter-of-year level), its range, the actual, the three naive baselines at the
     same day, and the noise floor (see noise_floor).
 
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
-    levels: the model's; prior_of: the shrinkage strength per period (else `prior`); ranges: add with_ranges'
-    columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period with fewer
-    than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
+    levels: the model's; fit_of: the Fit (weighting and k) per period (else `weighting` and `prior`); ranges: add
+    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period
+    with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
     seasons = seasons_of(cells, levels, calendar) if seasons is None else seasons
@@ -522,8 +544,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         earlier = periods[:i]
         if len(earlier) < MIN_PERIODS:
             continue
-        k = (prior_of or {}).get(period, prior)
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, k)
+        how = (fit_of or {}).get(period, Fit(weighting, prior))
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
         season = seasons.get(period, Season()).level
         mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season)
         got = actual.filter(pl.col("period_start") == period)["actual"]
@@ -536,12 +558,12 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
             spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
-                        "prior": k, "season": season,
+                        "prior": how.prior, "weighting": how.weighting, "season": season,
                         "closed": closed, "from_open": from_open, "new": new,
                         "forecast": closed + from_open + new, "actual": act, **base,
                         "noise_floor": noise_floor(closed + from_open + new, spread)})
     schema = {"period_start": pl.Date, "as_of": pl.Date, "weeks_left": pl.Int64, "periods_learned": pl.Int64,
-              "prior": pl.Float64, "season": pl.Float64,
+              "prior": pl.Float64, "weighting": pl.String, "season": pl.Float64,
               "closed": pl.Float64, "from_open": pl.Float64, "new": pl.Float64, "forecast": pl.Float64,
               "actual": pl.Float64, "commit": pl.Float64, "weighted": pl.Float64, "last_year": pl.Float64,
               "noise_floor": pl.Float64}
@@ -550,9 +572,9 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
 
 
 def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
-               prior: float) -> pl.DataFrame:
-    """Backtest rows (without ranges) with the model's part made again with another k: per period a fit on the
-    earlier periods' cells and the open deals' sum(amount x chance) per day, the chances scaled by the period's
+               prior: float, weighting: str = VALUE) -> pl.DataFrame:
+    """Backtest rows (without ranges) with the model's part made again with another k and weighting: per period a fit
+    on the earlier periods' cells and the open deals' sum(amount x chance) per day, the chances scaled by the period's
     quarter-of-year level as the backtest scaled them (its `season` column); closed, new business, the actual and the
     baselines do not depend on k and are kept."""
     periods = sorted(set(cells["period_start"].to_list()))
@@ -560,7 +582,7 @@ def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels
     parts = []
     for period in bt["period_start"].unique().sort().to_list():
         earlier = [p for p in periods if p < period]
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior, weighting)
         mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season[period])
         p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
         parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
@@ -571,7 +593,8 @@ def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels
         frame = frame.join(pl.concat(parts), on="as_of", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"), pl.lit(None, pl.Float64).alias("_var"))
-    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"))
+    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"),
+                               pl.lit(weighting).alias("weighting"))
     frame = frame.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast"))
     # noise_floor's formula, per row
     frame = frame.with_columns(pl.when(pl.col("forecast") > 0).then(
@@ -587,17 +610,19 @@ def mape(bt: pl.DataFrame) -> float | None:
     return float(((usable["forecast"] - usable["actual"]).abs() / usable["actual"]).mean())
 
 
-def choose_prior(by_prior: dict[float, pl.DataFrame], before: date) -> float:
-    """The shrinkage strength whose backtest erred least (MAPE over all weeks) on the quarters before `before`.
+def choose_prior(by_prior: dict[K, pl.DataFrame], before: date, default: K | float = PRIOR) -> K | float:
+    """The candidate (a k, or a Fit) whose backtest erred least (MAPE over all weeks) on the quarters before `before`.
 
-    by_prior: the backtest (same periods and days) with each candidate k. Until MIN_PERIODS quarters were
-    backtested before `before` there is too little to choose on: PRIOR. So a quarter's k never looks at it.
+    by_prior: the backtest (same periods and days) with each candidate. Until MIN_PERIODS quarters were
+    backtested before `before` there is too little to choose on: `default`. So a quarter's choice never looks at it.
+    A tie keeps the first candidate of by_prior's order.
     """
-    best, best_err = PRIOR, math.inf
+    best: K | float = default
+    best_err = math.inf
     for k, bt in by_prior.items():
         earlier = bt.filter(pl.col("period_start") < before)
         if earlier["period_start"].n_unique() < MIN_PERIODS:
-            return PRIOR
+            return default
         err = mape(earlier)
         if err is not None and err < best_err:
             best, best_err = k, err
@@ -995,10 +1020,10 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     org = org_history(runner, as_of)
     group = group_history(runner, f, org, as_of)
     past = sorted(p for p in org.calendar["period_start"].unique().to_list() if p < quarter[0])
-    model, k, season = None, PRIOR, Season()
+    model, how, season = None, DEFAULT_FIT, Season()
     if len(past) >= MIN_PERIODS:
-        k = choose_prior(_by_prior(runner, org, quarter[0]), quarter[0])
-        model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels, k)
+        how = choose_prior(_by_prior(runner, org, quarter[0]), quarter[0], DEFAULT_FIT)
+        model = fit_cells(org.cells.filter(pl.col("period_start").is_in(past)), org.levels, how.prior, how.weighting)
         _remember(_STAGES, _org_key(runner), _stages(model))
         # learned per quarter of the year, like new business: only for the snapshot's quarter
         season = org.seasons.get(quarter[0], Season()) if is_quarter else season
@@ -1017,7 +1042,8 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
-                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=k, season=season,
+                   periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=how.prior,
+                   weighting=how.weighting, season=season,
                    no_range=(TOO_LARGE if org.too_large else FEW_PERIODS) if model is None else OTHER_PERIOD)
     if model is None or not is_quarter:
         return base
@@ -1044,29 +1070,30 @@ def backtest_for(runner: RunsQueries, f: Filters) -> pl.DataFrame:
     return bt
 
 
-def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[float, pl.DataFrame]:
-    """The organisation's backtest (without ranges) with each candidate k, kept per snapshot and row scope."""
+def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[Fit, pl.DataFrame]:
+    """The organisation's backtest (without ranges) with each candidate Fit, kept per snapshot and row scope."""
     key = _org_key(runner)
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
     base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
                     levels=org.levels, ranges=False, seasons=org.seasons)
-    out = {k: base if k == PRIOR else with_prior(base, org.cells, org.rows, org.levels, k) for k in PRIORS}
+    out = {how: base if how == DEFAULT_FIT else with_prior(base, org.cells, org.rows, org.levels, how.prior,
+                                                            how.weighting) for how in FITS}
     _remember(_BY_PRIOR, key, out)
     return out
 
 
 def _group_backtest(runner: RunsQueries, org: History, group: History, q_start: date) -> pl.DataFrame:
-    """The group's backtest, each quarter forecast with the k chosen on the organisation's earlier quarters."""
+    """The group's backtest, each quarter forecast with the Fit chosen on the organisation's earlier quarters."""
     by_prior = _by_prior(runner, org, q_start)
-    periods = sorted(set(by_prior[PRIOR]["period_start"].to_list()))
-    prior_of = {p: choose_prior(by_prior, p) for p in periods}
-    if group is org:  # the same rows: take each quarter from the run with its k
-        frame = pl.concat([by_prior[prior_of[p]].filter(pl.col("period_start") == p) for p in periods]) \
-            if periods else by_prior[PRIOR]
+    periods = sorted(set(by_prior[DEFAULT_FIT]["period_start"].to_list()))
+    fit_of = {p: choose_prior(by_prior, p, DEFAULT_FIT) for p in periods}
+    if group is org:  # the same rows: take each quarter from the run with its Fit
+        frame = pl.concat([by_prior[fit_of[p]].filter(pl.col("period_start") == p) for p in periods]) \
+            if periods else by_prior[DEFAULT_FIT]
         return with_ranges(frame)
     return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
-                    levels=org.levels, prior_of=prior_of, seasons=org.seasons)
+                    levels=org.levels, fit_of=fit_of, seasons=org.seasons)
 
 
 def _stages(model: Model) -> pl.DataFrame:

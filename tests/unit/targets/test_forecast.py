@@ -75,6 +75,21 @@ def test_fit_learns_by_value() -> None:
     assert model.tables[0]["n"][0] == pytest.approx(2.0)
 
 
+def test_fit_by_count_counts_each_deal_once() -> None:
+    # The same two rows counted: one win of two deals, 0.5 whatever their amounts, and n = 2 deals.
+    rows = _train([("A", "X", 300.0, True), ("A", "X", 100.0, False)])
+    model = fm.fit(rows, levels=("stage",), prior=0.0, weighting=fm.COUNT)
+    assert model.tables[0]["p"][0] == pytest.approx(0.5) and model.tables[0]["n"][0] == pytest.approx(2.0)
+    # Shrunk (k = 2) toward the overall rate, which is the cell's own here: still 0.5; a second stage B with one lost
+    # deal of 1,000 moves the overall rate by count to 1/3, not by value to 300/1,400.
+    both = fm.fit(_train([("A", "X", 300.0, True), ("A", "X", 100.0, False), ("B", "X", 1000.0, False)]),
+                  levels=("stage",), prior=2.0, weighting=fm.COUNT)
+    assert both.root == pytest.approx(1 / 3)
+    rates = dict(both.tables[0].select("stage", "p").iter_rows())
+    # A: (1 + 2 x 1/3) / (2 + 2) = 5/12; B: (0 + 2/3) / (1 + 2) = 2/9
+    assert rates == {"A": pytest.approx(5 / 12), "B": pytest.approx(2 / 9)}
+
+
 def test_a_fit_on_some_periods_sums_their_cells() -> None:
     train = pl.DataFrame({
         "period_start": [D(2026, 1, 1), D(2026, 1, 1), D(2026, 4, 1), D(2026, 4, 1)],
@@ -105,6 +120,22 @@ def test_k_is_chosen_on_earlier_quarters_only() -> None:
     assert fm.choose_prior(runs, q1) == 80.0
     # Before Q3 a single backtested quarter is too little to choose on: the default.
     assert fm.choose_prior(runs, q3) == fm.PRIOR
+
+
+def test_the_weighting_is_chosen_with_k_on_earlier_quarters_only() -> None:
+    def bt(errors: dict[date, float]) -> pl.DataFrame:
+        return pl.DataFrame({"period_start": list(errors), "actual": [100.0] * len(errors),
+                             "forecast": [100.0 * (1 + e) for e in errors.values()]})
+    q2, q3, q4, q1 = D(2025, 4, 1), D(2025, 7, 1), D(2025, 10, 1), D(2026, 1, 1)
+    value20, count5 = fm.Fit(fm.VALUE, 20.0), fm.Fit(fm.COUNT, 5.0)
+    # by value (k 20) erred 5%, 5%, 30%; by count (k 5) 10%, 10%, 0%
+    runs = {value20: bt({q2: 0.05, q3: -0.05, q4: 0.3}), count5: bt({q2: 0.1, q3: 0.1, q4: 0.0})}
+    assert fm.choose_prior(runs, q4, fm.DEFAULT_FIT) == value20  # before Q4: 5% against 10%
+    assert fm.choose_prior(runs, q1, fm.DEFAULT_FIT) == count5  # before Q1 2026: 13.3% against 6.7%
+    assert fm.choose_prior(runs, q3, fm.DEFAULT_FIT) == fm.DEFAULT_FIT  # one quarter: too little to choose on
+    # every candidate the backtest tries: both weightings with each k, the default among them
+    assert set(fm.FITS) == {fm.Fit(w, k) for w in (fm.VALUE, fm.COUNT) for k in fm.PRIORS}
+    assert fm.DEFAULT_FIT in fm.FITS and fm.Fit(fm.VALUE, fm.PRIOR) == fm.DEFAULT_FIT
 
 
 def _cells(rows: list[tuple[date, float, float]]) -> pl.DataFrame:

@@ -339,8 +339,16 @@ def test_another_k_redoes_only_the_models_part_of_the_backtest(tmp_path: Path) -
         h = fm.history(r, Filters(), fx.AS_OF)
         run = {k: fm.backtest(h.rows, h.rows, h.calendar, h.facts, h.wins, Q2_START, prior=k, cells=h.cells,
                               levels=h.levels, ranges=False) for k in (20.0, 5.0)}
+        counted = fm.backtest(h.rows, h.rows, h.calendar, h.facts, h.wins, Q2_START, prior=5.0, cells=h.cells,
+                              levels=h.levels, ranges=False, weighting=fm.COUNT)
     finally:
         r.close()
+    # another weighting too: the same as a backtest run counting each deal once
+    by_count = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0, fm.COUNT)
+    assert by_count["forecast"].to_list() == pytest.approx(counted["forecast"].to_list())
+    assert by_count["weighting"].unique().to_list() == [fm.COUNT] == counted["weighting"].unique().to_list()
+    assert run[20.0]["weighting"].unique().to_list() == [fm.VALUE]
+    assert counted["forecast"].to_list() != pytest.approx(run[5.0]["forecast"].to_list())  # counting changed something
     redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
     # the same days, closed, new business, actual and baselines; from_open and forecast as a k = 5 run made them
     assert redone.select("as_of", "closed", "new", "actual", "weighted").equals(
