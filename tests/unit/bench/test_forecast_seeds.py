@@ -218,3 +218,35 @@ def test_seeds_argument() -> None:
         fs._seeds("1,x")
     with pytest.raises(Exception, match="not a comma-separated list"):
         fs._seeds("")
+
+
+def _fake_cli(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess:
+    """The demo builds a folder; the backtest prints ON_BOUNDS; the forecast prints one row; git is absent."""
+    if cmd[0] == "git":
+        return subprocess.CompletedProcess(cmd, 128, "", "fatal: not a git repository\n")
+    data = Path(cmd[cmd.index("--data") + 1])
+    outputs = {"demo": "published 104 snapshots", "forecast-accuracy": json.dumps(ON_BOUNDS),
+               "forecast": json.dumps([{"forecast": 12.0, "shrinkage_k": 20.0, "closed": 4.0}])}
+    if cmd[3] == "demo":
+        data.mkdir(parents=True)
+    return subprocess.CompletedProcess(cmd, 0, outputs[cmd[3]], "")
+
+
+def test_run_writes_the_result_and_removes_its_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --work and --keep the demos go to a new folder under the temp dir, removed at the end; the JSON
+    holds each seed's summary, weekly rows and forecast fields, and a commit git cannot give is null."""
+    monkeypatch.setattr(fs.subprocess, "run", _fake_cli)
+    monkeypatch.setattr(fs.tempfile, "gettempdir", lambda: str(tmp_path))
+    out = tmp_path / "result.json"
+    assert fs.main(["--seeds", "4,2", "--out", str(out)]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert (result["size"], result["seeds"], result["as_of"], result["commit"]) == ("S", [4, 2], "2026-12-02", None)
+    assert [r["seed"] for r in result["runs"]] == [4, 2]
+    assert result["runs"][0]["weeks"] == ON_BOUNDS
+    assert result["runs"][0]["forecast"] == {"forecast": 12.0, "shrinkage_k": 20.0}
+    assert result["runs"][1]["summary"]["mape_6"] == pytest.approx(0.08)
+    assert result["summary"]["meet_all"] == 2
+    assert "| 4 | 8.0% (-1.0%) | 5.0% | 7.5% | 6.6% | 70% (7 of 10) | 4 of 4 weeks | 20 | yes / yes / yes |" in (
+        capsys.readouterr().out)
