@@ -1,5 +1,7 @@
-"""Forecast backtest across demo seeds: issue #17's bar (at six weeks before quarter end MAPE at most 8%, the 80% range
-covering 70-90% of past outcomes, the model beating every naive baseline at every week) measured on several demos.
+"""Forecast backtest across demo seeds: issue #17's bar measured with the real CLI on one demo per seed.
+
+The bar: at six weeks before quarter end MAPE at most 8%, the 80% range covering 70-90% of past outcomes, the model
+beating every naive baseline at every week.
 
     python -m bench.forecast_seeds --size S --seeds 1,2,3,4,5,7 [--as-of 2026-12-02] [--work DIR] [--keep]
                                    [--out bench/forecast-seeds-S.json]
@@ -305,8 +307,8 @@ def _clean(created: list[Path]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Measure the seeds (or re-print a result), write the JSON and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", choices=["S", "M"], default="S")
-    ap.add_argument("--seeds", type=_seeds, default=[1, 2, 3, 4, 5, 7])
+    ap.add_argument("--size", choices=["S", "M"], default="S", help="the demo's size")
+    ap.add_argument("--seeds", type=_seeds, default=[1, 2, 3, 4, 5, 7], help="comma-separated demo seeds")
     ap.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 12, 2), help="the demo's last day")
     ap.add_argument("--work", type=Path, help="where the demos go (default: a new temporary folder under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the demos this run built (so a re-run reuses them)")
