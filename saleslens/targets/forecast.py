@@ -41,7 +41,7 @@ from saleslens.core import settings, store
 from saleslens.core.filters import Filters
 from saleslens.core.periods import add_months, quarter_bounds
 
-LEVELS = ("stage", "segment", "horizon", "close", "pushed", "age", "owner_id")  # coarse to fine
+LEVELS = ("stage", "segment", "horizon", "week", "close", "pushed", "age", "owner_id")  # coarse to fine
 # A past week rebuilt from stage history does not know the expected close date or its pushes that day: the model
 # learned from it leaves those levels out rather than learn from a guess
 REBUILT_LEVELS = tuple(level for level in LEVELS if level not in ("close", "pushed"))
@@ -61,6 +61,10 @@ RANGE_WEEKS = 2  # at most this many weeks either side of today's week are poole
 # range" is 85-88% at 0.9 and 74-79% at 0.8, with single weeks down to 25% at 0.8 (docs/FORECAST.md)
 RANGE_LEVEL = 0.90
 HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
+# Within a bucket each week left has its own cell, shrunk toward the bucket's: the chance of closing by quarter end
+# falls week by week, and with buckets alone the forecast ran low at each bucket's first week and high at its last
+# (a saw-tooth in the backtest's bias, docs/FORECAST.md). From this many weeks left on, one cell.
+WEEK_CELLS = 10
 AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
 # A past quarter counts as wholly seen for the seasonal level once it has this many weekly snapshots (a quarter has
 # 13 or 14); one seen for three weeks (the first quarter of a store) counts 3/13
@@ -118,6 +122,8 @@ def add_features(rows: pl.DataFrame) -> pl.DataFrame:
     pushes = pl.col("pushes").fill_null(0)
     return rows.with_columns(
         _bucket(days_left // 7, HORIZON_WEEKS, "w").alias("horizon"),
+        pl.when(days_left // 7 >= WEEK_CELLS).then(pl.lit(f"{WEEK_CELLS}+w"))
+        .otherwise((days_left // 7).cast(pl.String) + "w").alias("week"),
         close.alias("close"),
         pl.when(pushes >= 2).then(pl.lit("2+")).otherwise(pushes.cast(pl.String)).alias("pushed"),
         _bucket((as_of - pl.col("created_date")).dt.total_days(), AGE_DAYS, "d").alias("age"),
