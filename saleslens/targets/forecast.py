@@ -56,10 +56,11 @@ VALUE, COUNT = "value", "count"
 WEIGHTINGS = (VALUE, COUNT)
 MIN_PERIODS = 2  # past periods the model needs before it replaces the fallback and shows a range
 RANGE_WEEKS = 2  # at most this many weeks either side of today's week are pooled when past errors are too few
-# The conformal level of the range's radius. Nominally 90%, but the pooled neighbouring weeks of one quarter err
-# alike (the independent errors are about one per quarter), so on the demos the realised coverage of the "80%
-# range" is 85-88% at 0.9 and 74-79% at 0.8, with single weeks down to 25% at 0.8 (docs/FORECAST.md)
-RANGE_LEVEL = 0.90
+# The conformal level of the range's radius: the range's own 80%. (Until the fourth round it was 0.9, because the
+# pooled neighbouring weeks of one quarter err alike and the coarser model's ranges at 0.8 covered single weeks as
+# rarely as 1 in 4; the model with a cell per week left errs less alike, and at 0.9 its ranges covered 92-98% of
+# past outcomes on five of six S seeds, too wide; at 0.8 77-92%: docs/FORECAST.md)
+RANGE_LEVEL = 0.80
 HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
 # Within a bucket each week left has its own cell, shrunk toward the bucket's: the chance of closing by quarter end
 # falls week by week, and with buckets alone the forecast ran low at each bucket's first week and high at its last

@@ -288,23 +288,26 @@ def test_range_pools_neighbouring_weeks_only_when_the_same_week_has_too_few_erro
         (now, 6, 100.0, 400.0),  # the period forecast: never its own error
     ])
     low, high, n = fm.error_range(200.0, past, 6, now)
-    # Week 6 alone: 3 errors, rank ceil(4 x 0.9) = 4 > 3: too few. Weeks 5-7: 9 errors (week 8's +0.5 is two weeks
-    # off and not needed), rank ceil(10 x 0.9) = 9: the largest |error|, p3's -0.25. Range 200 x 0.75 to 200 x 1.25.
+    # Week 6 alone: 3 errors, rank ceil(4 x 0.8) = 4 > 3: too few. Weeks 5-7: 9 errors (week 8's +0.5 is two weeks
+    # off and not needed): |e| 0, 0.02, 0.05, 0.05, 0.10, 0.10, 0.15, 0.20, 0.25; rank ceil(10 x 0.8) = 8: p2's -0.20.
+    # Range 200 x 0.80 to 200 x 1.20.
     assert n == 9
-    assert (low, high) == (pytest.approx(150.0), pytest.approx(250.0))
-    # With 160 closed already the low end is 160: what has closed won stays booked.
-    assert fm.error_range(200.0, past, 6, now, closed=160.0)[:2] == (pytest.approx(160.0), pytest.approx(250.0))
+    assert (low, high) == (pytest.approx(160.0), pytest.approx(240.0))
+    # With 170 closed already the low end is 170: what has closed won stays booked.
+    assert fm.error_range(200.0, past, 6, now, closed=170.0)[:2] == (pytest.approx(170.0), pytest.approx(240.0))
 
 
 def test_the_conformal_radius_is_an_order_statistic_of_absolute_errors() -> None:
     errors = [0.05 * i * (-1) ** i for i in range(1, 20)]  # 19 errors, |e| = 0.05 .. 0.95, signs alternating
-    # n = 19: rank ceil(20 x 0.9) = 18: the 18th smallest |error|, 0.90.
-    assert fm.conformal_radius(errors) == pytest.approx(0.90)
-    # n = 9: rank ceil(10 x 0.9) = 9: the largest; n = 8: rank 9 is beyond 8, no radius.
-    assert fm.conformal_radius(errors[:9]) == pytest.approx(0.45)
-    assert fm.conformal_radius(errors[:8]) is None
-    # An 80% level with 4 errors: rank ceil(5 x 0.8) = 4, the largest |error|.
-    assert fm.conformal_radius([0.1, -0.3, 0.2, 0.0], 0.8) == pytest.approx(0.3)
+    # The range's level, 0.8: n = 19: rank ceil(20 x 0.8) = 16: the 16th smallest |error|, 0.80.
+    assert fm.conformal_radius(errors) == pytest.approx(0.80)
+    # n = 8: rank ceil(9 x 0.8) = 8: the largest, 0.40; n = 3: rank ceil(4 x 0.8) = 4 is beyond 3, no radius.
+    assert fm.conformal_radius(errors[:8]) == pytest.approx(0.40)
+    assert fm.conformal_radius(errors[:3]) is None
+    # A 90% level: n = 19: rank 18, 0.90; n = 9: rank 9, the largest; n = 8: rank 9 is beyond 8.
+    assert fm.conformal_radius(errors, 0.9) == pytest.approx(0.90)
+    assert fm.conformal_radius(errors[:9], 0.9) == pytest.approx(0.45)
+    assert fm.conformal_radius(errors[:8], 0.9) is None
 
 
 def test_no_range_from_a_single_past_period() -> None:
@@ -346,9 +349,10 @@ def test_with_ranges_uses_only_earlier_periods() -> None:
     out = fm.with_ranges(bt)
     # Q3 and Q4 have fewer than two earlier periods: no range (Q1's error is later, never used for them).
     assert out["low"].to_list()[:10] == [None] * 10
-    # Q1, week 6: 2 errors at week 6 and 6 within a week are too few at rank ceil((n+1) x 0.9); within two weeks
-    # 10 errors, rank 10: the largest |error|, 0.2. Range 80 to 120; 150 is out.
-    assert out["low"][10] == pytest.approx(80.0) and out["high"][10] == pytest.approx(120.0)
+    # Q1, week 6: 2 errors at week 6 are too few (rank ceil(3 x 0.8) = 3); within a week 6 errors (Q3's three 0 and
+    # Q4's three +0.05; Q4's +0.2 at week 8 is two weeks off), rank ceil(7 x 0.8) = 6: the largest, 0.05. Range 95 to
+    # 105; 150 is out.
+    assert out["low"][10] == pytest.approx(95.0) and out["high"][10] == pytest.approx(105.0)
     assert out["in_range"].to_list() == [None] * 10 + [False]
 
 
