@@ -71,6 +71,11 @@ AGE_DAYS = (30, 90, 180)  # deal-age buckets in days since created
 # 13 or 14); one seen for three weeks (the first quarter of a store) counts 3/13
 QUARTER_WEEKS = 13
 RATIO_BOUNDS = (0.25, 4.0)  # the quarter-of-year ratio before weighting: at most a quarter or four times the chances
+# New business grows with the pipeline being made: a deal open on a day and created at most this many days before it
+# is young pipeline, and new business is scaled by today's young pipeline over that of the past days it is averaged
+# from (within GROWTH_BOUNDS, so one burst of deals cannot more than double it, nor a lull halve it)
+YOUNG_DAYS = 91
+GROWTH_BOUNDS = (0.5, 2.0)
 FALLBACK = "stage_default"  # the fallback's name: closed + open pipeline due x the dataset's stage probability
 BASELINES = ("commit", "weighted", "last_year")
 NONE = "(none)"
@@ -340,23 +345,53 @@ def point_facts(points: pl.DataFrame, wins: pl.DataFrame, days: Sequence[date]) 
     ).sort("as_of", "owner_id")
 
 
-def new_business(facts: pl.DataFrame, calendar: pl.DataFrame, periods: Sequence[date], week: int) -> pl.DataFrame:
-    """Expected bookings from deals not yet open, per owner: the mean over past periods at the same week.
+def same_week_days(calendar: pl.DataFrame, periods: Sequence[date], week: int) -> pl.DataFrame:
+    """as_of of the snapshot day nearest `week` weeks before the end of each of `periods` (the earliest on a tie)."""
+    days = calendar.filter(pl.col("period_start").is_in(list(periods)))
+    if days.is_empty():
+        return pl.DataFrame(schema={"as_of": pl.Date})
+    days = days.with_columns((pl.col("weeks_left") - week).abs().alias("_d")).sort("period_start", "_d", "as_of")
+    return days.group_by("period_start").first().select("as_of")
+
+
+def new_business(facts: pl.DataFrame, calendar: pl.DataFrame, periods: Sequence[date], week: int,
+                 scale: float = 1.0) -> pl.DataFrame:
+    """Expected bookings from deals not yet open, per owner: the mean over past periods at the same week, x scale.
 
     calendar: as_of, period_start, weeks_left of every snapshot day; facts: point_facts. For each past period
     the day nearest `week` weeks before its end is used; an owner with nothing in a period counts 0 there, so
-    the owners' values add up to the group's mean.
+    the owners' values add up to the group's mean. scale: growth() (one factor for every owner, so they still add up).
     """
     schema = {"owner_id": pl.String, "new": pl.Float64}
-    days = calendar.filter(pl.col("period_start").is_in(list(periods)))
-    if days.is_empty():
-        return pl.DataFrame(schema=schema)
-    days = days.with_columns((pl.col("weeks_left") - week).abs().alias("_d")).sort("period_start", "_d", "as_of")
-    chosen = days.group_by("period_start").first().select("as_of")
-    picked = facts.join(chosen, on="as_of", how="semi")
+    chosen = same_week_days(calendar, periods, week)
+    picked = facts.join(chosen, on="as_of", how="semi") if chosen.height else facts.clear()
     if picked.is_empty():
         return pl.DataFrame(schema=schema)
-    return picked.group_by("owner_id").agg((pl.col("new").sum() / chosen.height).alias("new")).sort("owner_id")
+    return picked.group_by("owner_id").agg((pl.col("new").sum() / chosen.height * scale).alias("new")).sort("owner_id")
+
+
+def young_pipeline(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per snapshot day: the value of the open deals created at most YOUNG_DAYS before it (as_of, young).
+
+    How fast pipeline was being made then: the deals that will book as new business later in a quarter come from the
+    same making, so its growth is theirs. rows: learning rows (as_of, created_date, amount).
+    """
+    recent = pl.col("created_date") > pl.col("as_of") - pl.duration(days=YOUNG_DAYS)
+    return rows.lazy().filter(recent).group_by("as_of").agg(
+        pl.col("amount").cast(pl.Float64).fill_null(0.0).sum().alias("young")).collect()
+
+
+def growth(young: pl.DataFrame, calendar: pl.DataFrame, periods: Sequence[date], week: int, day: date) -> float:
+    """New business's scale on `day`: its young pipeline over the mean of the past days new_business averages, within
+    GROWTH_BOUNDS; 1 when either is unknown or nothing (no reason to move the past mean)."""
+    chosen = same_week_days(calendar, periods, week)
+    if chosen.is_empty():
+        return 1.0
+    past = float(chosen.join(young, on="as_of", how="left")["young"].fill_null(0.0).mean() or 0.0)
+    now = young.filter(pl.col("as_of") == day)["young"]
+    if past <= 0 or not now.len() or now[0] <= 0:
+        return 1.0
+    return min(max(float(now[0]) / past, GROWTH_BOUNDS[0]), GROWTH_BOUNDS[1])
 
 
 def calendar_of(days: Sequence[date]) -> pl.DataFrame:
@@ -543,6 +578,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
     seasons = seasons_of(cells, levels, calendar) if seasons is None else seasons
+    young = young_pipeline(fit_rows)  # the organisation's: its growth scales every group's new business
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -560,7 +596,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         for day, week in calendar.filter(pl.col("period_start") == period).select("as_of", "weeks_left").iter_rows():
             at = mine.filter(pl.col("as_of") == day)
             closed = float(facts.filter(pl.col("as_of") == day)["closed"].sum())
-            new = float(new_business(facts, calendar, earlier, week)["new"].sum())
+            scale = growth(young, calendar, earlier, week, day)
+            new = float(new_business(facts, calendar, earlier, week, scale)["new"].sum())
             from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
             spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
             base = _baselines(at, closed, last_year_share(wins, day))
@@ -765,6 +802,11 @@ class History:
         while there are too few past quarters for the model (then grouping millions of rows would be wasted).
         """
         return cells_of(self.rows, self.levels)
+
+    @cached_property
+    def young(self) -> pl.DataFrame:
+        """young_pipeline(rows): the pipeline being made each day, which scales new business (the organisation's)."""
+        return young_pipeline(self.rows)
 
     @cached_property
     def seasons(self) -> dict[date, Season]:
@@ -1043,7 +1085,8 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     won = group.wins.filter(pl.col("close_date").is_between(start, min(end, as_of)))
     closed = won.group_by("owner_id").agg(pl.col("amount").sum().alias("closed"))
     week = weeks_left(as_of, end)
-    new = new_business(group.facts, group.calendar, past, week) if model is not None and is_quarter else \
+    scale = growth(org.young, org.calendar, past, week, as_of) if model is not None and is_quarter else 1.0
+    new = new_business(group.facts, group.calendar, past, week, scale) if model is not None and is_quarter else \
         pl.DataFrame(schema={"owner_id": pl.String, "new": pl.Float64})
     owners = by_owner(deals, closed, new)
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),

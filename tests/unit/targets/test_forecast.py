@@ -272,6 +272,36 @@ def test_new_business_is_the_mean_over_past_periods_at_the_nearest_week() -> Non
     out = dict(fm.new_business(facts, calendar, [D(2025, 7, 1), D(2025, 10, 1)], 6).iter_rows())
     # Six weeks out: Q3 uses d1 (exactly 6), Q4 d3 (5, the nearest). X 100 / 2 periods, Y 40 / 2.
     assert out == {"X": 50.0, "Y": 20.0}
+    # Scaled by growth: every owner by the same factor, so they still add up to the group.
+    scaled = dict(fm.new_business(facts, calendar, [D(2025, 7, 1), D(2025, 10, 1)], 6, 1.5).iter_rows())
+    assert scaled == {"X": pytest.approx(75.0), "Y": pytest.approx(30.0)}
+
+
+def test_young_pipeline_is_the_open_value_created_within_91_days() -> None:
+    d, later = D(2026, 4, 10), D(2026, 4, 17)  # 91 days before 10 April: 9 January
+    rows = pl.DataFrame({"as_of": [d, d, d, later],
+                         "created_date": [D(2026, 4, 1), D(2026, 1, 9), D(2026, 1, 10), D(2026, 1, 10)],
+                         "amount": [100.0, 1000.0, 50.0, 70.0]})
+    # 10 April: 100 + 50 (the deal made on 9 January is 91 days old, no longer young); 17 April: the 10 January deal
+    # is 97 days old, so that day has no young pipeline (no row).
+    assert dict(fm.young_pipeline(rows).iter_rows()) == {d: pytest.approx(150.0)}
+
+
+def test_new_business_grows_with_the_young_pipeline_within_bounds() -> None:
+    q1, q2 = D(2026, 1, 1), D(2026, 4, 1)
+    # six weeks out of Q1 (17 Feb, 42 days to 31 Mar) and Q2 (19 May, 42 days to 30 Jun); 24 Feb is five weeks out
+    feb17, feb24, may19, today = D(2026, 2, 17), D(2026, 2, 24), D(2026, 5, 19), D(2026, 8, 19)
+    calendar = fm.calendar_of([feb17, feb24, may19, today])
+    def young(now: float | None) -> pl.DataFrame:
+        days = {feb17: 100.0, feb24: 500.0, may19: 300.0} | ({today: now} if now is not None else {})
+        return pl.DataFrame({"as_of": list(days), "young": list(days.values())})
+    # The same days new_business averages (17 Feb and 19 May): mean young 200; today 360: x 1.8
+    assert fm.growth(young(360.0), calendar, [q1, q2], 6, today) == pytest.approx(1.8)
+    # at most x 2 and at least x 0.5; no young pipeline today (or none known): the past mean stands (x 1)
+    assert fm.growth(young(1000.0), calendar, [q1, q2], 6, today) == pytest.approx(2.0)
+    assert fm.growth(young(20.0), calendar, [q1, q2], 6, today) == pytest.approx(0.5)
+    assert fm.growth(young(None), calendar, [q1, q2], 6, today) == 1.0
+    assert fm.growth(young(360.0), calendar, [], 6, today) == 1.0
 
 
 def _past(rows: list[tuple[date, int, float, float]]) -> pl.DataFrame:
