@@ -191,26 +191,56 @@ def fit(train: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIO
     return fit_cells(cells_of(train, levels), levels, prior, weighting)
 
 
+SUMMED = ("rows", "won_rows", "value", "won_value")  # what cells_of sums, and a fit needs
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Some periods' learning cells summed at each level of the tree: all a fit needs, whatever its k and weighting,
+    so the backtest's six candidate fits of one quarter sum its earlier quarters' cells once."""
+
+    levels: tuple[str, ...]
+    tables: tuple[pl.DataFrame, ...]  # level j: the first j+1 features and the SUMMED columns
+    rows: float
+    value: float
+    periods: int
+
+
+def sums_of(cells: pl.DataFrame, levels: Sequence[str] = LEVELS) -> Sums:
+    """Sums of cells_of() rows (of any set of periods); each coarser level summed from the finer one."""
+    levels = tuple(levels)
+    periods = cells["period_start"].n_unique() if "period_start" in cells.columns else 0
+    if not cells.height or not levels:
+        return Sums(levels, tuple(), 0.0, 0.0, periods)
+    tables = [cells.group_by(list(levels)).agg(pl.col(c).sum() for c in SUMMED)]
+    for j in range(len(levels) - 1, 0, -1):
+        tables.append(tables[-1].group_by(list(levels[:j])).agg(pl.col(c).sum() for c in SUMMED))
+    return Sums(levels, tuple(reversed(tables)), float(cells["rows"].sum()), float(cells["value"].sum()), periods)
+
+
 def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float = PRIOR,
               weighting: str = VALUE) -> Model:
     """fit() from cells_of() rows (of any set of periods): the same model as fitting their learning rows."""
-    count = float(cells["rows"].sum()) if cells.height else 0.0
-    if count == 0:
-        return Model(0.0, tuple(levels), tuple(), 0, 0)
-    value = float(cells["value"].sum())
-    mean = value / count or 1.0
+    return fit_sums(sums_of(cells, levels), prior, weighting)
+
+
+def fit_sums(sums: Sums, prior: float = PRIOR, weighting: str = VALUE) -> Model:
+    """fit_cells() from the cells' Sums."""
+    if sums.rows == 0:
+        return Model(0.0, sums.levels, tuple(), 0, 0)
+    mean = sums.value / sums.rows or 1.0
     # by value, weights amount / mean: a cell's n is its value / mean and its wins its value won / mean (counted, or
     # a negative mean: every row weighs 1)
     by_value = weighting == VALUE and mean > 0
     n, wins = (pl.col("value") / mean, pl.col("won_value") / mean) if by_value else (pl.col("rows"),
                                                                                     pl.col("won_rows"))
-    finest = cells.group_by(list(levels)).agg(n.sum().alias("n"), wins.sum().alias("wins"))
-    total = float(finest["n"].sum())
-    root = float(finest["wins"].sum()) / total if total > 0 else 0.0
+    first = sums.tables[0]
+    total = float(first.select(n.sum()).item())
+    root = float(first.select(wins.sum()).item()) / total if total > 0 else 0.0
     tables: list[pl.DataFrame] = []
-    for j in range(len(levels)):
-        keys = list(levels[: j + 1])
-        level = finest.group_by(keys).agg(pl.col("n").sum(), pl.col("wins").sum())
+    for j, summed in enumerate(sums.tables):
+        keys = list(sums.levels[: j + 1])
+        level = summed.select(*keys, n.alias("n"), wins.alias("wins"))
         if j == 0:
             level = level.with_columns(pl.lit(root).alias("parent"))
         else:
@@ -218,8 +248,7 @@ def fit_cells(cells: pl.DataFrame, levels: Sequence[str] = LEVELS, prior: float 
             level = level.join(above, on=keys[:-1], how="left")
         level = level.with_columns(((pl.col("wins") + prior * pl.col("parent")) / (pl.col("n") + prior)).alias("p"))
         tables.append(level)
-    periods = cells["period_start"].n_unique() if "period_start" in cells.columns else 0
-    return Model(root, tuple(levels), tuple(tables), int(count), periods)
+    return Model(root, sums.levels, tuple(tables), int(sums.rows), sums.periods)
 
 
 def predict(model: Model, rows: pl.DataFrame) -> pl.DataFrame:
@@ -565,7 +594,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
              fit_of: dict[date, Fit] | None = None, ranges: bool = True,
-             seasons: dict[date, Season] | None = None, weighting: str = VALUE) -> pl.DataFrame:
+             seasons: dict[date, Season] | None = None, weighting: str = VALUE,
+             sums: dict[date, Sums] | None = None) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only, its
     chances scaled by the period's quarter-of-year level), its range, the actual, the three naive baselines at the
     same day, and the noise floor (see noise_floor).
@@ -573,7 +603,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
     levels: the model's; fit_of: the Fit (weighting and k) per period (else `weighting` and `prior`); ranges: add
-    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period
+    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar); sums: per
+    period the Sums of the earlier periods' cells (earlier_sums), when made. A period
     with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
@@ -588,7 +619,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         if len(earlier) < MIN_PERIODS:
             continue
         how = (fit_of or {}).get(period, Fit(weighting, prior))
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
+        model = fit_sums(sums[period], how.prior, how.weighting) if sums and period in sums else \
+            fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
         season = seasons.get(period, Season()).level
         mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season)
         got = actual.filter(pl.col("period_start") == period)["actual"]
@@ -615,19 +647,56 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     return with_ranges(frame) if ranges else frame
 
 
+def earlier_sums(cells: pl.DataFrame, levels: Sequence[str], before: date) -> dict[date, Sums]:
+    """For each period before `before` with MIN_PERIODS earlier periods: the Sums of those earlier periods' cells."""
+    periods = sorted(p for p in cells["period_start"].unique().to_list() if p < before)
+    return {p: sums_of(cells.filter(pl.col("period_start") < p), levels) for i, p in enumerate(periods)
+            if i >= MIN_PERIODS}
+
+
+@dataclass(frozen=True)
+class CellIndex:
+    """Each period's learning rows keyed by their feature cell, so another fit scores a period's few thousand
+    distinct cells and gathers the chances back to its rows, instead of joining every row with every level's table."""
+
+    cells: dict[date, pl.DataFrame]  # per period: its distinct cells (the levels' values); row i is cell i
+    rows: dict[date, pl.DataFrame]  # per period: as_of, amount and _cell (the row's cell) of each learning row
+
+
+def cell_index(rows: pl.DataFrame, levels: Sequence[str]) -> CellIndex:
+    """CellIndex of labelled learning rows (period_start, as_of, amount and the levels' columns)."""
+    cells, keyed = {}, {}
+    for (period,), part in rows.select("period_start", "as_of", "amount", *levels).group_by("period_start"):
+        distinct = part.select(levels).unique(maintain_order=True).with_row_index("_cell")
+        cells[period] = distinct.drop("_cell")
+        keyed[period] = part.join(distinct, on=list(levels), how="left", nulls_equal=True).select(
+            "as_of", "amount", "_cell")
+    return CellIndex(cells, keyed)
+
+
+def _scored(model: Model, index: CellIndex, period: date, level: float) -> pl.DataFrame:
+    """A period's learning rows (as_of, amount) with the model's chance, scaled by the level: predict() per cell."""
+    chance = with_season(predict(model, index.cells[period]), level)["probability"]
+    rows = index.rows[period]
+    return rows.select("as_of", "amount", chance.gather(rows["_cell"]).alias("probability"))
+
+
 def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
-               prior: float, weighting: str = VALUE) -> pl.DataFrame:
+               prior: float, weighting: str = VALUE, index: CellIndex | None = None,
+               sums: dict[date, Sums] | None = None) -> pl.DataFrame:
     """Backtest rows (without ranges) with the model's part made again with another k and weighting: per period a fit
     on the earlier periods' cells and the open deals' sum(amount x chance) per day, the chances scaled by the period's
     quarter-of-year level as the backtest scaled them (its `season` column); closed, new business, the actual and the
-    baselines do not depend on k and are kept."""
+    baselines do not depend on k and are kept. index: cell_index(rows, levels) and sums: earlier_sums, when made."""
     periods = sorted(set(cells["period_start"].to_list()))
     season = dict(bt.select("period_start", "season").unique(subset="period_start").iter_rows())
+    index = cell_index(rows.filter(pl.col("period_start").is_in(list(season))), levels) if index is None else index
     parts = []
     for period in bt["period_start"].unique().sort().to_list():
         earlier = [p for p in periods if p < period]
-        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior, weighting)
-        mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season[period])
+        model = fit_sums(sums[period], prior, weighting) if sums and period in sums else \
+            fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior, weighting)
+        mine = _scored(model, index, period, season[period])
         p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
         parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
                                                 (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum()
@@ -755,7 +824,7 @@ _CACHE_MAX = 256
 # What model_forecast learned on the way, for the page sections that show it (small frames, same keys)
 _STAGES: dict[tuple, pl.DataFrame] = {}  # the organisation's stage table, per snapshot and row scope
 _BACKTESTS: dict[tuple, pl.DataFrame] = {}  # the backtest behind the range, per snapshot, filters and row scope
-_BY_PRIOR: dict[tuple, dict[float, pl.DataFrame]] = {}  # the organisation's backtest with each k of PRIORS
+_BY_PRIOR: dict[tuple, dict[Fit, pl.DataFrame]] = {}  # the organisation's backtest with each Fit of FITS
 # The organisation's History per snapshot and row scope: every group's is taken from it by deal id. Each is big (at L
 # a million learning rows, about 150 MB with its cells), so only a few are kept, least recently used first, within
 # the forecast_cache_mb setting: the snapshots and scopes being viewed now.
@@ -1125,10 +1194,14 @@ def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[Fit, pl.
     key = _org_key(runner)
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
+    sums = earlier_sums(org.cells, org.levels, q_start)  # summed once for the six candidate fits of each quarter
     base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
-                    levels=org.levels, ranges=False, seasons=org.seasons)
+                    levels=org.levels, ranges=False, seasons=org.seasons, sums=sums)
+    # the rows keyed by cell once, for the five other fits (each scores a period's cells, not its rows)
+    index = cell_index(org.rows.filter(pl.col("period_start").is_in(base["period_start"].unique().to_list())),
+                       org.levels)
     out = {how: base if how == DEFAULT_FIT else with_prior(base, org.cells, org.rows, org.levels, how.prior,
-                                                            how.weighting) for how in FITS}
+                                                            how.weighting, index, sums) for how in FITS}
     _remember(_BY_PRIOR, key, out)
     return out
 
