@@ -594,8 +594,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
              fit_of: dict[date, Fit] | None = None, ranges: bool = True,
-             seasons: dict[date, Season] | None = None, weighting: str = VALUE,
-             sums: dict[date, Sums] | None = None) -> pl.DataFrame:
+             seasons: dict[date, Season] | None = None, weighting: str = VALUE) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only, its
     chances scaled by the period's quarter-of-year level), its range, the actual, the three naive baselines at the
     same day, and the noise floor (see noise_floor).
@@ -603,8 +602,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
     levels: the model's; fit_of: the Fit (weighting and k) per period (else `weighting` and `prior`); ranges: add
-    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar); sums: per
-    period the Sums of the earlier periods' cells (earlier_sums), when made. A period
+    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period
     with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
@@ -619,8 +617,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         if len(earlier) < MIN_PERIODS:
             continue
         how = (fit_of or {}).get(period, Fit(weighting, prior))
-        model = fit_sums(sums[period], how.prior, how.weighting) if sums and period in sums else \
-            fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
+        model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
         season = seasons.get(period, Season()).level
         mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season)
         got = actual.filter(pl.col("period_start") == period)["actual"]
@@ -647,67 +644,69 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     return with_ranges(frame) if ranges else frame
 
 
-def earlier_sums(cells: pl.DataFrame, levels: Sequence[str], before: date) -> dict[date, Sums]:
-    """For each period before `before` with MIN_PERIODS earlier periods: the Sums of those earlier periods' cells."""
-    periods = sorted(p for p in cells["period_start"].unique().to_list() if p < before)
-    return {p: sums_of(cells.filter(pl.col("period_start") < p), levels) for i, p in enumerate(periods)
-            if i >= MIN_PERIODS}
-
-
 @dataclass(frozen=True)
 class CellIndex:
-    """Each period's learning rows keyed by their feature cell, so another fit scores a period's few thousand
-    distinct cells and gathers the chances back to its rows, instead of joining every row with every level's table."""
+    """A period's learning rows keyed by their feature cell, so each fit scores the period's distinct cells and
+    gathers the chances back to its rows, instead of joining every row with every level's table."""
 
-    cells: dict[date, pl.DataFrame]  # per period: its distinct cells (the levels' values); row i is cell i
-    rows: dict[date, pl.DataFrame]  # per period: as_of, amount and _cell (the row's cell) of each learning row
+    cells: pl.DataFrame  # the distinct cells (the levels' values); row i is cell i
+    rows: pl.DataFrame  # as_of, amount and _cell (the row's cell) of each learning row
 
 
 def cell_index(rows: pl.DataFrame, levels: Sequence[str]) -> CellIndex:
-    """CellIndex of labelled learning rows (period_start, as_of, amount and the levels' columns)."""
-    cells, keyed = {}, {}
-    for (period,), part in rows.select("period_start", "as_of", "amount", *levels).group_by("period_start"):
-        distinct = part.select(levels).unique(maintain_order=True).with_row_index("_cell")
-        cells[period] = distinct.drop("_cell")
-        keyed[period] = part.join(distinct, on=list(levels), how="left", nulls_equal=True).select(
-            "as_of", "amount", "_cell")
-    return CellIndex(cells, keyed)
+    """CellIndex of one period's labelled learning rows (as_of, amount and the levels' columns)."""
+    distinct = rows.select(levels).unique(maintain_order=True).with_row_index("_cell")
+    keyed = rows.select("as_of", "amount", *levels).join(distinct, on=list(levels), how="left", nulls_equal=True)
+    return CellIndex(distinct.drop("_cell"), keyed.select("as_of", "amount", "_cell"))
 
 
-def _scored(model: Model, index: CellIndex, period: date, level: float) -> pl.DataFrame:
+def _scored(model: Model, index: CellIndex, level: float) -> pl.DataFrame:
     """A period's learning rows (as_of, amount) with the model's chance, scaled by the level: predict() per cell."""
-    chance = with_season(predict(model, index.cells[period]), level)["probability"]
-    rows = index.rows[period]
-    return rows.select("as_of", "amount", chance.gather(rows["_cell"]).alias("probability"))
+    chance = with_season(predict(model, index.cells), level)["probability"]
+    return index.rows.select("as_of", "amount", chance.gather(index.rows["_cell"]).alias("probability"))
+
+
+def _by_day(scored: pl.DataFrame) -> pl.DataFrame:
+    """Per day: the open deals' sum(amount x chance) and the variance of their outcome (noise_floor's)."""
+    p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
+    return scored.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
+                                        (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum().alias("_var"))
 
 
 def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
-               prior: float, weighting: str = VALUE, index: CellIndex | None = None,
-               sums: dict[date, Sums] | None = None) -> pl.DataFrame:
+               prior: float, weighting: str = VALUE) -> pl.DataFrame:
     """Backtest rows (without ranges) with the model's part made again with another k and weighting: per period a fit
     on the earlier periods' cells and the open deals' sum(amount x chance) per day, the chances scaled by the period's
     quarter-of-year level as the backtest scaled them (its `season` column); closed, new business, the actual and the
-    baselines do not depend on k and are kept. index: cell_index(rows, levels) and sums: earlier_sums, when made."""
+    baselines do not depend on k and are kept."""
+    how = Fit(weighting, prior)
+    return with_priors(bt, cells, rows, levels, (how,))[how]
+
+
+def with_priors(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
+                fits: Sequence[Fit]) -> dict[Fit, pl.DataFrame]:
+    """with_prior for several fits at once: each period's earlier cells are summed and its rows keyed by cell once
+    for all of them, one period at a time (at most one period's sums and keys are held)."""
     periods = sorted(set(cells["period_start"].to_list()))
     season = dict(bt.select("period_start", "season").unique(subset="period_start").iter_rows())
-    index = cell_index(rows.filter(pl.col("period_start").is_in(list(season))), levels) if index is None else index
-    parts = []
+    parts: dict[Fit, list[pl.DataFrame]] = {how: [] for how in fits}
     for period in bt["period_start"].unique().sort().to_list():
-        earlier = [p for p in periods if p < period]
-        model = fit_sums(sums[period], prior, weighting) if sums and period in sums else \
-            fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, prior, weighting)
-        mine = _scored(model, index, period, season[period])
-        p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
-        parts.append(mine.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
-                                                (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum()
-                                                .alias("_var")))
+        sums = sums_of(cells.filter(pl.col("period_start").is_in([p for p in periods if p < period])), levels)
+        index = cell_index(rows.filter(pl.col("period_start") == period), levels)
+        for how in fits:
+            parts[how].append(_by_day(_scored(fit_sums(sums, how.prior, how.weighting), index, season[period])))
+    return {how: _with_model_part(bt, parts[how], how) for how in fits}
+
+
+def _with_model_part(bt: pl.DataFrame, parts: list[pl.DataFrame], how: Fit) -> pl.DataFrame:
+    """Backtest rows with from_open, forecast and noise_floor from per-day parts (_by_day) of the Fit `how`."""
     frame = bt.drop("from_open", "forecast", "noise_floor")
     if parts:
         frame = frame.join(pl.concat(parts), on="as_of", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("_open"), pl.lit(None, pl.Float64).alias("_var"))
-    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(prior).alias("prior"),
-                               pl.lit(weighting).alias("weighting"))
+    frame = frame.with_columns(pl.col("_open").fill_null(0.0).alias("from_open"), pl.lit(how.prior).alias("prior"),
+                               pl.lit(how.weighting).alias("weighting"))
     frame = frame.with_columns((pl.col("closed") + pl.col("from_open") + pl.col("new")).alias("forecast"))
     # noise_floor's formula, per row
     frame = frame.with_columns(pl.when(pl.col("forecast") > 0).then(
@@ -1194,14 +1193,11 @@ def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[Fit, pl.
     key = _org_key(runner)
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
-    sums = earlier_sums(org.cells, org.levels, q_start)  # summed once for the six candidate fits of each quarter
     base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
-                    levels=org.levels, ranges=False, seasons=org.seasons, sums=sums)
-    # the rows keyed by cell once, for the five other fits (each scores a period's cells, not its rows)
-    index = cell_index(org.rows.filter(pl.col("period_start").is_in(base["period_start"].unique().to_list())),
-                       org.levels)
-    out = {how: base if how == DEFAULT_FIT else with_prior(base, org.cells, org.rows, org.levels, how.prior,
-                                                            how.weighting, index, sums) for how in FITS}
+                    levels=org.levels, ranges=False, seasons=org.seasons)
+    # the five other fits in one pass: each quarter's earlier cells summed and its rows keyed by cell once for all
+    others = with_priors(base, org.cells, org.rows, org.levels, [how for how in FITS if how != DEFAULT_FIT])
+    out = {how: base if how == DEFAULT_FIT else others[how] for how in FITS}
     _remember(_BY_PRIOR, key, out)
     return out
 

@@ -348,10 +348,11 @@ def test_another_k_redoes_only_the_models_part_of_the_backtest(tmp_path: Path) -
     assert by_count["forecast"].to_list() == pytest.approx(counted["forecast"].to_list())
     assert by_count["weighting"].unique().to_list() == [fm.COUNT] == counted["weighting"].unique().to_list()
     # the same with the rows keyed by cell and the earlier quarters' cells summed once (as the forecast does it)
-    fast = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0, fm.COUNT, fm.cell_index(h.rows, h.levels),
-                         fm.earlier_sums(h.cells, h.levels, Q2_START))
-    assert fast["forecast"].to_list() == pytest.approx(counted["forecast"].to_list())
-    assert fast["noise_floor"].to_list() == pytest.approx(counted["noise_floor"].to_list())
+    # several fits in one pass, each the same as its own run
+    both = fm.with_priors(run[20.0], h.cells, h.rows, h.levels, [fm.Fit(fm.COUNT, 5.0), fm.Fit(fm.VALUE, 5.0)])
+    assert both[fm.Fit(fm.COUNT, 5.0)]["forecast"].to_list() == pytest.approx(counted["forecast"].to_list())
+    assert both[fm.Fit(fm.VALUE, 5.0)]["forecast"].to_list() == pytest.approx(run[5.0]["forecast"].to_list())
+    assert both[fm.Fit(fm.COUNT, 5.0)]["noise_floor"].to_list() == pytest.approx(counted["noise_floor"].to_list())
     assert run[20.0]["weighting"].unique().to_list() == [fm.VALUE]
     assert counted["forecast"].to_list() != pytest.approx(run[5.0]["forecast"].to_list())  # counting changed something
     redone = fm.with_prior(run[20.0], h.cells, h.rows, h.levels, 5.0)
