@@ -229,6 +229,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "range_coverage": out.coverage, "range_errors": out.errors, "method": out.method,
             "quarters_learned": out.periods, "learned_from": out.learned_from, "shrinkage_k": out.prior,
             "weighting": out.weighting,
+            "new_growth": out.new_growth,
             "season_level": out.season.level, "season_ratio": out.season.ratio, "season_quarters": out.season.quarters,
             "weeks_left": out.week, "open_pipeline": fc.forecast.open_total,
             "open_deals": fc.forecast.open_deals, "forecast_attainment": tg.ratio_or_none(out.expected,

@@ -220,7 +220,8 @@ class ForecastReport:
 
 
 def stage_probabilities(runner: Runner, learned: bool = True) -> pl.DataFrame:
-    """Per stage: the learning rows and the value share won within the period (the defaults when not learned)."""
+    """Per stage: the learning rows and the share won within the period, by value or by count as the model chose (the
+    defaults when not learned)."""
     stages = _run(runner, STAGE_STATS_CALL).select("stage", "position", "is_won", "is_lost", "default_probability")
     learned = fm.stage_table(runner) if learned else pl.DataFrame(
         schema={"stage": pl.String, "n": pl.Float64, "wins": pl.Float64, "p": pl.Float64})

@@ -59,7 +59,7 @@ RANGE_WEEKS = 2  # at most this many weeks either side of today's week are poole
 # The conformal level of the range's radius: the range's own 80%. (Until the fourth round it was 0.9, because the
 # pooled neighbouring weeks of one quarter err alike and the coarser model's ranges at 0.8 covered single weeks as
 # rarely as 1 in 4; the model with a cell per week left errs less alike, and at 0.9 its ranges covered 92-98% of
-# past outcomes on five of six S seeds, too wide; at 0.8 77-92%: docs/FORECAST.md)
+# past outcomes on five of six S seeds, too wide; at 0.8 72-94% on S and 79-81% on M: docs/FORECAST.md)
 RANGE_LEVEL = 0.80
 HORIZON_WEEKS = (2, 5, 9)  # weeks-left buckets: 0-2, 3-5, 6-9, 10+
 # Within a bucket each week left has its own cell, shrunk toward the bucket's: the chance of closing by quarter end
@@ -412,15 +412,16 @@ def young_pipeline(rows: pl.DataFrame) -> pl.DataFrame:
 
 def growth(young: pl.DataFrame, calendar: pl.DataFrame, periods: Sequence[date], week: int, day: date) -> float:
     """New business's scale on `day`: its young pipeline over the mean of the past days new_business averages, within
-    GROWTH_BOUNDS; 1 when either is unknown or nothing (no reason to move the past mean)."""
+    GROWTH_BOUNDS (a day without young deals has none: the lower bound); 1 when the past days had none (nothing to
+    compare with) or there are no past days."""
     chosen = same_week_days(calendar, periods, week)
     if chosen.is_empty():
         return 1.0
     past = float(chosen.join(young, on="as_of", how="left")["young"].fill_null(0.0).mean() or 0.0)
-    now = young.filter(pl.col("as_of") == day)["young"]
-    if past <= 0 or not now.len() or now[0] <= 0:
+    if past <= 0:
         return 1.0
-    return min(max(float(now[0]) / past, GROWTH_BOUNDS[0]), GROWTH_BOUNDS[1])
+    now = young.filter(pl.col("as_of") == day)["young"]
+    return min(max(float(now[0]) if now.len() else 0.0, GROWTH_BOUNDS[0] * past), GROWTH_BOUNDS[1] * past) / past
 
 
 def calendar_of(days: Sequence[date]) -> pl.DataFrame:
@@ -453,6 +454,7 @@ class Outcome:
     deals: pl.DataFrame = field(default_factory=pl.DataFrame)  # open deals with probability and expected
     learned_from: str = SNAPSHOTS  # SNAPSHOTS, or STAGE_HISTORY: past weeks rebuilt from stage changes
     prior: float = PRIOR  # the shrinkage strength k, chosen by the backtest of earlier quarters
+    new_growth: float = 1.0  # the factor on new business: the young pipeline's growth (see growth)
     weighting: str = VALUE  # learning rows weighed by value or counted, chosen with k
     season: Season = field(default_factory=Season)  # the quarter-of-year level on the open deals' chances
     by_owner: pl.DataFrame = field(default_factory=pl.DataFrame)  # owner_id, closed, from_open, new, forecast
@@ -594,7 +596,8 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
              wins: pl.DataFrame, complete_before: date, prior: float = PRIOR,
              cells: pl.DataFrame | None = None, levels: Sequence[str] = LEVELS,
              fit_of: dict[date, Fit] | None = None, ranges: bool = True,
-             seasons: dict[date, Season] | None = None, weighting: str = VALUE) -> pl.DataFrame:
+             seasons: dict[date, Season] | None = None, weighting: str = VALUE,
+             growth_from: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
     """For each snapshot day of each complete past period: the model's forecast (fit on earlier periods only, its
     chances scaled by the period's quarter-of-year level), its range, the actual, the three naive baselines at the
     same day, and the noise floor (see noise_floor).
@@ -602,12 +605,15 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
     fit_rows: labelled rows the model learns from (the organisation's); rows, facts, wins: the group's labelled
     rows, point_facts and won deals; calendar: the snapshot days; cells: cells_of(fit_rows, levels) when known;
     levels: the model's; fit_of: the Fit (weighting and k) per period (else `weighting` and `prior`); ranges: add
-    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar). A period
+    with_ranges' columns; seasons: the organisation's seasons_of (else computed from cells and calendar);
+    growth_from: the organisation's young pipeline and calendar, which scale new business as the live forecast's do
+    (else young_pipeline(fit_rows) and calendar). A period
     with fewer than MIN_PERIODS earlier periods is skipped (there the live forecast is the fallback).
     """
     cells = cells_of(fit_rows, levels) if cells is None else cells
     seasons = seasons_of(cells, levels, calendar) if seasons is None else seasons
-    young = young_pipeline(fit_rows)  # the organisation's: its growth scales every group's new business
+    # the organisation's: its growth scales every group's new business
+    young, growth_calendar = growth_from if growth_from is not None else (young_pipeline(fit_rows), calendar)
     periods = sorted(p for p in calendar["period_start"].unique().to_list() if p < complete_before)
     actual = wins.with_columns(_quarter_start("close_date").alias("period_start")).group_by("period_start").agg(
         pl.col("amount").sum().alias("actual"))
@@ -625,7 +631,7 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         for day, week in calendar.filter(pl.col("period_start") == period).select("as_of", "weeks_left").iter_rows():
             at = mine.filter(pl.col("as_of") == day)
             closed = float(facts.filter(pl.col("as_of") == day)["closed"].sum())
-            scale = growth(young, calendar, earlier, week, day)
+            scale = growth(young, growth_calendar, earlier, week, day)
             new = float(new_business(facts, calendar, earlier, week, scale)["new"].sum())
             from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
             spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
@@ -1161,7 +1167,7 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
              "new": float(new["new"].sum())}
     base = Outcome(as_of, start, end, **parts, method="model" if model is not None else FALLBACK,
                    periods=len(past), deals=deals, by_owner=owners, learned_from=org.source, prior=how.prior,
-                   weighting=how.weighting, season=season,
+                   weighting=how.weighting, season=season, new_growth=scale,
                    no_range=(TOO_LARGE if org.too_large else FEW_PERIODS) if model is None else OTHER_PERIOD)
     if model is None or not is_quarter:
         return base
@@ -1194,7 +1200,7 @@ def _by_prior(runner: RunsQueries, org: History, q_start: date) -> dict[Fit, pl.
     if key is not None and key in _BY_PRIOR:
         return _BY_PRIOR[key]
     base = backtest(org.rows, org.rows, org.calendar, org.facts, org.wins, q_start, prior=PRIOR, cells=org.cells,
-                    levels=org.levels, ranges=False, seasons=org.seasons)
+                    levels=org.levels, ranges=False, seasons=org.seasons, growth_from=(org.young, org.calendar))
     # the five other fits in one pass: each quarter's earlier cells summed and its rows keyed by cell once for all
     others = with_priors(base, org.cells, org.rows, org.levels, [how for how in FITS if how != DEFAULT_FIT])
     out = {how: base if how == DEFAULT_FIT else others[how] for how in FITS}
@@ -1212,7 +1218,7 @@ def _group_backtest(runner: RunsQueries, org: History, group: History, q_start: 
             if periods else by_prior[DEFAULT_FIT]
         return with_ranges(frame)
     return backtest(org.rows, group.rows, group.calendar, group.facts, group.wins, q_start, cells=org.cells,
-                    levels=org.levels, fit_of=fit_of, seasons=org.seasons)
+                    levels=org.levels, fit_of=fit_of, seasons=org.seasons, growth_from=(org.young, org.calendar))
 
 
 def _stages(model: Model) -> pl.DataFrame:

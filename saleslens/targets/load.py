@@ -217,6 +217,9 @@ def load_accuracy(ctx: DataContext, view: TargetsView) -> AccuracySection:
     """The backtest of the forecast over every complete past quarter with snapshots (the model fit before each)."""
     bt = td.accuracy(runner_of(ctx), ctx.filters)
     table = td.accuracy_summary(bt)
+    if "weighting" in bt.columns:  # how each quarter's model weighed its learning rows, in the reader's words
+        bt = bt.with_columns(pl.col("weighting").replace(
+            {w: t(f"targets.bt.weighting.{w}", ctx.lang) for w in fm.WEIGHTINGS}))
     mid = table.filter(pl.col("weeks_left") == MID_WEEKS).to_dicts() if "model_mape" in table.columns else []
     chart = None
     if bt.height:  # the error chart reads quarter, week of the quarter and error_pct

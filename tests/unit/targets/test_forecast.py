@@ -297,11 +297,15 @@ def test_new_business_grows_with_the_young_pipeline_within_bounds() -> None:
         return pl.DataFrame({"as_of": list(days), "young": list(days.values())})
     # The same days new_business averages (17 Feb and 19 May): mean young 200; today 360: x 1.8
     assert fm.growth(young(360.0), calendar, [q1, q2], 6, today) == pytest.approx(1.8)
-    # at most x 2 and at least x 0.5; no young pipeline today (or none known): the past mean stands (x 1)
+    # at most x 2 and at least x 0.5, also when no deal was made in the last 91 days (no row for today)
     assert fm.growth(young(1000.0), calendar, [q1, q2], 6, today) == pytest.approx(2.0)
     assert fm.growth(young(20.0), calendar, [q1, q2], 6, today) == pytest.approx(0.5)
-    assert fm.growth(young(None), calendar, [q1, q2], 6, today) == 1.0
+    assert fm.growth(young(None), calendar, [q1, q2], 6, today) == pytest.approx(0.5)
+    # nothing to compare with: no past days, or past days without young pipeline: the past mean stands (x 1)
     assert fm.growth(young(360.0), calendar, [], 6, today) == 1.0
+    nothing_before = young(360.0).with_columns(pl.when(pl.col("as_of") == today).then(pl.col("young"))
+                                               .otherwise(0.0).alias("young"))
+    assert fm.growth(nothing_before, calendar, [q1, q2], 6, today) == 1.0
 
 
 def _past(rows: list[tuple[date, int, float, float]]) -> pl.DataFrame:
