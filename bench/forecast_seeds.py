@@ -3,7 +3,7 @@
 The bar: at six weeks before quarter end MAPE at most 8%, the 80% range covering 70-90% of past outcomes, the model
 beating every naive baseline at every week.
 
-    python -m bench.forecast_seeds --size S --seeds 1,2,3,4,5,7 [--as-of 2026-12-02] [--work DIR] [--keep]
+    python -m bench.forecast_seeds --size S --seeds 1,2,3,4,5,7 [--as-of 2026-12-02] [--years 2] [--work DIR] [--keep]
                                    [--out bench/forecast-seeds-S.json]
     python -m bench.forecast_seeds --report-only bench/forecast-seeds-S.json
 
@@ -31,7 +31,8 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_SNAPSHOTS = 104  # the S and M demos publish two years of weekly snapshots
+DEFAULT_YEARS = 2  # the S and M demos' history (saleslens demo --years), a snapshot each week
+WEEKS_PER_YEAR = 52
 MID_WEEKS = 6  # the bar's mid-period: six weeks before quarter end
 MAPE_BAR = 0.08
 COVERAGE_BAR = (0.70, 0.90)
@@ -158,7 +159,9 @@ def _spread_cell(s: dict) -> str:
 def markdown(result: dict) -> str:
     """The result as a caption, one table row per seed and a summary row, ready for bench/FORECAST.md."""
     runs, agg = result["runs"], result["summary"]
-    lines = [f"{result['size']} demo, seeds {', '.join(str(r['seed']) for r in runs)}, as of {result['as_of']} "
+    years = result.get("years", DEFAULT_YEARS)  # results written before --years had two
+    lines = [f"{result['size']} demo, seeds {', '.join(str(r['seed']) for r in runs)}, as of {result['as_of']}, "
+             f"{years} years of history "
              f"(commit {result.get('commit') or 'unknown'}, run {result.get('date', '?')}): `python -m "
              f"bench.forecast_seeds`. MAPE, all weeks: the mean of the weekly MAPEs (pooled: every backtested day "
              "once). Bar: MAPE at 6 weeks ≤ 8% / coverage 70–90% / beats all baselines every week.", "",
@@ -222,29 +225,40 @@ def _parse(seed: int, command: str, text: str) -> list[dict]:
     return rows
 
 
-def demo_state(data: Path, size: str, seed: int, as_of: date) -> int:
-    """How many snapshots of this demo (size, seed, last day) the folder holds; -1 if it holds anything else."""
+def demo_source(size: str, seed: int, years: int = DEFAULT_YEARS) -> str:
+    """The source a demo's manifests name (saleslens.demo.demo_source's format; a test keeps the two equal)."""
+    return f"demo size={size} seed={seed}" + (f" years={years}" if years != DEFAULT_YEARS else "")
+
+
+def demo_snapshots(years: int = DEFAULT_YEARS) -> int:
+    """The weekly snapshots an S or M demo of `years` publishes."""
+    return WEEKS_PER_YEAR * years
+
+
+def demo_state(data: Path, size: str, seed: int, as_of: date, years: int = DEFAULT_YEARS) -> int:
+    """How many snapshots of this demo (size, seed, last day, years) the folder holds; -1 if it holds anything else."""
     manifests = sorted((data / "snapshots").glob("*/manifest.json"))
     if not manifests:  # nothing published (a killed build's leftovers are the demo's to clear)
         return 0
     latest = json.loads(manifests[-1].read_text(encoding="utf-8"))  # snapshot folders are named by date
-    if latest.get("source") != f"demo size={size} seed={seed}" or latest.get("as_of") != as_of.isoformat():
+    if latest.get("source") != demo_source(size, seed, years) or latest.get("as_of") != as_of.isoformat():
         return -1
     return len(manifests)
 
 
-def ensure_demo(data: Path, size: str, seed: int, as_of: date, timeout: float) -> bool:
+def ensure_demo(data: Path, size: str, seed: int, as_of: date, timeout: float, years: int = DEFAULT_YEARS) -> bool:
     """Build the demo into `data` unless it already holds it; True if this call built it."""
-    held = demo_state(data, size, seed, as_of)
-    if held == DEMO_SNAPSHOTS:
+    held, want = demo_state(data, size, seed, as_of, years), demo_snapshots(years)
+    if held == want:
         _say(f"seed {seed}: reusing {data}")
         return False
     if held != 0:  # never add to (or remove) a folder this run cannot vouch for
         raise BenchError(f"seed {seed}: {data} holds something other than the {size} demo of seed {seed} as of "
-                         f"{as_of} with {DEMO_SNAPSHOTS} snapshots; remove it or choose another --work")
+                         f"{as_of} with {want} snapshots; remove it or choose another --work")
     _say(f"seed {seed}: building the {size} demo in {data}")
-    run_cli(seed, ["demo", "--size", size, "--seed", str(seed), "--as-of", as_of.isoformat(), "--data", str(data)],
-            timeout)
+    longer = ["--years", str(years)] if years != DEFAULT_YEARS else []
+    run_cli(seed, ["demo", "--size", size, "--seed", str(seed), "--as-of", as_of.isoformat(), *longer,
+                   "--data", str(data)], timeout)
     return True
 
 
@@ -271,19 +285,20 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def run_seeds(work: Path, size: str, seeds: list[int], as_of: date, timeout: float, created: list[Path]) -> dict:
+def run_seeds(work: Path, size: str, seeds: list[int], as_of: date, timeout: float, created: list[Path],
+              years: int = DEFAULT_YEARS) -> dict:
     """Every seed in turn; folders this run builds are appended to `created` as they appear (for the clean-up)."""
     runs = []
     for seed in seeds:
-        data = work / f"{size}-{seed}"
+        data = work / (f"{size}-{seed}" + (f"-{years}y" if years != DEFAULT_YEARS else ""))
         existed = data.exists()
         try:
-            ensure_demo(data, size, seed, as_of, timeout)
+            ensure_demo(data, size, seed, as_of, timeout, years)
         finally:  # a failed build may still leave its folder behind
             if not existed and data.exists():
                 created.append(data)
         runs.append(measure_seed(data, seed, timeout))
-    return {"size": size, "seeds": seeds, "as_of": as_of.isoformat(), "commit": git_commit(),
+    return {"size": size, "seeds": seeds, "as_of": as_of.isoformat(), "years": years, "commit": git_commit(),
             "date": time.strftime("%Y-%m-%d %H:%M"), "summary": across([r["summary"] for r in runs]), "runs": runs}
 
 
@@ -310,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=["S", "M"], default="S", help="the demo's size")
     ap.add_argument("--seeds", type=_seeds, default=[1, 2, 3, 4, 5, 7], help="comma-separated demo seeds")
     ap.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 12, 2), help="the demo's last day")
+    ap.add_argument("--years", type=int, choices=(2, 3, 4, 5), default=DEFAULT_YEARS,
+                    help="the demo's years of history (saleslens demo --years)")
     ap.add_argument("--work", type=Path, help="where the demos go (default: a new temporary folder under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the demos this run built (so a re-run reuses them)")
     ap.add_argument("--out", type=Path, help="the JSON result (default: bench/forecast-seeds-SIZE.json)")
@@ -323,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.report_only} is not a forecast_seeds result: {exc!r}", file=sys.stderr)
             return 1
         return 0
-    out = args.out or ROOT / "bench" / f"forecast-seeds-{args.size}.json"
+    suffix = f"-{args.years}y" if args.years != DEFAULT_YEARS else ""
+    out = args.out or ROOT / "bench" / f"forecast-seeds-{args.size}{suffix}.json"
     if not out.parent.is_dir():  # say so now, not after the seeds have run
         print(f"error: --out {out}: no folder {out.parent}", file=sys.stderr)
         return 1
@@ -337,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir(parents=True)
             created.append(work)
     try:
-        result = run_seeds(work, args.size, args.seeds, args.as_of, args.timeout, created)
+        result = run_seeds(work, args.size, args.seeds, args.as_of, args.timeout, created, args.years)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

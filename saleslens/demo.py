@@ -1,4 +1,4 @@
-"""Deterministic demo data: a plausible sales organisation with two years of CRM history, in three sizes."""
+"""Deterministic demo data: a plausible sales organisation with two (or up to five) years of CRM history, in sizes."""
 
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ class SizeParams:
     accounts: int
     deals_per_ae_year: float
     activity_scale: float
-    snapshots: int
+    snapshots: int | None  # weekly snapshots published, the last on as_of; None: every week of the history
 
 
 SIZES: dict[str, SizeParams] = {
     "S": SizeParams(regions=3, teams_per_region=2, accounts=600, deals_per_ae_year=105,
-                    activity_scale=1.0, snapshots=104),
+                    activity_scale=1.0, snapshots=None),
     "M": SizeParams(regions=5, teams_per_region=11, accounts=5_000, deals_per_ae_year=105,
-                    activity_scale=1.0, snapshots=104),
+                    activity_scale=1.0, snapshots=None),
     "L": SizeParams(regions=6, teams_per_region=92, accounts=40_000, deals_per_ae_year=140,
                     activity_scale=1.0, snapshots=13),
 }
@@ -171,14 +171,22 @@ def _date(n: int) -> date:
     return EPOCH + timedelta(days=int(n))
 
 
+DEFAULT_YEARS = 2  # years of history
+YEARS = (2, 3, 4, 5)  # what `saleslens demo --years` accepts
+WEEKS_PER_YEAR = 52
+
+
 @dataclass(frozen=True)
 class _Cal:
     """The demo's calendar: history window and a business-day index covering it with margin."""
 
-    start: int  # first day of history (a quarter start about two years back)
+    start: int  # first day of history (a quarter start `years` back)
     as_of: int
     warm: int  # deals may be created this early, so the pipeline is full when history starts
     bdays: np.ndarray
+    # the first day of a two-year history: the business grows from 1 there, so a longer history of the same
+    # business starts smaller and today's is the same size whatever the years
+    anchor: int
 
     @property
     def b_last(self) -> int:
@@ -194,13 +202,19 @@ class _Cal:
         return np.searchsorted(self.bdays, days, side="right") - 1
 
 
-def _calendar(as_of: date) -> _Cal:
-    """Calendar whose history starts at the quarter start about two years before as_of."""
-    back = as_of - timedelta(days=730)
-    start = date(back.year, 3 * ((back.month - 1) // 3) + 1, 1)
+def _history_start(as_of: date, years: int) -> date:
+    """The quarter start about `years` years before as_of: the first day of history."""
+    back = as_of - timedelta(days=365 * years)
+    return date(back.year, 3 * ((back.month - 1) // 3) + 1, 1)
+
+
+def _calendar(as_of: date, years: int = DEFAULT_YEARS) -> _Cal:
+    """Calendar whose history starts at the quarter start about `years` years before as_of."""
+    start = _history_start(as_of, years)
     warm = _dn(start) - 190
     days = np.arange(warm - 200, _dn(as_of) + 900, dtype=np.int64)
-    return _Cal(_dn(start), _dn(as_of), warm, days[(days + 3) % 7 < 5])
+    anchor = _dn(_history_start(as_of, DEFAULT_YEARS))
+    return _Cal(_dn(start), _dn(as_of), warm, days[(days + 3) % 7 < 5], anchor)
 
 
 def _month_no(days: np.ndarray) -> np.ndarray:
@@ -510,7 +524,7 @@ def _deal_slots(rng: np.random.Generator, p: SizeParams, cal: _Cal, org: _Org) -
     owners = np.flatnonzero(np.isin(org.role, [AE, CSM]))
     grid = np.arange(cal.b_on_or_after(np.array([cal.warm]))[0], cal.b_last + 1)
     days = cal.bdays[grid]
-    growth = 1.0 + 0.40 * (days - cal.start) / 730.0
+    growth = 1.0 + 0.40 * (days - cal.anchor) / 730.0
     md = days.astype("datetime64[D]")
     month = md.astype("datetime64[M]").astype(np.int64) % 12 + 1
     dom = (md - md.astype("datetime64[M]")).astype(np.int64) + 1
@@ -1230,13 +1244,15 @@ def _lead_facts(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def generate(size: str = "S", seed: int = 7, as_of: date | None = None) -> Demo:
-    """Generate a demo dataset; the same size, seed and as_of always give the same frames."""
+def generate(size: str = "S", seed: int = 7, as_of: date | None = None, years: int = DEFAULT_YEARS) -> Demo:
+    """Generate a demo dataset; the same size, seed, as_of and years always give the same frames."""
     if size not in SIZES:
         raise ValueError(f"Unknown demo size {size!r}; choose one of {', '.join(SIZES)}.")
+    if years not in YEARS:
+        raise ValueError(f"A demo has {', '.join(map(str, YEARS))} years of history, not {years}.")
     p, as_of = SIZES[size], as_of or date.today()
     rng = np.random.default_rng(seed)
-    cal = _calendar(as_of)
+    cal = _calendar(as_of, years)
     org = _make_org(rng, p, cal)
     acc = _make_accounts(rng, p, org, cal)
     deals, created = _make_deals(rng, p, cal, org, acc)
@@ -1266,9 +1282,9 @@ def generate(size: str = "S", seed: int = 7, as_of: date | None = None) -> Demo:
     return demo
 
 
-def snapshot_days(size: str, as_of: date) -> list[date]:
+def snapshot_days(size: str, as_of: date, years: int = DEFAULT_YEARS) -> list[date]:
     """The weekly snapshot days of a demo, oldest first, the last one on as_of."""
-    n = SIZES[size].snapshots
+    n = SIZES[size].snapshots or WEEKS_PER_YEAR * years
     return [as_of - timedelta(days=7 * k) for k in reversed(range(n))]
 
 
@@ -1278,8 +1294,9 @@ def build(
     seed: int = 7,
     as_of: date | None = None,
     progress: Callable[[float, str], None] | None = None,
+    years: int = DEFAULT_YEARS,
 ) -> list[store.Snapshot]:
-    """Generate the demo, write its event history and publish its weekly snapshots, oldest first.
+    """Generate the demo (`years` of history), write its event history and publish its weekly snapshots, oldest first.
 
     Into a data directory with no snapshot the demo is built aside and moved in whole at the end, holding the
     import lock throughout: a page opened meanwhile waits instead of showing the first weeks as if they were all,
@@ -1287,15 +1304,18 @@ def build(
     """
     say = progress or (lambda fraction, message: None)
     as_of = as_of or date.today()
+    if years not in YEARS or (size == "XL" and years != DEFAULT_YEARS):
+        raise ValueError(f"The {size} demo has {DEFAULT_YEARS if size == 'XL' else ', '.join(map(str, YEARS))} "
+                         f"years of history, not {years}.")
     data_dir.mkdir(parents=True, exist_ok=True)
     with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
         publish = _publish_xl if size == "XL" else _publish
         if store.list_snapshots(data_dir):  # adding to existing data: each snapshot appears whole, as an import's
-            return publish(data_dir, size, seed, as_of, say)
+            return publish(data_dir, size, seed, as_of, say, years)
         store.clean_leftovers(data_dir)  # a build killed earlier left its staging folder
         built = store.staging_dir(data_dir)
         try:
-            count = len(publish(built, size, seed, as_of, say))
+            count = len(publish(built, size, seed, as_of, say, years))
             snaps = store.move_in(built, data_dir)[-count:]
         finally:
             shutil.rmtree(built, ignore_errors=True)
@@ -1303,14 +1323,19 @@ def build(
     return snaps
 
 
+def demo_source(size: str, seed: int, years: int = DEFAULT_YEARS) -> str:
+    """What a demo snapshot's manifest says it came from (the years only when not the default two)."""
+    return f"demo size={size} seed={seed}" + (f" years={years}" if years != DEFAULT_YEARS else "")
+
+
 def _publish(data_dir: Path, size: str, seed: int, as_of: date,
-             say: Callable[[float, str], None]) -> list[store.Snapshot]:
+             say: Callable[[float, str], None], years: int = DEFAULT_YEARS) -> list[store.Snapshot]:
     """Generate the demo and publish its weekly snapshots into data_dir, oldest first."""
     from queries.runner import build_derived  # DuckDB only when publishing
     say(0.0, f"Generating the {size} demo")
-    demo = generate(size, seed, as_of)
+    demo = generate(size, seed, as_of, years)
     say(0.35, "Writing history and snapshots")
-    days = snapshot_days(size, as_of)
+    days = snapshot_days(size, as_of, years)
     snaps = []
     # The whole history is the first snapshot's batch (each snapshot sees it up to its own day), so the later
     # ones add none; the caller holds the import lock, so no import publishes in between.
@@ -1321,7 +1346,7 @@ def _publish(data_dir: Path, size: str, seed: int, as_of: date,
         # Only the latest snapshot gets its derived tables now (that is the one pages open); the runner computes
         # them for older ones, and `saleslens derive` stores them, so a first start stays quick.
         latest = k == len(days) - 1
-        snaps.append(store.publish_snapshot(data_dir, day, tables, source=f"demo size={size} seed={seed}",
+        snaps.append(store.publish_snapshot(data_dir, day, tables, source=demo_source(size, seed, years),
                                             derive=build_derived if latest else None,
                                             events=history if k == 0 else None))
     return snaps
@@ -1450,6 +1475,6 @@ def build_blocks(
 
 
 def _publish_xl(data_dir: Path, size: str, seed: int, as_of: date,
-                say: Callable[[float, str], None]) -> list[store.Snapshot]:
+                say: Callable[[float, str], None], years: int = DEFAULT_YEARS) -> list[store.Snapshot]:
     """The XL demo (L's organisation in XL_BLOCKS blocks), streamed: _publish's counterpart for build."""
     return build_blocks(data_dir, seed, as_of, say)

@@ -14,6 +14,8 @@ from saleslens.cli import CliError, add_data_arg, add_format_arg, emit, open_run
 from saleslens.core import schema, settings, store
 from saleslens.kpis.registry import GROUP_BY
 
+DEMO_YEARS = (2, 3, 4, 5)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the core commands."""
@@ -22,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="S about 60 reps, M 500, L 5,000, XL 50,000 (streamed, 4 snapshots)")
     p.add_argument("--seed", type=int, default=int(settings.get("demo_seed")), help="random seed")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="last day of the data (default today)")
+    # demo.YEARS and demo.DEFAULT_YEARS (a test keeps them equal): the demo module is imported only to build
+    p.add_argument("--years", type=int, choices=DEMO_YEARS, default=DEMO_YEARS[0],
+                   help="years of history, each week a snapshot (S, M; L keeps 13 snapshots; XL two years)")
     add_data_arg(p)
     p.set_defaults(func=cmd_demo)
 
@@ -72,7 +77,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     def progress(fraction: float, message: str) -> None:
         sys.stderr.write(f"\r{fraction:4.0%} {message:<60}")
 
-    snaps = demo.build(data_dir, size=args.size, seed=args.seed, as_of=args.as_of, progress=progress)
+    try:
+        snaps = demo.build(data_dir, size=args.size, seed=args.seed, as_of=args.as_of, progress=progress,
+                           years=args.years)
+    except ValueError as e:  # --years with XL
+        raise CliError(str(e)) from None
     sys.stderr.write("\n")
     print(f"published {len(snaps)} snapshots in {data_dir} in {time.perf_counter() - started:.1f} s;"
           f" latest {snaps[-1].id}")

@@ -130,7 +130,9 @@ def test_report_only_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixt
     path.write_text(json.dumps(_result()), encoding="utf-8")
     assert fs.main(["--report-only", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("S demo, seeds 7, 1, as of 2026-12-02 (commit abc1234, run 2026-12-02 11:00)")
+    # a result written before --years had two years of history
+    assert out[0].startswith("S demo, seeds 7, 1, as of 2026-12-02, 2 years of history (commit abc1234, "
+                             "run 2026-12-02 11:00)")
     table = [line for line in out if line.startswith("|")]
     assert len(table) == 5  # header, rule, two seeds, summary
     assert table[2] == ("| 7 | 15.2% (+4.7%) | 6.4% | 13.4% | 13.2% | 85% (41 of 48) | 7 of 14 weeks | 5 | "
@@ -171,6 +173,19 @@ def test_demo_state(tmp_path: Path) -> None:
     assert fs.demo_state(tmp_path / "s7", "S", 7, date(2026, 11, 25)) == -1
     _snapshots(tmp_path / "half", 3)
     assert fs.demo_state(tmp_path / "half", "S", 7, date(2026, 12, 2)) == 3
+    # a three-year demo names its years; the two-year demo's folder is not it, nor it the two-year one
+    _snapshots(tmp_path / "s7-3y", 156, source="demo size=S seed=7 years=3")
+    assert fs.demo_state(tmp_path / "s7-3y", "S", 7, date(2026, 12, 2), 3) == 156
+    assert fs.demo_state(tmp_path / "s7-3y", "S", 7, date(2026, 12, 2)) == -1
+    assert fs.demo_state(tmp_path / "s7", "S", 7, date(2026, 12, 2), 3) == -1
+
+
+@pytest.mark.parametrize("years", [2, 3, 5])
+def test_demo_source_is_the_demos_own(years: int) -> None:
+    """The bench reads the manifests' source without importing the demo module; both must write it alike."""
+    from saleslens import demo
+    assert fs.demo_source("M", 4, years) == demo.demo_source("M", 4, years)
+    assert fs.demo_snapshots(years) == len(demo.snapshot_days("M", date(2026, 12, 2), years))
 
 
 def test_ensure_demo_reuses_or_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,6 +201,17 @@ def test_ensure_demo_reuses_or_refuses(tmp_path: Path, monkeypatch: pytest.Monke
     with pytest.raises(fs.BenchError, match=r"seed 1: .*S-1 holds something other than the S demo of seed 1"):
         fs.ensure_demo(tmp_path / "S-1", "S", 1, date(2026, 12, 2), 60)
     assert len(list((tmp_path / "S-1" / "snapshots").iterdir())) == 3
+    with pytest.raises(fs.BenchError, match="with 156 snapshots"):  # the two-year demo is not the three-year one
+        fs.ensure_demo(tmp_path / "S-7", "S", 7, date(2026, 12, 2), 60, 3)
+
+
+def test_ensure_demo_builds_with_its_years(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty folder gets `saleslens demo` with the years asked for."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(fs, "run_cli", lambda seed, args, timeout: calls.append(args) or "")
+    assert fs.ensure_demo(tmp_path / "S-2-3y", "S", 2, date(2026, 12, 2), 60, 3) is True
+    assert calls == [["demo", "--size", "S", "--seed", "2", "--as-of", "2026-12-02", "--years", "3",
+                      "--data", str(tmp_path / "S-2-3y")]]
 
 
 def _failing_run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess:

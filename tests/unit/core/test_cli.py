@@ -202,3 +202,16 @@ def test_allow_listed_and_ranged_parameters_are_checked(
     """`query NAME --param KEY=VALUE` with a value outside the allow-list or range: one line, status 2."""
     assert cli.main(["query", query, "--param", param, "--data", str(tiny_dir)]) == 2
     assert capsys.readouterr().err.strip() == f"saleslens query: error: {message}"
+
+
+def test_demo_years_are_the_demos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--years offers what the demo builds (its module is imported only to build); XL refuses any but two, in a
+    line that says so, and builds nothing."""
+    from saleslens import demo
+    from saleslens.core import cli as core_cli
+    assert core_cli.DEMO_YEARS == demo.YEARS and core_cli.DEMO_YEARS[0] == demo.DEFAULT_YEARS
+    assert fails(["demo", "--size", "XL", "--years", "3", "--data", str(tmp_path / "xl")], capsys) == (
+        "saleslens demo: error: The XL demo has 2 years of history, not 3.")
+    assert not (tmp_path / "xl").exists() or not any((tmp_path / "xl").rglob("*.parquet"))
+    with pytest.raises(SystemExit):  # argparse's own message for a year it does not offer
+        cli.main(["demo", "--years", "7", "--data", str(tmp_path)])

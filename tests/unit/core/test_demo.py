@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,41 @@ def test_another_seed_gives_other_data(small: demo.Demo) -> None:
 def test_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="Unknown demo size"):
         demo.generate("XL", 7, AS_OF)
+
+
+@pytest.mark.parametrize(("size", "years", "first", "count"), [
+    # 2025-11-19 less 730 days is 2023-11-20, in the quarter that starts 2023-10-01; less 1,095 days 2022-11-19
+    ("S", 2, date(2023, 10, 1), 104),
+    ("S", 3, date(2022, 10, 1), 156),
+    ("M", 5, date(2020, 10, 1), 260),
+    ("L", 3, date(2022, 10, 1), 13),  # L publishes its last 13 weeks whatever the years
+])
+def test_years_set_the_history_and_the_weekly_snapshots(size: str, years: int, first: date, count: int) -> None:
+    assert demo._date(demo._calendar(AS_OF, years).start) == first
+    days = demo.snapshot_days(size, AS_OF, years)
+    assert len(days) == count and days[-1] == AS_OF
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(days))
+
+
+@pytest.mark.parametrize("years", [1, 6])
+def test_years_outside_the_range_are_refused(years: int) -> None:
+    with pytest.raises(ValueError, match=f"not {years}"):
+        demo.generate("S", 7, AS_OF, years)
+
+
+def test_a_longer_history_is_the_same_business_today(small: demo.Demo) -> None:
+    """Three years go further back, and today's business is as big as in two: the growth starts from the two-year
+    history's first day, so the deals created in the last year are about as many (Poisson draws of ~4,500: a few
+    percent apart; were the growth to start three years back they would be a seventh more)."""
+    longer = demo.generate("S", 7, AS_OF, 3)
+    assert longer.start == date(2022, 10, 1) and small.start == date(2023, 10, 1)
+    assert longer.opportunities["created_date"].min() < small.start
+    year_ago = AS_OF - timedelta(days=365)
+
+    def last_year(d: demo.Demo) -> int:
+        return d.opportunities.filter(pl.col("created_date") > year_ago).height
+
+    assert abs(last_year(longer) / last_year(small) - 1) < 0.06
 
 
 def test_every_table_conforms_to_the_schema_with_unique_keys(small: demo.Demo) -> None:
@@ -308,7 +344,7 @@ def test_build_publishes_weekly_snapshots_with_pipeline_movement(tmp_path: Path)
     snaps = demo.build(tmp_path, "S", 7, AS_OF, progress=lambda f, m: calls.append((f, m)))
     print(f"\ndemo.build S took {time.perf_counter() - started:.1f} s")
     # two years of weekly snapshots: the forecast learns from them
-    assert len(snaps) == demo.SIZES["S"].snapshots == 104
+    assert len(snaps) == len(demo.snapshot_days("S", AS_OF)) == 104
     assert [s.as_of for s in snaps] == [AS_OF - timedelta(days=7 * k) for k in range(103, -1, -1)]
     listed = store.list_snapshots(tmp_path)
     assert [s.id for s in listed] == [s.id for s in snaps] and listed[-1].as_of == AS_OF

@@ -12,7 +12,7 @@ from saleslens import demo
 from saleslens.core import store
 
 AS_OF = date(2026, 6, 30)
-WEEKS = demo.SIZES["S"].snapshots  # 104 weekly snapshots, oldest first
+WEEKS = len(demo.snapshot_days("S", AS_OF))  # 104 weekly snapshots, oldest first
 
 
 def test_readers_see_no_snapshot_until_the_whole_demo_is_in(tmp_path: Path) -> None:
