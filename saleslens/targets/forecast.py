@@ -563,11 +563,17 @@ def _baselines(rows: pl.DataFrame, closed: float, last_year_share: float | None)
             "last_year": closed / last_year_share if last_year_share else None}
 
 
+def _outcome_variance() -> pl.Expr:
+    """sum amount^2 x p x (1 - p) over rows with amount and probability: outcome_spread's square."""
+    p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
+    return (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum()
+
+
 def outcome_spread(amounts: pl.Series, chances: pl.Series) -> float:
     """The standard deviation of what open deals book if each closes won with exactly its chance, independently:
     sqrt(sum amount^2 x p x (1 - p))."""
-    p = chances.fill_null(0.0).clip(0.0, 1.0)
-    return math.sqrt(float((amounts.fill_null(0.0) ** 2 * p * (1.0 - p)).sum()))
+    frame = pl.DataFrame({"amount": amounts.cast(pl.Float64), "probability": chances.cast(pl.Float64)})
+    return math.sqrt(float(frame.select(_outcome_variance()).item()))
 
 
 def noise_floor(forecast: float, spread: float) -> float | None:
@@ -625,17 +631,18 @@ def backtest(fit_rows: pl.DataFrame, rows: pl.DataFrame, calendar: pl.DataFrame,
         how = (fit_of or {}).get(period, Fit(weighting, prior))
         model = fit_cells(cells.filter(pl.col("period_start").is_in(earlier)), levels, how.prior, how.weighting)
         season = seasons.get(period, Season()).level
-        mine = with_season(predict(model, rows.filter(pl.col("period_start") == period)), season)
+        mine = rows.filter(pl.col("period_start") == period)
+        # the model's part per day as with_priors makes it for the other fits: the period's distinct cells scored
+        by_day = {day: (o, v) for day, o, v in _by_day(_scored(model, cell_index(mine, levels), season)).iter_rows()}
         got = actual.filter(pl.col("period_start") == period)["actual"]
         act = float(got[0]) if got.len() else 0.0
         for day, week in calendar.filter(pl.col("period_start") == period).select("as_of", "weeks_left").iter_rows():
-            at = mine.filter(pl.col("as_of") == day)
             closed = float(facts.filter(pl.col("as_of") == day)["closed"].sum())
             scale = growth(young, growth_calendar, earlier, week, day)
             new = float(new_business(facts, calendar, earlier, week, scale)["new"].sum())
-            from_open = float((at["amount"] * at["probability"]).sum()) if at.height else 0.0
-            spread = outcome_spread(at["amount"], at["probability"]) if at.height else 0.0
-            base = _baselines(at, closed, last_year_share(wins, day))
+            from_open, variance = by_day.get(day, (0.0, 0.0))
+            spread = math.sqrt(variance)
+            base = _baselines(mine.filter(pl.col("as_of") == day), closed, last_year_share(wins, day))
             out.append({"period_start": period, "as_of": day, "weeks_left": week, "periods_learned": len(earlier),
                         "prior": how.prior, "weighting": how.weighting, "season": season,
                         "closed": closed, "from_open": from_open, "new": new,
@@ -674,9 +681,8 @@ def _scored(model: Model, index: CellIndex, level: float) -> pl.DataFrame:
 
 def _by_day(scored: pl.DataFrame) -> pl.DataFrame:
     """Per day: the open deals' sum(amount x chance) and the variance of their outcome (noise_floor's)."""
-    p = pl.col("probability").fill_null(0.0).clip(0.0, 1.0)
     return scored.group_by("as_of").agg((pl.col("amount") * pl.col("probability")).sum().alias("_open"),
-                                        (pl.col("amount").fill_null(0.0) ** 2 * p * (1.0 - p)).sum().alias("_var"))
+                                        _outcome_variance().alias("_var"))
 
 
 def with_prior(bt: pl.DataFrame, cells: pl.DataFrame, rows: pl.DataFrame, levels: Sequence[str],
@@ -1159,9 +1165,10 @@ def _model_forecast(runner: RunsQueries, f: Filters, period: tuple[date, date] |
     won = group.wins.filter(pl.col("close_date").is_between(start, min(end, as_of)))
     closed = won.group_by("owner_id").agg(pl.col("amount").sum().alias("closed"))
     week = weeks_left(as_of, end)
-    scale = growth(org.young, org.calendar, past, week, as_of) if model is not None and is_quarter else 1.0
-    new = new_business(group.facts, group.calendar, past, week, scale) if model is not None and is_quarter else \
-        pl.DataFrame(schema={"owner_id": pl.String, "new": pl.Float64})
+    scale, new = 1.0, pl.DataFrame(schema={"owner_id": pl.String, "new": pl.Float64})
+    if model is not None and is_quarter:  # new business is learned per quarter's week, like the season
+        scale = growth(org.young, org.calendar, past, week, as_of)
+        new = new_business(group.facts, group.calendar, past, week, scale)
     owners = by_owner(deals, closed, new)
     parts = {"closed": float(won["amount"].sum()), "from_open": float(deals["expected"].sum()),
              "new": float(new["new"].sum())}
