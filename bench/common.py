@@ -18,6 +18,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def git_commit(root: Path = REPO) -> str | None:
+    """The short commit of the checkout at root, or None if git cannot say."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
 
 def json_main(description: str, measure: Callable[[Path, int], dict], argv: list[str] | None = None) -> int:
     """Parse --data, --rounds and --json, run `measure(data, rounds)` and print (or write) its JSON."""

@@ -8,10 +8,11 @@ beating every naive baseline at every week.
     python -m bench.forecast_seeds --report-only bench/forecast-seeds-S.json
 
 One seed's six backtested quarters make a noisy MAPE, so this builds the demo once per seed with the real CLI
-(`python -m saleslens demo`, in a subprocess; a DIR/<size>-<seed> that already holds that demo's 104 snapshots is
-reused), runs the backtest command (`forecast-accuracy --format json`) and this quarter's `forecast --format json`
-on it, and summarises each seed (MAPE at six weeks and over all weeks, noise floor, range coverage, weeks beating
-the baselines, which parts of the bar hold) and the seeds together (mean, median, min, max; seeds meeting 8%).
+(`python -m saleslens demo`, in a subprocess; a DIR/<size>-<seed> (-<years>y beyond two years) that already holds
+that demo's weekly snapshots, 104 for two years, is reused), runs the backtest command (`forecast-accuracy --format
+json`) and this quarter's `forecast --format json` on it, and summarises each seed (MAPE at six weeks and over all
+weeks, noise floor, range coverage, weeks beating the baselines, which parts of the bar hold) and the seeds together
+(mean, median, min, max; seeds meeting 8%).
 Writes the JSON and prints a markdown table for bench/FORECAST.md. The work dir is a temporary folder under /tmp
 unless --work is given; without --keep the script removes what it created there, and nothing else.
 """
@@ -30,9 +31,10 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from bench.common import git_commit
+from saleslens.demo import DEFAULT_YEARS, WEEKS_PER_YEAR, YEARS, demo_source
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_YEARS = 2  # the S and M demos' history (saleslens demo --years), a snapshot each week
-WEEKS_PER_YEAR = 52
 MID_WEEKS = 6  # the bar's mid-period: six weeks before quarter end
 MAPE_BAR = 0.08
 COVERAGE_BAR = (0.70, 0.90)
@@ -225,11 +227,6 @@ def _parse(seed: int, command: str, text: str) -> list[dict]:
     return rows
 
 
-def demo_source(size: str, seed: int, years: int = DEFAULT_YEARS) -> str:
-    """The source a demo's manifests name (saleslens.demo.demo_source's format; a test keeps the two equal)."""
-    return f"demo size={size} seed={seed}" + (f" years={years}" if years != DEFAULT_YEARS else "")
-
-
 def demo_snapshots(years: int = DEFAULT_YEARS) -> int:
     """The weekly snapshots an S or M demo of `years` publishes."""
     return WEEKS_PER_YEAR * years
@@ -273,18 +270,6 @@ def measure_seed(data: Path, seed: int, timeout: float) -> dict:
             "weeks": weeks}
 
 
-def git_commit() -> str | None:
-    """The short commit of the checkout, or None if git cannot say."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
-
-
 def run_seeds(work: Path, size: str, seeds: list[int], as_of: date, timeout: float, created: list[Path],
               years: int = DEFAULT_YEARS) -> dict:
     """Every seed in turn; folders this run builds are appended to `created` as they appear (for the clean-up)."""
@@ -325,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", choices=["S", "M"], default="S", help="the demo's size")
     ap.add_argument("--seeds", type=_seeds, default=[1, 2, 3, 4, 5, 7], help="comma-separated demo seeds")
     ap.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 12, 2), help="the demo's last day")
-    ap.add_argument("--years", type=int, choices=(2, 3, 4, 5), default=DEFAULT_YEARS,
+    ap.add_argument("--years", type=int, choices=YEARS, default=DEFAULT_YEARS,
                     help="the demo's years of history (saleslens demo --years)")
     ap.add_argument("--work", type=Path, help="where the demos go (default: a new temporary folder under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the demos this run built (so a re-run reuses them)")

@@ -25,6 +25,8 @@ from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.common import git_commit
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"median_ms": 150, "p95_ms": 400, "speedup": 10, "memory_ratio": 5, "cold_s": 3, "whatif_ms": 100}
 VERSIONS = ("duckdb", "polars", "pandas", "pyarrow", "streamlit", "plotly", "numpy")
@@ -300,13 +302,8 @@ def machine() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "–"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-    except OSError:
-        commit = ""
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": mem_kb / 1024 / 1024, "os": platform.platform(),
-            "python": platform.python_version(), "versions": versions, "commit": commit}
+            "python": platform.python_version(), "versions": versions, "commit": git_commit(ROOT) or ""}
 
 
 def verdict(value: float | None, target: float, lower_is_better: bool = True) -> str:

@@ -182,7 +182,7 @@ def test_demo_state(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("years", [2, 3, 5])
 def test_demo_source_is_the_demos_own(years: int) -> None:
-    """The bench reads the manifests' source without importing the demo module; both must write it alike."""
+    """The bench recognises a demo folder by the source and snapshot count the demo itself writes."""
     from saleslens import demo
     assert fs.demo_source("M", 4, years) == demo.demo_source("M", 4, years)
     assert fs.demo_snapshots(years) == len(demo.snapshot_days("M", date(2026, 12, 2), years))
