@@ -65,6 +65,12 @@ def check_visibility(visibility: str) -> str:
     return visibility
 
 
+def taken_message(kind: str, name: str, item: Item | None) -> str:
+    """What a user is told when the name of the item they are creating was saved by someone else meanwhile."""
+    by = f"by {item.updated_by} at {item.updated_at}" if item is not None else "by another user just now"
+    return f"a {LABELS[kind]} named '{name}' is already saved ({by}); choose another name or replace it"
+
+
 def stale_message(kind: str, name: str, item: Item) -> str:
     """What a user is told when someone saved the item after they opened it."""
     return (f"the {LABELS[kind]} '{name}' was changed by {item.updated_by} at {item.updated_at} "
@@ -112,6 +118,8 @@ def _refuse_if_stale(kind: str, name: str, current: Item | None, expected_versio
         return
     if current is None and expected_version > 0:
         raise StaleVersion(f"the {LABELS[kind]} '{name}' was deleted after you opened it; save it under a name again")
+    if current is not None and expected_version == 0:  # creating, and someone else created it first
+        raise StaleVersion(taken_message(kind, name, current))
     if current is not None and current.version != expected_version:
         raise StaleVersion(stale_message(kind, name, current))
 
@@ -140,8 +148,7 @@ def save(database: Database, kind: str, name: str, body: dict, who: access.Actor
                 with conn.begin_nested():
                     conn.execute(table.insert().values(**values))
             except sa.exc.IntegrityError:
-                raise StaleVersion(f"another user saved a {LABELS[kind]} named '{name}' just now; reload to see "
-                                   "it, or choose another name") from None
+                raise StaleVersion(taken_message(kind, name, None)) from None
         else:
             values["version"] = current.version + 1
             done = conn.execute(table.update().where(table.c.name == name, table.c.version == current.version)

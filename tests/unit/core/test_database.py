@@ -135,9 +135,37 @@ def test_each_save_is_a_new_version_and_an_older_one_is_refused(tmp_path: Path) 
 @pytest.mark.usefixtures("backend")
 def test_a_new_item_over_one_saved_meanwhile_is_refused(tmp_path: Path) -> None:
     database = db.get(tmp_path)
-    items.save(database, "scenarios", "Q1", {"a": 1}, ADMIN)
-    with pytest.raises(items.StaleVersion):
+    ann = access.Actor(access.User("ann", "Ann", "analyst"), None)
+    items.save(database, "scenarios", "Q1", {"a": 1}, ann)
+    taken = r"a scenario named 'Q1' is already saved \(by ann at .*\); choose another name or replace it"
+    with pytest.raises(items.StaleVersion, match=taken):
         items.save(database, "scenarios", "Q1", {"a": 2}, ADMIN, expected_version=0)
+    assert items.get(database, "scenarios", "Q1").body == {"a": 1}
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_new_item_whose_name_is_taken_between_read_and_write_is_refused_the_same_way(tmp_path: Path) -> None:
+    """The other server's row lands after our read and before our insert: the unique name refuses the insert, and
+    the user is told the name is taken, as when the read saw it (the race two browsers met in the e2e test)."""
+    database = db.get(tmp_path)
+    table = tables.scenarios
+
+    def land_theirs_first(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SCENARIOS") and not landed:
+            landed.append(True)  # theirs, written on the same transaction just before ours reaches the table
+            conn.execute(table.insert().values(name="Q1", owner="bob", owner_team="", visibility="everyone",
+                                               version=1, body="{}", created_at="t", updated_at="t", updated_by="bob"))
+
+    landed: list[bool] = []
+    sa.event.listen(database.engine, "before_cursor_execute", land_theirs_first)
+    try:
+        with pytest.raises(items.StaleVersion, match=r"a scenario named 'Q1' is already saved \(by another user "
+                                                     r"just now\); choose another name or replace it"):
+            items.save(database, "scenarios", "Q1", {"a": 2}, ADMIN, expected_version=0)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", land_theirs_first)
+    assert landed == [True]
+    assert items.get(database, "scenarios", "Q1") is None  # nothing of the refused save (nor of the stand-in) stays
 
 
 @pytest.mark.usefixtures("backend")
