@@ -148,7 +148,9 @@ def save(database: Database, kind: str, name: str, body: dict, who: access.Actor
                 with conn.begin_nested():
                     conn.execute(table.insert().values(**values))
             except sa.exc.IntegrityError:
-                raise StaleVersion(taken_message(kind, name, None)) from None
+                # PostgreSQL (read committed) shows the row that won to a new statement: name its author, unless
+                # it is private to someone else (then, as on SQLite where no such race reaches here, no one).
+                raise StaleVersion(taken_message(kind, name, _find(conn, kind, name, who))) from None
         else:
             values["version"] = current.version + 1
             done = conn.execute(table.update().where(table.c.name == name, table.c.version == current.version)

@@ -169,6 +169,36 @@ def test_a_new_item_whose_name_is_taken_between_read_and_write_is_refused_the_sa
 
 
 @pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize(("visibility", "named"), [("everyone", r"by bob at t0"),
+                                                    ("private", r"by another user just now")])
+def test_the_winner_of_the_race_is_named_when_it_may_be_seen(tmp_path: Path, visibility: str, named: str) -> None:
+    """On PostgreSQL the other server's row is committed on its own connection after our read: our insert waits on
+    the unique name and fails, and the user is told who took the name, unless theirs is private."""
+    database = db.get(tmp_path)
+    if not database.is_postgres:
+        pytest.skip("SQLite writes one transaction at a time: a row cannot be committed between our read and write")
+    table = tables.scenarios
+
+    def land_theirs_first(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO SCENARIOS") and not landed:
+            landed.append(True)
+            with database.engine.connect() as other, other.begin():
+                other.execute(table.insert().values(name="Q1", owner="bob", owner_team="", visibility=visibility,
+                                                    version=1, body="{}", created_at="t0", updated_at="t0",
+                                                    updated_by="bob"))
+
+    ann = access.Actor(access.User("ann", "Ann", "analyst"), None)
+    landed: list[bool] = []
+    sa.event.listen(database.engine, "before_cursor_execute", land_theirs_first)
+    try:
+        with pytest.raises(items.StaleVersion, match=rf"a scenario named 'Q1' is already saved \({named}\)"):
+            items.save(database, "scenarios", "Q1", {"a": 2}, ann, expected_version=0)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", land_theirs_first)
+    assert items.get(database, "scenarios", "Q1").owner == "bob"  # theirs stays, ours is not written
+
+
+@pytest.mark.usefixtures("backend")
 def test_visibility_private_team_everyone(tmp_path: Path) -> None:
     database = db.get(tmp_path)
     ann = access.Actor(access.User("ann", "Ann", "manager", "M1"), frozenset({"M1", "A1"}), team="East")
