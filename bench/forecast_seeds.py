@@ -32,7 +32,7 @@ from datetime import date
 from pathlib import Path
 
 from bench.common import git_commit
-from saleslens.demo import DEFAULT_YEARS, WEEKS_PER_YEAR, YEARS, demo_source
+from saleslens.demo import DEFAULT_YEARS, YEARS, demo_source, snapshot_days
 
 ROOT = Path(__file__).resolve().parent.parent
 MID_WEEKS = 6  # the bar's mid-period: six weeks before quarter end
@@ -227,9 +227,9 @@ def _parse(seed: int, command: str, text: str) -> list[dict]:
     return rows
 
 
-def demo_snapshots(years: int = DEFAULT_YEARS) -> int:
-    """The weekly snapshots an S or M demo of `years` publishes."""
-    return WEEKS_PER_YEAR * years
+def years_suffix(years: int) -> str:
+    """What names a demo folder's and a result's years beyond the default two ("-3y"); empty for two."""
+    return f"-{years}y" if years != DEFAULT_YEARS else ""
 
 
 def demo_state(data: Path, size: str, seed: int, as_of: date, years: int = DEFAULT_YEARS) -> int:
@@ -245,7 +245,7 @@ def demo_state(data: Path, size: str, seed: int, as_of: date, years: int = DEFAU
 
 def ensure_demo(data: Path, size: str, seed: int, as_of: date, timeout: float, years: int = DEFAULT_YEARS) -> bool:
     """Build the demo into `data` unless it already holds it; True if this call built it."""
-    held, want = demo_state(data, size, seed, as_of, years), demo_snapshots(years)
+    held, want = demo_state(data, size, seed, as_of, years), len(snapshot_days(size, as_of, years))
     if held == want:
         _say(f"seed {seed}: reusing {data}")
         return False
@@ -275,7 +275,7 @@ def run_seeds(work: Path, size: str, seeds: list[int], as_of: date, timeout: flo
     """Every seed in turn; folders this run builds are appended to `created` as they appear (for the clean-up)."""
     runs = []
     for seed in seeds:
-        data = work / (f"{size}-{seed}" + (f"-{years}y" if years != DEFAULT_YEARS else ""))
+        data = work / f"{size}-{seed}{years_suffix(years)}"
         existed = data.exists()
         try:
             ensure_demo(data, size, seed, as_of, timeout, years)
@@ -325,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.report_only} is not a forecast_seeds result: {exc!r}", file=sys.stderr)
             return 1
         return 0
-    suffix = f"-{args.years}y" if args.years != DEFAULT_YEARS else ""
-    out = args.out or ROOT / "bench" / f"forecast-seeds-{args.size}{suffix}.json"
+    out = args.out or ROOT / "bench" / f"forecast-seeds-{args.size}{years_suffix(args.years)}.json"
     if not out.parent.is_dir():  # say so now, not after the seeds have run
         print(f"error: --out {out}: no folder {out.parent}", file=sys.stderr)
         return 1

@@ -1244,12 +1244,18 @@ def _lead_facts(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
+def check_years(size: str, years: int) -> None:
+    """ValueError unless the size's demo can have `years` of history (XL, streamed in blocks, has only two)."""
+    allowed = (DEFAULT_YEARS,) if size == "XL" else YEARS
+    if years not in allowed:
+        raise ValueError(f"The {size} demo has {', '.join(map(str, allowed))} years of history, not {years}.")
+
+
 def generate(size: str = "S", seed: int = 7, as_of: date | None = None, years: int = DEFAULT_YEARS) -> Demo:
     """Generate a demo dataset; the same size, seed, as_of and years always give the same frames."""
     if size not in SIZES:
         raise ValueError(f"Unknown demo size {size!r}; choose one of {', '.join(SIZES)}.")
-    if years not in YEARS:
-        raise ValueError(f"A demo has {', '.join(map(str, YEARS))} years of history, not {years}.")
+    check_years(size, years)
     p, as_of = SIZES[size], as_of or date.today()
     rng = np.random.default_rng(seed)
     cal = _calendar(as_of, years)
@@ -1304,9 +1310,7 @@ def build(
     """
     say = progress or (lambda fraction, message: None)
     as_of = as_of or date.today()
-    if years not in YEARS or (size == "XL" and years != DEFAULT_YEARS):
-        raise ValueError(f"The {size} demo has {DEFAULT_YEARS if size == 'XL' else ', '.join(map(str, YEARS))} "
-                         f"years of history, not {years}.")
+    check_years(size, years)  # before the lock and the folder: a refused build leaves nothing
     data_dir.mkdir(parents=True, exist_ok=True)
     with store.import_lock(data_dir, timeout=store.LOCK_WAIT_SECONDS):
         publish = _publish_xl if size == "XL" else _publish

@@ -244,9 +244,9 @@ def save(data_dir: Path, sc: Scenario, overwrite: bool = False, who: Who | None 
         raise ScenarioStoreError(exc.field, exc.message) from None
     actor = access.actor(who, data_dir)
     database = db.get(data_dir)
-    if not overwrite and items.get(database, KIND, name) is not None:
-        raise ScenarioStoreError("name", f"a scenario named '{name}' is already saved; choose another name or "
-                                         "replace it")
+    existing = None if overwrite else items.get(database, KIND, name, actor)
+    if existing is not None:  # said before the write, on the name field; someone's private one is refused below
+        raise ScenarioStoreError("name", items.taken_message(KIND, name, existing))
     doc = to_dict(sc)
     from_dict(json.loads(json.dumps(doc)), "the scenario to save")  # it must reopen before it may be written
     expected = expected_version if overwrite else 0  # without overwrite the name must still be free when we write

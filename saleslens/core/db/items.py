@@ -66,7 +66,7 @@ def check_visibility(visibility: str) -> str:
 
 
 def taken_message(kind: str, name: str, item: Item | None) -> str:
-    """What a user is told when the name of the item they are creating was saved by someone else meanwhile."""
+    """What a user creating an item is told when its name is already saved: by whom and when, if they may know."""
     by = f"by {item.updated_by} at {item.updated_at}" if item is not None else "by another user just now"
     return f"a {LABELS[kind]} named '{name}' is already saved ({by}); choose another name or replace it"
 

@@ -180,12 +180,15 @@ def test_demo_state(tmp_path: Path) -> None:
     assert fs.demo_state(tmp_path / "s7", "S", 7, date(2026, 12, 2), 3) == -1
 
 
-@pytest.mark.parametrize("years", [2, 3, 5])
-def test_demo_source_is_the_demos_own(years: int) -> None:
-    """The bench recognises a demo folder by the source and snapshot count the demo itself writes."""
+@pytest.mark.parametrize(("years", "weeks"), [(2, 104), (3, 156), (5, 260)])
+def test_demo_source_is_the_demos_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, years: int, weeks: int) -> None:
+    """The bench recognises a demo folder by the source and snapshot count the demo itself writes: a folder of that
+    demo's weekly snapshots (52 a year, counted by hand) is reused, not built again."""
     from saleslens import demo
     assert fs.demo_source("M", 4, years) == demo.demo_source("M", 4, years)
-    assert fs.demo_snapshots(years) == len(demo.snapshot_days("M", date(2026, 12, 2), years))
+    monkeypatch.setattr(fs, "run_cli", lambda *args: pytest.fail("the demo must not be built"))
+    _snapshots(tmp_path / "M-4", weeks, source=demo.demo_source("M", 4, years))
+    assert fs.ensure_demo(tmp_path / "M-4", "M", 4, date(2026, 12, 2), 60, years) is False
 
 
 def test_ensure_demo_reuses_or_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -140,6 +140,17 @@ def test_private_scenarios_are_listed_to_their_owner_and_admins(tmp_path: Path) 
         scenario_store.load(tmp_path, "Mine", who=USERS["bea"])
 
 
+def test_a_name_taken_says_by_whom_unless_it_is_someone_elses_private_scenario(tmp_path: Path) -> None:
+    """Creating a scenario under a saved name names who saved it; a private one of someone else is not named."""
+    scenario_store.save(tmp_path, wf.scenario(name="Open", target_change_pct=5), who=ANA)
+    scenario_store.save(tmp_path, wf.scenario(name="Mine", target_change_pct=5), who=ANA, visibility="private")
+    with pytest.raises(ScenarioStoreError, match=r"a scenario named 'Open' is already saved \(by ana at .*\)"):
+        scenario_store.save(tmp_path, wf.scenario(name="Open", target_change_pct=9), who=USERS["bea"])
+    with pytest.raises(access.PermissionDenied, match="the name 'Mine' is taken by another user's private scenario"):
+        scenario_store.save(tmp_path, wf.scenario(name="Mine", target_change_pct=9), who=USERS["bea"])
+    assert [scenario_store.load(tmp_path, n).target_change_pct for n in ("Open", "Mine")] == [5, 5]
+
+
 def _write(tmp_path: Path, doc: object, name: str = "plan.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc, encoding="utf-8")
